@@ -1,0 +1,33 @@
+import { loadConfig, type Config } from '../config/load-config.ts';
+
+/** Exit statuses of every command: the contract scripts rely on. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** A mistake in how a command was called: printed without a stack, exit 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface StoreFlags {
+  config?: string;
+  store?: string;
+}
+
+/** Commands find the store exactly as `serve` does: --config, --store, env, or the default path. */
+export function loadCommandConfig(flags: StoreFlags, extra: Array<{ field: string; value: unknown; flag: string }> = []): Config {
+  return loadConfig({ configFile: flags.config, flags: [{ field: 'store', value: flags.store, flag: '--store' }, ...extra] });
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function formatTime(ms: number | null): string {
+  return ms === null ? '-' : new Date(ms).toISOString().replace('.000Z', 'Z');
+}

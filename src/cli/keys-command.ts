@@ -1,0 +1,124 @@
+import { Command } from 'commander';
+import { digestKey } from '../keys/key-digest.ts';
+import { displayPrefixOf, generateKey, generateKeyId } from '../keys/key-format.ts';
+import { openKeyStore } from '../store/open-key-store.ts';
+import type { KeyStore } from '../store/key-store.ts';
+import { collect, loadCommandConfig, printJson, UsageError, type StoreFlags } from './cli-support.ts';
+import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
+import { parseExpiresIn, parseGrace, parseKeyName, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
+
+async function withStore<T>(flags: StoreFlags, work: (store: KeyStore, keyPrefix: string) => Promise<T>): Promise<T> {
+  const config = loadCommandConfig(flags);
+  const store = await openKeyStore(config.store);
+  try {
+    await store.migrate();
+    return await work(store, config.keys.prefix);
+  } finally {
+    await store.close();
+  }
+}
+
+function storeOptions(command: Command): Command {
+  return command.option('--config <file>', 'config file (default ./portcullis.yaml when present)').option('--store <path>', 'key store (default ./data/portcullis.db)');
+}
+
+/** A freshly minted key: the plaintext exists only in this object and the command's output. */
+function mintKey(prefix: string) {
+  const key = generateKey(prefix);
+  return { key, id: generateKeyId(), digest: digestKey(key), displayPrefix: displayPrefixOf(key) };
+}
+
+const SHOWN_ONCE = 'Store it now: the key is shown only this once and cannot be recovered.';
+
+export function keysCommand(): Command {
+  const keys = new Command('keys').description('issue, inspect, revoke and rotate API keys');
+
+  storeOptions(keys.command('create').description('create a key for one client instance'))
+    .requiredOption('--name <name>', 'the client instance the key belongs to, such as web-1')
+    .option('--tag <tag>', 'a tag for grouping (repeatable); revoke --tag bans every key with it', collect)
+    .option('--expires-in <duration>', 'expire after this long, such as 30d')
+    .option('--json', 'print one JSON object with id and key')
+    .action(async (options: StoreFlags & { name: string; tag?: string[]; expiresIn?: string; json?: boolean }) => {
+      const now = Date.now();
+      const settings = { name: parseKeyName(options.name), tags: parseTags(options.tag), expiresAt: parseExpiresIn(options.expiresIn, now) };
+      await withStore(options, async (store, prefix) => {
+        const minted = mintKey(prefix);
+        const record = await store.createKey(
+          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {} },
+          now,
+        );
+        if (options.json) printJson({ ...publicKeyView(record, now), key: minted.key });
+        else process.stdout.write(`Created key ${record.id} for "${record.name}":\n\n  ${minted.key}\n\n${SHOWN_ONCE}\n`);
+      });
+    });
+
+  storeOptions(keys.command('list').description('list keys'))
+    .option('--tag <tag>', 'only keys with this tag')
+    .option('--limit <n>', 'at most this many (default 100, up to 1000)')
+    .option('--after <id>', 'page: keys whose id sorts after this one')
+    .option('--json', 'print a JSON array')
+    .action(async (options: StoreFlags & { tag?: string; limit?: string; after?: string; json?: boolean }) => {
+      const limit = options.limit === undefined ? undefined : Number(options.limit);
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) throw new UsageError(`--limit: expected a whole number from 1 to 1000, found ${JSON.stringify(options.limit)}`);
+      await withStore(options, async (store) => {
+        const records = await store.listKeys({ tag: options.tag === undefined ? undefined : parseTag(options.tag), limit, after: options.after });
+        if (options.json) printJson(records.map((record) => publicKeyView(record)));
+        else process.stdout.write(records.length === 0 ? 'No keys. Create one with: portcullis keys create --name NAME\n' : `${formatKeyTable(records)}\n`);
+      });
+    });
+
+  storeOptions(keys.command('show').description('show one key (never its secret)'))
+    .argument('<id>', 'key id, such as key_…')
+    .option('--json', 'print a JSON object')
+    .action(async (id: string, options: StoreFlags & { json?: boolean }) => {
+      await withStore(options, async (store) => {
+        const record = await store.getKeyById(id);
+        if (record === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
+        if (options.json) printJson(publicKeyView(record));
+        else process.stdout.write(`${formatKeyDetail(record)}\n`);
+      });
+    });
+
+  storeOptions(keys.command('revoke').description('revoke a key, or every key with a tag; effective on every gateway within a poll interval'))
+    .argument('[id]', 'key id')
+    .option('--tag <tag>', 'revoke every key carrying this tag')
+    .option('--reason <text>', 'why (recorded with the revocation)')
+    .option('--json', 'print the revoked keys as a JSON array')
+    .action(async (id: string | undefined, options: StoreFlags & { tag?: string; reason?: string; json?: boolean }) => {
+      if ((id === undefined) === (options.tag === undefined)) throw new UsageError('revoke: give exactly one of a key id or --tag TAG');
+      const reason = parseReason(options.reason);
+      await withStore(options, async (store) => {
+        const now = Date.now();
+        let revoked;
+        if (id !== undefined) {
+          const record = await store.revokeKey(id, reason, now);
+          if (record === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
+          revoked = [record];
+        } else revoked = await store.revokeKeysByTag(parseTag(options.tag as string), reason, now);
+        if (options.json) printJson(revoked.map((record) => publicKeyView(record, now)));
+        else if (revoked.length === 0) process.stdout.write(`No unrevoked keys carry the tag ${JSON.stringify(options.tag)}.\n`);
+        else process.stdout.write(revoked.map((record) => `Revoked ${record.id} ("${record.name}")`).join('\n') + '\n');
+      });
+    });
+
+  storeOptions(keys.command('rotate').description('issue a replacement key with the same settings; the old one works until the grace period ends'))
+    .argument('<id>', 'key id')
+    .option('--grace <duration>', 'how long the old key keeps working (default 1h; 0s ends it now)')
+    .option('--json', 'print one JSON object with the new id and key')
+    .action(async (id: string, options: StoreFlags & { grace?: string; json?: boolean }) => {
+      const grace = parseGrace(options.grace);
+      await withStore(options, async (store, prefix) => {
+        const now = Date.now();
+        const minted = mintKey(prefix);
+        const result = await store.rotateKey(id, { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix }, now + grace, now);
+        if (result === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
+        if (options.json) printJson({ ...publicKeyView(result.newKey, now), key: minted.key, replaces: result.oldKey.id, oldKeyExpiresAt: new Date(result.oldKey.expiresAt as number).toISOString() });
+        else
+          process.stdout.write(
+            `Rotated ${result.oldKey.id}: the new key is ${result.newKey.id}:\n\n  ${minted.key}\n\n${SHOWN_ONCE}\nThe old key stops working at ${new Date(result.oldKey.expiresAt as number).toISOString()}.\n`,
+          );
+      });
+    });
+
+  return keys;
+}

@@ -1,0 +1,191 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { configSchema } from './schema.ts';
+import { ConfigError, describeFound } from './config-error.ts';
+import { validateConfigDocument } from './validate-config.ts';
+import { parseByteSize, parseDuration, parseHostPort, type HostPort } from './units.ts';
+
+export interface Config {
+  configFile: string | null;
+  listen: HostPort;
+  store: string;
+  upstream: {
+    url: URL | null;
+    connections: number;
+    connectTimeout: number;
+    headersTimeout: number;
+    bodyTimeout: number;
+    keepAliveTimeout: number;
+  };
+  keys: { prefix: string; acceptedPrefixes: string[]; headers: string[]; queryParameter: string | null };
+  server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number; maxHeaderSize: number; drainTimeout: number };
+  cache: { maxKeys: number; maxUnknown: number };
+  changeFeed: { pollInterval: number };
+  usage: { flushInterval: number };
+  log: { level: string };
+}
+
+export interface ConfigSources {
+  /** Explicit `--config FILE`; otherwise `PORTCULLIS_CONFIG`, otherwise `./portcullis.yaml` when it exists. */
+  configFile?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags by dotted field (`upstream.url`), with the flag's name for messages. */
+  flags?: Array<{ field: string; value: unknown; flag: string }>;
+  cwd?: string;
+}
+
+interface SchemaNode {
+  type?: string | readonly string[];
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+}
+
+/** `upstream.headersTimeout` → `PORTCULLIS_UPSTREAM_HEADERS_TIMEOUT`. */
+export function environmentVariableFor(field: string): string {
+  return `PORTCULLIS_${field.split('.').map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
+}
+
+/** Every leaf option of the schema with its dotted name and schema node. */
+export function configFields(node: SchemaNode = configSchema as unknown as SchemaNode, prefix = ''): Array<{ field: string; schema: SchemaNode }> {
+  const fields: Array<{ field: string; schema: SchemaNode }> = [];
+  for (const [name, child] of Object.entries(node.properties ?? {})) {
+    const field = prefix ? `${prefix}.${name}` : name;
+    if (child.properties) fields.push(...configFields(child, field));
+    else fields.push({ field, schema: child });
+  }
+  return fields;
+}
+
+function typesOf(schema: SchemaNode): readonly string[] {
+  if (schema.type === undefined) return [];
+  return typeof schema.type === 'string' ? [schema.type] : schema.type;
+}
+
+/** Turns an environment string into the value the schema expects (arrays are comma-separated). */
+function coerceEnvironmentValue(raw: string, schema: SchemaNode): unknown {
+  const types = typesOf(schema);
+  if (types.includes('array')) return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (raw === '' && types.includes('null')) return null;
+  if (types.includes('integer') && /^-?\d+$/.test(raw.trim())) return Number(raw.trim());
+  if (types.includes('boolean') && (raw === 'true' || raw === 'false')) return raw === 'true';
+  return raw;
+}
+
+function setField(document: Record<string, unknown>, field: string, value: unknown): void {
+  const parts = field.split('.');
+  let current = document;
+  for (const part of parts.slice(0, -1)) {
+    const next = current[part];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) current[part] = {};
+    current = current[part] as Record<string, unknown>;
+  }
+  current[parts[parts.length - 1] as string] = value;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`config file ${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+  }
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(document.errors.map((error) => `config file ${path}: ${error.message.split('\n')[0]}`));
+  }
+  const value: unknown = document.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError([`config file ${path}: expected a mapping of options at the top level, found ${describeFound(value)}`]);
+  }
+  return value as Record<string, unknown>;
+}
+
+function collectFileSources(document: Record<string, unknown>, label: string, prefix = '', into = new Map<string, string>()): Map<string, string> {
+  for (const [name, value] of Object.entries(document)) {
+    const field = prefix ? `${prefix}.${name}` : name;
+    into.set(field, label);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) collectFileSources(value as Record<string, unknown>, label, field, into);
+  }
+  return into;
+}
+
+/**
+ * Loads the configuration: defaults, then the YAML file, then `PORTCULLIS_*` variables, then
+ * flags (each overriding the one before), validated against the schema. Throws ConfigError.
+ */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const cwd = sources.cwd ?? process.cwd();
+  const explicitFile = sources.configFile ?? env.PORTCULLIS_CONFIG;
+  const defaultFile = resolve(cwd, 'portcullis.yaml');
+  const configFile = explicitFile ? resolve(cwd, explicitFile) : existsSync(defaultFile) ? defaultFile : null;
+
+  const document: Record<string, unknown> = configFile ? readConfigFile(configFile) : {};
+  const sourceByField = configFile ? collectFileSources(document, configFile) : new Map<string, string>();
+
+  for (const { field, schema } of configFields()) {
+    const name = environmentVariableFor(field);
+    const raw = env[name];
+    if (raw === undefined) continue;
+    setField(document, field, coerceEnvironmentValue(raw, schema));
+    sourceByField.set(field, name);
+  }
+  for (const { field, value, flag } of sources.flags ?? []) {
+    if (value === undefined) continue;
+    setField(document, field, value);
+    sourceByField.set(field, flag);
+  }
+
+  validateConfigDocument(document, (field) => sourceByField.get(field));
+  return normaliseConfig(document, configFile, cwd);
+}
+
+// After validation every format is known to parse, so the `as` casts below only narrow types.
+function normaliseConfig(document: Record<string, unknown>, configFile: string | null, cwd: string): Config {
+  const raw = document as {
+    listen: string | number;
+    store: string;
+    upstream: Record<string, unknown> & { url: string | null; connections: number };
+    keys: { prefix: string; acceptedPrefixes?: string[]; headers: string[]; queryParameter: string | null };
+    server: Record<string, unknown> & { maxConnections: number };
+    cache: { maxKeys: number; maxUnknown: number };
+    changeFeed: Record<string, unknown>;
+    usage: Record<string, unknown>;
+    log: { level: string };
+  };
+  const duration = (value: unknown) => parseDuration(value) as number;
+  const store = raw.store.startsWith('postgres://') || raw.store.startsWith('postgresql://') ? raw.store : resolve(cwd, raw.store);
+  return {
+    configFile,
+    listen: parseHostPort(raw.listen) as HostPort,
+    store,
+    upstream: {
+      url: raw.upstream.url === null ? null : new URL(raw.upstream.url),
+      connections: raw.upstream.connections,
+      connectTimeout: duration(raw.upstream.connectTimeout),
+      headersTimeout: duration(raw.upstream.headersTimeout),
+      bodyTimeout: duration(raw.upstream.bodyTimeout),
+      keepAliveTimeout: duration(raw.upstream.keepAliveTimeout),
+    },
+    keys: {
+      prefix: raw.keys.prefix,
+      acceptedPrefixes: raw.keys.acceptedPrefixes ?? [raw.keys.prefix],
+      headers: raw.keys.headers.map((header) => header.toLowerCase()),
+      queryParameter: raw.keys.queryParameter,
+    },
+    server: {
+      headersTimeout: duration(raw.server.headersTimeout),
+      requestTimeout: duration(raw.server.requestTimeout),
+      keepAliveTimeout: duration(raw.server.keepAliveTimeout),
+      maxConnections: raw.server.maxConnections,
+      maxHeaderSize: parseByteSize(raw.server.maxHeaderSize) as number,
+      drainTimeout: duration(raw.server.drainTimeout),
+    },
+    cache: raw.cache,
+    changeFeed: { pollInterval: duration(raw.changeFeed.pollInterval) },
+    usage: { flushInterval: duration(raw.usage.flushInterval) },
+    log: raw.log,
+  };
+}

@@ -1,0 +1,99 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { configSchema } from './schema.ts';
+import { ConfigError, describeFound } from './config-error.ts';
+import { parseByteSize, parseDuration, parseHostPort } from './units.ts';
+
+/** Human words for each custom format, used in "expected …" messages. */
+const FORMAT_EXPECTATIONS: Record<string, string> = {
+  duration: 'a duration such as 250ms, 30s, 5m, 1h or 30d (or a number of milliseconds)',
+  'byte-size': 'a size such as 512kb or 10mb (or a number of bytes)',
+  'host-port': 'HOST:PORT, with IPv6 hosts in brackets such as [::]:8080',
+  'upstream-url': 'an http:// or https:// URL without credentials, query or fragment',
+  'key-prefix': 'lowercase letters and digits starting with a letter, optionally with an environment tag such as pcl_live',
+  'header-name': 'an HTTP header name (letters, digits and -)',
+};
+
+function isUpstreamUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+}
+
+function createValidator() {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+  ajv.addKeyword({ keyword: 'x-flag', schemaType: 'string' });
+  ajv.addFormat('duration', { type: 'string', validate: (value: string) => parseDuration(value) !== null });
+  ajv.addFormat('byte-size', { type: 'string', validate: (value: string) => parseByteSize(value) !== null });
+  ajv.addFormat('host-port', { type: 'string', validate: (value: string) => parseHostPort(value) !== null });
+  ajv.addFormat('upstream-url', { type: 'string', validate: isUpstreamUrl });
+  ajv.addFormat('key-prefix', /^[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})?$/);
+  ajv.addFormat('header-name', /^[A-Za-z0-9-]{1,64}$/);
+  return ajv.compile(configSchema);
+}
+
+let compiled: ReturnType<typeof createValidator> | undefined;
+
+/** Dotted field name for an ajv error, e.g. `upstream.headersTimeout`. */
+function fieldOf(error: ErrorObject): string {
+  const base = error.instancePath.split('/').slice(1).join('.');
+  if (error.keyword === 'additionalProperties') {
+    const extra = (error.params as { additionalProperty: string }).additionalProperty;
+    return base ? `${base}.${extra}` : extra;
+  }
+  return base || '(root)';
+}
+
+function expectationOf(error: ErrorObject): string {
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return 'no such option (see docs/configuration.md for the options)';
+    case 'format':
+      return `expected ${FORMAT_EXPECTATIONS[params.format as string] ?? String(params.format)}`;
+    case 'type':
+      return `expected ${String(params.type).replace(',', ' or ')}`;
+    case 'enum':
+      return `expected one of ${(params.allowedValues as unknown[]).join(', ')}`;
+    case 'minimum':
+    case 'maximum':
+      return `expected a number ${error.keyword === 'minimum' ? '>=' : '<='} ${String(params.limit)}`;
+    case 'minItems':
+      return `expected at least ${String(params.limit)} item(s)`;
+    case 'uniqueItems':
+      return 'expected no duplicate items';
+    default:
+      return `expected a value that ${error.message ?? 'fits the schema'}`;
+  }
+}
+
+function valueAt(document: unknown, instancePath: string): unknown {
+  let current = document;
+  for (const part of instancePath.split('/').slice(1)) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return current;
+}
+
+/**
+ * Validates a merged configuration document in place (filling defaults) and throws a
+ * ConfigError naming every bad field, what was expected, what was found, and where it came from.
+ */
+export function validateConfigDocument(document: Record<string, unknown>, sourceOf: (field: string) => string | undefined): void {
+  compiled ??= createValidator();
+  if (compiled(document)) return;
+  const problems = new Set<string>();
+  for (const error of compiled.errors ?? []) {
+    // A union type failing produces one error per branch; the format/type error says enough.
+    if (error.keyword === 'anyOf' || error.keyword === 'oneOf') continue;
+    const field = fieldOf(error);
+    const source = sourceOf(field);
+    const found = error.keyword === 'additionalProperties' ? '' : `, found ${describeFound(valueAt(document, error.instancePath))}`;
+    problems.add(`${field}${source ? ` (from ${source})` : ''}: ${expectationOf(error)}${found}`);
+  }
+  throw new ConfigError([...problems]);
+}

@@ -1,0 +1,38 @@
+/**
+ * Every error code a client can receive, in one place. Each is documented in docs/errors.md
+ * (a test checks that), and the codes are stable: scripts may rely on them.
+ */
+export const ERROR_CATALOGUE = {
+  request_invalid: { status: 400, title: 'Request invalid' },
+  key_missing: { status: 401, title: 'API key missing' },
+  key_invalid: { status: 401, title: 'API key invalid' },
+  key_revoked: { status: 401, title: 'API key revoked' },
+  key_expired: { status: 401, title: 'API key expired' },
+  key_ambiguous: { status: 400, title: 'More than one API key' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  internal_error: { status: 500, title: 'Internal error' },
+  upstream_unavailable: { status: 502, title: 'Upstream unavailable' },
+  store_unavailable: { status: 503, title: 'Key store unavailable' },
+  upstream_timeout: { status: 504, title: 'Upstream timeout' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** A failed check, as a value: one responder turns it into problem+json. */
+export interface Denial {
+  code: ErrorCode;
+  status: number;
+  detail: string;
+  /** Extra response headers, as name/value pairs (e.g. WWW-Authenticate). */
+  headers?: ReadonlyArray<readonly [string, string]>;
+}
+
+export function denial(code: ErrorCode, detail: string, headers?: ReadonlyArray<readonly [string, string]>): Denial {
+  const entry = ERROR_CATALOGUE[code];
+  return headers ? { code, status: entry.status, detail, headers } : { code, status: entry.status, detail };
+}
+
+/** The RFC 9457 `type` URI for a code; docs/errors.md has a section per code. */
+export function problemTypeFor(code: ErrorCode): string {
+  return `urn:portcullis:problem:${code}`;
+}

@@ -1,0 +1,89 @@
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { RequestHandler } from './pipeline.ts';
+import type { HostPort } from '../config/units.ts';
+
+export interface GatewayServerOptions {
+  listen: HostPort;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  maxConnections: number;
+  maxHeaderSize: number;
+}
+
+/**
+ * The public listener. Client-side limits protect it from slow or greedy clients: header and
+ * request deadlines (slow loris), idle keep-alive timeout, a cap on connections and header size.
+ */
+export class GatewayServer {
+  readonly server: Server;
+  readonly #options: GatewayServerOptions;
+  readonly #sockets = new Set<Socket>();
+  #draining = false;
+
+  constructor(handler: RequestHandler, options: GatewayServerOptions) {
+    this.server = createServer(
+      {
+        maxHeaderSize: options.maxHeaderSize,
+        headersTimeout: options.headersTimeout,
+        requestTimeout: options.requestTimeout,
+        keepAliveTimeout: options.keepAliveTimeout,
+        connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(options.headersTimeout / 4))),
+        joinDuplicateHeaders: false,
+      },
+      (req, res) => {
+        // While draining, tell keep-alive clients to reconnect elsewhere after this response.
+        if (this.#draining) res.setHeader('connection', 'close');
+        handler(req, res);
+      },
+    );
+    this.server.maxConnections = options.maxConnections;
+    this.server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    // A malformed request line or headers: answer 400 and close, never crash.
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    });
+    this.#options = options;
+  }
+
+  async listen(): Promise<HostPort> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.#options.listen.port, this.#options.listen.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('listener has no TCP address');
+    return { host: address.address, port: address.port };
+  }
+
+  /**
+   * Graceful stop: refuse new connections at once, let in-flight requests finish for up to
+   * `drainTimeout` ms, then close whatever is left. Resolves when no connection remains.
+   */
+  async drain(drainTimeout: number): Promise<{ forced: number }> {
+    this.#draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    let forced = 0;
+    const timer = setTimeout(() => {
+      forced = this.#sockets.size;
+      this.server.closeAllConnections();
+      for (const socket of this.#sockets) socket.destroy();
+    }, drainTimeout);
+    // Keep-alive connections that finish their request while draining become idle: close them too.
+    const idleSweep = setInterval(() => this.server.closeIdleConnections(), 50);
+    await closed;
+    clearTimeout(timer);
+    clearInterval(idleSweep);
+    return { forced };
+  }
+}

@@ -1,0 +1,96 @@
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load-config.ts';
+import { formatHostPort, type HostPort } from '../config/units.ts';
+import { createKeyParser } from '../keys/key-format.ts';
+import { openKeyStore } from '../store/open-key-store.ts';
+import type { KeyStore } from '../store/key-store.ts';
+import { KeyVerifier } from '../verify/key-verifier.ts';
+import { ChangeFeedFollower } from '../verify/change-feed-follower.ts';
+import { UsageRecorder } from '../telemetry/usage-recorder.ts';
+import { createRequestSanityCheck } from '../policies/request-sanity/request-sanity-check.ts';
+import { createKeyAuthCheck } from '../policies/key-auth/key-auth-check.ts';
+import { createCredentialReader } from '../policies/key-auth/credential-reader.ts';
+import { createPipeline } from './pipeline.ts';
+import { GatewayServer } from './gateway-server.ts';
+import { UpstreamProxy } from './upstream-proxy.ts';
+import { startExampleUpstream } from './example-upstream.ts';
+
+export interface RunningGateway {
+  address: HostPort;
+  upstreamUrl: URL;
+  usingExampleUpstream: boolean;
+  store: KeyStore;
+  verifier: KeyVerifier;
+  follower: ChangeFeedFollower;
+  /** SIGTERM behaviour: stop accepting, drain, flush usage, release everything. */
+  stop(): Promise<void>;
+}
+
+export interface GatewayDependencies {
+  /** A store to use instead of opening `config.store` (tests wrap one to observe it). */
+  store?: KeyStore;
+}
+
+/** Builds every part from a validated config and starts listening. */
+export async function startGateway(config: Config, logger: Logger, dependencies: GatewayDependencies = {}): Promise<RunningGateway> {
+  const store = dependencies.store ?? (await openKeyStore(config.store));
+  await store.migrate();
+
+  let exampleUpstream: Server | null = null;
+  let upstreamUrl = config.upstream.url;
+  if (upstreamUrl === null) {
+    const example = await startExampleUpstream();
+    exampleUpstream = example.server;
+    upstreamUrl = example.url;
+  }
+
+  const verifier = new KeyVerifier(store, config.cache);
+  const follower = new ChangeFeedFollower(store, verifier, {
+    pollInterval: config.changeFeed.pollInterval,
+    onError: (error) => logger.warn({ err: error }, 'change feed poll failed; retrying'),
+    onApplied: (seq, count) => logger.debug({ seq, count }, 'applied key changes'),
+  });
+  await follower.start();
+
+  const usage = new UsageRecorder(store, (error) => logger.warn({ err: error }, 'usage flush failed; will retry'));
+  usage.start(config.usage.flushInterval);
+
+  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl });
+  const checks = [
+    createRequestSanityCheck(),
+    createKeyAuthCheck({
+      readCredential: createCredentialReader(config.keys),
+      parseKey: createKeyParser(config.keys.acceptedPrefixes),
+      verifier,
+      queryParameter: config.keys.queryParameter,
+      onStoreError: (error) => logger.error({ err: error }, 'key store lookup failed'),
+    }),
+  ];
+  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol: 'http', usage, logger });
+  const server = new GatewayServer(handler, { listen: config.listen, ...config.server });
+  const address = await server.listen();
+  logger.info({ listen: formatHostPort(address), upstream: upstreamUrl.href, store: config.store }, 'gateway listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    address,
+    upstreamUrl,
+    usingExampleUpstream: exampleUpstream !== null,
+    store,
+    verifier,
+    follower,
+    stop() {
+      stopping ??= (async () => {
+        const { forced } = await server.drain(config.server.drainTimeout);
+        if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
+        await follower.stop();
+        await usage.stop().catch((error: unknown) => logger.error({ err: error }, 'final usage flush failed'));
+        await proxy.close();
+        if (exampleUpstream !== null) await new Promise((resolve) => exampleUpstream.close(resolve));
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * A key record as the store keeps it. The plaintext key is never part of it:
+ * only its SHA-256 digest (hex) and a short display prefix such as `pcl_AbCd`.
+ * Times are milliseconds since the Unix epoch.
+ */
+export interface KeyRecord {
+  id: string;
+  name: string;
+  digest: string;
+  displayPrefix: string;
+  tags: string[];
+  scopes: string[];
+  allowedCidrs: string[];
+  certFingerprint: string | null;
+  /** Rate policy such as `100/s`; null means the gateway's default. */
+  rateLimit: string | null;
+  metadata: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  revokedReason: string | null;
+  /** Set on the old key of a rotation: the id of the key that replaced it. */
+  rotatedTo: string | null;
+  lastUsedAt: number | null;
+  lastUsedAddress: string | null;
+}
+
+/** The settings a caller chooses when creating a key (rotation copies them). */
+export interface KeySettings {
+  name: string;
+  tags: string[];
+  scopes: string[];
+  allowedCidrs: string[];
+  certFingerprint: string | null;
+  rateLimit: string | null;
+  metadata: Record<string, unknown>;
+  expiresAt: number | null;
+}
+
+export type KeyStatus = 'active' | 'revoked' | 'expired';
+
+/** The status of a record at a given time; revocation wins over expiry. */
+export function keyStatus(record: Pick<KeyRecord, 'revokedAt' | 'expiresAt'>, now: number): KeyStatus {
+  if (record.revokedAt !== null) return 'revoked';
+  if (record.expiresAt !== null && record.expiresAt <= now) return 'expired';
+  return 'active';
+}

@@ -1,0 +1,66 @@
+import { digestKey } from '../../keys/key-digest.ts';
+import { keyStatus } from '../../keys/key-record.ts';
+import type { ParsedKey } from '../../keys/key-format.ts';
+import type { CachedKey, KeyVerifier } from '../../verify/key-verifier.ts';
+import { denial, type Denial } from '../../gateway/error-catalogue.ts';
+import type { Check, CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
+import { AMBIGUOUS_CREDENTIALS, stripQueryCredential, type CredentialReader } from './credential-reader.ts';
+
+// RFC 6750 §3: no error attribute when credentials are missing, `invalid_token` when they fail.
+const CHALLENGE = [['www-authenticate', 'Bearer realm="portcullis"']] as const;
+const INVALID_TOKEN_CHALLENGE = [['www-authenticate', 'Bearer realm="portcullis", error="invalid_token"']] as const;
+
+const KEY_MISSING = denial('key_missing', 'Send an API key in the Authorization header (Bearer scheme) or the X-API-Key header.', CHALLENGE);
+const KEY_INVALID = denial('key_invalid', 'The API key is not valid.', INVALID_TOKEN_CHALLENGE);
+const KEY_REVOKED = denial('key_revoked', 'The API key has been revoked.', INVALID_TOKEN_CHALLENGE);
+const KEY_EXPIRED = denial('key_expired', 'The API key has expired.', INVALID_TOKEN_CHALLENGE);
+const KEY_AMBIGUOUS = denial('key_ambiguous', 'The request carries more than one different API key; send exactly one.');
+const STORE_UNAVAILABLE = denial('store_unavailable', 'The key store cannot be reached; try again shortly.', [['retry-after', '5']]);
+
+export interface KeyAuthCheckOptions {
+  readCredential: CredentialReader;
+  parseKey: (input: unknown) => ParsedKey | null;
+  verifier: KeyVerifier;
+  queryParameter: string | null;
+  onStoreError: (error: unknown) => void;
+}
+
+/** The denial for a looked-up key, or null after recording it on the context. */
+function settle(context: RequestContext, key: CachedKey | null): Denial | null {
+  if (key === null) return KEY_INVALID;
+  const status = keyStatus(key.record, context.now);
+  if (status === 'revoked') return KEY_REVOKED;
+  if (status === 'expired') return KEY_EXPIRED;
+  context.key = key;
+  return null;
+}
+
+/**
+ * Authentication by API key: read exactly one key, reject malformed ones by format and
+ * checksum without any lookup, then find its record by SHA-256 digest in the verifier's cache.
+ */
+export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
+  const { readCredential, parseKey, verifier, queryParameter, onStoreError } = options;
+  const storeFailed = (error: unknown): Denial => {
+    onStoreError(error);
+    return STORE_UNAVAILABLE;
+  };
+  return {
+    name: 'key-auth',
+    run(context): CheckOutcome {
+      const credential = readCredential(context.req.rawHeaders, context.upstreamPath);
+      if (credential === null) return KEY_MISSING;
+      if (credential === AMBIGUOUS_CREDENTIALS) return KEY_AMBIGUOUS;
+      if (parseKey(credential) === null) return KEY_INVALID;
+      if (queryParameter !== null) context.upstreamPath = stripQueryCredential(context.upstreamPath, queryParameter);
+      let found: ReturnType<KeyVerifier['lookup']>;
+      try {
+        found = verifier.lookup(digestKey(credential));
+      } catch (error) {
+        return storeFailed(error);
+      }
+      if (found instanceof Promise) return found.then((key) => settle(context, key), storeFailed);
+      return settle(context, found);
+    },
+  };
+}

@@ -1,0 +1,377 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { KeyRecord, KeySettings } from '../../keys/key-record.ts';
+import type {
+  KeyEvent,
+  KeyEventKind,
+  KeyFilter,
+  KeyStore,
+  KeyUsage,
+  NewKey,
+  RotateResult,
+} from '../key-store.ts';
+import { latestSchemaVersion, migrations, schemaMigrationsTable } from '../migrations/index.ts';
+
+/** Page size of `listKeys` when the filter names none, and the most it returns. */
+export const defaultListLimit = 100;
+export const maxListLimit = 1000;
+
+/** An `api_keys` row as SQLite returns it: snake_case, JSON as text. */
+interface KeyRow {
+  id: string;
+  name: string;
+  digest: string;
+  display_prefix: string;
+  tags: string;
+  scopes: string;
+  allowed_cidrs: string;
+  cert_fingerprint: string | null;
+  rate_limit: string | null;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+  rotated_to: string | null;
+  last_used_at: number | null;
+  last_used_address: string | null;
+}
+
+const keyColumnNames = [
+  'id', 'name', 'digest', 'display_prefix', 'tags', 'scopes', 'allowed_cidrs', 'cert_fingerprint',
+  'rate_limit', 'metadata', 'created_at', 'updated_at', 'expires_at', 'revoked_at', 'revoked_reason',
+  'rotated_to', 'last_used_at', 'last_used_address',
+] as const satisfies readonly (keyof KeyRow)[];
+const keyColumns = keyColumnNames.join(', ');
+const joinedKeyColumns = keyColumnNames.map((column) => `k.${column}`).join(', ');
+
+/**
+ * Every statement the store runs, compiled once when the store opens.
+ * Exported only so that tests can check the query plans (no table scans).
+ */
+export const sqliteKeyStoreSql = {
+  insertKey: `INSERT INTO api_keys (id, name, digest, display_prefix, tags, scopes, allowed_cidrs,
+      cert_fingerprint, rate_limit, metadata, created_at, updated_at, expires_at)
+    VALUES (@id, @name, @digest, @displayPrefix, @tags, @scopes, @allowedCidrs,
+      @certFingerprint, @rateLimit, @metadata, @now, @now, @expiresAt)
+    RETURNING ${keyColumns}`,
+  insertTag: 'INSERT OR IGNORE INTO key_tags (key_id, tag) VALUES (?, ?)',
+  insertEvent: 'INSERT INTO key_events (key_id, kind, at) VALUES (?, ?, ?)',
+  keyById: `SELECT ${keyColumns} FROM api_keys WHERE id = ?`,
+  keyByDigest: `SELECT ${keyColumns} FROM api_keys WHERE digest = ?`,
+  listAll: `SELECT ${keyColumns} FROM api_keys ORDER BY id LIMIT ?`,
+  listAfter: `SELECT ${keyColumns} FROM api_keys WHERE id > ? ORDER BY id LIMIT ?`,
+  listByTag: `SELECT ${joinedKeyColumns} FROM key_tags t JOIN api_keys k ON k.id = t.key_id
+    WHERE t.tag = ? ORDER BY t.key_id LIMIT ?`,
+  listByTagAfter: `SELECT ${joinedKeyColumns} FROM key_tags t JOIN api_keys k ON k.id = t.key_id
+    WHERE t.tag = ? AND t.key_id > ? ORDER BY t.key_id LIMIT ?`,
+  unrevokedIdsByTag: `SELECT t.key_id FROM key_tags t JOIN api_keys k ON k.id = t.key_id
+    WHERE t.tag = ? AND k.revoked_at IS NULL ORDER BY t.key_id`,
+  revoke: `UPDATE api_keys SET revoked_at = @now, revoked_reason = @reason, updated_at = @now
+    WHERE id = @id AND revoked_at IS NULL RETURNING ${keyColumns}`,
+  markRotated: `UPDATE api_keys SET expires_at = @expiresAt, rotated_to = @rotatedTo, updated_at = @now
+    WHERE id = @id RETURNING ${keyColumns}`,
+  // A use only moves the last-used facts forward in time, so batches from
+  // several nodes may arrive in any order.
+  recordUsage: `UPDATE api_keys SET last_used_at = @lastUsedAt, last_used_address = @lastUsedAddress
+    WHERE id = @keyId AND (last_used_at IS NULL OR last_used_at < @lastUsedAt)`,
+  eventsSince: 'SELECT seq, key_id AS keyId, kind, at FROM key_events WHERE seq > ? ORDER BY seq LIMIT ?',
+  latestEventSeq: 'SELECT coalesce(max(seq), 0) FROM key_events',
+} as const;
+
+interface InsertKeyParams {
+  id: string;
+  name: string;
+  digest: string;
+  displayPrefix: string;
+  tags: string;
+  scopes: string;
+  allowedCidrs: string;
+  certFingerprint: string | null;
+  rateLimit: string | null;
+  metadata: string;
+  now: number;
+  expiresAt: number | null;
+}
+
+function prepareStatements(db: Database.Database) {
+  const sql = sqliteKeyStoreSql;
+  return {
+    insertKey: db.prepare<InsertKeyParams, KeyRow>(sql.insertKey),
+    insertTag: db.prepare<[string, string]>(sql.insertTag),
+    insertEvent: db.prepare<[string, KeyEventKind, number]>(sql.insertEvent),
+    keyById: db.prepare<[string], KeyRow>(sql.keyById),
+    keyByDigest: db.prepare<[string], KeyRow>(sql.keyByDigest),
+    listAll: db.prepare<[number], KeyRow>(sql.listAll),
+    listAfter: db.prepare<[string, number], KeyRow>(sql.listAfter),
+    listByTag: db.prepare<[string, number], KeyRow>(sql.listByTag),
+    listByTagAfter: db.prepare<[string, string, number], KeyRow>(sql.listByTagAfter),
+    unrevokedIdsByTag: db.prepare<[string], string>(sql.unrevokedIdsByTag).pluck(),
+    revoke: db.prepare<{ id: string; reason: string | null; now: number }, KeyRow>(sql.revoke),
+    markRotated: db.prepare<{ id: string; expiresAt: number; rotatedTo: string; now: number }, KeyRow>(sql.markRotated),
+    recordUsage: db.prepare<KeyUsage>(sql.recordUsage),
+    eventsSince: db.prepare<[number, number], KeyEvent>(sql.eventsSince),
+    latestEventSeq: db.prepare<[], number>(sql.latestEventSeq).pluck(),
+  };
+}
+
+// The JSON columns are written only by this module, from typed values.
+function recordFromRow(row: KeyRow): KeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    digest: row.digest,
+    displayPrefix: row.display_prefix,
+    tags: JSON.parse(row.tags) as string[],
+    scopes: JSON.parse(row.scopes) as string[],
+    allowedCidrs: JSON.parse(row.allowed_cidrs) as string[],
+    certFingerprint: row.cert_fingerprint,
+    rateLimit: row.rate_limit,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    revokedReason: row.revoked_reason,
+    rotatedTo: row.rotated_to,
+    lastUsedAt: row.last_used_at,
+    lastUsedAddress: row.last_used_address,
+  };
+}
+
+function listLimit(limit: number | undefined): number {
+  if (limit === undefined) return defaultListLimit;
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+  return Math.min(limit, maxListLimit);
+}
+
+function readSchemaVersion(db: Database.Database): number {
+  return db.prepare<[], number>('SELECT coalesce(max(version), 0) FROM schema_migrations').pluck().get() ?? 0;
+}
+
+/**
+ * Applies pending migrations, each in its own IMMEDIATE transaction that
+ * re-reads the ledger first, so two processes opening the same new file at
+ * once apply each migration exactly once. Refuses a database written by a
+ * newer Portcullis: its tables may mean something this code does not know.
+ */
+function applyMigrations(db: Database.Database): void {
+  db.exec(schemaMigrationsTable.sqlite);
+  const found = readSchemaVersion(db);
+  if (found > latestSchemaVersion) {
+    throw new Error(
+      `Database ${db.name} has schema version ${found}, newer than this Portcullis supports ` +
+        `(${latestSchemaVersion}); upgrade Portcullis to open it.`,
+    );
+  }
+  const isApplied = db.prepare<[number], number>('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
+  const record = db.prepare<[number, string, number]>(
+    'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+  );
+  for (const migration of migrations) {
+    if (migration.version <= found) continue;
+    db.transaction(() => {
+      if (isApplied.get(migration.version) !== undefined) return;
+      db.exec(migration.sqlite);
+      record.run(migration.version, migration.name, Date.now());
+    }).immediate();
+  }
+}
+
+/**
+ * The embedded `KeyStore`. better-sqlite3 is synchronous, so every method has
+ * finished its work before the returned promise settles. All writes use
+ * `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes can fail
+ * with SQLITE_BUSY at once (without waiting out `busy_timeout`) when another
+ * process wrote in between.
+ */
+export class SqliteKeyStore implements KeyStore {
+  readonly #db: Database.Database;
+  readonly #statements: ReturnType<typeof prepareStatements>;
+
+  /** Takes an open connection, migrates it, and compiles the statements. */
+  constructor(db: Database.Database) {
+    applyMigrations(db);
+    this.#db = db;
+    this.#statements = prepareStatements(db);
+  }
+
+  async migrate(): Promise<void> {
+    applyMigrations(this.#db);
+  }
+
+  async createKey(key: NewKey, now: number): Promise<KeyRecord> {
+    return this.#db.transaction(() => this.#insertKey(key, now)).immediate();
+  }
+
+  async getKeyById(id: string): Promise<KeyRecord | null> {
+    const row = this.#statements.keyById.get(id);
+    return row === undefined ? null : recordFromRow(row);
+  }
+
+  async getKeyByDigest(digest: string): Promise<KeyRecord | null> {
+    const row = this.#statements.keyByDigest.get(digest);
+    return row === undefined ? null : recordFromRow(row);
+  }
+
+  async listKeys(filter: KeyFilter = {}): Promise<KeyRecord[]> {
+    const limit = listLimit(filter.limit);
+    const { tag, after } = filter;
+    const s = this.#statements;
+    let rows: KeyRow[];
+    if (tag === undefined) rows = after === undefined ? s.listAll.all(limit) : s.listAfter.all(after, limit);
+    else rows = after === undefined ? s.listByTag.all(tag, limit) : s.listByTagAfter.all(tag, after, limit);
+    return rows.map(recordFromRow);
+  }
+
+  async revokeKey(id: string, reason: string | null, now: number): Promise<KeyRecord | null> {
+    return this.#db.transaction(() => {
+      const revoked = this.#revoke(id, reason, now);
+      if (revoked !== null) return revoked;
+      // Unknown, or already revoked: the first revocation's time and reason stand.
+      const row = this.#statements.keyById.get(id);
+      return row === undefined ? null : recordFromRow(row);
+    }).immediate();
+  }
+
+  async revokeKeysByTag(tag: string, reason: string | null, now: number): Promise<KeyRecord[]> {
+    return this.#db.transaction(() => {
+      const revoked: KeyRecord[] = [];
+      for (const id of this.#statements.unrevokedIdsByTag.all(tag)) {
+        const record = this.#revoke(id, reason, now);
+        if (record !== null) revoked.push(record);
+      }
+      return revoked;
+    }).immediate();
+  }
+
+  async rotateKey(
+    oldId: string,
+    replacement: Omit<NewKey, keyof KeySettings>,
+    graceEndsAt: number,
+    now: number,
+  ): Promise<RotateResult | null> {
+    return this.#db.transaction((): RotateResult | null => {
+      const oldRow = this.#statements.keyById.get(oldId);
+      if (oldRow === undefined) return null;
+      const old = recordFromRow(oldRow);
+      refuseRotation(old, now);
+      const newKey = this.#insertKey({
+        id: replacement.id,
+        digest: replacement.digest,
+        displayPrefix: replacement.displayPrefix,
+        name: old.name,
+        tags: old.tags,
+        scopes: old.scopes,
+        allowedCidrs: old.allowedCidrs,
+        certFingerprint: old.certFingerprint,
+        rateLimit: old.rateLimit,
+        metadata: old.metadata,
+        expiresAt: old.expiresAt,
+      }, now);
+      const expiresAt = Math.min(old.expiresAt ?? Number.POSITIVE_INFINITY, graceEndsAt);
+      const oldKey = this.#statements.markRotated.get({ id: oldId, expiresAt, rotatedTo: newKey.id, now });
+      if (oldKey === undefined) throw new Error(`Key ${oldId} vanished during rotation`);
+      // After the new key's `created` event, so a follower that reads
+      // `rotatedTo` has already been told about the key it names.
+      this.#statements.insertEvent.run(oldId, 'rotated', now);
+      return { oldKey: recordFromRow(oldKey), newKey };
+    }).immediate();
+  }
+
+  async eventsSince(afterSeq: number, limit: number): Promise<KeyEvent[]> {
+    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+    return this.#statements.eventsSince.all(afterSeq, limit);
+  }
+
+  async latestEventSeq(): Promise<number> {
+    return this.#statements.latestEventSeq.get() ?? 0;
+  }
+
+  async recordUsage(batch: KeyUsage[]): Promise<void> {
+    if (batch.length === 0) return;
+    const { recordUsage } = this.#statements;
+    this.#db.transaction(() => {
+      for (const usage of batch) {
+        recordUsage.run({ keyId: usage.keyId, lastUsedAt: usage.lastUsedAt, lastUsedAddress: usage.lastUsedAddress });
+      }
+    }).immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /** Inserts the key, its tags and its `created` event; the caller holds the transaction. */
+  #insertKey(key: NewKey, now: number): KeyRecord {
+    const s = this.#statements;
+    const row = s.insertKey.get({
+      id: key.id,
+      name: key.name,
+      digest: key.digest,
+      displayPrefix: key.displayPrefix,
+      tags: JSON.stringify(key.tags),
+      scopes: JSON.stringify(key.scopes),
+      allowedCidrs: JSON.stringify(key.allowedCidrs),
+      certFingerprint: key.certFingerprint,
+      rateLimit: key.rateLimit,
+      metadata: JSON.stringify(key.metadata),
+      now,
+      expiresAt: key.expiresAt,
+    });
+    if (row === undefined) throw new Error(`Key ${key.id} was not inserted`);
+    for (const tag of key.tags) s.insertTag.run(key.id, tag);
+    s.insertEvent.run(key.id, 'created', now);
+    return recordFromRow(row);
+  }
+
+  /** Revokes one unrevoked key and logs it; null when there was nothing to revoke. */
+  #revoke(id: string, reason: string | null, now: number): KeyRecord | null {
+    const row = this.#statements.revoke.get({ id, reason, now });
+    if (row === undefined) return null;
+    this.#statements.insertEvent.run(id, 'revoked', now);
+    return recordFromRow(row);
+  }
+}
+
+/**
+ * Rotation copies the old key's settings, expiry included, so rotating a key
+ * that is revoked, expired or already rotated (its expiry is then the end of
+ * the earlier grace period) would issue a key that is dead or soon to die.
+ */
+function refuseRotation(old: KeyRecord, now: number): void {
+  if (old.revokedAt !== null) throw new Error(`Key ${old.id} is revoked and cannot be rotated`);
+  if (old.rotatedTo !== null) {
+    throw new Error(`Key ${old.id} was already rotated to ${old.rotatedTo}; rotate ${old.rotatedTo} instead`);
+  }
+  if (old.expiresAt !== null && old.expiresAt <= now) throw new Error(`Key ${old.id} has expired and cannot be rotated`);
+}
+
+/**
+ * Opens (creating if needed) the SQLite key store at `path`, such as the
+ * default `./data/portcullis.db`, and applies pending migrations.
+ *
+ * @example
+ * const store = await openSqliteKeyStore('./data/portcullis.db');
+ * const key = await store.getKeyByDigest(digest);
+ * await store.close();
+ */
+export async function openSqliteKeyStore(path: string): Promise<KeyStore> {
+  const inMemory = path === '' || path === ':memory:';
+  // The database holds key digests and client metadata: keep its directory private.
+  if (!inMemory && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new Database(path, { timeout: 5000 });
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    // In WAL mode NORMAL loses no integrity on power loss, only the last commits.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    return new SqliteKeyStore(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,93 @@
+import type { KeyRecord } from '../keys/key-record.ts';
+import type { KeyStore } from '../store/key-store.ts';
+import { BoundedMap } from './bounded-map.ts';
+
+/** A key record as the gateway uses it, with what the proxy adds to forwarded requests precomputed. */
+export interface CachedKey {
+  record: KeyRecord;
+  /** Value of `X-Portcullis-Key-Name`: the name, percent-encoded when it is not visible ASCII. */
+  nameHeaderValue: string;
+}
+
+export interface KeyVerifierOptions {
+  maxKeys: number;
+  maxUnknown: number;
+}
+
+const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
+
+function toCachedKey(record: KeyRecord): CachedKey {
+  return { record, nameHeaderValue: VISIBLE_ASCII.test(record.name) ? record.name : encodeURIComponent(record.name) };
+}
+
+/**
+ * Answers "which key record has this digest?" from memory. A known key costs one map lookup;
+ * an unknown digest is read from the store once and then remembered in a bounded negative cache.
+ * The change-feed follower keeps both caches exact by calling `applyChange` for every event.
+ */
+export class KeyVerifier {
+  readonly #store: KeyStore;
+  readonly #known: BoundedMap<string, CachedKey>;
+  readonly #unknown: BoundedMap<string, true>;
+  /** Bumped whenever the feed applies a change; a store read that spans a bump is not cached. */
+  #generation = 0;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(store: KeyStore, options: KeyVerifierOptions) {
+    this.#store = store;
+    this.#known = new BoundedMap(options.maxKeys);
+    this.#unknown = new BoundedMap(options.maxUnknown);
+  }
+
+  /** The cached key for a digest, null when no key has it, or a promise when the store must be asked. */
+  lookup(digest: string): CachedKey | null | Promise<CachedKey | null> {
+    const cached = this.#known.get(digest);
+    if (cached !== undefined) {
+      this.#hits++;
+      return cached;
+    }
+    if (this.#unknown.has(digest)) {
+      this.#hits++;
+      return null;
+    }
+    this.#misses++;
+    return this.#readThrough(digest);
+  }
+
+  async #readThrough(digest: string): Promise<CachedKey | null> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const generation = this.#generation;
+      const record = await this.#store.getKeyByDigest(digest);
+      if (generation !== this.#generation) continue; // a change landed meanwhile: read again
+      if (record === null) {
+        this.#unknown.set(digest, true);
+        return null;
+      }
+      const key = toCachedKey(record);
+      this.#known.set(digest, key);
+      return key;
+    }
+    // The feed is very busy; answer from a fresh read without caching it.
+    const record = await this.#store.getKeyByDigest(digest);
+    return record === null ? null : toCachedKey(record);
+  }
+
+  /** Applies a changed record from the change feed (revocation, rotation, edit, creation). */
+  applyChange(record: KeyRecord): void {
+    this.#generation++;
+    this.#unknown.delete(record.digest);
+    if (this.#known.has(record.digest)) this.#known.set(record.digest, toCachedKey(record));
+  }
+
+  /** Forgets everything cached, e.g. after the feed lost its place. */
+  clear(): void {
+    this.#generation++;
+    this.#known.clear();
+    this.#unknown.clear();
+  }
+
+  get stats(): { hits: number; misses: number; knownKeys: number; unknownDigests: number } {
+    return { hits: this.#hits, misses: this.#misses, knownKeys: this.#known.size, unknownDigests: this.#unknown.size };
+  }
+}

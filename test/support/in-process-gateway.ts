@@ -1,0 +1,50 @@
+import { loadConfig, type Config } from '../../src/config/load-config.ts';
+import { startGateway, type RunningGateway } from '../../src/gateway/gateway.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
+import { openKeyStore } from '../../src/store/open-key-store.ts';
+import type { KeyStore } from '../../src/store/key-store.ts';
+import { digestKey } from '../../src/keys/key-digest.ts';
+import { displayPrefixOf, generateKey, generateKeyId } from '../../src/keys/key-format.ts';
+import type { KeySettings } from '../../src/keys/key-record.ts';
+
+export interface TestGateway {
+  url: string;
+  gateway: RunningGateway;
+  config: Config;
+  stop(): Promise<void>;
+}
+
+/** Starts a gateway in this process with a config built from flags-like overrides. */
+export async function startTestGateway(
+  upstream: string,
+  storePath: string,
+  options: { env?: Record<string, string>; store?: KeyStore } = {},
+): Promise<TestGateway> {
+  const config = loadConfig({
+    env: { PORTCULLIS_LOG_LEVEL: 'silent', PORTCULLIS_CHANGE_FEED_POLL_INTERVAL: '20ms', ...options.env },
+    flags: [
+      { field: 'listen', value: '127.0.0.1:0', flag: '--listen' },
+      { field: 'upstream.url', value: upstream, flag: '--upstream' },
+      { field: 'store', value: storePath, flag: '--store' },
+    ],
+  });
+  const gateway = await startGateway(config, createLogger('silent'), options.store ? { store: options.store } : {});
+  return { url: `http://127.0.0.1:${gateway.address.port}`, gateway, config, stop: () => gateway.stop() };
+}
+
+/** Creates a key directly in a store (faster than the CLI when the CLI is not under test). */
+export async function createKeyInStore(storePath: string, settings: Partial<KeySettings> = {}, now = Date.now()): Promise<{ id: string; key: string }> {
+  const store = await openKeyStore(storePath);
+  try {
+    await store.migrate();
+    const key = generateKey('pcl');
+    const id = generateKeyId();
+    await store.createKey(
+      { id, digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'test', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {}, expiresAt: null, ...settings },
+      now,
+    );
+    return { id, key };
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,531 @@
+/**
+ * The behaviour every `KeyStore` must have, as one suite that runs unchanged
+ * against each implementation (SQLite now, PostgreSQL later). It uses only the
+ * interface: nothing here may know which database is underneath.
+ *
+ * @example
+ * runKeyStoreSuite('SqliteKeyStore', async () => {
+ *   const store = await openSqliteKeyStore(tempPath());
+ *   return { store, cleanup: () => store.close() };
+ * });
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { KeyRecord } from '../../src/keys/key-record.ts';
+import type { KeyEvent, KeyStore, NewKey } from '../../src/store/key-store.ts';
+
+export type MakeKeyStore = () => Promise<{ store: KeyStore; cleanup: () => Promise<void> }>;
+
+const t0 = 1_700_000_000_000;
+const minute = 60_000;
+const day = 24 * 60 * minute;
+
+/** A stand-in for a SHA-256 hex digest; the store only needs it unique. */
+function fakeDigest(): string {
+  return randomBytes(32).toString('hex');
+}
+
+function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
+  return {
+    id,
+    digest: fakeDigest(),
+    displayPrefix: `pcl_${id.slice(-4)}`,
+    name: `client ${id}`,
+    tags: [],
+    scopes: [],
+    allowedCidrs: [],
+    certFingerprint: null,
+    rateLimit: null,
+    metadata: {},
+    expiresAt: null,
+    ...settings,
+  };
+}
+
+function replacementFor(id: string): Pick<NewKey, 'id' | 'digest' | 'displayPrefix'> {
+  return { id, digest: fakeDigest(), displayPrefix: `pcl_${id.slice(-4)}` };
+}
+
+/** The record a store must return right after `createKey(key, now)`. */
+function createdRecord(key: NewKey, now: number): KeyRecord {
+  return {
+    ...key,
+    createdAt: now,
+    updatedAt: now,
+    revokedAt: null,
+    revokedReason: null,
+    rotatedTo: null,
+    lastUsedAt: null,
+    lastUsedAddress: null,
+  };
+}
+
+async function allEvents(store: KeyStore): Promise<KeyEvent[]> {
+  return store.eventsSince(0, 100_000);
+}
+
+/** Events without their seq, for comparing what happened regardless of numbering. */
+async function eventLog(store: KeyStore): Promise<Omit<KeyEvent, 'seq'>[]> {
+  return (await allEvents(store)).map(({ keyId, kind, at }) => ({ keyId, kind, at }));
+}
+
+function ids(records: readonly KeyRecord[]): string[] {
+  return records.map((record) => record.id);
+}
+
+function assertStrictlyIncreasing(events: readonly KeyEvent[]): void {
+  for (let i = 1; i < events.length; i++) {
+    assert.ok(events[i]!.seq > events[i - 1]!.seq, `seq ${events[i]!.seq} follows ${events[i - 1]!.seq}`);
+  }
+}
+
+export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
+  describe(`KeyStore: ${label}`, () => {
+    let store: KeyStore;
+    let cleanup: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+      // Whether opening migrates is the implementation's choice; migrate() is idempotent either way.
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    describe('migrate', () => {
+      it('starts empty', async () => {
+        assert.deepEqual(await store.listKeys(), []);
+        assert.equal(await store.latestEventSeq(), 0);
+        assert.deepEqual(await store.eventsSince(0, 10), []);
+      });
+
+      it('is idempotent and keeps the data', async () => {
+        const key = newKey('key_a');
+        await store.createKey(key, t0);
+        await store.migrate();
+        await store.migrate();
+        assert.deepEqual(await store.getKeyById('key_a'), createdRecord(key, t0));
+        assert.deepEqual(await eventLog(store), [{ keyId: 'key_a', kind: 'created', at: t0 }]);
+      });
+    });
+
+    describe('createKey', () => {
+      it('returns the full record and stores it', async () => {
+        const key = newKey('key_full', {
+          name: 'billing-service (eu-west) ✓',
+          tags: ['prod', 'billing'],
+          scopes: ['invoices:read', 'invoices:write'],
+          allowedCidrs: ['10.0.0.0/8', '2001:db8::/32'],
+          certFingerprint: 'ab'.repeat(32),
+          rateLimit: '100/s',
+          metadata: { owner: 'team-billing', limits: { burst: 20 }, flags: [true, null, 1.5] },
+          expiresAt: t0 + 30 * day,
+        });
+        const expected = createdRecord(key, t0);
+        assert.deepEqual(await store.createKey(key, t0), expected);
+        assert.deepEqual(await store.getKeyById(key.id), expected);
+        assert.deepEqual(await store.getKeyByDigest(key.digest), expected);
+      });
+
+      it('answers null for an unknown id or digest', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        assert.equal(await store.getKeyById('key_missing'), null);
+        assert.equal(await store.getKeyByDigest(fakeDigest()), null);
+      });
+
+      it('appends one created event', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        const events = await allEvents(store);
+        assert.equal(events.length, 1);
+        assert.deepEqual({ keyId: events[0]!.keyId, kind: events[0]!.kind, at: events[0]!.at }, {
+          keyId: 'key_a',
+          kind: 'created',
+          at: t0,
+        });
+        assert.ok(events[0]!.seq > 0);
+        assert.equal(await store.latestEventSeq(), events[0]!.seq);
+      });
+
+      it('refuses a second key with the same digest, writing neither key nor event', async () => {
+        const first = newKey('key_a');
+        await store.createKey(first, t0);
+        const seq = await store.latestEventSeq();
+        await assert.rejects(store.createKey(newKey('key_b', { digest: first.digest }), t0 + 1));
+        assert.equal(await store.getKeyById('key_b'), null);
+        assert.equal((await store.getKeyByDigest(first.digest))?.id, 'key_a');
+        assert.equal(await store.latestEventSeq(), seq);
+        assert.deepEqual(ids(await store.listKeys()), ['key_a']);
+      });
+
+      it('refuses a second key with the same id, writing no event', async () => {
+        const first = newKey('key_a', { tags: ['one'] });
+        await store.createKey(first, t0);
+        await assert.rejects(store.createKey(newKey('key_a', { tags: ['two'] }), t0 + 1));
+        assert.deepEqual(await store.getKeyById('key_a'), createdRecord(first, t0));
+        assert.deepEqual(await store.listKeys({ tag: 'two' }), []);
+        assert.equal((await allEvents(store)).length, 1);
+      });
+    });
+
+    describe('listKeys', () => {
+      it('orders by id, not by creation', async () => {
+        for (const id of ['key_c', 'key_a', 'key_d', 'key_b']) await store.createKey(newKey(id), t0);
+        assert.deepEqual(ids(await store.listKeys()), ['key_a', 'key_b', 'key_c', 'key_d']);
+      });
+
+      it('pages with after and limit', async () => {
+        for (const id of ['key_e', 'key_a', 'key_d', 'key_b', 'key_c']) await store.createKey(newKey(id), t0);
+        const pages: string[][] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.listKeys(after === undefined ? { limit: 2 } : { limit: 2, after });
+          if (page.length === 0) break;
+          pages.push(ids(page));
+          after = page.at(-1)!.id;
+        }
+        assert.deepEqual(pages, [['key_a', 'key_b'], ['key_c', 'key_d'], ['key_e']]);
+        assert.deepEqual(ids(await store.listKeys({ after: 'key_b0' })), ['key_c', 'key_d', 'key_e']);
+      });
+
+      it('filters by tag, with paging', async () => {
+        await store.createKey(newKey('key_a', { tags: ['prod', 'eu'] }), t0);
+        await store.createKey(newKey('key_b', { tags: ['staging'] }), t0);
+        await store.createKey(newKey('key_c', { tags: ['eu'] }), t0);
+        await store.createKey(newKey('key_d', { tags: ['prod'] }), t0);
+        await store.createKey(newKey('key_e', { tags: ['prod'] }), t0);
+        assert.deepEqual(ids(await store.listKeys({ tag: 'prod' })), ['key_a', 'key_d', 'key_e']);
+        assert.deepEqual(ids(await store.listKeys({ tag: 'eu' })), ['key_a', 'key_c']);
+        assert.deepEqual(ids(await store.listKeys({ tag: 'prod', limit: 2 })), ['key_a', 'key_d']);
+        assert.deepEqual(ids(await store.listKeys({ tag: 'prod', after: 'key_a', limit: 1 })), ['key_d']);
+        assert.deepEqual(ids(await store.listKeys({ tag: 'prod', after: 'key_e' })), []);
+        assert.deepEqual(await store.listKeys({ tag: 'nobody' }), []);
+        // A tag given twice is kept as given on the record, and lists the key once.
+        await store.createKey(newKey('key_f', { tags: ['twice', 'twice'] }), t0);
+        assert.deepEqual(ids(await store.listKeys({ tag: 'twice' })), ['key_f']);
+        assert.deepEqual((await store.getKeyById('key_f'))?.tags, ['twice', 'twice']);
+        // A record listed by tag is the whole record, tags included.
+        const [first] = await store.listKeys({ tag: 'eu' });
+        assert.deepEqual(first?.tags, ['prod', 'eu']);
+      });
+
+      it('returns 100 keys by default and at most 1000', async () => {
+        const all = Array.from({ length: 1001 }, (_, i) => `key_${String(i).padStart(4, '0')}`);
+        for (const id of all) await store.createKey(newKey(id), t0);
+        assert.deepEqual(ids(await store.listKeys()), all.slice(0, 100));
+        const capped = await store.listKeys({ limit: 5000 });
+        assert.deepEqual(ids(capped), all.slice(0, 1000));
+        assert.deepEqual(ids(await store.listKeys({ limit: 5000, after: capped.at(-1)!.id })), all.slice(1000));
+      });
+    });
+
+    describe('revokeKey', () => {
+      it('records the time and reason and appends a revoked event', async () => {
+        const key = newKey('key_a', { tags: ['prod'] });
+        await store.createKey(key, t0);
+        const expected: KeyRecord = {
+          ...createdRecord(key, t0),
+          revokedAt: t0 + minute,
+          revokedReason: 'leaked in a log',
+          updatedAt: t0 + minute,
+        };
+        assert.deepEqual(await store.revokeKey('key_a', 'leaked in a log', t0 + minute), expected);
+        assert.deepEqual(await store.getKeyById('key_a'), expected);
+        assert.deepEqual(await store.listKeys({ tag: 'prod' }), [expected]);
+        assert.deepEqual(await eventLog(store), [
+          { keyId: 'key_a', kind: 'created', at: t0 },
+          { keyId: 'key_a', kind: 'revoked', at: t0 + minute },
+        ]);
+      });
+
+      it('accepts a null reason', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        const revoked = await store.revokeKey('key_a', null, t0 + 1);
+        assert.equal(revoked?.revokedAt, t0 + 1);
+        assert.equal(revoked?.revokedReason, null);
+      });
+
+      it('changes nothing the second time and appends no event', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        const first = await store.revokeKey('key_a', 'first', t0 + minute);
+        const seq = await store.latestEventSeq();
+        const second = await store.revokeKey('key_a', 'second', t0 + 2 * minute);
+        assert.deepEqual(second, first);
+        assert.deepEqual(await store.getKeyById('key_a'), first);
+        assert.equal(await store.latestEventSeq(), seq);
+      });
+
+      it('answers null for an unknown key and appends no event', async () => {
+        assert.equal(await store.revokeKey('key_missing', 'why', t0), null);
+        assert.equal(await store.latestEventSeq(), 0);
+      });
+    });
+
+    describe('revokeKeysByTag', () => {
+      it('revokes only the unrevoked keys with the tag, one event each', async () => {
+        await store.createKey(newKey('key_a', { tags: ['x'] }), t0);
+        await store.createKey(newKey('key_b', { tags: ['y', 'x'] }), t0);
+        await store.createKey(newKey('key_c', { tags: ['y'] }), t0);
+        await store.createKey(newKey('key_d', { tags: ['x'] }), t0);
+        await store.createKey(newKey('key_e'), t0);
+        await store.revokeKey('key_d', 'earlier', t0 + minute);
+        const seq = await store.latestEventSeq();
+
+        const revoked = await store.revokeKeysByTag('x', 'incident 42', t0 + 2 * minute);
+
+        assert.deepEqual(ids(revoked).sort(), ['key_a', 'key_b']);
+        for (const record of revoked) {
+          assert.equal(record.revokedAt, t0 + 2 * minute);
+          assert.equal(record.revokedReason, 'incident 42');
+          assert.equal(record.updatedAt, t0 + 2 * minute);
+          assert.deepEqual(await store.getKeyById(record.id), record);
+        }
+        assert.equal((await store.getKeyById('key_c'))?.revokedAt, null);
+        assert.equal((await store.getKeyById('key_e'))?.revokedAt, null);
+        const earlier = await store.getKeyById('key_d');
+        assert.equal(earlier?.revokedAt, t0 + minute);
+        assert.equal(earlier?.revokedReason, 'earlier');
+
+        const events = await store.eventsSince(seq, 100);
+        assert.deepEqual(events.map((event) => event.keyId).sort(), ['key_a', 'key_b']);
+        for (const event of events) {
+          assert.equal(event.kind, 'revoked');
+          assert.equal(event.at, t0 + 2 * minute);
+        }
+      });
+
+      it('revokes nothing the second time', async () => {
+        await store.createKey(newKey('key_a', { tags: ['x'] }), t0);
+        await store.revokeKeysByTag('x', null, t0 + 1);
+        const seq = await store.latestEventSeq();
+        assert.deepEqual(await store.revokeKeysByTag('x', null, t0 + 2), []);
+        assert.equal((await store.getKeyById('key_a'))?.revokedAt, t0 + 1);
+        assert.equal(await store.latestEventSeq(), seq);
+      });
+
+      it('revokes nothing for an unknown tag', async () => {
+        await store.createKey(newKey('key_a', { tags: ['x'] }), t0);
+        assert.deepEqual(await store.revokeKeysByTag('nobody', null, t0 + 1), []);
+        assert.equal((await allEvents(store)).length, 1);
+      });
+    });
+
+    describe('rotateKey', () => {
+      const settings = {
+        name: 'billing-service',
+        tags: ['prod', 'billing'],
+        scopes: ['invoices:read'],
+        allowedCidrs: ['192.0.2.0/24'],
+        certFingerprint: 'cd'.repeat(32),
+        rateLimit: '50/s',
+        metadata: { owner: 'team-billing', nested: { n: 1 } },
+        expiresAt: t0 + 90 * day,
+      };
+
+      it('issues a key with every setting of the old one and sets the grace expiry', async () => {
+        const old = newKey('key_old', settings);
+        await store.createKey(old, t0);
+        const replacement = replacementFor('key_new');
+        const now = t0 + day;
+        const graceEndsAt = now + 60 * minute;
+
+        const result = await store.rotateKey('key_old', replacement, graceEndsAt, now);
+
+        const expectedNew: KeyRecord = createdRecord({ ...settings, ...replacement }, now);
+        const expectedOld: KeyRecord = {
+          ...createdRecord(old, t0),
+          expiresAt: graceEndsAt,
+          rotatedTo: 'key_new',
+          updatedAt: now,
+        };
+        assert.deepEqual(result, { oldKey: expectedOld, newKey: expectedNew });
+        assert.deepEqual(await store.getKeyById('key_old'), expectedOld);
+        assert.deepEqual(await store.getKeyById('key_new'), expectedNew);
+        assert.deepEqual(await store.getKeyByDigest(replacement.digest), expectedNew);
+        assert.deepEqual(ids(await store.listKeys({ tag: 'billing' })), ['key_new', 'key_old']);
+      });
+
+      it('appends created for the new key, then rotated for the old one', async () => {
+        await store.createKey(newKey('key_old', settings), t0);
+        const seq = await store.latestEventSeq();
+        await store.rotateKey('key_old', replacementFor('key_new'), t0 + 2 * day, t0 + day);
+        const events = await store.eventsSince(seq, 100);
+        assert.deepEqual(events.map(({ keyId, kind, at }) => ({ keyId, kind, at })), [
+          { keyId: 'key_new', kind: 'created', at: t0 + day },
+          { keyId: 'key_old', kind: 'rotated', at: t0 + day },
+        ]);
+        assertStrictlyIncreasing(events);
+      });
+
+      it('keeps an old expiry that comes before the end of the grace period', async () => {
+        await store.createKey(newKey('key_old', { expiresAt: t0 + 10 * minute }), t0);
+        const result = await store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + minute);
+        assert.equal(result?.oldKey.expiresAt, t0 + 10 * minute);
+        // The new key copies the old key's own expiry, not the grace period.
+        assert.equal(result?.newKey.expiresAt, t0 + 10 * minute);
+      });
+
+      it('makes a key without expiry expire at the end of the grace period', async () => {
+        await store.createKey(newKey('key_old'), t0);
+        const result = await store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + minute);
+        assert.equal(result?.oldKey.expiresAt, t0 + day);
+        assert.equal(result?.newKey.expiresAt, null);
+      });
+
+      it('answers null for an unknown key and writes nothing', async () => {
+        assert.equal(await store.rotateKey('key_missing', replacementFor('key_new'), t0 + day, t0), null);
+        assert.equal(await store.getKeyById('key_new'), null);
+        assert.equal(await store.latestEventSeq(), 0);
+      });
+
+      it('refuses a revoked key and writes nothing', async () => {
+        await store.createKey(newKey('key_old'), t0);
+        const revoked = await store.revokeKey('key_old', 'leaked', t0 + 1);
+        const seq = await store.latestEventSeq();
+        await assert.rejects(store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + 2), /revoked/);
+        assert.equal(await store.getKeyById('key_new'), null);
+        assert.deepEqual(await store.getKeyById('key_old'), revoked);
+        assert.equal(await store.latestEventSeq(), seq);
+      });
+
+      it('refuses a key that was already rotated, or has expired', async () => {
+        await store.createKey(newKey('key_old'), t0);
+        await store.createKey(newKey('key_gone', { expiresAt: t0 + minute }), t0);
+        await store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + 1);
+        const seq = await store.latestEventSeq();
+        await assert.rejects(store.rotateKey('key_old', replacementFor('key_newer'), t0 + day, t0 + 2), /rotated/);
+        await assert.rejects(store.rotateKey('key_gone', replacementFor('key_newer'), t0 + day, t0 + minute), /expired/);
+        assert.equal(await store.getKeyById('key_newer'), null);
+        assert.equal(await store.latestEventSeq(), seq);
+      });
+
+      it('writes nothing when the replacement cannot be stored', async () => {
+        const old = newKey('key_old', settings);
+        const other = newKey('key_other');
+        await store.createKey(old, t0);
+        await store.createKey(other, t0);
+        const seq = await store.latestEventSeq();
+        const clash = { ...replacementFor('key_new'), digest: other.digest };
+        await assert.rejects(store.rotateKey('key_old', clash, t0 + day, t0 + minute));
+        assert.deepEqual(await store.getKeyById('key_old'), createdRecord(old, t0));
+        assert.equal(await store.getKeyById('key_new'), null);
+        assert.equal(await store.latestEventSeq(), seq);
+      });
+    });
+
+    describe('recordUsage', () => {
+      it('records the last use without an event or a settings change', async () => {
+        const key = newKey('key_a');
+        await store.createKey(key, t0);
+        await store.recordUsage([{ keyId: 'key_a', lastUsedAt: t0 + minute, lastUsedAddress: '192.0.2.7' }]);
+        assert.deepEqual(await store.getKeyById('key_a'), {
+          ...createdRecord(key, t0),
+          lastUsedAt: t0 + minute,
+          lastUsedAddress: '192.0.2.7',
+        });
+        assert.equal((await allEvents(store)).length, 1);
+      });
+
+      it('keeps the newest time and its address, whatever the order of arrival', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        await store.createKey(newKey('key_b'), t0);
+        await store.recordUsage([
+          { keyId: 'key_a', lastUsedAt: t0 + 3 * minute, lastUsedAddress: '2001:db8::3' },
+          { keyId: 'key_b', lastUsedAt: t0 + minute, lastUsedAddress: '198.51.100.1' },
+          { keyId: 'key_a', lastUsedAt: t0 + 2 * minute, lastUsedAddress: '2001:db8::2' },
+        ]);
+        // A late batch from a slower node carries an older time: it must not win.
+        await store.recordUsage([{ keyId: 'key_a', lastUsedAt: t0 + minute, lastUsedAddress: '2001:db8::1' }]);
+        let a = await store.getKeyById('key_a');
+        assert.deepEqual([a?.lastUsedAt, a?.lastUsedAddress], [t0 + 3 * minute, '2001:db8::3']);
+        const b = await store.getKeyById('key_b');
+        assert.deepEqual([b?.lastUsedAt, b?.lastUsedAddress], [t0 + minute, '198.51.100.1']);
+
+        await store.recordUsage([{ keyId: 'key_a', lastUsedAt: t0 + 4 * minute, lastUsedAddress: '2001:db8::4' }]);
+        a = await store.getKeyById('key_a');
+        assert.deepEqual([a?.lastUsedAt, a?.lastUsedAddress], [t0 + 4 * minute, '2001:db8::4']);
+      });
+
+      it('ignores unknown keys and empty batches', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        await store.recordUsage([]);
+        await store.recordUsage([
+          { keyId: 'key_missing', lastUsedAt: t0, lastUsedAddress: '192.0.2.1' },
+          { keyId: 'key_a', lastUsedAt: t0 + 1, lastUsedAddress: '192.0.2.2' },
+        ]);
+        assert.equal(await store.getKeyById('key_missing'), null);
+        assert.equal((await store.getKeyById('key_a'))?.lastUsedAddress, '192.0.2.2');
+      });
+    });
+
+    describe('eventsSince and latestEventSeq', () => {
+      async function makeHistory(): Promise<void> {
+        await store.createKey(newKey('key_a', { tags: ['t'] }), t0);
+        await store.createKey(newKey('key_b', { tags: ['t'] }), t0 + 1);
+        await store.revokeKey('key_a', null, t0 + 2);
+        await store.rotateKey('key_b', replacementFor('key_c'), t0 + day, t0 + 3);
+        await store.revokeKeysByTag('t', null, t0 + 4);
+      }
+
+      it('lists every change in order with a strictly increasing seq', async () => {
+        await makeHistory();
+        const log = await eventLog(store);
+        assert.deepEqual(log.slice(0, 5), [
+          { keyId: 'key_a', kind: 'created', at: t0 },
+          { keyId: 'key_b', kind: 'created', at: t0 + 1 },
+          { keyId: 'key_a', kind: 'revoked', at: t0 + 2 },
+          { keyId: 'key_c', kind: 'created', at: t0 + 3 },
+          { keyId: 'key_b', kind: 'rotated', at: t0 + 3 },
+        ]);
+        // key_b and key_c both carry the tag (key_a was revoked already); their order is not part of the contract.
+        assert.deepEqual(log.slice(5).sort((x, y) => x.keyId.localeCompare(y.keyId)), [
+          { keyId: 'key_b', kind: 'revoked', at: t0 + 4 },
+          { keyId: 'key_c', kind: 'revoked', at: t0 + 4 },
+        ]);
+        const events = await allEvents(store);
+        assertStrictlyIncreasing(events);
+        assert.equal(await store.latestEventSeq(), events.at(-1)!.seq);
+      });
+
+      it('returns only events after the given seq, at most limit of them', async () => {
+        await makeHistory();
+        const events = await allEvents(store);
+        assert.deepEqual(await store.eventsSince(events[2]!.seq, 100), events.slice(3));
+        assert.deepEqual(await store.eventsSince(events[2]!.seq, 2), events.slice(3, 5));
+        assert.deepEqual(await store.eventsSince(events.at(-1)!.seq, 100), []);
+
+        const followed: KeyEvent[] = [];
+        let cursor = 0;
+        for (;;) {
+          const page = await store.eventsSince(cursor, 2);
+          if (page.length === 0) break;
+          followed.push(...page);
+          cursor = page.at(-1)!.seq;
+        }
+        assert.deepEqual(followed, events);
+      });
+
+      it('logs each of many concurrent changes exactly once', async () => {
+        const count = 20;
+        const keyIds = Array.from({ length: count }, (_, i) => `key_${String(i).padStart(2, '0')}`);
+        await Promise.all(keyIds.map((id) => store.createKey(newKey(id, { tags: ['burst'] }), t0)));
+        await Promise.all([
+          ...keyIds.slice(0, count / 2).map((id) => store.revokeKey(id, 'concurrent', t0 + 1)),
+          store.revokeKeysByTag('burst', 'sweep', t0 + 2),
+        ]);
+        const events = await allEvents(store);
+        assertStrictlyIncreasing(events);
+        assert.equal(events.length, 2 * count);
+        for (const id of keyIds) {
+          assert.deepEqual(events.filter((e) => e.keyId === id).map((e) => e.kind), ['created', 'revoked'], id);
+        }
+        // Every key is revoked once, and its record agrees with the one event.
+        for (const key of await store.listKeys({ tag: 'burst' })) {
+          const revokedEvent = events.find((e) => e.keyId === key.id && e.kind === 'revoked');
+          assert.equal(key.revokedAt, revokedEvent?.at, key.id);
+        }
+      });
+    });
+  });
+}

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import type { NewKey } from '../../../src/store/key-store.ts';
+import { latestSchemaVersion, migrations } from '../../../src/store/migrations/index.ts';
+import { openKeyStore } from '../../../src/store/open-key-store.ts';
+import { openSqliteKeyStore, sqliteKeyStoreSql } from '../../../src/store/sqlite/sqlite-key-store.ts';
+import { runKeyStoreSuite } from '../../support/key-store-suite.ts';
+
+function tempDirectory(): string {
+  return mkdtempSync(join(tmpdir(), 'portcullis-sqlite-'));
+}
+
+function newKey(id: string, tags: string[] = []): NewKey {
+  return {
+    id,
+    digest: randomBytes(32).toString('hex'),
+    displayPrefix: 'pcl_Test',
+    name: id,
+    tags,
+    scopes: [],
+    allowedCidrs: [],
+    certFingerprint: null,
+    rateLimit: null,
+    metadata: {},
+    expiresAt: null,
+  };
+}
+
+runKeyStoreSuite('SqliteKeyStore (temp file)', async () => {
+  const directory = tempDirectory();
+  const store = await openSqliteKeyStore(join(directory, 'portcullis.db'));
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteKeyStore on disk', () => {
+  let directory: string;
+  before(() => {
+    directory = tempDirectory();
+  });
+  after(() => {
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('creates a missing parent directory, private to its owner', async () => {
+    const parent = join(directory, 'created', 'data');
+    const store = await openSqliteKeyStore(join(parent, 'portcullis.db'));
+    await store.close();
+    assert.ok(existsSync(join(parent, 'portcullis.db')));
+    assert.equal(statSync(parent).mode & 0o777, 0o700);
+  });
+
+  it('puts the database in WAL mode', async () => {
+    const path = join(directory, 'wal.db');
+    const store = await openSqliteKeyStore(path);
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    } finally {
+      db.close();
+      await store.close();
+    }
+  });
+
+  it('records each migration once, however often it is opened', async () => {
+    const path = join(directory, 'ledger.db');
+    for (let i = 0; i < 3; i++) {
+      const store = await openSqliteKeyStore(path);
+      await store.migrate();
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+      assert.deepEqual(rows, migrations.map(({ version, name }) => ({ version, name })));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('shares one file between two connections, as two processes would', async () => {
+    const path = join(directory, 'shared.db');
+    const first = await openSqliteKeyStore(path);
+    const second = await openSqliteKeyStore(path);
+    try {
+      await first.createKey(newKey('key_a', ['x']), 1);
+      assert.equal((await second.getKeyById('key_a'))?.id, 'key_a');
+      await second.revokeKey('key_a', 'from the other node', 2);
+      assert.equal((await first.getKeyById('key_a'))?.revokedReason, 'from the other node');
+
+      // Writers interleave on one change log: every seq is unique and both see all events.
+      await Promise.all([first.createKey(newKey('key_b'), 3), second.createKey(newKey('key_c'), 3)]);
+      const seen = await first.eventsSince(0, 100);
+      assert.deepEqual(await second.eventsSince(0, 100), seen);
+      assert.equal(new Set(seen.map((event) => event.seq)).size, 4);
+      assert.equal(await second.latestEventSeq(), seen.at(-1)?.seq);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('refuses a database whose schema is newer than the code', async () => {
+    const path = join(directory, 'newer.db');
+    await (await openSqliteKeyStore(path)).close();
+    const db = new Database(path);
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+      .run(latestSchemaVersion + 1, 'from_the_future', Date.now());
+    db.close();
+    await assert.rejects(openSqliteKeyStore(path), (error: Error) => {
+      assert.match(error.message, new RegExp(`schema version ${latestSchemaVersion + 1}, newer than`));
+      assert.match(error.message, new RegExp(`\\(${latestSchemaVersion}\\)`));
+      return true;
+    });
+  });
+
+  it('finds keys by tag and follows the change log without scanning a table', async () => {
+    const path = join(directory, 'plans.db');
+    await (await openSqliteKeyStore(path)).close();
+    const db = new Database(path, { readonly: true });
+    try {
+      const queries: [string, unknown[]][] = [
+        [sqliteKeyStoreSql.listByTag, ['x', 10]],
+        [sqliteKeyStoreSql.listByTagAfter, ['x', 'key_a', 10]],
+        [sqliteKeyStoreSql.unrevokedIdsByTag, ['x']],
+        [sqliteKeyStoreSql.listAfter, ['key_a', 10]],
+        [sqliteKeyStoreSql.keyByDigest, ['00']],
+        [sqliteKeyStoreSql.eventsSince, [0, 10]],
+      ];
+      for (const [sql, parameters] of queries) {
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters) as { detail: string }[];
+        const details = plan.map((step) => step.detail);
+        assert.ok(!details.some((detail) => /^SCAN /.test(detail)), `${sql}\n${details.join('\n')}`);
+        assert.ok(!details.some((detail) => /TEMP B-TREE/.test(detail)), `sorts: ${sql}\n${details.join('\n')}`);
+      }
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('migrations', () => {
+  it('are numbered 1, 2, 3… with unique names and both dialects', () => {
+    migrations.forEach((migration, index) => {
+      assert.equal(migration.version, index + 1);
+      assert.ok(migration.sqlite.trim().length > 0 && migration.postgres.trim().length > 0, migration.name);
+    });
+    assert.equal(new Set(migrations.map((migration) => migration.name)).size, migrations.length);
+    assert.equal(latestSchemaVersion, migrations.length);
+  });
+});
+
+describe('openKeyStore', () => {
+  it('opens SQLite for a file path', async () => {
+    const directory = tempDirectory();
+    try {
+      const store = await openKeyStore(join(directory, 'portcullis.db'));
+      await store.createKey(newKey('key_a'), 1);
+      assert.equal((await store.getKeyById('key_a'))?.id, 'key_a');
+      await store.close();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('does not support PostgreSQL yet', async () => {
+    for (const url of ['postgres://localhost/portcullis', 'postgresql://user@db:5432/portcullis']) {
+      await assert.rejects(openKeyStore(url), { message: 'PostgreSQL stores (postgres://…) are not supported yet' });
+    }
+  });
+});
