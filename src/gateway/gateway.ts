@@ -23,6 +23,8 @@ export interface RunningGateway {
   store: KeyStore;
   verifier: KeyVerifier;
   follower: ChangeFeedFollower;
+  /** Writes aggregated usage now instead of at the next interval. */
+  flushUsage(): Promise<void>;
   /** SIGTERM behaviour: stop accepting, drain, flush usage, release everything. */
   stop(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     store,
     verifier,
     follower,
+    flushUsage: () => usage.flush(),
     stop() {
       stopping ??= (async () => {
         const { forced } = await server.drain(config.server.drainTimeout);

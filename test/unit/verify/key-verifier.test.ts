@@ -1,0 +1,143 @@
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { BoundedMap } from '../../../src/verify/bounded-map.ts';
+import { KeyVerifier } from '../../../src/verify/key-verifier.ts';
+import { ChangeFeedFollower } from '../../../src/verify/change-feed-follower.ts';
+import { openKeyStore } from '../../../src/store/open-key-store.ts';
+import type { KeyStore, NewKey } from '../../../src/store/key-store.ts';
+import { digestKey } from '../../../src/keys/key-digest.ts';
+import { displayPrefixOf, generateKey, generateKeyId } from '../../../src/keys/key-format.ts';
+import { temporaryDirectory } from '../../support/processes.ts';
+
+function newKey(overrides: Partial<NewKey> = {}): { key: string; row: NewKey } {
+  const key = generateKey('pcl');
+  return {
+    key,
+    row: { id: generateKeyId(), digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'n', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {}, expiresAt: null, ...overrides },
+  };
+}
+
+describe('BoundedMap', () => {
+  it('evicts the least recently used entry past its capacity', () => {
+    const map = new BoundedMap<string, number>(2);
+    map.set('a', 1);
+    map.set('b', 2);
+    map.get('a');
+    map.set('c', 3);
+    assert.equal(map.has('b'), false);
+    assert.equal(map.get('a'), 1);
+    assert.equal(map.get('c'), 3);
+    assert.equal(map.size, 2);
+  });
+  it('holds nothing at capacity 0 and refuses a negative capacity', () => {
+    const map = new BoundedMap<string, number>(0);
+    map.set('a', 1);
+    assert.equal(map.size, 0);
+    assert.throws(() => new BoundedMap(-1), RangeError);
+  });
+});
+
+describe('KeyVerifier with the change feed', () => {
+  let directory: ReturnType<typeof temporaryDirectory>;
+  let store: KeyStore;
+  beforeEach(async () => {
+    directory = temporaryDirectory();
+    store = await openKeyStore(join(directory.path, 'k.db'));
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    directory.remove();
+  });
+
+  it('serves a known key from memory after the first lookup', async () => {
+    const { row } = newKey();
+    await store.createKey(row, Date.now());
+    const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
+    const first = await verifier.lookup(row.digest);
+    assert.equal(first?.record.id, row.id);
+    const second = verifier.lookup(row.digest);
+    assert.ok(!(second instanceof Promise), 'a cached key is answered synchronously');
+    assert.equal(second?.record.id, row.id);
+    assert.deepEqual({ hits: verifier.stats.hits, misses: verifier.stats.misses }, { hits: 1, misses: 1 });
+  });
+
+  it('keeps memory bounded under a flood of random well-formed keys', async () => {
+    const verifier = new KeyVerifier(store, { maxKeys: 100, maxUnknown: 50 });
+    for (let index = 0; index < 2000; index++) assert.equal(await verifier.lookup(digestKey(generateKey('pcl'))), null);
+    assert.equal(verifier.stats.unknownDigests, 50);
+    assert.equal(verifier.stats.knownKeys, 0);
+  });
+
+  it('applies a revocation from the log to the cached record', async () => {
+    const { row } = newKey();
+    await store.createKey(row, Date.now());
+    const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
+    const follower = new ChangeFeedFollower(store, verifier, { pollInterval: 1000 });
+    await follower.start();
+    assert.equal((await verifier.lookup(row.digest))?.record.revokedAt, null);
+    await store.revokeKey(row.id, 'leaked', Date.now());
+    assert.equal(await follower.pollOnce(), 1);
+    const after = verifier.lookup(row.digest);
+    assert.ok(!(after instanceof Promise));
+    assert.notEqual(after?.record.revokedAt, null);
+    assert.equal(after?.record.revokedReason, 'leaked');
+    await follower.stop();
+  });
+
+  it('forgets a remembered-unknown digest when that key is created later', async () => {
+    const { row } = newKey();
+    const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
+    const follower = new ChangeFeedFollower(store, verifier, { pollInterval: 1000 });
+    await follower.start();
+    assert.equal(await verifier.lookup(row.digest), null);
+    await store.createKey(row, Date.now());
+    await follower.pollOnce();
+    assert.equal((await verifier.lookup(row.digest))?.record.id, row.id);
+    await follower.stop();
+  });
+
+  it('does not cache a read that a change overtook', async () => {
+    const { row } = newKey();
+    await store.createKey(row, Date.now());
+    // A store whose first read returns the pre-revocation record after the feed applied the revocation.
+    let delayedOnce = false;
+    const verifier: KeyVerifier = new KeyVerifier(
+      new Proxy(store, {
+        get(target, property) {
+          if (property === 'getKeyByDigest') {
+            return async (digest: string) => {
+              const record = await target.getKeyByDigest(digest);
+              if (!delayedOnce) {
+                delayedOnce = true;
+                const revoked = await target.revokeKey(row.id, 'race', Date.now());
+                verifier.applyChange(revoked!);
+              }
+              return record;
+            };
+          }
+          const value = Reflect.get(target, property) as unknown;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+      { maxKeys: 10, maxUnknown: 10 },
+    );
+    const result = await verifier.lookup(row.digest);
+    assert.notEqual(result?.record.revokedAt, null, 'the stale, unrevoked read was not used');
+  });
+
+  it('catches up on every event after a burst larger than one batch', async () => {
+    const verifier = new KeyVerifier(store, { maxKeys: 1000, maxUnknown: 10 });
+    const follower = new ChangeFeedFollower(store, verifier, { pollInterval: 1000, batchSize: 7 });
+    await follower.start();
+    const rows = Array.from({ length: 30 }, () => newKey().row);
+    for (const row of rows) await store.createKey(row, Date.now());
+    for (const row of rows) await verifier.lookup(row.digest);
+    for (const row of rows) await store.revokeKey(row.id, null, Date.now());
+    assert.equal(await follower.pollOnce(), 60);
+    assert.equal(follower.lastSeq, await store.latestEventSeq());
+    for (const row of rows) assert.notEqual((verifier.lookup(row.digest) as { record: { revokedAt: number | null } }).record.revokedAt, null);
+    await follower.stop();
+  });
+});
