@@ -1,0 +1,130 @@
+/**
+ * Starts Portcullis the way an operator would (`node src/cli/main.ts serve`)
+ * on its own copy of the seeded key store, and waits until it serves an
+ * authenticated request.
+ */
+import { access, copyFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createConnection, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { delay } from './child-processes.ts';
+import type { ManagedChild } from './child-processes.ts';
+import type { BenchContext, StartedTarget } from './targets.ts';
+
+const readyTimeoutMs = 15_000;
+
+/**
+ * Starts one Portcullis for the row `name`. `extraArgs` go after the standard
+ * `serve` flags (later rows add e.g. `--workers 2` or `--config <file>`).
+ */
+export async function startPortcullis(
+  context: BenchContext,
+  name: string,
+  extraArgs: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<StartedTarget> {
+  const main = join(context.repoRoot, 'src/cli/main.ts');
+  if (!await exists(main)) {
+    throw new Error(`Portcullis's CLI (${main}) does not exist yet; run only the baselines with BENCH_ONLY=direct,bare`);
+  }
+  if (context.seededStorePath === null || context.tokens.length === 0) {
+    throw new Error(`row ${name} needs the seeded key store; give it needsKeyStore: true`);
+  }
+  const store = await copyStore(context.seededStorePath, join(context.workDir, `${name}.db`));
+  const port = await freePort();
+  const child = context.children.spawn(name, process.execPath, [
+    main, 'serve',
+    '--listen', `127.0.0.1:${port}`,
+    '--upstream', context.upstreamOrigin,
+    '--store', store,
+    ...extraArgs,
+  ], {
+    // Its own cwd, so a portcullis.yaml or ./data in the checkout cannot leak in.
+    cwd: context.workDir,
+    env: { PORTCULLIS_LOG_LEVEL: 'warn', ...env },
+  });
+  await waitUntilServing(child, port, context.tokens[0]!);
+  // A gateway that let everyone through would post flattering figures.
+  const anonymous = await statusOf(port, null);
+  if (anonymous === 200) throw new Error(`${name} answered 200 to a request without a key: key auth is not on`);
+  return { url: `http://127.0.0.1:${port}`, pid: child.process.pid! };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Each row gets its own copy, so rows never share a database file (or its usage writes). */
+async function copyStore(source: string, destination: string): Promise<string> {
+  await copyFile(source, destination);
+  for (const suffix of ['-wal', '-shm']) {
+    if (await exists(source + suffix)) await copyFile(source + suffix, destination + suffix);
+  }
+  return destination;
+}
+
+/** A port that was free a moment ago (the CLI takes an explicit port). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function acceptsConnection(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** The status of `GET /` (with the key, if given), or null when the request fails. */
+function statusOf(port: number, key: string | null): Promise<number | null> {
+  return new Promise((resolve) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/',
+      headers: key === null ? {} : { authorization: `Bearer ${key}` },
+      agent: false,
+      timeout: 2000,
+    }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? null));
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(null));
+    req.end();
+  });
+}
+
+async function waitUntilServing(child: ManagedChild, port: number, key: string): Promise<void> {
+  const deadline = Date.now() + readyTimeoutMs;
+  let lastStatus: number | null = null;
+  while (Date.now() < deadline) {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      throw new Error(`${child.name} exited (${child.process.exitCode ?? child.process.signalCode}) while starting:\n${child.stderr()}`);
+    }
+    if (await acceptsConnection(port)) {
+      lastStatus = await statusOf(port, key);
+      if (lastStatus === 200) return;
+    }
+    await delay(100);
+  }
+  const seen = lastStatus === null ? 'no HTTP answer' : `last authenticated GET answered ${lastStatus}`;
+  throw new Error(`${child.name} was not serving on 127.0.0.1:${port} within ${readyTimeoutMs / 1000} s (${seen}):\n${child.stderr()}`);
+}

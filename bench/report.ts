@@ -1,0 +1,118 @@
+/**
+ * Turns the rounds of each row into the figures people read: the median per
+ * metric, a table, and the ratios of a row to the row it is compared with.
+ */
+import type { WrkFigures } from './wrk-output.ts';
+import { errorCount } from './wrk-output.ts';
+
+/** One measured round of one row. */
+export interface RoundResult {
+  figures: WrkFigures;
+  /** CPU time the row's server process tree spent per request (µs); null without /proc. */
+  serverCpuUsPerRequest: number | null;
+}
+
+export interface RowSummary {
+  name: string;
+  description: string;
+  compareTo: string | null;
+  /** Medians over the rounds, each metric on its own. */
+  median: { requestsPerSecond: number; p50Ms: number; p99Ms: number; serverCpuUsPerRequest: number | null };
+  /** Failed requests summed over all rounds; anything but 0 makes the row suspect. */
+  errors: number;
+  rounds: RoundResult[];
+}
+
+export interface Ratio {
+  target: string;
+  baseline: string;
+  /** target / baseline: below 1 means the target serves fewer requests. */
+  requestsPerSecond: number;
+  /** target / baseline: above 1 means the target's tail is slower. */
+  p99: number;
+  /** target / baseline: above 1 means the target spends more CPU per request; null without /proc. */
+  serverCpuPerRequest: number | null;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of nothing');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export function summariseRow(
+  row: { name: string; description: string; compareTo: string | null },
+  rounds: RoundResult[],
+): RowSummary {
+  const cpu = rounds.map((round) => round.serverCpuUsPerRequest);
+  return {
+    name: row.name,
+    description: row.description,
+    compareTo: row.compareTo,
+    median: {
+      requestsPerSecond: median(rounds.map((round) => round.figures.requestsPerSecond)),
+      p50Ms: median(rounds.map((round) => round.figures.latencyMs.p50)),
+      p99Ms: median(rounds.map((round) => round.figures.latencyMs.p99)),
+      serverCpuUsPerRequest: cpu.every((value) => value !== null) ? median(cpu) : null,
+    },
+    errors: rounds.reduce((sum, round) => sum + errorCount(round.figures), 0),
+    rounds,
+  };
+}
+
+export function ratios(rows: readonly RowSummary[]): Ratio[] {
+  const byName = new Map(rows.map((row) => [row.name, row]));
+  const result: Ratio[] = [];
+  for (const row of rows) {
+    const baseline = row.compareTo === null ? undefined : byName.get(row.compareTo);
+    if (baseline === undefined) continue;
+    result.push({
+      target: row.name,
+      baseline: baseline.name,
+      requestsPerSecond: row.median.requestsPerSecond / baseline.median.requestsPerSecond,
+      p99: row.median.p99Ms / baseline.median.p99Ms,
+      serverCpuPerRequest: row.median.serverCpuUsPerRequest === null || baseline.median.serverCpuUsPerRequest === null
+        ? null
+        : row.median.serverCpuUsPerRequest / baseline.median.serverCpuUsPerRequest,
+    });
+  }
+  return result;
+}
+
+function formatTable(header: string[], body: string[][]): string {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...body.map((line) => line[column]!.length)));
+  const render = (line: string[]) => line
+    .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+    .join('  ');
+  return [render(header), widths.map((width) => '-'.repeat(width)).join('  '), ...body.map(render)].join('\n');
+}
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+export function formatReport(rows: readonly RowSummary[], rowRatios: readonly Ratio[]): string {
+  const table = formatTable(
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'cpu µs/req', 'errors'],
+    rows.map((row) => [
+      row.name,
+      integer.format(row.median.requestsPerSecond),
+      row.median.p50Ms.toFixed(2),
+      row.median.p99Ms.toFixed(2),
+      row.median.serverCpuUsPerRequest === null ? 'n/a' : row.median.serverCpuUsPerRequest.toFixed(1),
+      String(row.errors),
+    ]),
+  );
+  const lines = [table, ''];
+  for (const ratio of rowRatios) {
+    const cpu = ratio.serverCpuPerRequest === null ? '' : `, cpu/req ${ratio.serverCpuPerRequest.toFixed(2)}`;
+    lines.push(`${ratio.target} / ${ratio.baseline}: req/s ${ratio.requestsPerSecond.toFixed(2)}, p99 ${ratio.p99.toFixed(2)}${cpu}`);
+  }
+  if (rows.some((row) => row.median.serverCpuUsPerRequest !== null)) {
+    lines.push('(cpu µs/req: CPU time of the row\'s own server process per request; for direct that is the upstream, for proxies the proxy alone)');
+  }
+  const failing = rows.filter((row) => row.errors > 0);
+  for (const row of failing) {
+    lines.push(`WARNING: ${row.name} had ${row.errors} failed requests (non-2xx/3xx or socket errors); its figures do not measure the happy path.`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,246 @@
+/**
+ * `npm run bench`: measures, in one run, the upstream direct, a bare undici
+ * proxy (the Node.js limit) and Portcullis, with wrk. Proxy rows run in
+ * interleaved rounds and each figure is the median over the rounds, so a
+ * noisy neighbour on a shared machine hurts every row alike.
+ *
+ * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3),
+ * BENCH_CONNECTIONS (50), BENCH_THREADS (1), BENCH_KEYS (1000),
+ * BENCH_REQUEST_KEYS (100), BENCH_ONLY (comma-separated row names).
+ * See bench/README.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { ChildProcesses, spawnPeer } from './child-processes.ts';
+import { formatReport, ratios, summariseRow } from './report.ts';
+import type { RoundResult, RowSummary } from './report.ts';
+import { processTreeCpuMs } from './process-cpu.ts';
+import { targets } from './targets.ts';
+import type { BenchContext, TargetDefinition } from './targets.ts';
+import { findWrk, runWrk, writeWrkScript } from './wrk.ts';
+import type { WrkSettings } from './wrk.ts';
+import { errorCount } from './wrk-output.ts';
+
+interface Settings {
+  durationSeconds: number;
+  warmupSeconds: number;
+  rounds: number;
+  connections: number;
+  threads: number;
+  keyCount: number;
+  requestKeyCount: number;
+  only: string[] | null;
+}
+
+function positiveNumber(name: string, fallback: number, { integer = false, allowZero = false } = {}): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  const valid = Number.isFinite(value) && (allowZero ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
+  if (!valid) throw new UsageError(`${name} must be a ${integer ? 'whole ' : ''}number ${allowZero ? '>= 0' : '> 0'}, not ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function readSettings(): Settings {
+  const only = process.env['BENCH_ONLY'];
+  return {
+    durationSeconds: positiveNumber('BENCH_DURATION', 10, { integer: true }),
+    warmupSeconds: positiveNumber('BENCH_WARMUP', 2, { integer: true, allowZero: true }),
+    rounds: positiveNumber('BENCH_ROUNDS', 3, { integer: true }),
+    connections: positiveNumber('BENCH_CONNECTIONS', 50, { integer: true }),
+    threads: positiveNumber('BENCH_THREADS', 1, { integer: true }),
+    keyCount: positiveNumber('BENCH_KEYS', 1000, { integer: true }),
+    requestKeyCount: positiveNumber('BENCH_REQUEST_KEYS', 100, { integer: true }),
+    only: only === undefined || only.trim() === '' ? null : only.split(',').map((name) => name.trim()).filter(Boolean),
+  };
+}
+
+class UsageError extends Error {}
+
+interface RunningTarget {
+  target: TargetDefinition;
+  url: string;
+  pid: number;
+  script: string;
+  rounds: RoundResult[];
+  /** wrk's text report for each round, kept in the JSON results. */
+  reports: string[];
+}
+
+/** Set on SIGINT/SIGTERM: the signal handler cleans up and exits; nothing else should report. */
+let interrupted = false;
+
+function selectTargets(only: string[] | null): TargetDefinition[] {
+  if (only === null) return [...targets];
+  const known = new Set(targets.map((target) => target.name));
+  const unknown = only.filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new UsageError(`BENCH_ONLY names unknown rows: ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+  }
+  return targets.filter((target) => only.includes(target.name));
+}
+
+/** `count` keys spread evenly over all of them, so requests do not all hit one corner of the store. */
+function spreadPick(keys: readonly string[], count: number): string[] {
+  const picked: string[] = [];
+  const step = keys.length / Math.min(count, keys.length);
+  for (let position = 0; position < keys.length && picked.length < count; position += step) {
+    picked.push(keys[Math.floor(position)]!);
+  }
+  return picked;
+}
+
+/** Stand-in tokens for runs without a key store: as long as real keys (`pcl_` + 49 digits), not valid. */
+function standInTokens(count: number): string[] {
+  return Array.from({ length: count }, () => `pcl_${randomBytes(25).toString('hex').slice(0, 49)}`);
+}
+
+function wrkVersion(wrkPath: string): string {
+  try {
+    // `wrk --version` prints its version, then usage, and exits 1.
+    return execFileSync(wrkPath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!;
+  } catch (error) {
+    const output = (error as { stdout?: string }).stdout ?? '';
+    return output.split('\n')[0] ?? 'unknown';
+  }
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function describeRound({ figures, serverCpuUsPerRequest }: RoundResult): string {
+  const errors = errorCount(figures);
+  return `${Math.round(figures.requestsPerSecond)} req/s, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms`
+    + (serverCpuUsPerRequest === null ? '' : `, ${serverCpuUsPerRequest.toFixed(1)} µs cpu/req`)
+    + (errors > 0 ? `, ${errors} FAILED` : '');
+}
+
+async function main(): Promise<number> {
+  const settings = readSettings();
+  const selected = selectTargets(settings.only);
+  const wrkPath = findWrk();
+  if (wrkPath === null) {
+    log('wrk is not installed (or not on PATH). Install it with: sudo apt-get install wrk');
+    return 1;
+  }
+
+  const repoRoot = resolve(import.meta.dirname, '..');
+  const children = new ChildProcesses();
+  const workDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
+  const cleanUp = async () => {
+    await children.stopAll();
+    await rm(workDir, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`\n${signal}: stopping every child process`);
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', () => children.killAllNow());
+
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  try {
+    log(`rows: ${selected.map((target) => target.name).join(', ')}; ${settings.rounds} rounds of ${settings.durationSeconds} s `
+      + `(warm-up ${settings.warmupSeconds} s), wrk -t${settings.threads} -c${settings.connections}`);
+
+    const upstream = await spawnPeer(children, 'upstream', [join(repoRoot, 'bench/peers/upstream.ts'), '0']);
+    const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
+    const upstreamPid = upstream.child.process.pid!;
+
+    let seededStorePath: string | null = null;
+    let tokens: string[];
+    if (selected.some((target) => target.needsKeyStore)) {
+      seededStorePath = join(workDir, 'seed.db');
+      log(`seeding ${settings.keyCount} keys into a fresh store`);
+      // Loaded only here, so the baseline rows run even before the store exists.
+      const { seedKeyStore } = await import('./seed-key-store.ts');
+      const keys = await seedKeyStore(seededStorePath, settings.keyCount);
+      tokens = spreadPick(keys, settings.requestKeyCount);
+    } else {
+      tokens = standInTokens(settings.requestKeyCount);
+    }
+
+    const context: BenchContext = { children, repoRoot, workDir, upstreamOrigin, upstreamPid, seededStorePath, tokens };
+    const wrkSettings: WrkSettings = { threads: settings.threads, connections: settings.connections, durationSeconds: settings.durationSeconds };
+    const running: RunningTarget[] = [];
+    for (const target of selected) {
+      log(`starting ${target.name}`);
+      const { url, pid } = await target.start(context);
+      const script = join(workDir, `${target.name}.lua`);
+      await writeWrkScript(script, target.request, tokens);
+      running.push({ target, url, pid, script, rounds: [], reports: [] });
+    }
+
+    const measure = async (row: RunningTarget, durationSeconds: number): Promise<{ result: RoundResult; report: string }> => {
+      const cpuBefore = processTreeCpuMs(row.pid);
+      const { figures, report } = await runWrk(children, wrkPath, row.url, row.script, { ...wrkSettings, durationSeconds });
+      const cpuAfter = processTreeCpuMs(row.pid);
+      const serverCpuUsPerRequest = cpuBefore === null || cpuAfter === null || figures.requests === 0
+        ? null
+        : ((cpuAfter - cpuBefore) * 1000) / figures.requests;
+      return { result: { figures, serverCpuUsPerRequest }, report };
+    };
+
+    if (settings.warmupSeconds > 0) {
+      for (const row of running) {
+        const { result } = await measure(row, settings.warmupSeconds);
+        log(`warm-up ${row.target.name}: ${describeRound(result)}`);
+      }
+    }
+
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const row of running) {
+        const { result, report } = await measure(row, settings.durationSeconds);
+        row.rounds.push(result);
+        row.reports.push(report);
+        log(`round ${round}/${settings.rounds} ${row.target.name}: ${describeRound(result)}`);
+      }
+    }
+
+    const rows: RowSummary[] = running.map((row) => summariseRow(row.target, row.rounds));
+    const rowRatios = ratios(rows);
+    process.stdout.write(`\n${formatReport(rows, rowRatios)}\n`);
+
+    const resultsDir = join(repoRoot, '.bench');
+    await mkdir(resultsDir, { recursive: true });
+    const resultsPath = join(resultsDir, `results-${startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`);
+    await writeFile(resultsPath, `${JSON.stringify({
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      environment: {
+        node: process.version,
+        wrk: wrkVersion(wrkPath),
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        loadAverageBefore: loadBefore,
+        loadAverageAfter: loadavg(),
+      },
+      settings,
+      rows: rows.map((row, index) => ({ ...row, url: running[index]!.url, reports: running[index]!.reports })),
+      ratios: rowRatios,
+    }, null, 2)}\n`);
+    log(`\nraw results: ${resultsPath}`);
+    return rows.some((row) => row.errors > 0) ? 1 : 0;
+  } finally {
+    if (!interrupted) await cleanUp();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (interrupted) return;
+    log(error instanceof UsageError ? error.message : `bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  },
+);
