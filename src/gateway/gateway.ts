@@ -2,15 +2,12 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
 import { formatHostPort, type HostPort } from '../config/units.ts';
-import { createKeyParser } from '../keys/key-format.ts';
 import { openKeyStore } from '../store/open-key-store.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import { KeyVerifier } from '../verify/key-verifier.ts';
 import { ChangeFeedFollower } from '../verify/change-feed-follower.ts';
 import { UsageRecorder } from '../telemetry/usage-recorder.ts';
-import { createRequestSanityCheck } from '../policies/request-sanity/request-sanity-check.ts';
-import { createKeyAuthCheck } from '../policies/key-auth/key-auth-check.ts';
-import { createCredentialReader } from '../policies/key-auth/credential-reader.ts';
+import { buildChecks } from './build-checks.ts';
 import { createPipeline } from './pipeline.ts';
 import { GatewayServer } from './gateway-server.ts';
 import { UpstreamProxy } from './upstream-proxy.ts';
@@ -59,16 +56,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   usage.start(config.usage.flushInterval);
 
   const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl });
-  const checks = [
-    createRequestSanityCheck(),
-    createKeyAuthCheck({
-      readCredential: createCredentialReader(config.keys),
-      parseKey: createKeyParser(config.keys.acceptedPrefixes),
-      verifier,
-      queryParameter: config.keys.queryParameter,
-      onStoreError: (error) => logger.error({ err: error }, 'key store lookup failed'),
-    }),
-  ];
+  const checks = buildChecks(config, { verifier, logger });
   const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol: 'http', usage, logger });
   const server = new GatewayServer(handler, { listen: config.listen, ...config.server });
   const address = await server.listen();
