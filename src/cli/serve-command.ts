@@ -18,7 +18,7 @@ function printStartBanner(gateway: RunningGateway, store: string): void {
     `Portcullis is listening on ${listen}`,
     `  key store: ${store}`,
     gateway.usingExampleUpstream
-      ? `  upstream:  ${gateway.upstreamUrl.href}  <-- built-in EXAMPLE upstream (no upstream configured).\n             Point the gateway at your API with: npm start -- --upstream http://127.0.0.1:3000`
+      ? `  upstream:  ${gateway.upstreamUrl.href}  <-- built-in EXAMPLE upstream (no upstream configured).\n             Point the gateway at your API with --upstream URL, e.g. npm start -- --upstream http://127.0.0.1:3000`
       : `  upstream:  ${gateway.upstreamUrl.href}`,
     '',
     'Next steps:',
@@ -50,6 +50,8 @@ function exitGracefully(gateway: RunningGateway, logger: Logger): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Without a handler SIGHUP would end the process; reloading is added with the TLS layer.
+  process.on('SIGHUP', () => logger.info('SIGHUP received: nothing to reload in this configuration'));
 }
 
 export function serveCommand(): Command {

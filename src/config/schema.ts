@@ -41,7 +41,7 @@ export const configSchema = {
           description: 'The API to protect, `http://` or `https://` origin (a path prefix is allowed). When unset, `serve` starts a clearly labelled built-in example upstream.',
         },
         connections: { type: 'integer', minimum: 1, maximum: 10000, default: 128, description: 'Maximum keep-alive connections to the upstream.' },
-        connectTimeout: duration('Time to open a connection to the upstream before answering 502 `upstream_unavailable`.', '5s'),
+        connectTimeout: duration('Time to open a connection to the upstream before answering 504 `upstream_timeout` (a refused connection answers 502 `upstream_unavailable` at once).', '5s'),
         headersTimeout: duration('Time to wait for the upstream\'s response headers before answering 504 `upstream_timeout`.', '30s'),
         bodyTimeout: duration('Longest pause between two chunks of the upstream\'s response body before the response is aborted.', '30s'),
         keepAliveTimeout: duration('How long an idle upstream connection is kept open.', '4s'),

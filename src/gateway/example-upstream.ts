@@ -18,7 +18,7 @@ export function createExampleUpstream(): Server {
         },
         null,
         2,
-      );
+      ) + '\n';
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-example-upstream': 'true' });
       res.end(body);
     });

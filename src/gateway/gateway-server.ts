@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestHandler } from './pipeline.ts';
 import type { HostPort } from '../config/units.ts';
+import { FORWARDED_METHODS } from '../policies/request-sanity/request-sanity-check.ts';
 
 export interface GatewayServerOptions {
   listen: HostPort;
@@ -42,6 +43,11 @@ export class GatewayServer {
     this.server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
+    });
+    // CONNECT never reaches the request handler in Node; refuse tunnels explicitly.
+    this.server.on('connect', (_req, socket: Socket) => {
+      const body = JSON.stringify({ type: 'urn:portcullis:problem:method_not_allowed', title: 'Method not allowed', status: 405, detail: 'CONNECT is not forwarded by the gateway.', code: 'method_not_allowed' });
+      socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/problem+json\r\nallow: ${FORWARDED_METHODS.join(', ')}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     });
     // A malformed request line or headers: answer 400 and close, never crash.
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {

@@ -207,3 +207,29 @@ describe('key authentication through the gateway', () => {
     assert.equal((await problemOf(trace)).code, 'method_not_allowed');
   });
 });
+
+describe('CONNECT', () => {
+  it('is refused with 405 and the connection closed', async () => {
+    const upstream = await startRecordingUpstream();
+    const directory = temporaryDirectory();
+    const gateway = await startTestGateway(upstream.url, join(directory.path, 'k.db'));
+    try {
+      const { connect } = await import('node:net');
+      const port = Number(new URL(gateway.url).port);
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      assert.match(reply, /^HTTP\/1\.1 405 /);
+      assert.match(reply, /"code":"method_not_allowed"/);
+      assert.equal(upstream.requests.length, 0);
+    } finally {
+      await gateway.stop();
+      await upstream.close();
+      directory.remove();
+    }
+  });
+});
