@@ -6,23 +6,58 @@
  * headers (the API never sees a key), any `X-Portcullis-*` the client sent (only the gateway
  * may assert identity), `Expect` (the gateway answers 100-continue itself), and client-sent
  * forwarding headers, which the gateway rewrites so the API sees a truthful chain.
+ *
+ * This runs for every request, so names are classified by length first: most headers
+ * (`accept`, `user-agent`, …) have a length no special header has, and pass without being
+ * lower-cased or looked up.
  */
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
-const REWRITTEN_FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'expect', 'host']);
+/** How a special request header is treated (numbers, so the switch below stays cheap). */
+const Kind = { hop: 1, connection: 2, rewritten: 3, host: 4, key: 5, authorization: 6, contentLength: 7, transferEncoding: 8 } as const;
+type Kind = (typeof Kind)[keyof typeof Kind];
 
-/** Tokens of every `Connection` header (lower case), or null when there is none naming extra headers. */
-function connectionTokens(rawHeaders: readonly string[]): Set<string> | null {
-  let tokens: Set<string> | null = null;
-  for (let index = 0; index < rawHeaders.length; index += 2) {
-    const name = rawHeaders[index] as string;
-    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
-    for (const token of (rawHeaders[index + 1] as string).split(',')) {
-      const trimmed = token.trim().toLowerCase();
-      if (trimmed !== '' && trimmed !== 'close' && trimmed !== 'keep-alive') (tokens ??= new Set()).add(trimmed);
-    }
+const REQUEST_SPECIAL = new Map<string, Kind>([
+  ['connection', Kind.connection],
+  ['keep-alive', Kind.hop],
+  ['proxy-connection', Kind.hop],
+  ['transfer-encoding', Kind.transferEncoding],
+  ['te', Kind.hop],
+  ['trailer', Kind.hop],
+  ['upgrade', Kind.hop],
+  ['proxy-authorization', Kind.hop],
+  ['proxy-authenticate', Kind.hop],
+  ['x-forwarded-for', Kind.rewritten],
+  ['x-forwarded-proto', Kind.rewritten],
+  ['x-forwarded-host', Kind.rewritten],
+  ['forwarded', Kind.rewritten],
+  ['expect', Kind.rewritten],
+  ['host', Kind.host],
+  ['content-length', Kind.contentLength],
+]);
+
+const PORTCULLIS_PREFIX = 'x-portcullis-';
+
+/** True when a header name starts with `X-Portcullis-`, in any case. */
+function isPortcullisHeader(name: string): boolean {
+  return name.length > PORTCULLIS_PREFIX.length && name.charCodeAt(12) === 45 /* - */ && name.slice(0, PORTCULLIS_PREFIX.length).toLowerCase() === PORTCULLIS_PREFIX;
+}
+
+/** Tokens named by a `Connection` value (lower case), besides close/keep-alive; null when none. */
+function connectionTokens(value: string, into: Set<string> | null): Set<string> | null {
+  if (value === 'keep-alive' || value === 'close') return into;
+  for (const token of value.split(',')) {
+    const trimmed = token.trim().toLowerCase();
+    if (trimmed !== '' && trimmed !== 'close' && trimmed !== 'keep-alive') (into ??= new Set()).add(trimmed);
   }
-  return tokens;
+  return into;
+}
+
+function dropNamed(headers: string[], named: Set<string>): string[] {
+  const kept: string[] = [];
+  for (let index = 0; index < headers.length; index += 2) {
+    if (!named.has((headers[index] as string).toLowerCase())) kept.push(headers[index] as string, headers[index + 1] as string);
+  }
+  return kept;
 }
 
 export interface UpstreamIdentity {
@@ -30,45 +65,83 @@ export interface UpstreamIdentity {
   keyName: string;
 }
 
-/**
- * The header list (flat name/value array) sent to the upstream.
- * `keyHeaders` are the lower-case names of headers that carry keys; `authorization` is only
- * dropped when it carries a Bearer token, so other schemes still reach the API.
- */
-export function buildUpstreamRequestHeaders(
-  rawHeaders: readonly string[],
-  keyHeaders: ReadonlySet<string>,
-  identity: UpstreamIdentity | null,
-  clientAddress: string,
-  protocol: 'http' | 'https',
-): string[] {
-  const named = connectionTokens(rawHeaders);
-  const headers: string[] = [];
-  let host: string | undefined;
-  for (let index = 0; index < rawHeaders.length; index += 2) {
-    const rawName = rawHeaders[index] as string;
-    const name = rawName.toLowerCase();
-    const value = rawHeaders[index + 1] as string;
-    if (HOP_BY_HOP.has(name) || name.startsWith('x-portcullis-')) continue;
-    if (REWRITTEN_FORWARDING.has(name)) {
-      if (name === 'host') host = value;
-      continue;
-    }
-    if (keyHeaders.has(name) && (name !== 'authorization' || isBearer(value))) continue;
-    if (named !== null && named.has(name)) continue;
-    headers.push(rawName, value);
-  }
-  headers.push('x-forwarded-for', clientAddress, 'x-forwarded-proto', protocol);
-  if (host !== undefined) headers.push('x-forwarded-host', host);
-  if (identity !== null) headers.push('x-portcullis-key-id', identity.keyId, 'x-portcullis-key-name', identity.keyName);
-  return headers;
-}
-
 export function isBearer(value: string): boolean {
   return value.length > 7 && value.charCodeAt(6) === 32 && value.slice(0, 6).toLowerCase() === 'bearer';
 }
 
-const RESPONSE_DROPPED = new Set([...HOP_BY_HOP]);
+/**
+ * Compiles the request-header filter for a set of key-carrying header names (lower case).
+ * `authorization` is only dropped when it carries a Bearer token, so other schemes still
+ * reach the API.
+ */
+export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>) {
+  const special = new Map(REQUEST_SPECIAL);
+  for (const name of keyHeaders) special.set(name, name === 'authorization' ? Kind.authorization : Kind.key);
+  const specialLengths = new Set([...special.keys()].map((name) => name.length));
+
+  /** Set by the last call: whether the request has a body to stream (RFC 9112 §6.3). */
+  const result = { headers: [] as string[], hasBody: false };
+
+  /**
+   * The header list (flat name/value array) sent to the upstream, plus whether the request
+   * has a body. The returned object is reused by the next call: read it at once.
+   */
+  return function buildUpstreamRequestHeaders(
+    rawHeaders: readonly string[],
+    identity: UpstreamIdentity | null,
+    clientAddress: string,
+    protocol: 'http' | 'https',
+  ): { headers: string[]; hasBody: boolean } {
+    const headers: string[] = [];
+    let named: Set<string> | null = null;
+    let host: string | undefined;
+    let hasBody = false;
+    for (let index = 0; index < rawHeaders.length; index += 2) {
+      const name = rawHeaders[index] as string;
+      const value = rawHeaders[index + 1] as string;
+      if (!specialLengths.has(name.length)) {
+        if (name.length > PORTCULLIS_PREFIX.length && isPortcullisHeader(name)) continue;
+        headers.push(name, value);
+        continue;
+      }
+      const kind = special.get(name.toLowerCase());
+      switch (kind) {
+        case undefined:
+          if (!isPortcullisHeader(name)) headers.push(name, value);
+          continue;
+        case Kind.contentLength:
+          if (value !== '0') hasBody = true;
+          headers.push(name, value);
+          continue;
+        case Kind.transferEncoding:
+          hasBody = true;
+          continue;
+        case Kind.connection:
+          named = connectionTokens(value, named);
+          continue;
+        case Kind.host:
+          host = value;
+          continue;
+        case Kind.authorization:
+          if (!isBearer(value)) headers.push(name, value);
+          continue;
+        default:
+          continue; // hop-by-hop, rewritten forwarding headers, key headers
+      }
+    }
+    headers.push('x-forwarded-for', clientAddress, 'x-forwarded-proto', protocol);
+    if (host !== undefined) headers.push('x-forwarded-host', host);
+    if (identity !== null) headers.push('x-portcullis-key-id', identity.keyId, 'x-portcullis-key-name', identity.keyName);
+    result.headers = named === null ? headers : dropNamed(headers, named);
+    result.hasBody = hasBody;
+    return result;
+  };
+}
+
+export type UpstreamHeaderBuilder = ReturnType<typeof createUpstreamHeaderBuilder>;
+
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+const RESPONSE_HOP_BY_HOP_LENGTHS = new Set([...RESPONSE_HOP_BY_HOP].map((name) => name.length));
 
 function asText(value: Buffer | string | undefined): string {
   if (value === undefined) return '';
@@ -80,19 +153,18 @@ export function buildClientResponseHeaders(rawHeaders: ReadonlyArray<Buffer | st
   const headers: string[] = [];
   let named: Set<string> | null = null;
   for (let index = 0; index < rawHeaders.length; index += 2) {
+    // latin1 keeps the upstream's bytes exactly; Node writes header values as latin1.
     const name = asText(rawHeaders[index]);
-    const lower = name.toLowerCase();
-    if (lower === 'connection') {
-      for (const token of asText(rawHeaders[index + 1]).split(',')) (named ??= new Set()).add(token.trim().toLowerCase());
-      continue;
+    const value = asText(rawHeaders[index + 1]);
+    if (RESPONSE_HOP_BY_HOP_LENGTHS.has(name.length)) {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') {
+        named = connectionTokens(value, named);
+        continue;
+      }
+      if (RESPONSE_HOP_BY_HOP.has(lower)) continue;
     }
-    if (RESPONSE_DROPPED.has(lower)) continue;
-    headers.push(name, asText(rawHeaders[index + 1]));
+    headers.push(name, value);
   }
-  if (named === null) return headers;
-  const filtered: string[] = [];
-  for (let index = 0; index < headers.length; index += 2) {
-    if (!named.has(headers[index]!.toLowerCase())) filtered.push(headers[index]!, headers[index + 1]!);
-  }
-  return filtered;
+  return named === null ? headers : dropNamed(headers, named);
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { denial, type Denial } from './error-catalogue.ts';
 import { sendProblem } from './problem-response.ts';
 import { socketAddressOf } from './client-address.ts';
-import { buildUpstreamRequestHeaders } from './forward-headers.ts';
+import { createUpstreamHeaderBuilder } from './forward-headers.ts';
 import type { Check, RequestContext } from './request-context.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
 import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
@@ -33,8 +33,9 @@ const INTERNAL_ERROR = denial('internal_error', 'The gateway failed to handle th
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createPipeline(parts: PipelineParts): RequestHandler {
-  const { checks, proxy, keyHeaders, protocol, usage, logger } = parts;
+  const { checks, proxy, protocol, usage, logger } = parts;
   const checkCount = checks.length;
+  const buildUpstreamRequestHeaders = createUpstreamHeaderBuilder(parts.keyHeaders);
 
   /** Runs the checks from `start`; synchronous until a check returns a promise. */
   function runChecks(context: RequestContext, start: number): Denial | null | Promise<Denial | null> {
@@ -54,9 +55,9 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   function forward(context: RequestContext): void {
     const key = context.key;
     const identity = key === null ? null : { keyId: key.record.id, keyName: key.nameHeaderValue };
-    const headers = buildUpstreamRequestHeaders(context.req.rawHeaders, keyHeaders, identity, context.clientAddress, protocol);
+    const { headers, hasBody } = buildUpstreamRequestHeaders(context.req.rawHeaders, identity, context.clientAddress, protocol);
     if (key !== null) usage.record(key.record.id, context.clientAddress, context.now);
-    proxy.forward(context.req, context.res, context.upstreamPath, headers, onUpstreamFinished);
+    proxy.forward(context.req, context.res, context.upstreamPath, headers, hasBody, onUpstreamFinished);
   }
 
   function settle(context: RequestContext, outcome: Denial | null): void {

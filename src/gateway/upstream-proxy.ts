@@ -24,10 +24,10 @@ export function denialForUpstreamError(error: unknown): Denial {
   return code !== undefined && TIMEOUT_CODES.has(code) ? UPSTREAM_TIMEOUT : UPSTREAM_UNAVAILABLE;
 }
 
-/** Whether a request has a body to stream (RFC 9112 §6.3: Content-Length or Transfer-Encoding). */
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+const kExchange = Symbol('portcullis.exchange');
+
+interface ProxiedResponse extends ServerResponse {
+  [kExchange]?: ProxyExchange;
 }
 
 /**
@@ -35,55 +35,64 @@ function hasBody(req: IncomingMessage): boolean {
  * into it; the response streams to the client with backpressure both ways.
  */
 class ProxyExchange implements Dispatcher.DispatchHandler {
-  readonly #res: ServerResponse;
-  readonly #onFinish: (error: unknown) => void;
-  #controller: Dispatcher.DispatchController | null = null;
+  readonly res: ProxiedResponse;
+  readonly onFinish: (error: unknown) => void;
+  controller: Dispatcher.DispatchController | null = null;
+  settled = false;
 
-  constructor(res: ServerResponse, onFinish: (error: unknown) => void) {
-    this.#res = res;
-    this.#onFinish = onFinish;
+  constructor(res: ProxiedResponse, onFinish: (error: unknown) => void) {
+    this.res = res;
+    this.onFinish = onFinish;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#res.destroyed) controller.abort(new Error('client went away'));
+    this.controller = controller;
+    if (this.res.destroyed) controller.abort(new Error('client went away'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, statusMessage?: string): void {
-    const rawHeaders = (controller.rawHeaders ?? []) as Array<Buffer | string>;
-    this.#res.writeHead(statusCode, statusMessage ?? '', buildClientResponseHeaders(rawHeaders));
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
+    // Interim 1xx responses are not relayed: Node's server answers 100-continue itself.
+    if (statusCode < 200) return;
+    this.res.writeHead(statusCode, buildClientResponseHeaders((controller.rawHeaders ?? []) as Array<Buffer | string>));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.#res.write(chunk)) {
+    if (!this.res.write(chunk)) {
       controller.pause();
-      this.#res.once('drain', () => controller.resume());
+      this.res.once('drain', resumeUpstream);
     }
   }
 
   onResponseEnd(): void {
-    this.#res.end();
-    this.#onFinish(null);
+    this.settled = true;
+    this.res.end();
+    this.onFinish(null);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.#res.headersSent) this.#res.destroy(error);
-    else if (!this.#res.destroyed) sendProblem(this.#res, denialForUpstreamError(error));
-    this.#onFinish(error);
+    this.settled = true;
+    if (this.res.headersSent) this.res.destroy(error);
+    else if (!this.res.destroyed) sendProblem(this.res, denialForUpstreamError(error));
+    this.onFinish(error);
   }
+}
 
-  /** The client closed before the exchange ended: stop the upstream side too. */
-  abort(): void {
-    this.#controller?.abort(new Error('client closed the connection'));
-  }
+// Named functions with `this` bound to the response: no closure per request.
+function resumeUpstream(this: ProxiedResponse): void {
+  this[kExchange]?.controller?.resume();
+}
+
+function abortIfUnfinished(this: ProxiedResponse): void {
+  const exchange = this[kExchange];
+  if (exchange === undefined || exchange.settled || this.writableFinished) return;
+  exchange.settled = true;
+  exchange.controller?.abort(new Error('client closed the connection'));
 }
 
 /** Streams requests to one upstream origin over a keep-alive pool. */
 export class UpstreamProxy {
   readonly #pool: Pool;
   readonly #basePath: string;
-  readonly #headersTimeout: number;
-  readonly #bodyTimeout: number;
 
   constructor(options: UpstreamOptions) {
     this.#pool = new Pool(options.url.origin, {
@@ -95,27 +104,14 @@ export class UpstreamProxy {
       bodyTimeout: options.bodyTimeout,
     });
     this.#basePath = options.url.pathname === '/' ? '' : options.url.pathname.replace(/\/$/, '');
-    this.#headersTimeout = options.headersTimeout;
-    this.#bodyTimeout = options.bodyTimeout;
   }
 
   /** Sends `req` (path already checked) with `headers` and streams the answer into `res`. */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[], onFinish: (error: unknown) => void): void {
+  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[], hasBody: boolean, onFinish: (error: unknown) => void): void {
     const exchange = new ProxyExchange(res, onFinish);
-    res.once('close', () => {
-      if (!res.writableFinished) exchange.abort();
-    });
-    this.#pool.dispatch(
-      {
-        path: this.#basePath + path,
-        method: req.method as Dispatcher.HttpMethod,
-        headers,
-        body: hasBody(req) ? req : null,
-        headersTimeout: this.#headersTimeout,
-        bodyTimeout: this.#bodyTimeout,
-      },
-      exchange,
-    );
+    (res as ProxiedResponse)[kExchange] = exchange;
+    res.once('close', abortIfUnfinished);
+    this.#pool.dispatch({ path: this.#basePath + path, method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null }, exchange);
   }
 
   async close(): Promise<void> {

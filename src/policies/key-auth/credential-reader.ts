@@ -19,11 +19,15 @@ export interface CredentialReaderOptions {
  */
 export function createCredentialReader(options: CredentialReaderOptions): CredentialReader {
   const names = new Set(options.headers);
+  // Most header names have a length no key header has: skip them without lower-casing.
+  const lengths = new Set(options.headers.map((name) => name.length));
   const queryParameter = options.queryParameter;
   return function readCredential(rawHeaders, url) {
     let found: string | null = null;
     for (let index = 0; index < rawHeaders.length; index += 2) {
-      const name = (rawHeaders[index] as string).toLowerCase();
+      const rawName = rawHeaders[index] as string;
+      if (!lengths.has(rawName.length)) continue;
+      const name = rawName.toLowerCase();
       if (!names.has(name)) continue;
       let value = (rawHeaders[index + 1] as string).trim();
       if (name === 'authorization') {

@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { buildClientResponseHeaders, buildUpstreamRequestHeaders } from '../../../src/gateway/forward-headers.ts';
+import { buildClientResponseHeaders, createUpstreamHeaderBuilder } from '../../../src/gateway/forward-headers.ts';
 import { AMBIGUOUS_CREDENTIALS, createCredentialReader, stripQueryCredential } from '../../../src/policies/key-auth/credential-reader.ts';
 
 const KEY_HEADERS = new Set(['authorization', 'x-api-key']);
+const build = createUpstreamHeaderBuilder(KEY_HEADERS);
+const buildUpstreamRequestHeaders = (raw: string[], _keyHeaders: Set<string>, identity: { keyId: string; keyName: string } | null, address: string, protocol: 'http' | 'https') => [...build(raw, identity, address, protocol).headers];
 
 function asObject(flat: string[]): Record<string, string[]> {
   const result: Record<string, string[]> = {};
@@ -33,12 +35,28 @@ describe('buildUpstreamRequestHeaders', () => {
     });
   });
 
+  it('reports whether the request has a body', () => {
+    assert.equal(build(['Content-Length', '5'], null, '::1', 'http').hasBody, true);
+    assert.equal(build(['content-length', '0'], null, '::1', 'http').hasBody, false);
+    assert.equal(build(['Transfer-Encoding', 'chunked'], null, '::1', 'http').hasBody, true);
+    assert.equal(build(['Accept', '*/*'], null, '::1', 'http').hasBody, false);
+  });
+
+  it('keeps Content-Length and other headers whose length matches a special one', () => {
+    const forwarded = asObject(buildUpstreamRequestHeaders(['Content-Length', '5', 'X-Custom-Trace', 'abc', 'x-portcullis-', 'edge'], KEY_HEADERS, null, '::1', 'http'));
+    assert.deepEqual(forwarded['content-length'], ['5']);
+    assert.deepEqual(forwarded['x-custom-trace'], ['abc']);
+  });
+
   it('never forwards any configured key header carrying a key, whatever the casing and order', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('Authorization', 'AUTHORIZATION', 'x-api-key', 'X-Api-Key', 'Accept', 'X-Other'), fc.string({ minLength: 1, maxLength: 10 }))), (pairs) => {
+      fc.property(fc.array(fc.tuple(fc.constantFrom('Authorization', 'AUTHORIZATION', 'x-api-key', 'X-Api-Key', 'X-PORTCULLIS-KEY-ID', 'x-Portcullis-Key-Name', 'Accept', 'X-Other'), fc.string({ minLength: 1, maxLength: 10 }))), (pairs) => {
         const raw = pairs.flatMap(([name, value]) => [name, name.toLowerCase() === 'authorization' ? `Bearer ${value}` : value]);
         const forwarded = buildUpstreamRequestHeaders(raw, KEY_HEADERS, null, '127.0.0.1', 'http');
-        for (let index = 0; index < forwarded.length; index += 2) assert.ok(!KEY_HEADERS.has(forwarded[index]!.toLowerCase()));
+        for (let index = 0; index < forwarded.length; index += 2) {
+          assert.ok(!KEY_HEADERS.has(forwarded[index]!.toLowerCase()));
+          assert.ok(!forwarded[index]!.toLowerCase().startsWith('x-portcullis-'), 'no client-sent identity header survives');
+        }
       }),
     );
   });
