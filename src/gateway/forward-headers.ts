@@ -8,6 +8,8 @@
  * forwarding headers, which the gateway rewrites so the API sees a truthful chain.
  */
 
+import { forwardedNodeValue } from './forwarding-chain.ts';
+
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 const REWRITTEN_FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'expect', 'host']);
 
@@ -34,13 +36,16 @@ export interface UpstreamIdentity {
  * The header list (flat name/value array) sent to the upstream.
  * `keyHeaders` are the lower-case names of headers that carry keys; `authorization` is only
  * dropped when it carries a Bearer token, so other schemes still reach the API.
+ * `forwardedFor` is the chain the gateway vouches for (client, trusted proxies, socket peer;
+ * see client-address.ts), or just the client address: the client's own copies are dropped.
  */
 export function buildUpstreamRequestHeaders(
   rawHeaders: readonly string[],
   keyHeaders: ReadonlySet<string>,
   identity: UpstreamIdentity | null,
-  clientAddress: string,
+  forwardedFor: string | readonly string[],
   protocol: 'http' | 'https',
+  forwardedHeader = false,
 ): string[] {
   const named = connectionTokens(rawHeaders);
   const headers: string[] = [];
@@ -58,10 +63,25 @@ export function buildUpstreamRequestHeaders(
     if (named !== null && named.has(name)) continue;
     headers.push(rawName, value);
   }
-  headers.push('x-forwarded-for', clientAddress, 'x-forwarded-proto', protocol);
+  const chain = typeof forwardedFor === 'string' ? forwardedFor : forwardedFor.length === 1 ? (forwardedFor[0] as string) : forwardedFor.join(', ');
+  headers.push('x-forwarded-for', chain, 'x-forwarded-proto', protocol);
   if (host !== undefined) headers.push('x-forwarded-host', host);
+  if (forwardedHeader) headers.push('forwarded', forwardedValue(typeof forwardedFor === 'string' ? [forwardedFor] : forwardedFor, protocol, host));
   if (identity !== null) headers.push('x-portcullis-key-id', identity.keyId, 'x-portcullis-key-name', identity.keyName);
   return headers;
+}
+
+const HOST_VALUE = /^[A-Za-z0-9.:[\]-]{1,255}$/;
+
+/**
+ * RFC 7239 `Forwarded`: one element per address of the chain; the last (this hop's own view
+ * of the request) also carries `proto` and, when it is a plain host name, `host`.
+ */
+export function forwardedValue(chain: readonly string[], protocol: 'http' | 'https', host: string | undefined): string {
+  const elements = chain.map((address) => `for=${forwardedNodeValue(address)}`);
+  const hostPart = host !== undefined && HOST_VALUE.test(host) ? `;host="${host}"` : '';
+  elements[elements.length - 1] += `;proto=${protocol}${hostPart}`;
+  return elements.join(', ');
 }
 
 export function isBearer(value: string): boolean {
