@@ -46,6 +46,8 @@ export function listenerTlsOptions(tls: TlsConfig, credentials: SecureContextOpt
     ...credentials,
     // Every cipher on the list is strong, so the client's preference (often better for its hardware) wins.
     honorCipherOrder: false,
+    // Elliptic-curve key exchange only (no finite-field groups, whose small sizes weaken it).
+    ecdhCurve: 'X25519:prime256v1:secp384r1',
     requestCert: clientCertificates,
     rejectUnauthorized: clientCertificates && tls.clientAuth === 'handshake',
   };
