@@ -21,7 +21,8 @@ async function startTlsUpstream(certificate: CertificateFiles, clientCa?: string
   const clientNames: Array<string | null> = [];
   const server: Server = createServer({ cert: certificate.cert, key: certificate.key, ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, (req, res) => {
     const peer = (req.socket as TLSSocket).getPeerCertificate();
-    clientNames.push(peer?.subject?.CN ?? null);
+    const commonName = peer?.subject?.CN;
+    clientNames.push(typeof commonName === 'string' ? commonName : null);
     req.resume();
     res.end(JSON.stringify({ tls: true }));
   });
