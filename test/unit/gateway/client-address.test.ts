@@ -105,10 +105,12 @@ describe('createClientAddressResolver', () => {
         assert.ok(isTrusted(socketCanonical!), 'an untrusted peer never gets a header address');
         const entries = lines.flat().join(',').split(',').map((entry) => parseNode(entry));
         const canonical = entries.map((entry) => (typeof entry === 'symbol' ? null : formatIpAddress(entry)));
-        const position = canonical.lastIndexOf(client.address);
-        assert.ok(position >= 0, 'the address was in the header');
-        for (const right of canonical.slice(position + 1)) assert.ok(right !== null && isTrusted(right), `entry right of the client is a trusted proxy: ${String(right)}`);
-        assert.deepEqual(client.chain, [...canonical.slice(position), socketCanonical]);
+        // The chain is a suffix of the header's entries that starts with the client, then the peer.
+        assert.equal(client.chain.at(-1), socketCanonical);
+        const suffix = client.chain.slice(0, -1);
+        assert.equal(suffix[0], client.address);
+        assert.deepEqual(canonical.slice(canonical.length - suffix.length), suffix, 'the address was in the header, with only vouched-for entries after it');
+        for (const right of suffix.slice(1)) assert.ok(isTrusted(right), `entry right of the client is a trusted proxy: ${right}`);
       }),
       { numRuns: 500 },
     );
