@@ -6,25 +6,7 @@ import { createKeyInStore, startTestGateway, type TestGateway } from '../support
 import { runCli, temporaryDirectory } from '../support/processes.ts';
 import { problemCode, rawRequest } from '../support/raw-client.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
-import type { KeyStore } from '../../src/store/key-store.ts';
-
-/** Counts store lookups, so a test can prove that a refusal came before any key lookup. */
-function countingStore(inner: KeyStore): { store: KeyStore; lookups: () => number } {
-  let lookups = 0;
-  const store = new Proxy(inner, {
-    get(target, property) {
-      const value = Reflect.get(target, property) as unknown;
-      if (property === 'getKeyByDigest') {
-        return (digest: string) => {
-          lookups++;
-          return target.getKeyByDigest(digest);
-        };
-      }
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return { store, lookups: () => lookups };
-}
+import { countingStore } from '../support/counting-store.ts';
 
 const bearer = (key: string): [string, string] => ['Authorization', `Bearer ${key}`];
 
@@ -54,11 +36,11 @@ describe('network access: allowlists, denylists and client address resolution ov
     const { gateway, storePath, counting } = await gatewayWith('allow', { PORTCULLIS_NETWORK_ALLOW: '127.0.0.1/32' });
     const { key } = await createKeyInStore(storePath);
     const forwardedBefore = upstream.requests.length;
-    const lookupsBefore = counting.lookups();
+    const lookupsBefore = counting.digestLookups();
     const outside = await rawRequest(`${gateway.url}/orders`, { localAddress: '127.0.0.2', headers: [bearer(key)] });
     assert.equal(outside.status, 403);
     assert.equal(problemCode(outside), 'ip_not_allowed');
-    assert.equal(counting.lookups(), lookupsBefore, 'no key lookup for a refused address');
+    assert.equal(counting.digestLookups(), lookupsBefore, 'no key lookup for a refused address');
     assert.equal(upstream.requests.length, forwardedBefore);
 
     const inside = await rawRequest(`${gateway.url}/orders`, { localAddress: '127.0.0.1', headers: [bearer(key)] });
