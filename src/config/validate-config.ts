@@ -105,7 +105,8 @@ export function validateConfigDocument(document: Record<string, unknown>, source
     // A union type failing produces one error per branch; the format/type error says enough.
     if (error.keyword === 'anyOf' || error.keyword === 'oneOf') continue;
     const field = fieldOf(error);
-    const source = sourceOf(field);
+    // An item of a list (`network.allow.0`) came from wherever the list came from.
+    const source = sourceOf(field) ?? sourceOf(field.replace(/\.\d+$/, ''));
     const found = error.keyword === 'additionalProperties' ? '' : `, found ${describeFound(valueAt(document, error.instancePath))}`;
     problems.add(`${field}${source ? ` (from ${source})` : ''}: ${expectationOf(error)}${found}`);
   }

@@ -130,7 +130,7 @@ describe('network access: allowlists, denylists and client address resolution ov
 
   it('refuses to start with an invalid CIDR, naming it, with exit status 2; keys create refuses one too', async () => {
     const cases: Array<[string[], Record<string, string>, RegExp]> = [
-      [['--allow-ip', '10.0.0.1/8'], {}, /network\.allow\.0 \(from --allow-ip\)|network\.allow.*10\.0\.0\.1\/8/],
+      [['--allow-ip', '10.0.0.1/8'], {}, /network\.allow\.0 \(from --allow-ip\): expected an IPv4 or IPv6 address or CIDR.*found "10\.0\.0\.1\/8"/],
       [['--trust-proxy', '10.0.0.0/33'], {}, /network\.trustProxy.*10\.0\.0\.0\/33/],
       [[], { PORTCULLIS_NETWORK_DENY: '192.0.2.0/24,banana' }, /network\.deny.*banana/],
     ];
