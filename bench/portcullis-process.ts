@@ -4,7 +4,8 @@
  * authenticated request.
  */
 import { access, copyFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createConnection, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -33,6 +34,8 @@ export async function startPortcullis(
   }
   const store = await copyStore(context.seededStorePath, join(context.workDir, `${name}.db`));
   const port = await freePort();
+  // A row with --tls-cert is served (and checked) over https; wrk does not verify certificates.
+  const scheme = extraArgs.includes('--tls-cert') ? 'https' : 'http';
   const child = context.children.spawn(name, process.execPath, [
     main, 'serve',
     '--listen', `127.0.0.1:${port}`,
@@ -44,11 +47,11 @@ export async function startPortcullis(
     cwd: context.workDir,
     env: { PORTCULLIS_LOG_LEVEL: 'warn', ...env },
   });
-  await waitUntilServing(child, port, context.tokens[0]!);
+  await waitUntilServing(child, scheme, port, context.tokens[0]!);
   // A gateway that let everyone through would post flattering figures.
-  const anonymous = await statusOf(port, null);
+  const anonymous = await statusOf(scheme, port, null);
   if (anonymous === 200) throw new Error(`${name} answered 200 to a request without a key: key auth is not on`);
-  return { url: `http://127.0.0.1:${port}`, pid: child.process.pid! };
+  return { url: `${scheme}://127.0.0.1:${port}`, pid: child.process.pid! };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -93,9 +96,11 @@ function acceptsConnection(port: number): Promise<boolean> {
 }
 
 /** The status of `GET /` (with the key, if given), or null when the request fails. */
-function statusOf(port: number, key: string | null): Promise<number | null> {
+function statusOf(scheme: 'http' | 'https', port: number, key: string | null): Promise<number | null> {
   return new Promise((resolve) => {
+    const request = scheme === 'https' ? httpsRequest : httpRequest;
     const req = request({
+      rejectUnauthorized: false,
       host: '127.0.0.1',
       port,
       path: '/',
@@ -112,7 +117,7 @@ function statusOf(port: number, key: string | null): Promise<number | null> {
   });
 }
 
-async function waitUntilServing(child: ManagedChild, port: number, key: string): Promise<void> {
+async function waitUntilServing(child: ManagedChild, scheme: 'http' | 'https', port: number, key: string): Promise<void> {
   const deadline = Date.now() + readyTimeoutMs;
   let lastStatus: number | null = null;
   while (Date.now() < deadline) {
@@ -120,7 +125,7 @@ async function waitUntilServing(child: ManagedChild, port: number, key: string):
       throw new Error(`${child.name} exited (${child.process.exitCode ?? child.process.signalCode}) while starting:\n${child.stderr()}`);
     }
     if (await acceptsConnection(port)) {
-      lastStatus = await statusOf(port, key);
+      lastStatus = await statusOf(scheme, port, key);
       if (lastStatus === 200) return;
     }
     await delay(100);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ChildProcesses } from './child-processes.ts';
 import { spawnPeer } from './child-processes.ts';
 import { startPortcullis } from './portcullis-process.ts';
+import { benchCertificate } from './bench-certificate.ts';
 import { bearerGet } from './wrk.ts';
 import type { RequestShape } from './wrk.ts';
 
@@ -77,5 +78,29 @@ export const targets: readonly TargetDefinition[] = [
     compareTo: 'bare',
     request: bearerGet,
     start: (context) => startPortcullis(context, 'portcullis'),
+  },
+  {
+    name: 'bare-tls',
+    description: 'wrk → bare node:https + undici proxy → upstream; TLS, no checks (the Node.js limit over TLS)',
+    needsKeyStore: false,
+    compareTo: null,
+    request: bearerGet,
+    async start(context) {
+      const { certPath, keyPath } = await benchCertificate(context.workDir);
+      const script = join(context.repoRoot, 'bench/peers/bare-tls-proxy.ts');
+      const { child, port } = await spawnPeer(context.children, 'bare-tls-proxy', [script, '0', context.upstreamOrigin, certPath, keyPath]);
+      return { url: `https://127.0.0.1:${port}`, pid: child.process.pid! };
+    },
+  },
+  {
+    name: 'portcullis-tls',
+    description: 'wrk → Portcullis over TLS (TLS 1.3, HSTS), key auth on, 1,000 keys → upstream',
+    needsKeyStore: true,
+    compareTo: 'bare-tls',
+    request: bearerGet,
+    async start(context) {
+      const { certPath, keyPath } = await benchCertificate(context.workDir);
+      return startPortcullis(context, 'portcullis-tls', ['--tls-cert', certPath, '--tls-key', keyPath]);
+    },
   },
 ];

@@ -41,6 +41,8 @@ export const FORMAT_DESCRIPTIONS: Record<string, string> = {
   'upstream-url': 'An `http://` or `https://` URL without user name, password, query or fragment. A path (`http://10.0.0.5:3000/api`) is prefixed to every forwarded path.',
   'key-prefix': 'Lowercase letters and digits starting with a letter (at most 16), optionally followed by `_` and an environment tag of at most 16 lowercase letters and digits: `pcl`, `pcl_live`, `acme_test`.',
   'header-name': 'An HTTP header name: letters, digits and `-`, at most 64 characters. Matched without regard to case.',
+  cidr: 'An IPv4 or IPv6 range in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`) or a single address (`192.0.2.7`, `::1`). Host bits must be zero (`10.0.0.1/8` is refused). `::ffff:a.b.c.d/N` (N ≥ 96) is the IPv4 range it maps. In an environment variable, separate entries with commas.',
+  'file-path': 'The path of a file, relative to the working directory. It is read at start-up; a missing or unreadable file stops the start with an error that names the option.',
 };
 
 /** A valid portcullis.yaml that shows the shape of the file; the docs test loads it. */

@@ -13,10 +13,14 @@
  * - a client that goes away aborts its upstream request.
  *
  * Usage: node bench/peers/bare-proxy.ts <port> <upstream origin>
- *   (or BARE_PROXY_PORT / BARE_PROXY_UPSTREAM; port 0 picks a free port)
+ *   (or BARE_PROXY_PORT / BARE_PROXY_UPSTREAM; port 0 picks a free port).
+ *   With BARE_PROXY_TLS_CERT and BARE_PROXY_TLS_KEY (PEM files) it listens with TLS, using
+ *   node:https's defaults; bench/peers/bare-tls-proxy.ts sets them.
  * Prints `listening <port>` once it accepts connections.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
@@ -187,7 +191,12 @@ function forward(req: IncomingMessage, res: ProxiedResponse): void {
   }, exchange);
 }
 
-const server = createServer({ keepAlive: true, keepAliveTimeout: 60_000 }, forward);
+const tlsCert = process.env['BARE_PROXY_TLS_CERT'];
+const tlsKey = process.env['BARE_PROXY_TLS_KEY'];
+const serverOptions = { keepAlive: true, keepAliveTimeout: 60_000 };
+const server = tlsCert !== undefined && tlsKey !== undefined
+  ? createTlsServer({ ...serverOptions, cert: readFileSync(tlsCert), key: readFileSync(tlsKey) }, forward)
+  : createServer(serverOptions, forward);
 server.keepAliveTimeout = 60_000;
 server.headersTimeout = 65_000;
 server.requestTimeout = 0;

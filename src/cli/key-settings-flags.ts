@@ -1,5 +1,7 @@
 import { parseDuration } from '../config/units.ts';
 import { UsageError } from './cli-support.ts';
+import { createCidrMatcher, InvalidCidrError } from '../gateway/cidr.ts';
+import { normaliseFingerprint } from '../gateway/peer-certificate.ts';
 
 /** Validation of what a person types for key settings; each message names the flag. */
 
@@ -45,4 +47,24 @@ export function parseReason(value: string | undefined): string | null {
   const reason = value.trim();
   if (reason.length > 500 || CONTROL_CHARACTERS.test(reason)) throw new UsageError('--reason: expected at most 500 characters without control characters');
   return reason === '' ? null : reason;
+}
+
+/** `--allow-ip` values, each a valid CIDR (checked by the same compiler the gateway uses). */
+export function parseAllowedCidrs(values: readonly string[] | undefined): string[] {
+  const cidrs = [...new Set(values ?? [])];
+  try {
+    createCidrMatcher(cidrs, '--allow-ip');
+  } catch (error) {
+    if (error instanceof InvalidCidrError) throw new UsageError(error.message);
+    throw error;
+  }
+  return cidrs;
+}
+
+/** `--cert-fingerprint`: a SHA-256 fingerprint, hex with or without colons. */
+export function parseCertFingerprint(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const fingerprint = normaliseFingerprint(value);
+  if (fingerprint === null) throw new UsageError(`--cert-fingerprint: expected a SHA-256 fingerprint (64 hex digits, colons allowed, as printed by portcullis certs fingerprint FILE), found ${JSON.stringify(value.slice(0, 100))}`);
+  return fingerprint;
 }

@@ -5,7 +5,8 @@ import { openKeyStore } from '../store/open-key-store.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import { collect, loadCommandConfig, printJson, UsageError, type StoreFlags } from './cli-support.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
-import { parseExpiresIn, parseGrace, parseKeyName, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
+import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
+import { readCertificateFingerprint } from './certs-command.ts';
 
 async function withStore<T>(flags: StoreFlags, work: (store: KeyStore, keyPrefix: string) => Promise<T>): Promise<T> {
   const config = loadCommandConfig(flags);
@@ -37,14 +38,19 @@ export function keysCommand(): Command {
     .requiredOption('--name <name>', 'the client instance the key belongs to, such as web-1')
     .option('--tag <tag>', 'a tag for grouping (repeatable); revoke --tag bans every key with it', collect)
     .option('--expires-in <duration>', 'expire after this long, such as 30d')
+    .option('--allow-ip <cidr>', 'the key works only from this client range (repeatable), such as 10.0.0.0/8', collect)
+    .option('--cert-fingerprint <sha256>', 'bind the key to a client certificate: it works only on a TLS connection presenting it')
+    .option('--cert <file>', 'bind the key to this PEM client certificate (its SHA-256 fingerprint is stored)')
     .option('--json', 'print one JSON object with id and key')
-    .action(async (options: StoreFlags & { name: string; tag?: string[]; expiresIn?: string; json?: boolean }) => {
+    .action(async (options: StoreFlags & { name: string; tag?: string[]; expiresIn?: string; allowIp?: string[]; certFingerprint?: string; cert?: string; json?: boolean }) => {
       const now = Date.now();
-      const settings = { name: parseKeyName(options.name), tags: parseTags(options.tag), expiresAt: parseExpiresIn(options.expiresIn, now) };
+      if (options.cert !== undefined && options.certFingerprint !== undefined) throw new UsageError('keys create: give --cert FILE or --cert-fingerprint SHA256, not both');
+      const certFingerprint = options.cert !== undefined ? await readCertificateFingerprint(options.cert, '--cert') : parseCertFingerprint(options.certFingerprint);
+      const settings = { name: parseKeyName(options.name), tags: parseTags(options.tag), expiresAt: parseExpiresIn(options.expiresIn, now), allowedCidrs: parseAllowedCidrs(options.allowIp), certFingerprint };
       await withStore(options, async (store, prefix) => {
         const minted = mintKey(prefix);
         const record = await store.createKey(
-          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {} },
+          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], rateLimit: null, metadata: {} },
           now,
         );
         if (options.json) printJson({ ...publicKeyView(record, now), key: minted.key });

@@ -3,16 +3,40 @@ import type { Logger } from 'pino';
 import { createLogger } from '../telemetry/logger.ts';
 import { formatHostPort } from '../config/units.ts';
 import { startGateway, type RunningGateway } from '../gateway/gateway.ts';
-import { loadCommandConfig, type StoreFlags } from './cli-support.ts';
+import { collect, loadCommandConfig, type StoreFlags } from './cli-support.ts';
 
 interface ServeFlags extends StoreFlags {
   listen?: string;
   upstream?: string;
+  allowIp?: string[];
+  denyIp?: string[];
+  trustProxy?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  redirectListen?: string;
+  upstreamCa?: string;
+  upstreamCert?: string;
+  upstreamKey?: string;
 }
+
+/** Serve flags beyond --listen/--upstream/--store, each with the config field it sets. */
+const NETWORK_AND_TLS_FLAGS = [
+  { flag: '--allow-ip', option: 'allowIp', field: 'network.allow' },
+  { flag: '--deny-ip', option: 'denyIp', field: 'network.deny' },
+  { flag: '--trust-proxy', option: 'trustProxy', field: 'network.trustProxy' },
+  { flag: '--tls-cert', option: 'tlsCert', field: 'tls.cert' },
+  { flag: '--tls-key', option: 'tlsKey', field: 'tls.key' },
+  { flag: '--tls-client-ca', option: 'tlsClientCa', field: 'tls.clientCa' },
+  { flag: '--redirect-listen', option: 'redirectListen', field: 'tls.redirectListen' },
+  { flag: '--upstream-ca', option: 'upstreamCa', field: 'upstream.tls.ca' },
+  { flag: '--upstream-cert', option: 'upstreamCert', field: 'upstream.tls.cert' },
+  { flag: '--upstream-key', option: 'upstreamKey', field: 'upstream.tls.key' },
+] as const;
 
 /** What a person sees on start-up: where it listens, what it protects, and the next step. */
 function printStartBanner(gateway: RunningGateway, store: string): void {
-  const listen = `http://${formatHostPort(gateway.address)}`;
+  const listen = `${gateway.protocol}://${formatHostPort(gateway.address)}`;
   const lines = [
     '',
     `Portcullis is listening on ${listen}`,
@@ -50,8 +74,15 @@ function exitGracefully(gateway: RunningGateway, logger: Logger): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  // Without a handler SIGHUP would end the process; reloading is added with the TLS layer.
-  process.on('SIGHUP', () => logger.info('SIGHUP received: nothing to reload in this configuration'));
+  // SIGHUP: reload the TLS certificate, key and client CA; open connections keep theirs.
+  process.on('SIGHUP', () => {
+    if (gateway.protocol !== 'https') {
+      logger.info('SIGHUP received: nothing to reload (TLS is off)');
+      return;
+    }
+    const reloaded = gateway.reloadCertificates();
+    logger.info({ reloaded }, reloaded ? 'SIGHUP: TLS certificate reloaded' : 'SIGHUP: TLS files unchanged (or not loadable; see any error above)');
+  });
 }
 
 export function serveCommand(): Command {
@@ -61,10 +92,21 @@ export function serveCommand(): Command {
     .option('--listen <host:port>', 'public listener (default 127.0.0.1:8080)')
     .option('--upstream <url>', 'the API to protect, such as http://127.0.0.1:3000')
     .option('--store <path>', 'key store (default ./data/portcullis.db)')
+    .option('--allow-ip <cidr>', 'serve only clients in this range (repeatable)', collect)
+    .option('--deny-ip <cidr>', 'refuse clients in this range (repeatable)', collect)
+    .option('--trust-proxy <cidr>', 'believe X-Forwarded-For from proxies in this range (repeatable)', collect)
+    .option('--tls-cert <file>', 'PEM certificate (with chain): serve HTTPS')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--tls-client-ca <file>', 'PEM CA of client certificates: mutual TLS')
+    .option('--redirect-listen <host:port>', 'with TLS: a plaintext listener that only redirects to https')
+    .option('--upstream-ca <file>', 'PEM CA that signs an https:// upstream')
+    .option('--upstream-cert <file>', 'PEM client certificate for mutual TLS to the upstream')
+    .option('--upstream-key <file>', 'PEM private key of --upstream-cert')
     .action(async (flags: ServeFlags) => {
       const config = loadCommandConfig(flags, [
         { field: 'listen', value: flags.listen, flag: '--listen' },
         { field: 'upstream.url', value: flags.upstream, flag: '--upstream' },
+        ...NETWORK_AND_TLS_FLAGS.map(({ flag, option, field }) => ({ field, value: flags[option], flag })),
       ]);
       const logger = createLogger(config.log.level);
       const gateway = await startGateway(config, logger);

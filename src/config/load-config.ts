@@ -5,6 +5,7 @@ import { configSchema } from './schema.ts';
 import { ConfigError, describeFound } from './config-error.ts';
 import { validateConfigDocument } from './validate-config.ts';
 import { parseByteSize, parseDuration, parseHostPort, type HostPort } from './units.ts';
+import { normaliseNetwork, normaliseTls, normaliseUpstreamTls, type NetworkConfig, type TlsConfig, type UpstreamTlsConfig } from './tls-network-config.ts';
 
 export interface Config {
   configFile: string | null;
@@ -17,7 +18,10 @@ export interface Config {
     headersTimeout: number;
     bodyTimeout: number;
     keepAliveTimeout: number;
+    tls: UpstreamTlsConfig;
   };
+  network: NetworkConfig;
+  tls: TlsConfig | null;
   keys: { prefix: string; acceptedPrefixes: string[]; headers: string[]; queryParameter: string | null };
   server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number; maxHeaderSize: number; drainTimeout: number };
   cache: { maxKeys: number; maxUnknown: number };
@@ -147,7 +151,9 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
   const raw = document as {
     listen: string | number;
     store: string;
-    upstream: Record<string, unknown> & { url: string | null; connections: number };
+    upstream: Record<string, unknown> & { url: string | null; connections: number; tls: UpstreamTlsConfig };
+    network: NetworkConfig;
+    tls: Parameters<typeof normaliseTls>[0];
     keys: { prefix: string; acceptedPrefixes?: string[]; headers: string[]; queryParameter: string | null };
     server: Record<string, unknown> & { maxConnections: number };
     cache: { maxKeys: number; maxUnknown: number };
@@ -168,7 +174,10 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
       headersTimeout: duration(raw.upstream.headersTimeout),
       bodyTimeout: duration(raw.upstream.bodyTimeout),
       keepAliveTimeout: duration(raw.upstream.keepAliveTimeout),
+      tls: normaliseUpstreamTls(raw.upstream.tls, raw.upstream.url, cwd),
     },
+    network: normaliseNetwork(raw.network),
+    tls: normaliseTls(raw.tls, cwd),
     keys: {
       prefix: raw.keys.prefix,
       acceptedPrefixes: raw.keys.acceptedPrefixes ?? [raw.keys.prefix],

@@ -3,12 +3,25 @@
  * and command-line flags are merged and then validated against it. `docs/configuration.md`
  * is generated from it (`npm run docs:config`), so every option is documented here, once.
  *
- * Formats (`duration`, `byte-size`, `host-port`, `upstream-url`, `key-prefix`, `header-name`) are registered
+ * Formats (`duration`, `byte-size`, `host-port`, `upstream-url`, `key-prefix`, `header-name`, `cidr`, `file-path`) are registered
  * in `validate-config.ts`. `x-flag` names the CLI flag that sets an option.
  */
 
 const duration = (description: string, defaultValue: string) =>
   ({ type: ['string', 'integer'], format: 'duration', default: defaultValue, description }) as const;
+
+const cidrList = (flag: string, description: string) =>
+  ({ type: 'array', items: { type: 'string', format: 'cidr' }, default: [], 'x-flag': flag, description }) as const;
+
+const optionalFile = (description: string, flag: string) =>
+  ({ type: ['string', 'null'], format: 'file-path', default: null, 'x-flag': flag, description }) as const;
+
+/** Mozilla's "intermediate" list: forward secrecy and AEAD only (TLS 1.3 suites first). */
+export const DEFAULT_TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 
 export const configSchema = {
   type: 'object',
@@ -45,6 +58,47 @@ export const configSchema = {
         headersTimeout: duration('Time to wait for the upstream\'s response headers before answering 504 `upstream_timeout`.', '30s'),
         bodyTimeout: duration('Longest pause between two chunks of the upstream\'s response body before the response is aborted.', '30s'),
         keepAliveTimeout: duration('How long an idle upstream connection is kept open.', '4s'),
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            ca: optionalFile('PEM file of the CA certificate(s) that sign an `https://` upstream\'s certificate (a private CA). Unset: the system\'s trusted CAs. The certificate and its host name are always verified unless `upstream.tls.insecureSkipVerify` is set.', '--upstream-ca'),
+            cert: optionalFile('PEM client certificate (with its chain) the gateway presents to an `https://` upstream that requires mutual TLS. Needs `upstream.tls.key`.', '--upstream-cert'),
+            key: optionalFile('PEM private key of `upstream.tls.cert`.', '--upstream-key'),
+            servername: { type: ['string', 'null'], pattern: '^[A-Za-z0-9.-]{1,253}$', default: null, description: 'Host name to verify the upstream\'s certificate against (and to send as SNI), when it differs from the host in `upstream.url` (e.g. an upstream reached by IP address).' },
+            insecureSkipVerify: { type: 'boolean', default: false, description: 'DANGEROUS: accept any upstream certificate, without verifying its issuer or host name. Anyone on the path to the upstream can then read and change the traffic. Logged as an error at every start. For a development upstream only; use `upstream.tls.ca` instead.' },
+          },
+        },
+      },
+    },
+    network: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        allow: cidrList('--allow-ip', 'Client addresses served, as IPv4/IPv6 CIDRs or single addresses (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). Empty: every address. Others get 403 `ip_not_allowed` before any key is looked up. IPv4-mapped IPv6 clients match IPv4 entries.'),
+        deny: cidrList('--deny-ip', 'Client addresses refused with 403 `ip_not_allowed`, even when `network.allow` includes them.'),
+        trustProxy: cidrList('--trust-proxy', 'Proxies (load balancers) whose client-address header is believed. Only when the connection comes from one of these is the client taken from that header: the rightmost address that is not itself a trusted proxy. Empty: the socket address is always the client.'),
+        clientAddressHeader: { type: 'string', format: 'header-name', default: 'x-forwarded-for', description: 'Header a trusted proxy names the client in: `x-forwarded-for`, `forwarded` (RFC 7239), or a single-value header such as `x-real-ip` (believed only when sent exactly once).' },
+        forwardedHeader: { type: 'boolean', default: false, description: 'Also send the upstream an RFC 7239 `Forwarded` header (`for=` the chain, `proto`, `host`). `X-Forwarded-For` is always sent.' },
+      },
+    },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        cert: optionalFile('PEM certificate of the public listener, with its chain (leaf first). With `tls.key` it turns TLS on. Reloaded from disk when the file changes or on SIGHUP, without dropping connections.', '--tls-cert'),
+        key: optionalFile('PEM private key of `tls.cert`. Keep it readable by the gateway\'s user only.', '--tls-key'),
+        minVersion: { type: 'string', enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2', description: 'Oldest TLS version accepted. TLS 1.0 and 1.1 are never accepted.' },
+        ciphers: { type: 'string', minLength: 1, default: DEFAULT_TLS_CIPHERS, description: 'OpenSSL cipher list for TLS 1.2 and TLS 1.3. The default allows only forward-secret AEAD ciphers.' },
+        hstsMaxAge: duration('`Strict-Transport-Security: max-age` sent on every TLS response (rounded down to seconds); `0s` sends no HSTS header.', '365d'),
+        clientCa: optionalFile('PEM CA certificate(s) that sign client certificates. Turns on mutual TLS: see `tls.clientAuth`.', '--tls-client-ca'),
+        clientAuth: { type: 'string', enum: ['handshake', 'request', 'optional'], default: 'handshake', description: 'With `tls.clientCa`: `handshake` fails the TLS handshake of a client without a valid certificate; `request` completes it and answers each request with 401 `client_certificate_required`; `optional` accepts clients without one (certificates are then used for key binding and `tls.certificateIdentity`).' },
+        certificateIdentity: { type: 'boolean', default: false, description: 'A request without a key, on a connection with a verified client certificate that a key is bound to (`keys create --cert FILE`), is authenticated as that key.' },
+        watch: { type: 'boolean', default: true, description: 'Reload `tls.cert`, `tls.key` and `tls.clientCa` when the files change (SIGHUP always reloads).' },
+        redirectListen: { type: ['string', 'integer', 'null'], format: 'host-port', default: null, 'x-flag': '--redirect-listen', description: 'With TLS on, an extra plaintext listener that only answers 308 redirects to `https://`. Unset (the default): no plaintext listener at all.' },
       },
     },
     keys: {

@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { configSchema } from './schema.ts';
 import { ConfigError, describeFound } from './config-error.ts';
 import { parseByteSize, parseDuration, parseHostPort } from './units.ts';
+import { parseCidr } from '../gateway/cidr.ts';
 
 /** Human words for each custom format, used in "expected …" messages. */
 const FORMAT_EXPECTATIONS: Record<string, string> = {
@@ -11,7 +12,18 @@ const FORMAT_EXPECTATIONS: Record<string, string> = {
   'upstream-url': 'an http:// or https:// URL without credentials, query or fragment',
   'key-prefix': 'lowercase letters and digits starting with a letter, optionally with an environment tag such as pcl_live',
   'header-name': 'an HTTP header name (letters, digits and -)',
+  cidr: 'an IPv4 or IPv6 address or CIDR with the host bits zero, such as 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32',
+  'file-path': 'the path of a file',
 };
+
+function isCidr(value: string): boolean {
+  try {
+    parseCidr(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function isUpstreamUrl(value: string): boolean {
   let url: URL;
@@ -32,6 +44,8 @@ function createValidator() {
   ajv.addFormat('upstream-url', { type: 'string', validate: isUpstreamUrl });
   ajv.addFormat('key-prefix', /^[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})?$/);
   ajv.addFormat('header-name', /^[A-Za-z0-9-]{1,64}$/);
+  ajv.addFormat('cidr', { type: 'string', validate: isCidr });
+  ajv.addFormat('file-path', { type: 'string', validate: (value: string) => value.trim() !== '' && !value.includes('\0') });
   return ajv.compile(configSchema);
 }
 
@@ -91,7 +105,8 @@ export function validateConfigDocument(document: Record<string, unknown>, source
     // A union type failing produces one error per branch; the format/type error says enough.
     if (error.keyword === 'anyOf' || error.keyword === 'oneOf') continue;
     const field = fieldOf(error);
-    const source = sourceOf(field);
+    // An item of a list (`network.allow.0`) came from wherever the list came from.
+    const source = sourceOf(field) ?? sourceOf(field.replace(/\.\d+$/, ''));
     const found = error.keyword === 'additionalProperties' ? '' : `, found ${describeFound(valueAt(document, error.instancePath))}`;
     problems.add(`${field}${source ? ` (from ${source})` : ''}: ${expectationOf(error)}${found}`);
   }

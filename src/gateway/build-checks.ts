@@ -5,6 +5,10 @@ import type { KeyVerifier } from '../verify/key-verifier.ts';
 import { createRequestSanityCheck } from '../policies/request-sanity/request-sanity-check.ts';
 import { createKeyAuthCheck } from '../policies/key-auth/key-auth-check.ts';
 import { createCredentialReader } from '../policies/key-auth/credential-reader.ts';
+import { createNetworkAccessCheck } from '../policies/network-access/network-access-check.ts';
+import { createClientCertificateCheck } from '../policies/client-certificate/client-certificate-check.ts';
+import { createCertificateIdentity } from '../policies/certificate-identity/certificate-identity.ts';
+import { createKeyPolicyCheck } from '../policies/key-policy/key-policy-check.ts';
 import type { Check } from './request-context.ts';
 
 export interface CheckDependencies {
@@ -18,22 +22,27 @@ export interface CheckDependencies {
  * out, so it costs nothing. Each layer adds its check at its numbered place below.
  */
 export function buildChecks(config: Config, { verifier, logger }: CheckDependencies): Check[] {
+  const onStoreError = (error: unknown) => logger.error({ err: error }, 'key store lookup failed');
   const checks: Array<Check | null> = [
     // 1. Sanity: method and request-target form.
     createRequestSanityCheck(),
     // 2. Client address: resolved before the pipeline runs (see pipeline.ts).
     // 3. Network allowlist / denylist (global).
+    createNetworkAccessCheck(config.network),
     // 4. Brute-force lockout.
     // 5. Route match (and CORS preflights).
-    // 6. Authentication.
+    // 6. Authentication: a client certificate when required per request, then the key (or the certificate as identity).
+    config.tls?.clientCa != null && config.tls.clientAuth === 'request' ? createClientCertificateCheck() : null,
     createKeyAuthCheck({
       readCredential: createCredentialReader(config.keys),
       parseKey: createKeyParser(config.keys.acceptedPrefixes),
       verifier,
       queryParameter: config.keys.queryParameter,
-      onStoreError: (error) => logger.error({ err: error }, 'key store lookup failed'),
+      onStoreError,
+      onMissingKey: config.tls?.certificateIdentity === true ? createCertificateIdentity(verifier, onStoreError) : undefined,
     }),
     // 7. Key policy: per-key network allowlist, certificate binding, scopes.
+    createKeyPolicyCheck((keyId, error) => logger.error({ err: error, keyId }, 'key has an invalid allowed CIDR; refusing every request with it')),
     // 8. Rate limits and quotas.
     // 9. Input validation.
   ];

@@ -1,3 +1,5 @@
+import { forwardedNodeValue } from './forwarding-chain.ts';
+
 /**
  * Which headers cross the gateway, in each direction.
  *
@@ -74,7 +76,8 @@ export function isBearer(value: string): boolean {
  * `authorization` is only dropped when it carries a Bearer token, so other schemes still
  * reach the API.
  */
-export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>) {
+export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>, options: { forwardedHeader?: boolean } = {}) {
+  const forwardedHeader = options.forwardedHeader ?? false;
   const special = new Map(REQUEST_SPECIAL);
   for (const name of keyHeaders) special.set(name, name === 'authorization' ? Kind.authorization : Kind.key);
   const specialLengths = new Set([...special.keys()].map((name) => name.length));
@@ -85,11 +88,13 @@ export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>) {
   /**
    * The header list (flat name/value array) sent to the upstream, plus whether the request
    * has a body. The returned object is reused by the next call: read it at once.
+   * `forwardedFor` is the chain the gateway vouches for (client, trusted proxies, socket peer;
+   * see client-address.ts), or just the client address: the client's own copies are dropped.
    */
   return function buildUpstreamRequestHeaders(
     rawHeaders: readonly string[],
     identity: UpstreamIdentity | null,
-    clientAddress: string,
+    forwardedFor: string | readonly string[],
     protocol: 'http' | 'https',
   ): { headers: string[]; hasBody: boolean } {
     const headers: string[] = [];
@@ -129,8 +134,10 @@ export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>) {
           continue; // hop-by-hop, rewritten forwarding headers, key headers
       }
     }
-    headers.push('x-forwarded-for', clientAddress, 'x-forwarded-proto', protocol);
+    const chain = typeof forwardedFor === 'string' ? forwardedFor : forwardedFor.length === 1 ? (forwardedFor[0] as string) : forwardedFor.join(', ');
+    headers.push('x-forwarded-for', chain, 'x-forwarded-proto', protocol);
     if (host !== undefined) headers.push('x-forwarded-host', host);
+    if (forwardedHeader) headers.push('forwarded', forwardedValue(typeof forwardedFor === 'string' ? [forwardedFor] : forwardedFor, protocol, host));
     if (identity !== null) headers.push('x-portcullis-key-id', identity.keyId, 'x-portcullis-key-name', identity.keyName);
     result.headers = named === null ? headers : dropNamed(headers, named);
     result.hasBody = hasBody;
@@ -139,6 +146,19 @@ export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>) {
 }
 
 export type UpstreamHeaderBuilder = ReturnType<typeof createUpstreamHeaderBuilder>;
+
+const HOST_VALUE = /^[A-Za-z0-9.:[\]-]{1,255}$/;
+
+/**
+ * RFC 7239 `Forwarded`: one element per address of the chain; the last (this hop's own view
+ * of the request) also carries `proto` and, when it is a plain host name, `host`.
+ */
+export function forwardedValue(chain: readonly string[], protocol: 'http' | 'https', host: string | undefined): string {
+  const elements = chain.map((address) => `for=${forwardedNodeValue(address)}`);
+  const hostPart = host !== undefined && HOST_VALUE.test(host) ? `;host="${host}"` : '';
+  elements[elements.length - 1] += `;proto=${protocol}${hostPart}`;
+  return elements.join(', ');
+}
 
 const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 const RESPONSE_HOP_BY_HOP_LENGTHS = new Set([...RESPONSE_HOP_BY_HOP].map((name) => name.length));

@@ -1,5 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { RequestHandler } from './pipeline.ts';
 import type { HostPort } from '../config/units.ts';
 import { FORWARDED_METHODS } from '../policies/request-sanity/request-sanity-check.ts';
@@ -11,6 +13,10 @@ export interface GatewayServerOptions {
   keepAliveTimeout: number;
   maxConnections: number;
   maxHeaderSize: number;
+  /** TLS options for an HTTPS listener; null for plain HTTP. */
+  tls?: TlsOptions | null;
+  /** `Strict-Transport-Security` value sent on every response (TLS only), or null. */
+  hsts?: string | null;
 }
 
 /**
@@ -18,27 +24,28 @@ export interface GatewayServerOptions {
  * request deadlines (slow loris), idle keep-alive timeout, a cap on connections and header size.
  */
 export class GatewayServer {
-  readonly server: Server;
+  readonly server: Server | TlsServer;
   readonly #options: GatewayServerOptions;
   readonly #sockets = new Set<Socket>();
   #draining = false;
 
   constructor(handler: RequestHandler, options: GatewayServerOptions) {
-    this.server = createServer(
-      {
-        maxHeaderSize: options.maxHeaderSize,
-        headersTimeout: options.headersTimeout,
-        requestTimeout: options.requestTimeout,
-        keepAliveTimeout: options.keepAliveTimeout,
-        connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(options.headersTimeout / 4))),
-        joinDuplicateHeaders: false,
-      },
-      (req, res) => {
-        // While draining, tell keep-alive clients to reconnect elsewhere after this response.
-        if (this.#draining) res.setHeader('connection', 'close');
-        handler(req, res);
-      },
-    );
+    const httpOptions: ServerOptions = {
+      maxHeaderSize: options.maxHeaderSize,
+      headersTimeout: options.headersTimeout,
+      requestTimeout: options.requestTimeout,
+      keepAliveTimeout: options.keepAliveTimeout,
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(options.headersTimeout / 4))),
+      joinDuplicateHeaders: false,
+    };
+    const hsts = options.hsts ?? null;
+    const onRequest: RequestHandler = (req, res) => {
+      if (hsts !== null) res.setHeader('strict-transport-security', hsts);
+      // While draining, tell keep-alive clients to reconnect elsewhere after this response.
+      if (this.#draining) res.setHeader('connection', 'close');
+      handler(req, res);
+    };
+    this.server = options.tls ? createTlsServer({ ...httpOptions, ...options.tls }, onRequest) : createServer(httpOptions, onRequest);
     this.server.maxConnections = options.maxConnections;
     this.server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
@@ -56,6 +63,11 @@ export class GatewayServer {
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });
     this.#options = options;
+  }
+
+  /** New certificate, key or client CA for connections opened from now on; open ones keep theirs. */
+  setSecureContext(credentials: SecureContextOptions): void {
+    if ('setSecureContext' in this.server) this.server.setSecureContext(credentials);
   }
 
   async listen(): Promise<HostPort> {

@@ -12,11 +12,22 @@ import { createPipeline } from './pipeline.ts';
 import { GatewayServer } from './gateway-server.ts';
 import { UpstreamProxy } from './upstream-proxy.ts';
 import { startExampleUpstream } from './example-upstream.ts';
+import { createClientAddressResolver } from './client-address.ts';
+import { InvalidCidrError } from './cidr.ts';
+import { ConfigError } from '../config/config-error.ts';
+import { CertificateReloader, listenerTlsOptions, readListenerCredentials, upstreamConnectOptions } from './tls-credentials.ts';
+import { createHttpsRedirectServer } from './https-redirect.ts';
 
 export interface RunningGateway {
   address: HostPort;
   upstreamUrl: URL;
   usingExampleUpstream: boolean;
+  /** `https` when the listener speaks TLS. */
+  protocol: 'http' | 'https';
+  /** The plaintext redirect listener's address, when there is one. */
+  redirectAddress: HostPort | null;
+  /** SIGHUP: reads the TLS files again; true when a new certificate was applied. */
+  reloadCertificates(): boolean;
   store: KeyStore;
   verifier: KeyVerifier;
   follower: ChangeFeedFollower;
@@ -55,24 +66,77 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   const usage = new UsageRecorder(store, (error) => logger.warn({ err: error }, 'usage flush failed; will retry'));
   usage.start(config.usage.flushInterval);
 
-  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl });
-  const checks = buildChecks(config, { verifier, logger });
-  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol: 'http', usage, logger });
-  const server = new GatewayServer(handler, { listen: config.listen, ...config.server });
+  // Everything that reads files or compiles config comes before anything listens, so a bad
+  // CIDR, PEM or CA stops the start with exit status 2.
+  let checks: ReturnType<typeof buildChecks>;
+  let resolveClient: ReturnType<typeof createClientAddressResolver>;
+  try {
+    checks = buildChecks(config, { verifier, logger });
+    resolveClient = createClientAddressResolver({ trustProxy: config.network.trustProxy, header: config.network.clientAddressHeader });
+  } catch (error) {
+    if (error instanceof InvalidCidrError) throw new ConfigError([error.message]);
+    throw error;
+  }
+  const tls = config.tls;
+  const credentials = tls === null ? null : readListenerCredentials(tls);
+  const upstreamTls = upstreamUrl.protocol === 'https:' ? upstreamConnectOptions(config.upstream.tls) : undefined;
+  if (upstreamTls?.rejectUnauthorized === false) {
+    logger.error({ upstream: upstreamUrl.href }, 'INSECURE: upstream.tls.insecureSkipVerify is set; the upstream certificate and host name are NOT verified, so anyone on the network path can read and change this traffic');
+  }
+
+  const protocol = tls === null ? 'http' : 'https';
+  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, ...(upstreamTls ? { connect: upstreamTls } : {}) });
+  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, usage, logger });
+  const server = new GatewayServer(handler, {
+    listen: config.listen,
+    ...config.server,
+    tls: tls === null || credentials === null ? null : listenerTlsOptions(tls, credentials),
+    hsts: tls === null || tls.hstsMaxAge === 0 ? null : `max-age=${tls.hstsMaxAge}`,
+  });
+  server.server.on('tlsClientError', (error: Error) => logger.debug({ err: error }, 'TLS handshake failed'));
+  const reloader = tls === null || credentials === null
+    ? null
+    : new CertificateReloader(tls, credentials, (fresh) => {
+        server.setSecureContext(listenerTlsOptions(tls, fresh));
+        logger.info({ cert: tls.cert }, 'TLS certificate reloaded; new connections use it');
+      }, (error) => logger.error({ err: error }, 'TLS certificate reload failed; still serving the previous certificate'));
   const address = await server.listen();
-  logger.info({ listen: formatHostPort(address), upstream: upstreamUrl.href, store: config.store }, 'gateway listening');
+  if (reloader !== null && tls?.watch === true) reloader.watch();
+  let redirect: Server | null = null;
+  let redirectAddress: HostPort | null = null;
+  if (tls?.redirectListen != null) {
+    const redirectServer = createHttpsRedirectServer(address.port);
+    redirect = redirectServer;
+    const wanted = tls.redirectListen;
+    await new Promise<void>((resolve, reject) => {
+      redirectServer.once('error', reject);
+      redirectServer.listen(wanted.port, wanted.host, () => resolve());
+    });
+    const bound = redirectServer.address();
+    if (bound !== null && typeof bound !== 'string') redirectAddress = { host: bound.address, port: bound.port };
+  }
+  logger.info({ listen: formatHostPort(address), protocol, upstream: upstreamUrl.href, store: config.store, ...(redirectAddress ? { redirect: formatHostPort(redirectAddress) } : {}) }, 'gateway listening');
 
   let stopping: Promise<void> | undefined;
   return {
     address,
     upstreamUrl,
     usingExampleUpstream: exampleUpstream !== null,
+    protocol,
+    redirectAddress,
+    reloadCertificates: () => reloader?.reload() ?? false,
     store,
     verifier,
     follower,
     flushUsage: () => usage.flush(),
     stop() {
       stopping ??= (async () => {
+        reloader?.close();
+        if (redirect !== null) {
+          const closing = new Promise((resolve) => redirect.close(resolve));
+          redirect.closeAllConnections();
+          await closing;
+        }
         const { forced } = await server.drain(config.server.drainTimeout);
         if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
         await follower.stop();

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { denial, type Denial } from './error-catalogue.ts';
 import { sendProblem } from './problem-response.ts';
-import { socketAddressOf } from './client-address.ts';
+import type { ClientAddressResolver } from './client-address.ts';
 import { createUpstreamHeaderBuilder } from './forward-headers.ts';
 import type { Check, RequestContext } from './request-context.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
@@ -14,8 +14,10 @@ import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
  * simply absent from the list, so they cost nothing.
  *
  *   1. request-sanity    method and request-target form             400, 405
- *   2. client address    socket address (trusted proxies: later)    -
- *   6. key-auth          exactly one well-formed, known, live key    400, 401, 503
+ *   2. client address    socket, or rightmost untrusted via proxies -
+ *   3. network-access    global allow/deny CIDR lists                403
+ *   6. client cert, key  certificate (if required), then one key     400, 401, 503
+ *   7. key-policy        per-key CIDRs, certificate binding          401, 403
  *  10. proxy             stream to the upstream                      502, 504
  *  11. record            last-used time and address, batched         -
  */
@@ -24,6 +26,9 @@ export interface PipelineParts {
   proxy: UpstreamProxy;
   keyHeaders: ReadonlySet<string>;
   protocol: 'http' | 'https';
+  resolveClient: ClientAddressResolver;
+  /** Also send RFC 7239 `Forwarded` upstream. */
+  forwardedHeader: boolean;
   usage: UsageRecorder;
   logger: Logger;
 }
@@ -33,9 +38,9 @@ const INTERNAL_ERROR = denial('internal_error', 'The gateway failed to handle th
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createPipeline(parts: PipelineParts): RequestHandler {
-  const { checks, proxy, protocol, usage, logger } = parts;
+  const { checks, proxy, protocol, resolveClient, usage, logger } = parts;
   const checkCount = checks.length;
-  const buildUpstreamRequestHeaders = createUpstreamHeaderBuilder(parts.keyHeaders);
+  const buildUpstreamRequestHeaders = createUpstreamHeaderBuilder(parts.keyHeaders, { forwardedHeader: parts.forwardedHeader });
 
   /** Runs the checks from `start`; synchronous until a check returns a promise. */
   function runChecks(context: RequestContext, start: number): Denial | null | Promise<Denial | null> {
@@ -55,7 +60,7 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   function forward(context: RequestContext): void {
     const key = context.key;
     const identity = key === null ? null : { keyId: key.record.id, keyName: key.nameHeaderValue };
-    const { headers, hasBody } = buildUpstreamRequestHeaders(context.req.rawHeaders, identity, context.clientAddress, protocol);
+    const { headers, hasBody } = buildUpstreamRequestHeaders(context.req.rawHeaders, identity, context.client.chain, protocol);
     if (key !== null) usage.record(key.record.id, context.clientAddress, context.now);
     proxy.forward(context.req, context.res, context.upstreamPath, headers, hasBody, onUpstreamFinished);
   }
@@ -75,7 +80,8 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   }
 
   return function handleRequest(req, res) {
-    const context: RequestContext = { req, res, now: Date.now(), clientAddress: socketAddressOf(req.socket), upstreamPath: req.url as string, key: null };
+    const client = resolveClient(req);
+    const context: RequestContext = { req, res, now: Date.now(), clientAddress: client.address, client, upstreamPath: req.url as string, key: null };
     let outcome: Denial | null | Promise<Denial | null>;
     try {
       outcome = runChecks(context, 0);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CachedKey } from '../verify/key-verifier.ts';
+import type { ResolvedClient } from './client-address.ts';
 
 /** What the checks learn about one request as it moves down the pipeline. */
 export interface RequestContext {
@@ -9,6 +10,8 @@ export interface RequestContext {
   now: number;
   /** The address every check uses (the socket's, or resolved through trusted proxies). */
   clientAddress: string;
+  /** The same client, parsed, with the forwarding chain the gateway vouches for (stage 2). */
+  client: ResolvedClient;
   /** Path and query sent to the upstream. */
   upstreamPath: string;
   /** The authenticated key, once the key check has passed. */

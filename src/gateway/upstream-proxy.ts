@@ -11,6 +11,8 @@ export interface UpstreamOptions {
   headersTimeout: number;
   bodyTimeout: number;
   keepAliveTimeout: number;
+  /** TLS options for an https:// upstream (CA, client certificate, servername, verification). */
+  connect?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string; rejectUnauthorized: boolean };
 }
 
 const UPSTREAM_UNAVAILABLE = denial('upstream_unavailable', 'The upstream API could not be reached.');
@@ -102,6 +104,7 @@ export class UpstreamProxy {
       keepAliveTimeout: options.keepAliveTimeout,
       headersTimeout: options.headersTimeout,
       bodyTimeout: options.bodyTimeout,
+      ...(options.connect ? { connect: options.connect } : {}),
     });
     this.#basePath = options.url.pathname === '/' ? '' : options.url.pathname.replace(/\/$/, '');
   }

@@ -50,6 +50,8 @@ export interface KeyStore {
   createKey(key: NewKey, now: number): Promise<KeyRecord>;
   getKeyById(id: string): Promise<KeyRecord | null>;
   getKeyByDigest(digest: string): Promise<KeyRecord | null>;
+  /** Keys bound to a client certificate (64 lower-case hex SHA-256), newest first. */
+  getKeysByCertFingerprint(fingerprint: string): Promise<KeyRecord[]>;
   listKeys(filter?: KeyFilter): Promise<KeyRecord[]>;
   /** Revokes one key; returns the record, or null when there is no such key. Revoking twice keeps the first time and reason. */
   revokeKey(id: string, reason: string | null, now: number): Promise<KeyRecord | null>;

@@ -29,6 +29,8 @@ export class KeyVerifier {
   readonly #store: KeyStore;
   readonly #known: BoundedMap<string, CachedKey>;
   readonly #unknown: BoundedMap<string, true>;
+  /** Client-certificate fingerprint → the keys bound to it (possibly none), for certificate identity. */
+  readonly #byCertificate: BoundedMap<string, readonly CachedKey[]>;
   /** Bumped whenever the feed applies a change; a store read that spans a bump is not cached. */
   #generation = 0;
   #hits = 0;
@@ -38,6 +40,25 @@ export class KeyVerifier {
     this.#store = store;
     this.#known = new BoundedMap(options.maxKeys);
     this.#unknown = new BoundedMap(options.maxUnknown);
+    this.#byCertificate = new BoundedMap(Math.max(1, options.maxUnknown));
+  }
+
+  /**
+   * The keys bound to a client-certificate fingerprint, newest first, or a promise when the
+   * store must be asked. Any change from the feed empties this cache (changes are rare and a
+   * record's binding may have changed), so it never serves a stale binding.
+   */
+  lookupByCertificate(fingerprint: string): readonly CachedKey[] | Promise<readonly CachedKey[]> {
+    const cached = this.#byCertificate.get(fingerprint);
+    if (cached !== undefined) return cached;
+    return this.#readCertificateThrough(fingerprint);
+  }
+
+  async #readCertificateThrough(fingerprint: string): Promise<readonly CachedKey[]> {
+    const generation = this.#generation;
+    const keys = (await this.#store.getKeysByCertFingerprint(fingerprint)).map(toCachedKey);
+    if (generation === this.#generation) this.#byCertificate.set(fingerprint, keys);
+    return keys;
   }
 
   /** The cached key for a digest, null when no key has it, or a promise when the store must be asked. */
@@ -78,6 +99,7 @@ export class KeyVerifier {
     this.#generation++;
     this.#unknown.delete(record.digest);
     if (this.#known.has(record.digest)) this.#known.set(record.digest, toCachedKey(record));
+    if (this.#byCertificate.size > 0) this.#byCertificate.clear();
   }
 
   /** Forgets everything cached, e.g. after the feed lost its place. */
@@ -85,6 +107,7 @@ export class KeyVerifier {
     this.#generation++;
     this.#known.clear();
     this.#unknown.clear();
+    this.#byCertificate.clear();
   }
 
   get stats(): { hits: number; misses: number; knownKeys: number; unknownDigests: number } {

@@ -29,7 +29,7 @@ export async function startTestGateway(
     ],
   });
   const gateway = await startGateway(config, createLogger('silent'), options.store ? { store: options.store } : {});
-  return { url: `http://127.0.0.1:${gateway.address.port}`, gateway, config, stop: () => gateway.stop() };
+  return { url: `${gateway.protocol}://127.0.0.1:${gateway.address.port}`, gateway, config, stop: () => gateway.stop() };
 }
 
 /** Creates a key directly in a store (faster than the CLI when the CLI is not under test). */

@@ -169,6 +169,25 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
     });
 
+    describe('getKeysByCertFingerprint', () => {
+      it('returns the keys bound to a certificate, newest first, and nothing for other fingerprints', async () => {
+        const bound = 'ab'.repeat(32);
+        await store.createKey(newKey('key_old', { certFingerprint: bound }), t0);
+        await store.createKey(newKey('key_other', { certFingerprint: 'cd'.repeat(32) }), t0 + minute);
+        await store.createKey(newKey('key_unbound'), t0 + minute);
+        await store.createKey(newKey('key_new', { certFingerprint: bound }), t0 + 2 * minute);
+        assert.deepEqual(ids(await store.getKeysByCertFingerprint(bound)), ['key_new', 'key_old']);
+        assert.deepEqual(await store.getKeysByCertFingerprint('ef'.repeat(32)), []);
+      });
+
+      it('finds a rotated key and its replacement, which keeps the binding', async () => {
+        const bound = 'ab'.repeat(32);
+        await store.createKey(newKey('key_a', { certFingerprint: bound }), t0);
+        await store.rotateKey('key_a', replacementFor('key_b'), t0 + day, t0 + minute);
+        assert.deepEqual(ids(await store.getKeysByCertFingerprint(bound)), ['key_b', 'key_a']);
+      });
+    });
+
     describe('listKeys', () => {
       it('orders by id, not by creation', async () => {
         for (const id of ['key_c', 'key_a', 'key_d', 'key_b']) await store.createKey(newKey(id), t0);

@@ -10,12 +10,12 @@ import { AMBIGUOUS_CREDENTIALS, stripQueryCredential, type CredentialReader } fr
 const CHALLENGE = [['www-authenticate', 'Bearer realm="portcullis"']] as const;
 const INVALID_TOKEN_CHALLENGE = [['www-authenticate', 'Bearer realm="portcullis", error="invalid_token"']] as const;
 
-const KEY_MISSING = denial('key_missing', 'Send an API key in the Authorization header (Bearer scheme) or the X-API-Key header.', CHALLENGE);
+export const KEY_MISSING = denial('key_missing', 'Send an API key in the Authorization header (Bearer scheme) or the X-API-Key header.', CHALLENGE);
 const KEY_INVALID = denial('key_invalid', 'The API key is not valid.', INVALID_TOKEN_CHALLENGE);
-const KEY_REVOKED = denial('key_revoked', 'The API key has been revoked.', INVALID_TOKEN_CHALLENGE);
-const KEY_EXPIRED = denial('key_expired', 'The API key has expired.', INVALID_TOKEN_CHALLENGE);
+export const KEY_REVOKED = denial('key_revoked', 'The API key has been revoked.', INVALID_TOKEN_CHALLENGE);
+export const KEY_EXPIRED = denial('key_expired', 'The API key has expired.', INVALID_TOKEN_CHALLENGE);
 const KEY_AMBIGUOUS = denial('key_ambiguous', 'The request carries more than one different API key; send exactly one.');
-const STORE_UNAVAILABLE = denial('store_unavailable', 'The key store cannot be reached; try again shortly.', [['retry-after', '5']]);
+export const STORE_UNAVAILABLE = denial('store_unavailable', 'The key store cannot be reached; try again shortly.', [['retry-after', '5']]);
 
 export interface KeyAuthCheckOptions {
   readCredential: CredentialReader;
@@ -23,6 +23,8 @@ export interface KeyAuthCheckOptions {
   verifier: KeyVerifier;
   queryParameter: string | null;
   onStoreError: (error: unknown) => void;
+  /** What to do when the request carries no key (default: 401 key_missing); certificate identity plugs in here. */
+  onMissingKey?: ((context: RequestContext) => CheckOutcome) | undefined;
 }
 
 /** The denial for a looked-up key, or null after recording it on the context. */
@@ -41,6 +43,7 @@ function settle(context: RequestContext, key: CachedKey | null): Denial | null {
  */
 export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
   const { readCredential, parseKey, verifier, queryParameter, onStoreError } = options;
+  const onMissingKey = options.onMissingKey ?? null;
   const storeFailed = (error: unknown): Denial => {
     onStoreError(error);
     return STORE_UNAVAILABLE;
@@ -49,7 +52,7 @@ export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
     name: 'key-auth',
     run(context): CheckOutcome {
       const credential = readCredential(context.req.rawHeaders, context.upstreamPath);
-      if (credential === null) return KEY_MISSING;
+      if (credential === null) return onMissingKey === null ? KEY_MISSING : onMissingKey(context);
       if (credential === AMBIGUOUS_CREDENTIALS) return KEY_AMBIGUOUS;
       if (parseKey(credential) === null) return KEY_INVALID;
       if (queryParameter !== null) context.upstreamPath = stripQueryCredential(context.upstreamPath, queryParameter);

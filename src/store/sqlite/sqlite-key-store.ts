@@ -61,6 +61,8 @@ export const sqliteKeyStoreSql = {
   insertEvent: 'INSERT INTO key_events (key_id, kind, at) VALUES (?, ?, ?)',
   keyById: `SELECT ${keyColumns} FROM api_keys WHERE id = ?`,
   keyByDigest: `SELECT ${keyColumns} FROM api_keys WHERE digest = ?`,
+  // No index yet: asked once per client certificate (then cached), and only with tls.certificateIdentity on.
+  keysByCertFingerprint: `SELECT ${keyColumns} FROM api_keys WHERE cert_fingerprint = ? ORDER BY created_at DESC, id DESC LIMIT 100`,
   listAll: `SELECT ${keyColumns} FROM api_keys ORDER BY id LIMIT ?`,
   listAfter: `SELECT ${keyColumns} FROM api_keys WHERE id > ? ORDER BY id LIMIT ?`,
   listByTag: `SELECT ${joinedKeyColumns} FROM key_tags t JOIN api_keys k ON k.id = t.key_id
@@ -104,6 +106,7 @@ function prepareStatements(db: Database.Database) {
     insertEvent: db.prepare<[string, KeyEventKind, number]>(sql.insertEvent),
     keyById: db.prepare<[string], KeyRow>(sql.keyById),
     keyByDigest: db.prepare<[string], KeyRow>(sql.keyByDigest),
+    keysByCertFingerprint: db.prepare<[string], KeyRow>(sql.keysByCertFingerprint),
     listAll: db.prepare<[number], KeyRow>(sql.listAll),
     listAfter: db.prepare<[string, number], KeyRow>(sql.listAfter),
     listByTag: db.prepare<[string, number], KeyRow>(sql.listByTag),
@@ -214,6 +217,10 @@ export class SqliteKeyStore implements KeyStore {
   async getKeyByDigest(digest: string): Promise<KeyRecord | null> {
     const row = this.#statements.keyByDigest.get(digest);
     return row === undefined ? null : recordFromRow(row);
+  }
+
+  async getKeysByCertFingerprint(fingerprint: string): Promise<KeyRecord[]> {
+    return this.#statements.keysByCertFingerprint.all(fingerprint).map(recordFromRow);
   }
 
   async listKeys(filter: KeyFilter = {}): Promise<KeyRecord[]> {

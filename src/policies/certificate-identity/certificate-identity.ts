@@ -1,0 +1,45 @@
+import { keyStatus } from '../../keys/key-record.ts';
+import type { CachedKey, KeyVerifier } from '../../verify/key-verifier.ts';
+import type { Denial } from '../../gateway/error-catalogue.ts';
+import { verifiedPeerFingerprint } from '../../gateway/peer-certificate.ts';
+import type { CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
+import { KEY_EXPIRED, KEY_MISSING, KEY_REVOKED, STORE_UNAVAILABLE } from '../key-auth/key-auth-check.ts';
+
+/**
+ * Certificate identity (`tls.certificateIdentity`): a request without a key, on a connection
+ * whose client certificate the CA verified, is authenticated as the key bound to that
+ * certificate (`keys create --cert FILE`). The key record still carries every policy (allowed
+ * networks, revocation, expiry), so revoking the key revokes the certificate's access too,
+ * without waiting for a CRL.
+ *
+ * Several keys can be bound to one certificate (a rotation copies the binding): the newest live
+ * one is used. When all are revoked or expired, the newest one's status is the answer.
+ */
+export function createCertificateIdentity(verifier: KeyVerifier, onStoreError: (error: unknown) => void): (context: RequestContext) => CheckOutcome {
+  const choose = (context: RequestContext, keys: readonly CachedKey[]): Denial | null => {
+    for (const key of keys) {
+      if (keyStatus(key.record, context.now) === 'active') {
+        context.key = key;
+        return null;
+      }
+    }
+    if (keys.length === 0) return KEY_MISSING;
+    return keyStatus((keys[0] as CachedKey).record, context.now) === 'revoked' ? KEY_REVOKED : KEY_EXPIRED;
+  };
+  const storeFailed = (error: unknown): Denial => {
+    onStoreError(error);
+    return STORE_UNAVAILABLE;
+  };
+  return function authenticateByCertificate(context) {
+    const fingerprint = verifiedPeerFingerprint(context.req.socket);
+    if (fingerprint === null) return KEY_MISSING;
+    let found: ReturnType<KeyVerifier['lookupByCertificate']>;
+    try {
+      found = verifier.lookupByCertificate(fingerprint);
+    } catch (error) {
+      return storeFailed(error);
+    }
+    if (found instanceof Promise) return found.then((keys) => choose(context, keys), storeFailed);
+    return choose(context, found);
+  };
+}

@@ -1,0 +1,23 @@
+import { denial } from '../../gateway/error-catalogue.ts';
+import { verifiedPeerFingerprint } from '../../gateway/peer-certificate.ts';
+import type { Check } from '../../gateway/request-context.ts';
+
+const CLIENT_CERTIFICATE_REQUIRED = denial(
+  'client_certificate_required',
+  'This gateway requires a client certificate signed by its client CA; connect again presenting one.',
+  [['www-authenticate', 'Bearer realm="portcullis"']],
+);
+
+/**
+ * Stage 6, first: with `tls.clientAuth: request`, the TLS handshake accepts any client, and a
+ * request on a connection without a verified client certificate gets a readable 401 instead of
+ * a failed handshake (which most HTTP clients report only as a connection error).
+ */
+export function createClientCertificateCheck(): Check {
+  return {
+    name: 'client-certificate',
+    run(context) {
+      return verifiedPeerFingerprint(context.req.socket) === null ? CLIENT_CERTIFICATE_REQUIRED : null;
+    },
+  };
+}
