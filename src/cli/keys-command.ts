@@ -44,7 +44,7 @@ export function keysCommand(): Command {
       await withStore(options, async (store, prefix) => {
         const minted = mintKey(prefix);
         const record = await store.createKey(
-          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {} },
+          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {} },
           now,
         );
         if (options.json) printJson({ ...publicKeyView(record, now), key: minted.key });
