@@ -41,6 +41,9 @@ export const FORMAT_DESCRIPTIONS: Record<string, string> = {
   'upstream-url': 'An `http://` or `https://` URL without user name, password, query or fragment. A path (`http://10.0.0.5:3000/api`) is prefixed to every forwarded path.',
   'key-prefix': 'Lowercase letters and digits starting with a letter (at most 16), optionally followed by `_` and an environment tag of at most 16 lowercase letters and digits: `pcl`, `pcl_live`, `acme_test`.',
   'header-name': 'An HTTP header name: letters, digits and `-`, at most 64 characters. Matched without regard to case.',
+  'rate-policy': 'A rate: a count, `/`, and `s`, `m`, `h` or `d` (`100/s`, `6000/m`), optionally followed by `burst N`, the requests allowed at once after a quiet spell (`100/s burst 200`; without it, the burst is the count). Enforced with GCRA: smooth, no window edges.',
+  'quota-policy': 'A quota: a count, `/`, and `day` or `month` (`10000/day`, `300000/month`). Periods are calendar days and months in UTC.',
+  'redis-url': 'A `redis://` or `rediss://` (TLS) URL, optionally with a password and database: `redis://:secret@10.0.0.9:6379/0`.',
 };
 
 /** A valid portcullis.yaml that shows the shape of the file; the docs test loads it. */

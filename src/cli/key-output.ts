@@ -9,6 +9,8 @@ export function publicKeyView(record: KeyRecord, now = Date.now()) {
     displayPrefix: record.displayPrefix,
     status: keyStatus(record, now),
     tags: record.tags,
+    rateLimit: record.rateLimit,
+    quota: record.quota,
     createdAt: new Date(record.createdAt).toISOString(),
     expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
     revokedAt: record.revokedAt === null ? null : new Date(record.revokedAt).toISOString(),

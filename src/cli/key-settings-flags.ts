@@ -1,4 +1,5 @@
 import { parseDuration } from '../config/units.ts';
+import { compileQuotaText, compileRateText } from '../limits/rate-policy.ts';
 import { UsageError } from './cli-support.ts';
 
 /** Validation of what a person types for key settings; each message names the flag. */
@@ -45,4 +46,20 @@ export function parseReason(value: string | undefined): string | null {
   const reason = value.trim();
   if (reason.length > 500 || CONTROL_CHARACTERS.test(reason)) throw new UsageError('--reason: expected at most 500 characters without control characters');
   return reason === '' ? null : reason;
+}
+
+/** `--rate 100/s burst 200` → the canonical policy text stored with the key, or null when absent. */
+export function parseRateFlag(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const rate = compileRateText(value);
+  if (rate === null) throw new UsageError(`--rate: expected a rate such as 100/s, 6000/m or "100/s burst 200", found ${JSON.stringify(value.slice(0, 40))}`);
+  return rate.text;
+}
+
+/** `--quota 10000/day` → the canonical policy text stored with the key, or null when absent. */
+export function parseQuotaFlag(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const quota = compileQuotaText(value);
+  if (quota === null) throw new UsageError(`--quota: expected a quota such as 10000/day or 300000/month, found ${JSON.stringify(value.slice(0, 40))}`);
+  return quota.text;
 }

@@ -5,14 +5,16 @@ import { openKeyStore } from '../store/open-key-store.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import { collect, loadCommandConfig, printJson, UsageError, type StoreFlags } from './cli-support.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
-import { parseExpiresIn, parseGrace, parseKeyName, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
+import { parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
+import { describeLimits } from './key-limits-output.ts';
+import type { Config } from '../config/load-config.ts';
 
-async function withStore<T>(flags: StoreFlags, work: (store: KeyStore, keyPrefix: string) => Promise<T>): Promise<T> {
+async function withStore<T>(flags: StoreFlags, work: (store: KeyStore, keyPrefix: string, config: Config) => Promise<T>): Promise<T> {
   const config = loadCommandConfig(flags);
   const store = await openKeyStore(config.store);
   try {
     await store.migrate();
-    return await work(store, config.keys.prefix);
+    return await work(store, config.keys.prefix, config);
   } finally {
     await store.close();
   }
@@ -37,14 +39,22 @@ export function keysCommand(): Command {
     .requiredOption('--name <name>', 'the client instance the key belongs to, such as web-1')
     .option('--tag <tag>', 'a tag for grouping (repeatable); revoke --tag bans every key with it', collect)
     .option('--expires-in <duration>', 'expire after this long, such as 30d')
+    .option('--rate <rate>', 'rate limit for this key instead of limits.keyRate, such as 100/s or "100/s burst 200"')
+    .option('--quota <quota>', 'request quota for this key instead of limits.keyQuota, such as 10000/day or 300000/month')
     .option('--json', 'print one JSON object with id and key')
-    .action(async (options: StoreFlags & { name: string; tag?: string[]; expiresIn?: string; json?: boolean }) => {
+    .action(async (options: StoreFlags & { name: string; tag?: string[]; expiresIn?: string; rate?: string; quota?: string; json?: boolean }) => {
       const now = Date.now();
-      const settings = { name: parseKeyName(options.name), tags: parseTags(options.tag), expiresAt: parseExpiresIn(options.expiresIn, now) };
+      const settings = {
+        name: parseKeyName(options.name),
+        tags: parseTags(options.tag),
+        expiresAt: parseExpiresIn(options.expiresIn, now),
+        rateLimit: parseRateFlag(options.rate),
+        quota: parseQuotaFlag(options.quota),
+      };
       await withStore(options, async (store, prefix) => {
         const minted = mintKey(prefix);
         const record = await store.createKey(
-          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {} },
+          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], allowedCidrs: [], certFingerprint: null, metadata: {} },
           now,
         );
         if (options.json) printJson({ ...publicKeyView(record, now), key: minted.key });
@@ -71,11 +81,12 @@ export function keysCommand(): Command {
     .argument('<id>', 'key id, such as key_…')
     .option('--json', 'print a JSON object')
     .action(async (id: string, options: StoreFlags & { json?: boolean }) => {
-      await withStore(options, async (store) => {
+      await withStore(options, async (store, _prefix, config) => {
         const record = await store.getKeyById(id);
         if (record === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
-        if (options.json) printJson(publicKeyView(record));
-        else process.stdout.write(`${formatKeyDetail(record)}\n`);
+        const limits = describeLimits(record, config, await store.getQuotaUsage(record.id), Date.now());
+        if (options.json) printJson({ ...publicKeyView(record), limits: limits.json });
+        else process.stdout.write(`${formatKeyDetail(record)}\n${limits.text}\n`);
       });
     });
 

@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { configSchema } from './schema.ts';
 import { ConfigError, describeFound } from './config-error.ts';
 import { parseByteSize, parseDuration, parseHostPort } from './units.ts';
+import { parseQuotaPolicy, parseRatePolicy } from '../limits/rate-policy.ts';
 
 /** Human words for each custom format, used in "expected …" messages. */
 const FORMAT_EXPECTATIONS: Record<string, string> = {
@@ -11,7 +12,19 @@ const FORMAT_EXPECTATIONS: Record<string, string> = {
   'upstream-url': 'an http:// or https:// URL without credentials, query or fragment',
   'key-prefix': 'lowercase letters and digits starting with a letter, optionally with an environment tag such as pcl_live',
   'header-name': 'an HTTP header name (letters, digits and -)',
+  'rate-policy': 'a rate such as 100/s, 6000/m or 100/s burst 200',
+  'quota-policy': 'a quota such as 10000/day or 300000/month',
+  'redis-url': 'a redis:// or rediss:// URL',
 };
+
+function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 function isUpstreamUrl(value: string): boolean {
   let url: URL;
@@ -32,6 +45,9 @@ function createValidator() {
   ajv.addFormat('upstream-url', { type: 'string', validate: isUpstreamUrl });
   ajv.addFormat('key-prefix', /^[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})?$/);
   ajv.addFormat('header-name', /^[A-Za-z0-9-]{1,64}$/);
+  ajv.addFormat('rate-policy', { type: 'string', validate: (value: string) => parseRatePolicy(value) !== null });
+  ajv.addFormat('quota-policy', { type: 'string', validate: (value: string) => parseQuotaPolicy(value) !== null });
+  ajv.addFormat('redis-url', { type: 'string', validate: isRedisUrl });
   return ajv.compile(configSchema);
 }
 

@@ -12,6 +12,7 @@ import { createPipeline } from './pipeline.ts';
 import { GatewayServer } from './gateway-server.ts';
 import { UpstreamProxy } from './upstream-proxy.ts';
 import { startExampleUpstream } from './example-upstream.ts';
+import { startAbuseLimits } from '../limits/abuse-limits.ts';
 
 export interface RunningGateway {
   address: HostPort;
@@ -20,7 +21,7 @@ export interface RunningGateway {
   store: KeyStore;
   verifier: KeyVerifier;
   follower: ChangeFeedFollower;
-  /** Writes aggregated usage now instead of at the next interval. */
+  /** Writes aggregated usage (last use, quota counts) now instead of at the next interval. */
   flushUsage(): Promise<void>;
   /** SIGTERM behaviour: stop accepting, drain, flush usage, release everything. */
   stop(): Promise<void>;
@@ -55,9 +56,10 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   const usage = new UsageRecorder(store, (error) => logger.warn({ err: error }, 'usage flush failed; will retry'));
   usage.start(config.usage.flushInterval);
 
+  const abuseLimits = await startAbuseLimits(config, store, logger);
   const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl });
-  const checks = buildChecks(config, { verifier, logger });
-  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol: 'http', usage, logger });
+  const checks = buildChecks(config, { verifier, logger, abuseLimits });
+  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol: 'http', usage, logger, onDenial: abuseLimits.onDenial });
   const server = new GatewayServer(handler, { listen: config.listen, ...config.server });
   const address = await server.listen();
   logger.info({ listen: formatHostPort(address), upstream: upstreamUrl.href, store: config.store }, 'gateway listening');
@@ -70,13 +72,14 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     store,
     verifier,
     follower,
-    flushUsage: () => usage.flush(),
+    flushUsage: () => Promise.all([usage.flush(), abuseLimits.flush()]).then(() => undefined),
     stop() {
       stopping ??= (async () => {
         const { forced } = await server.drain(config.server.drainTimeout);
         if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
         await follower.stop();
         await usage.stop().catch((error: unknown) => logger.error({ err: error }, 'final usage flush failed'));
+        await abuseLimits.stop();
         await proxy.close();
         if (exampleUpstream !== null) await new Promise((resolve) => exampleUpstream.close(resolve));
         await store.close();

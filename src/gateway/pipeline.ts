@@ -15,7 +15,9 @@ import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
  *
  *   1. request-sanity    method and request-target form             400, 405
  *   2. client address    socket address (trusted proxies: later)    -
+ *   4. address-guard     locked-out or throttled addresses           429
  *   6. key-auth          exactly one well-formed, known, live key    400, 401, 503
+ *   8. key-limits        the key's rate and quota                    429, 503
  *  10. proxy             stream to the upstream                      502, 504
  *  11. record            last-used time and address, batched         -
  */
@@ -26,6 +28,8 @@ export interface PipelineParts {
   protocol: 'http' | 'https';
   usage: UsageRecorder;
   logger: Logger;
+  /** Told of every denial before it is sent (the abuse limits charge it to the address); may be async. */
+  onDenial?: ((context: RequestContext, denial: Denial) => void | Promise<void>) | null;
 }
 
 const INTERNAL_ERROR = denial('internal_error', 'The gateway failed to handle the request.');
@@ -34,6 +38,7 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 export function createPipeline(parts: PipelineParts): RequestHandler {
   const { checks, proxy, keyHeaders, protocol, usage, logger } = parts;
+  const onDenial = parts.onDenial ?? null;
   const checkCount = checks.length;
 
   /** Runs the checks from `start`; synchronous until a check returns a promise. */
@@ -56,12 +61,27 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     const identity = key === null ? null : { keyId: key.record.id, keyName: key.nameHeaderValue };
     const headers = buildUpstreamRequestHeaders(context.req.rawHeaders, keyHeaders, identity, context.clientAddress, protocol);
     if (key !== null) usage.record(key.record.id, context.clientAddress, context.now);
-    proxy.forward(context.req, context.res, context.upstreamPath, headers, onUpstreamFinished);
+    proxy.forward(context.req, context.res, context.upstreamPath, headers, onUpstreamFinished, context.responseHeaders);
+  }
+
+  function deny(context: RequestContext, outcome: Denial): void {
+    const extra = context.responseHeaders;
+    if (extra !== null) for (let index = 0; index < extra.length; index += 2) context.res.appendHeader(extra[index] as string, extra[index + 1] as string);
+    sendProblem(context.res, outcome);
   }
 
   function settle(context: RequestContext, outcome: Denial | null): void {
     if (outcome !== null) {
-      sendProblem(context.res, outcome);
+      const observed = onDenial === null ? undefined : onDenial(context, outcome);
+      if (observed instanceof Promise) {
+        observed.then(
+          () => deny(context, outcome),
+          (error: unknown) => {
+            logger.error({ err: error }, 'denial hook failed');
+            deny(context, outcome);
+          },
+        );
+      } else deny(context, outcome);
       return;
     }
     try {
@@ -74,7 +94,7 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   }
 
   return function handleRequest(req, res) {
-    const context: RequestContext = { req, res, now: Date.now(), clientAddress: socketAddressOf(req.socket), upstreamPath: req.url as string, key: null };
+    const context: RequestContext = { req, res, now: Date.now(), clientAddress: socketAddressOf(req.socket), upstreamPath: req.url as string, key: null, responseHeaders: null };
     let outcome: Denial | null | Promise<Denial | null>;
     try {
       outcome = runChecks(context, 0);

@@ -37,11 +37,13 @@ function hasBody(req: IncomingMessage): boolean {
 class ProxyExchange implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   readonly #onFinish: (error: unknown) => void;
+  readonly #extraHeaders: readonly string[] | null;
   #controller: Dispatcher.DispatchController | null = null;
 
-  constructor(res: ServerResponse, onFinish: (error: unknown) => void) {
+  constructor(res: ServerResponse, onFinish: (error: unknown) => void, extraHeaders: readonly string[] | null) {
     this.#res = res;
     this.#onFinish = onFinish;
+    this.#extraHeaders = extraHeaders;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -51,7 +53,9 @@ class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, statusMessage?: string): void {
     const rawHeaders = (controller.rawHeaders ?? []) as Array<Buffer | string>;
-    this.#res.writeHead(statusCode, statusMessage ?? '', buildClientResponseHeaders(rawHeaders));
+    const headers = buildClientResponseHeaders(rawHeaders);
+    if (this.#extraHeaders !== null) headers.push(...this.#extraHeaders);
+    this.#res.writeHead(statusCode, statusMessage ?? '', headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -99,9 +103,12 @@ export class UpstreamProxy {
     this.#bodyTimeout = options.bodyTimeout;
   }
 
-  /** Sends `req` (path already checked) with `headers` and streams the answer into `res`. */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[], onFinish: (error: unknown) => void): void {
-    const exchange = new ProxyExchange(res, onFinish);
+  /**
+   * Sends `req` (path already checked) with `headers` and streams the answer into `res`,
+   * adding `responseHeaders` (flat name/value pairs, e.g. RateLimit fields) to the upstream's.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[], onFinish: (error: unknown) => void, responseHeaders: readonly string[] | null = null): void {
+    const exchange = new ProxyExchange(res, onFinish, responseHeaders);
     res.once('close', () => {
       if (!res.writableFinished) exchange.abort();
     });

@@ -3,6 +3,8 @@ import { quotaPeriodAt, type CompiledQuota } from './rate-policy.ts';
 
 /** What this node knows about one key's quota in the current period. */
 export interface QuotaEntry {
+  /** The key's quota (kept here so an entry is the QuotaTake the limiters read). */
+  limit: number;
   periodStart: number;
   periodEnd: number;
   /** Requests admitted in the period, as far as this node knows (store + own + Redis replies). */
@@ -44,6 +46,7 @@ export class QuotaLedger {
     const entry = this.#entries.get(keyId);
     if (entry !== undefined) {
       if (now >= entry.periodEnd || now < entry.periodStart) this.#rollOver(keyId, entry, quota, now);
+      entry.limit = quota.limit;
       return entry;
     }
     return this.#load(keyId, quota, now);
@@ -114,7 +117,7 @@ export class QuotaLedger {
       (stored) => {
         this.#loading.delete(keyId);
         const period = quotaPeriodAt(quota.period, now);
-        const entry: QuotaEntry = { periodStart: period.start, periodEnd: period.end, used: stored !== null && stored.periodStart === period.start ? stored.used : 0, pending: 0 };
+        const entry: QuotaEntry = { limit: quota.limit, periodStart: period.start, periodEnd: period.end, used: stored !== null && stored.periodStart === period.start ? stored.used : 0, pending: 0 };
         this.#entries.set(keyId, entry);
         return entry;
       },
