@@ -105,7 +105,6 @@ export interface RedisLimiterOptions {
   onAvailable: () => void;
 }
 
-const REFUSALS = [null, 'rate', 'quota'] as const;
 const PROBE_INTERVAL_MS = 1000;
 
 /**
@@ -180,7 +179,7 @@ export class RedisLimiter implements LimiterBackend {
         quota === null ? 0 : quota.periodEnd,
       )
       .then(
-        (reply): LimitOutcome => ({ refusedBy: REFUSALS[reply[0]] ?? 'rate', remaining: reply[1], resetMs: reply[2], retryAfterMs: reply[3], quotaUsed: reply[4] }),
+        (reply): LimitOutcome => ({ refusedBy: reply[0] === 0 ? null : reply[0] === 2 ? 'quota' : 'rate', remaining: reply[1], resetMs: reply[2], retryAfterMs: reply[3], quotaUsed: reply[4] }),
         (error: unknown) => {
           this.#markDown(error);
           return this.#local.take(subject, id, rate, quota, now);
