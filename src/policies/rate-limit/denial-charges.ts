@@ -27,8 +27,11 @@ export interface DenialChargesOptions {
  * - A `key_invalid` denial (malformed or unknown key: a guess) also counts towards the
  *   brute-force lockout; reaching `lockout.maxFailures` locks the address out.
  *
- * Requests refused at stage 4 are not charged again: the address is already refused, and
- * charging them would cost a Redis round trip per request of a flood.
+ * Two kinds of denial are not charged. Requests refused at stage 4: the address is already
+ * refused, and charging them would cost a Redis round trip per request of a flood. And an
+ * authenticated key's own 429s (its rate or quota): that traffic is already limited per key,
+ * and charging it would let one over-eager key throttle every other key behind the same
+ * address (a NAT, an office), authenticated or not.
  */
 export function createDenialCharges(options: DenialChargesOptions): DenialObserver {
   const { backend, refused, addressRate, lockout } = options;
@@ -53,6 +56,7 @@ export function createDenialCharges(options: DenialChargesOptions): DenialObserv
     const address = context.clientAddress;
     const now = context.now;
     if (refused.isRefused(address, now)) return;
+    if (context.key !== null && (denial.code === 'rate_limited' || denial.code === 'quota_exceeded')) return;
     const failure = lockout !== null && denial.code === 'key_invalid' ? backend.recordFailure(address, lockout, now) : 0;
     const charge = addressRate === null ? null : backend.take('address', address, addressRate, null, now);
     if (failure instanceof Promise || charge instanceof Promise) {
