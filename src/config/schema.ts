@@ -163,7 +163,7 @@ export const configSchema = {
           description: 'Redis shared by every gateway node for rate limits, quotas and lockout, such as `redis://127.0.0.1:6379`. `null`: each node keeps its limits in memory. While Redis is unreachable each node limits on its own (never not at all) and logs it once.',
         },
         keyPrefix: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{0,64}$', default: 'portcullis:', description: 'Prefix of every Redis key the gateway writes, so several deployments can share one Redis.' },
-        commandTimeout: duration('A Redis answer slower than this counts as Redis being unreachable: the request is limited locally instead.', '100ms'),
+        commandTimeout: duration('A Redis answer slower than this counts as Redis being unreachable: the request is limited locally instead, and the node probes Redis every second until it answers again.', '250ms'),
       },
     },
     log: {

@@ -48,7 +48,9 @@ if quotaLimit >= 0 then
 end
 if refused == 0 then
   if emission > 0 then
-    redis.call('SET', KEYS[1], string.format('%.3f', newTat), 'PX', math.ceil(newTat - now))
+    -- The expiry only collects garbage (a TAT in the past means the same as none), so it is
+    -- given a second of slack for requests whose 'now' was taken a little before this runs.
+    redis.call('SET', KEYS[1], string.format('%.3f', newTat), 'PX', math.ceil(newTat - now) + 1000)
   end
   if quotaLimit >= 0 then
     used = used + 1
