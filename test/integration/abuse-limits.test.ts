@@ -6,8 +6,8 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/recor
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { createKeyWithCli, runCli, temporaryDirectory } from '../support/processes.ts';
 import { agentFrom } from '../support/load-client.ts';
+import { countingStore } from '../support/counting-store.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
-import type { KeyStore } from '../../src/store/key-store.ts';
 import { generateKey } from '../../src/keys/key-format.ts';
 
 type Response = Awaited<ReturnType<typeof request>>;
@@ -18,24 +18,6 @@ async function codeOf(response: Response): Promise<string | undefined> {
     return undefined;
   }
   return ((await response.body.json()) as { code: string }).code;
-}
-
-/** Counts the store's digest lookups, to show that refused addresses cost none. */
-function countingStore(inner: KeyStore): { store: KeyStore; lookups: () => number } {
-  let lookups = 0;
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (property === 'getKeyByDigest') {
-        return (digest: string) => {
-          lookups++;
-          return target.getKeyByDigest(digest);
-        };
-      }
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return { store, lookups: () => lookups };
 }
 
 describe('per-key rate limits and quotas (memory backend)', () => {
@@ -181,14 +163,14 @@ describe('brute-force lockout and address throttling', () => {
       assert.equal(response.statusCode, 401, `guess ${i + 1}`);
       assert.equal(await codeOf(response), 'key_invalid');
     }
-    const lookups = counting.lookups();
+    const lookups = counting.digestLookups();
     for (const candidate of [key, generateKey('pcl')]) {
       const locked = await request(`${gateway.url}/guess`, { headers: { 'x-api-key': candidate }, dispatcher: agents.attacker });
       assert.equal(locked.statusCode, 429);
       assert.equal(locked.headers['retry-after'], '1');
       assert.equal(await codeOf(locked), 'locked_out');
     }
-    assert.equal(counting.lookups(), lookups, 'a locked-out address causes no key lookup');
+    assert.equal(counting.digestLookups(), lookups, 'a locked-out address causes no key lookup');
 
     const other = await request(`${gateway.url}/ok`, { headers: { 'x-api-key': key }, dispatcher: agents.bystander });
     assert.equal(other.statusCode, 200);
@@ -218,13 +200,13 @@ describe('brute-force lockout and address throttling', () => {
     assert.equal(over.statusCode, 401);
     assert.equal(over.headers.ratelimit, '"address";r=0;t=1');
     await over.body.dump();
-    const lookups = counting.lookups();
+    const lookups = counting.digestLookups();
     const throttled = await request(`${gateway.url}/x`, { headers: { 'x-api-key': key }, dispatcher: agents.flooder });
     assert.equal(throttled.statusCode, 429);
     assert.equal(throttled.headers['retry-after'], '1');
     assert.equal(throttled.headers.ratelimit, '"address";r=0;t=1');
     assert.equal(await codeOf(throttled), 'rate_limited');
-    assert.equal(counting.lookups(), lookups);
+    assert.equal(counting.digestLookups(), lookups);
 
     const neighbour = await request(`${gateway.url}/x`, { headers: { 'x-api-key': key }, dispatcher: agents.neighbour });
     assert.equal(neighbour.statusCode, 200);

@@ -6,27 +6,9 @@ import { request } from 'undici';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.ts';
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
+import { countingStore } from '../support/counting-store.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
-import type { KeyStore } from '../../src/store/key-store.ts';
 import { generateKey } from '../../src/keys/key-format.ts';
-
-/** Wraps a store so the test can see whether the gateway asked it anything. */
-function countingStore(inner: KeyStore): { store: KeyStore; digestLookups: () => number } {
-  let lookups = 0;
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (property === 'getKeyByDigest') {
-        return (digest: string) => {
-          lookups++;
-          return target.getKeyByDigest(digest);
-        };
-      }
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return { store, digestLookups: () => lookups };
-}
 
 async function problemOf(response: Awaited<ReturnType<typeof request>>) {
   assert.equal(response.headers['content-type'], 'application/problem+json');
