@@ -26,6 +26,7 @@ export async function seedKeyStore(path: string, count: number): Promise<string[
         allowedCidrs: [],
         certFingerprint: null,
         rateLimit: null,
+        quota: null,
         metadata: {},
         expiresAt: null,
       }, now);

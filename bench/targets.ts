@@ -103,4 +103,26 @@ export const targets: readonly TargetDefinition[] = [
       return startPortcullis(context, 'portcullis-tls', ['--tls-cert', certPath, '--tls-key', keyPath]);
     },
   },
+  {
+    // The limit is far above what wrk can send, so nothing is throttled: the row measures
+    // what the limiter costs per request (a GCRA update and the RateLimit fields), not 429s.
+    name: 'ratelimit-memory',
+    description: 'as portcullis, plus a per-key rate limit (1,000,000/s, never reached) in memory',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: bearerGet,
+    start: (context) => startPortcullis(context, 'ratelimit-memory', [], { PORTCULLIS_LIMITS_KEY_RATE: '1000000/s' }),
+  },
+  {
+    name: 'ratelimit-redis',
+    description: 'as ratelimit-memory, with the limit kept in Redis at 127.0.0.1:6379 (one EVALSHA per request)',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: bearerGet,
+    start: (context) =>
+      startPortcullis(context, 'ratelimit-redis', ['--redis', process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'], {
+        PORTCULLIS_LIMITS_KEY_RATE: '1000000/s',
+        PORTCULLIS_REDIS_KEY_PREFIX: `portcullis-bench:${process.pid}:`,
+      }),
+  },
 ];

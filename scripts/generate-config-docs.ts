@@ -43,6 +43,9 @@ export const FORMAT_DESCRIPTIONS: Record<string, string> = {
   'header-name': 'An HTTP header name: letters, digits and `-`, at most 64 characters. Matched without regard to case.',
   cidr: 'An IPv4 or IPv6 range in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`) or a single address (`192.0.2.7`, `::1`). Host bits must be zero (`10.0.0.1/8` is refused). `::ffff:a.b.c.d/N` (N ≥ 96) is the IPv4 range it maps. In an environment variable, separate entries with commas.',
   'file-path': 'The path of a file, relative to the working directory. It is read at start-up; a missing or unreadable file stops the start with an error that names the option.',
+  'rate-policy': 'A rate: a count, `/`, and `s`, `m`, `h` or `d` (`100/s`, `6000/m`), optionally followed by `burst N`, the requests allowed at once after a quiet spell (`100/s burst 200`; without it, the burst is the count). Enforced with GCRA: smooth, no window edges.',
+  'quota-policy': 'A quota: a count, `/`, and `day` or `month` (`10000/day`, `300000/month`). Periods are calendar days and months in UTC.',
+  'redis-url': 'A `redis://` or `rediss://` (TLS) URL, optionally with a password and database: `redis://:secret@10.0.0.9:6379/0`.',
 };
 
 /** A valid portcullis.yaml that shows the shape of the file; the docs test loads it. */

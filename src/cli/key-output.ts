@@ -11,6 +11,8 @@ export function publicKeyView(record: KeyRecord, now = Date.now()) {
     tags: record.tags,
     allowedCidrs: record.allowedCidrs,
     certFingerprint: record.certFingerprint,
+    rateLimit: record.rateLimit,
+    quota: record.quota,
     createdAt: new Date(record.createdAt).toISOString(),
     expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
     revokedAt: record.revokedAt === null ? null : new Date(record.revokedAt).toISOString(),

@@ -1,4 +1,5 @@
 import { parseDuration } from '../config/units.ts';
+import { compileQuotaText, compileRateText } from '../limits/rate-policy.ts';
 import { UsageError } from './cli-support.ts';
 import { createCidrMatcher, InvalidCidrError } from '../gateway/cidr.ts';
 import { normaliseFingerprint } from '../gateway/peer-certificate.ts';
@@ -67,4 +68,20 @@ export function parseCertFingerprint(value: string | undefined): string | null {
   const fingerprint = normaliseFingerprint(value);
   if (fingerprint === null) throw new UsageError(`--cert-fingerprint: expected a SHA-256 fingerprint (64 hex digits, colons allowed, as printed by portcullis certs fingerprint FILE), found ${JSON.stringify(value.slice(0, 100))}`);
   return fingerprint;
+}
+
+/** `--rate 100/s burst 200` → the canonical policy text stored with the key, or null when absent. */
+export function parseRateFlag(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const rate = compileRateText(value);
+  if (rate === null) throw new UsageError(`--rate: expected a rate such as 100/s, 6000/m or "100/s burst 200", found ${JSON.stringify(value.slice(0, 40))}`);
+  return rate.text;
+}
+
+/** `--quota 10000/day` → the canonical policy text stored with the key, or null when absent. */
+export function parseQuotaFlag(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const quota = compileQuotaText(value);
+  if (quota === null) throw new UsageError(`--quota: expected a quota such as 10000/day or 300000/month, found ${JSON.stringify(value.slice(0, 40))}`);
+  return quota.text;
 }

@@ -5,15 +5,17 @@ import { openKeyStore } from '../store/open-key-store.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import { collect, loadCommandConfig, printJson, UsageError, type StoreFlags } from './cli-support.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
-import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
+import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
 import { readCertificateFingerprint } from './certs-command.ts';
+import { describeLimits } from './key-limits-output.ts';
+import type { Config } from '../config/load-config.ts';
 
-async function withStore<T>(flags: StoreFlags, work: (store: KeyStore, keyPrefix: string) => Promise<T>): Promise<T> {
+async function withStore<T>(flags: StoreFlags, work: (store: KeyStore, keyPrefix: string, config: Config) => Promise<T>): Promise<T> {
   const config = loadCommandConfig(flags);
   const store = await openKeyStore(config.store);
   try {
     await store.migrate();
-    return await work(store, config.keys.prefix);
+    return await work(store, config.keys.prefix, config);
   } finally {
     await store.close();
   }
@@ -41,16 +43,26 @@ export function keysCommand(): Command {
     .option('--allow-ip <cidr>', 'the key works only from this client range (repeatable), such as 10.0.0.0/8', collect)
     .option('--cert-fingerprint <sha256>', 'bind the key to a client certificate: it works only on a TLS connection presenting it')
     .option('--cert <file>', 'bind the key to this PEM client certificate (its SHA-256 fingerprint is stored)')
+    .option('--rate <rate>', 'rate limit for this key instead of limits.keyRate, such as 100/s or "100/s burst 200"')
+    .option('--quota <quota>', 'request quota for this key instead of limits.keyQuota, such as 10000/day or 300000/month')
     .option('--json', 'print one JSON object with id and key')
-    .action(async (options: StoreFlags & { name: string; tag?: string[]; expiresIn?: string; allowIp?: string[]; certFingerprint?: string; cert?: string; json?: boolean }) => {
+    .action(async (options: StoreFlags & { name: string; tag?: string[]; expiresIn?: string; allowIp?: string[]; certFingerprint?: string; cert?: string; rate?: string; quota?: string; json?: boolean }) => {
       const now = Date.now();
       if (options.cert !== undefined && options.certFingerprint !== undefined) throw new UsageError('keys create: give --cert FILE or --cert-fingerprint SHA256, not both');
       const certFingerprint = options.cert !== undefined ? await readCertificateFingerprint(options.cert, '--cert') : parseCertFingerprint(options.certFingerprint);
-      const settings = { name: parseKeyName(options.name), tags: parseTags(options.tag), expiresAt: parseExpiresIn(options.expiresIn, now), allowedCidrs: parseAllowedCidrs(options.allowIp), certFingerprint };
+      const settings = {
+        name: parseKeyName(options.name),
+        tags: parseTags(options.tag),
+        expiresAt: parseExpiresIn(options.expiresIn, now),
+        allowedCidrs: parseAllowedCidrs(options.allowIp),
+        certFingerprint,
+        rateLimit: parseRateFlag(options.rate),
+        quota: parseQuotaFlag(options.quota),
+      };
       await withStore(options, async (store, prefix) => {
         const minted = mintKey(prefix);
         const record = await store.createKey(
-          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], rateLimit: null, metadata: {} },
+          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], metadata: {} },
           now,
         );
         if (options.json) printJson({ ...publicKeyView(record, now), key: minted.key });
@@ -77,11 +89,12 @@ export function keysCommand(): Command {
     .argument('<id>', 'key id, such as key_…')
     .option('--json', 'print a JSON object')
     .action(async (id: string, options: StoreFlags & { json?: boolean }) => {
-      await withStore(options, async (store) => {
+      await withStore(options, async (store, _prefix, config) => {
         const record = await store.getKeyById(id);
         if (record === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
-        if (options.json) printJson(publicKeyView(record));
-        else process.stdout.write(`${formatKeyDetail(record)}\n`);
+        const limits = describeLimits(record, config, await store.getQuotaUsage(record.id), Date.now());
+        if (options.json) printJson({ ...publicKeyView(record), limits: limits.json });
+        else process.stdout.write(`${formatKeyDetail(record)}\n${limits.text}\n`);
       });
     });
 

@@ -18,6 +18,7 @@ interface ServeFlags extends StoreFlags {
   upstreamCa?: string;
   upstreamCert?: string;
   upstreamKey?: string;
+  redis?: string;
 }
 
 /** Serve flags beyond --listen/--upstream/--store, each with the config field it sets. */
@@ -102,11 +103,13 @@ export function serveCommand(): Command {
     .option('--upstream-ca <file>', 'PEM CA that signs an https:// upstream')
     .option('--upstream-cert <file>', 'PEM client certificate for mutual TLS to the upstream')
     .option('--upstream-key <file>', 'PEM private key of --upstream-cert')
+    .option('--redis <url>', 'Redis shared by several gateways for rate limits, quotas and lockout, such as redis://127.0.0.1:6379')
     .action(async (flags: ServeFlags) => {
       const config = loadCommandConfig(flags, [
         { field: 'listen', value: flags.listen, flag: '--listen' },
         { field: 'upstream.url', value: flags.upstream, flag: '--upstream' },
         ...NETWORK_AND_TLS_FLAGS.map(({ flag, option, field }) => ({ field, value: flags[option], flag })),
+        { field: 'redis.url', value: flags.redis, flag: '--redis' },
       ]);
       const logger = createLogger(config.log.level);
       const gateway = await startGateway(config, logger);

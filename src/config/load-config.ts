@@ -6,6 +6,7 @@ import { ConfigError, describeFound } from './config-error.ts';
 import { validateConfigDocument } from './validate-config.ts';
 import { parseByteSize, parseDuration, parseHostPort, type HostPort } from './units.ts';
 import { normaliseNetwork, normaliseTls, normaliseUpstreamTls, type NetworkConfig, type TlsConfig, type UpstreamTlsConfig } from './tls-network-config.ts';
+import { compileQuotaText, compileRateText, type CompiledQuota, type CompiledRate } from '../limits/rate-policy.ts';
 
 export interface Config {
   configFile: string | null;
@@ -27,6 +28,9 @@ export interface Config {
   cache: { maxKeys: number; maxUnknown: number };
   changeFeed: { pollInterval: number };
   usage: { flushInterval: number };
+  limits: { keyRate: CompiledRate | null; keyQuota: CompiledQuota | null; addressRate: CompiledRate | null; maxAddresses: number };
+  lockout: { maxFailures: number; window: number; coolOff: number };
+  redis: { url: string | null; keyPrefix: string; commandTimeout: number };
   log: { level: string };
 }
 
@@ -159,6 +163,9 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
     cache: { maxKeys: number; maxUnknown: number };
     changeFeed: Record<string, unknown>;
     usage: Record<string, unknown>;
+    limits: { keyRate: string | null; keyQuota: string | null; addressRate: string | null; maxAddresses: number };
+    lockout: Record<string, unknown> & { maxFailures: number };
+    redis: Record<string, unknown> & { url: string | null; keyPrefix: string };
     log: { level: string };
   };
   const duration = (value: unknown) => parseDuration(value) as number;
@@ -195,6 +202,14 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
     cache: raw.cache,
     changeFeed: { pollInterval: duration(raw.changeFeed.pollInterval) },
     usage: { flushInterval: duration(raw.usage.flushInterval) },
+    limits: {
+      keyRate: compileRateText(raw.limits.keyRate),
+      keyQuota: compileQuotaText(raw.limits.keyQuota),
+      addressRate: compileRateText(raw.limits.addressRate),
+      maxAddresses: raw.limits.maxAddresses,
+    },
+    lockout: { maxFailures: raw.lockout.maxFailures, window: duration(raw.lockout.window), coolOff: duration(raw.lockout.coolOff) },
+    redis: { url: raw.redis.url, keyPrefix: raw.redis.keyPrefix, commandTimeout: duration(raw.redis.commandTimeout) },
     log: raw.log,
   };
 }

@@ -3,7 +3,8 @@
  * and command-line flags are merged and then validated against it. `docs/configuration.md`
  * is generated from it (`npm run docs:config`), so every option is documented here, once.
  *
- * Formats (`duration`, `byte-size`, `host-port`, `upstream-url`, `key-prefix`, `header-name`, `cidr`, `file-path`) are registered
+ * Formats (`duration`, `byte-size`, `host-port`, `upstream-url`, `key-prefix`, `header-name`,
+ * `cidr`, `file-path`, `rate-policy`, `quota-policy`, `redis-url`) are registered
  * in `validate-config.ts`. `x-flag` names the CLI flag that sets an option.
  */
 
@@ -165,6 +166,58 @@ export const configSchema = {
       default: {},
       properties: {
         flushInterval: duration('How often aggregated last-used times are written to the store (one batch, never a write per request).', '5s'),
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        keyRate: {
+          type: ['string', 'null'],
+          format: 'rate-policy',
+          default: null,
+          description: 'Rate limit for every key that has no rate of its own (`keys create --rate`), such as `100/s` or `6000/m burst 200`. `null`: keys without their own rate are not rate limited. Refused requests get 429 `rate_limited`.',
+        },
+        keyQuota: {
+          type: ['string', 'null'],
+          format: 'quota-policy',
+          default: null,
+          description: 'Quota for every key that has no quota of its own (`keys create --quota`), such as `10000/day` or `300000/month` (calendar periods, UTC). `null`: no quota. Refused requests get 429 `quota_exceeded`.',
+        },
+        addressRate: {
+          type: ['string', 'null'],
+          format: 'rate-policy',
+          default: '10/s burst 100',
+          description: 'Rate of denied and unauthenticated requests per client address (missing or invalid keys, preflights, refused methods, requests over a key\'s limit). An address over it is refused with 429 `rate_limited` before its key is looked at, authenticated requests included. `null` turns it off.',
+        },
+        maxAddresses: { type: 'integer', minimum: 1, default: 100000, description: 'Client addresses whose limit and lockout state is kept in memory at once; the oldest are forgotten first. Bounds memory whatever addresses clients come from.' },
+      },
+    },
+    lockout: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxFailures: { type: 'integer', minimum: 0, default: 20, description: 'Invalid keys from one client address within `lockout.window` that lock the address out (429 `locked_out`, before any key lookup). `0` turns the lockout off.' },
+        window: duration('The window, from an address\'s first invalid key, within which `lockout.maxFailures` invalid keys lock it out.', '1m'),
+        coolOff: duration('How long a locked-out address is refused.', '5m'),
+      },
+    },
+    redis: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: {
+          type: ['string', 'null'],
+          format: 'redis-url',
+          default: null,
+          'x-flag': '--redis',
+          description: 'Redis shared by every gateway node for rate limits, quotas and lockout, such as `redis://127.0.0.1:6379`. `null`: each node keeps its limits in memory. While Redis is unreachable each node limits on its own (never not at all) and logs it once.',
+        },
+        keyPrefix: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{0,64}$', default: 'portcullis:', description: 'Prefix of every Redis key the gateway writes, so several deployments can share one Redis.' },
+        commandTimeout: duration('A Redis answer slower than this counts as Redis being unreachable: the request is limited locally instead, and the node probes Redis every second until it answers again.', '250ms'),
       },
     },
     log: {

@@ -3,6 +3,7 @@ import { configSchema } from './schema.ts';
 import { ConfigError, describeFound } from './config-error.ts';
 import { parseByteSize, parseDuration, parseHostPort } from './units.ts';
 import { parseCidr } from '../gateway/cidr.ts';
+import { parseQuotaPolicy, parseRatePolicy } from '../limits/rate-policy.ts';
 
 /** Human words for each custom format, used in "expected …" messages. */
 const FORMAT_EXPECTATIONS: Record<string, string> = {
@@ -14,12 +15,24 @@ const FORMAT_EXPECTATIONS: Record<string, string> = {
   'header-name': 'an HTTP header name (letters, digits and -)',
   cidr: 'an IPv4 or IPv6 address or CIDR with the host bits zero, such as 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32',
   'file-path': 'the path of a file',
+  'rate-policy': 'a rate such as 100/s, 6000/m or 100/s burst 200',
+  'quota-policy': 'a quota such as 10000/day or 300000/month',
+  'redis-url': 'a redis:// or rediss:// URL',
 };
 
 function isCidr(value: string): boolean {
   try {
     parseCidr(value);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
   } catch {
     return false;
   }
@@ -46,6 +59,9 @@ function createValidator() {
   ajv.addFormat('header-name', /^[A-Za-z0-9-]{1,64}$/);
   ajv.addFormat('cidr', { type: 'string', validate: isCidr });
   ajv.addFormat('file-path', { type: 'string', validate: (value: string) => value.trim() !== '' && !value.includes('\0') });
+  ajv.addFormat('rate-policy', { type: 'string', validate: (value: string) => parseRatePolicy(value) !== null });
+  ajv.addFormat('quota-policy', { type: 'string', validate: (value: string) => parseQuotaPolicy(value) !== null });
+  ajv.addFormat('redis-url', { type: 'string', validate: isRedisUrl });
   return ajv.compile(configSchema);
 }
 

@@ -10,10 +10,13 @@ import { createClientCertificateCheck } from '../policies/client-certificate/cli
 import { createCertificateIdentity } from '../policies/certificate-identity/certificate-identity.ts';
 import { createKeyPolicyCheck } from '../policies/key-policy/key-policy-check.ts';
 import type { Check } from './request-context.ts';
+import type { AbuseLimits } from '../limits/abuse-limits.ts';
 
 export interface CheckDependencies {
   verifier: KeyVerifier;
   logger: Logger;
+  /** Lockout, address throttling and key limits (src/limits/abuse-limits.ts). */
+  abuseLimits?: Pick<AbuseLimits, 'addressGuard' | 'keyLimits'>;
 }
 
 /**
@@ -21,7 +24,7 @@ export interface CheckDependencies {
  * key-free checks come first so floods cost little; a check that is not configured is left
  * out, so it costs nothing. Each layer adds its check at its numbered place below.
  */
-export function buildChecks(config: Config, { verifier, logger }: CheckDependencies): Check[] {
+export function buildChecks(config: Config, { verifier, logger, abuseLimits }: CheckDependencies): Check[] {
   const onStoreError = (error: unknown) => logger.error({ err: error }, 'key store lookup failed');
   const checks: Array<Check | null> = [
     // 1. Sanity: method and request-target form.
@@ -29,7 +32,8 @@ export function buildChecks(config: Config, { verifier, logger }: CheckDependenc
     // 2. Client address: resolved before the pipeline runs (see pipeline.ts).
     // 3. Network allowlist / denylist (global).
     createNetworkAccessCheck(config.network),
-    // 4. Brute-force lockout.
+    // 4. Brute-force lockout (and addresses throttled for too many denied requests).
+    abuseLimits?.addressGuard ?? null,
     // 5. Route match (and CORS preflights).
     // 6. Authentication: a client certificate when required per request, then the key (or the certificate as identity).
     config.tls?.clientCa != null && config.tls.clientAuth === 'request' ? createClientCertificateCheck() : null,
@@ -44,6 +48,7 @@ export function buildChecks(config: Config, { verifier, logger }: CheckDependenc
     // 7. Key policy: per-key network allowlist, certificate binding, scopes.
     createKeyPolicyCheck((keyId, error) => logger.error({ err: error, keyId }, 'key has an invalid allowed CIDR; refusing every request with it')),
     // 8. Rate limits and quotas.
+    abuseLimits?.keyLimits ?? null,
     // 9. Input validation.
   ];
   return checks.filter((check): check is Check => check !== null);

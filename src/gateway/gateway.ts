@@ -17,6 +17,7 @@ import { InvalidCidrError } from './cidr.ts';
 import { ConfigError } from '../config/config-error.ts';
 import { CertificateReloader, listenerTlsOptions, readListenerCredentials, upstreamConnectOptions } from './tls-credentials.ts';
 import { createHttpsRedirectServer } from './https-redirect.ts';
+import { startAbuseLimits } from '../limits/abuse-limits.ts';
 
 export interface RunningGateway {
   address: HostPort;
@@ -31,7 +32,7 @@ export interface RunningGateway {
   store: KeyStore;
   verifier: KeyVerifier;
   follower: ChangeFeedFollower;
-  /** Writes aggregated usage now instead of at the next interval. */
+  /** Writes aggregated usage (last use, quota counts) now instead of at the next interval. */
   flushUsage(): Promise<void>;
   /** SIGTERM behaviour: stop accepting, drain, flush usage, release everything. */
   stop(): Promise<void>;
@@ -70,8 +71,9 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   // CIDR, PEM or CA stops the start with exit status 2.
   let checks: ReturnType<typeof buildChecks>;
   let resolveClient: ReturnType<typeof createClientAddressResolver>;
+  const abuseLimits = await startAbuseLimits(config, store, logger);
   try {
-    checks = buildChecks(config, { verifier, logger });
+    checks = buildChecks(config, { verifier, logger, abuseLimits });
     resolveClient = createClientAddressResolver({ trustProxy: config.network.trustProxy, header: config.network.clientAddressHeader });
   } catch (error) {
     if (error instanceof InvalidCidrError) throw new ConfigError([error.message]);
@@ -86,7 +88,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
 
   const protocol = tls === null ? 'http' : 'https';
   const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, ...(upstreamTls ? { connect: upstreamTls } : {}) });
-  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, usage, logger });
+  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, usage, logger, onDenial: abuseLimits.onDenial });
   const server = new GatewayServer(handler, {
     listen: config.listen,
     ...config.server,
@@ -128,7 +130,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     store,
     verifier,
     follower,
-    flushUsage: () => usage.flush(),
+    flushUsage: () => Promise.all([usage.flush(), abuseLimits.flush()]).then(() => undefined),
     stop() {
       stopping ??= (async () => {
         reloader?.close();
@@ -141,6 +143,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
         if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
         await follower.stop();
         await usage.stop().catch((error: unknown) => logger.error({ err: error }, 'final usage flush failed'));
+        await abuseLimits.stop();
         await proxy.close();
         if (exampleUpstream !== null) await new Promise((resolve) => exampleUpstream.close(resolve));
         await store.close();

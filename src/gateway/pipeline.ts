@@ -16,8 +16,10 @@ import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
  *   1. request-sanity    method and request-target form             400, 405
  *   2. client address    socket, or rightmost untrusted via proxies -
  *   3. network-access    global allow/deny CIDR lists                403
+ *   4. address-guard     locked-out or throttled addresses           429
  *   6. client cert, key  certificate (if required), then one key     400, 401, 503
  *   7. key-policy        per-key CIDRs, certificate binding          401, 403
+ *   8. key-limits        the key's rate and quota                    429, 503
  *  10. proxy             stream to the upstream                      502, 504
  *  11. record            last-used time and address, batched         -
  */
@@ -31,6 +33,8 @@ export interface PipelineParts {
   forwardedHeader: boolean;
   usage: UsageRecorder;
   logger: Logger;
+  /** Told of every denial before it is sent (the abuse limits charge it to the address); may be async. */
+  onDenial?: ((context: RequestContext, denial: Denial) => void | Promise<void>) | null;
 }
 
 const INTERNAL_ERROR = denial('internal_error', 'The gateway failed to handle the request.');
@@ -39,6 +43,7 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 export function createPipeline(parts: PipelineParts): RequestHandler {
   const { checks, proxy, protocol, resolveClient, usage, logger } = parts;
+  const onDenial = parts.onDenial ?? null;
   const checkCount = checks.length;
   const buildUpstreamRequestHeaders = createUpstreamHeaderBuilder(parts.keyHeaders, { forwardedHeader: parts.forwardedHeader });
 
@@ -62,12 +67,27 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     const identity = key === null ? null : { keyId: key.record.id, keyName: key.nameHeaderValue };
     const { headers, hasBody } = buildUpstreamRequestHeaders(context.req.rawHeaders, identity, context.client.chain, protocol);
     if (key !== null) usage.record(key.record.id, context.clientAddress, context.now);
-    proxy.forward(context.req, context.res, context.upstreamPath, headers, hasBody, onUpstreamFinished);
+    proxy.forward(context.req, context.res, context.upstreamPath, headers, hasBody, onUpstreamFinished, context.responseHeaders);
+  }
+
+  function deny(context: RequestContext, outcome: Denial): void {
+    const extra = context.responseHeaders;
+    if (extra !== null) for (let index = 0; index < extra.length; index += 2) context.res.appendHeader(extra[index] as string, extra[index + 1] as string);
+    sendProblem(context.res, outcome);
   }
 
   function settle(context: RequestContext, outcome: Denial | null): void {
     if (outcome !== null) {
-      sendProblem(context.res, outcome);
+      const observed = onDenial === null ? undefined : onDenial(context, outcome);
+      if (observed instanceof Promise) {
+        observed.then(
+          () => deny(context, outcome),
+          (error: unknown) => {
+            logger.error({ err: error }, 'denial hook failed');
+            deny(context, outcome);
+          },
+        );
+      } else deny(context, outcome);
       return;
     }
     try {
@@ -81,7 +101,7 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
 
   return function handleRequest(req, res) {
     const client = resolveClient(req);
-    const context: RequestContext = { req, res, now: Date.now(), clientAddress: client.address, client, upstreamPath: req.url as string, key: null };
+    const context: RequestContext = { req, res, now: Date.now(), clientAddress: client.address, client, upstreamPath: req.url as string, key: null, responseHeaders: null };
     let outcome: Denial | null | Promise<Denial | null>;
     try {
       outcome = runChecks(context, 0);

@@ -16,6 +16,11 @@ export interface RequestContext {
   upstreamPath: string;
   /** The authenticated key, once the key check has passed. */
   key: CachedKey | null;
+  /**
+   * Headers every response to this request carries, whatever it is (forwarded or denied), as
+   * flat name/value pairs; null for none. Rate limits put their RateLimit fields here.
+   */
+  responseHeaders: string[] | null;
 }
 
 /** What a check returns: null to pass the request on, a denial to stop it, or a promise of either. */

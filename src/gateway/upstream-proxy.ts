@@ -39,12 +39,15 @@ interface ProxiedResponse extends ServerResponse {
 class ProxyExchange implements Dispatcher.DispatchHandler {
   readonly res: ProxiedResponse;
   readonly onFinish: (error: unknown) => void;
+  /** Headers the gateway adds to the upstream's response (e.g. RateLimit fields), or null. */
+  readonly extraHeaders: readonly string[] | null;
   controller: Dispatcher.DispatchController | null = null;
   settled = false;
 
-  constructor(res: ProxiedResponse, onFinish: (error: unknown) => void) {
+  constructor(res: ProxiedResponse, onFinish: (error: unknown) => void, extraHeaders: readonly string[] | null) {
     this.res = res;
     this.onFinish = onFinish;
+    this.extraHeaders = extraHeaders;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -55,7 +58,9 @@ class ProxyExchange implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
     // Interim 1xx responses are not relayed: Node's server answers 100-continue itself.
     if (statusCode < 200) return;
-    this.res.writeHead(statusCode, buildClientResponseHeaders((controller.rawHeaders ?? []) as Array<Buffer | string>));
+    const headers = buildClientResponseHeaders((controller.rawHeaders ?? []) as Array<Buffer | string>);
+    if (this.extraHeaders !== null) headers.push(...this.extraHeaders);
+    this.res.writeHead(statusCode, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -109,9 +114,12 @@ export class UpstreamProxy {
     this.#basePath = options.url.pathname === '/' ? '' : options.url.pathname.replace(/\/$/, '');
   }
 
-  /** Sends `req` (path already checked) with `headers` and streams the answer into `res`. */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[], hasBody: boolean, onFinish: (error: unknown) => void): void {
-    const exchange = new ProxyExchange(res, onFinish);
+  /**
+   * Sends `req` (path already checked) with `headers` and streams the answer into `res`,
+   * adding `responseHeaders` (flat name/value pairs, e.g. RateLimit fields) to the upstream's.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[], hasBody: boolean, onFinish: (error: unknown) => void, responseHeaders: readonly string[] | null = null): void {
+    const exchange = new ProxyExchange(res, onFinish, responseHeaders);
     (res as ProxiedResponse)[kExchange] = exchange;
     res.once('close', abortIfUnfinished);
     this.#pool.dispatch({ path: this.#basePath + path, method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null }, exchange);

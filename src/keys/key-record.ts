@@ -14,6 +14,8 @@ export interface KeyRecord {
   certFingerprint: string | null;
   /** Rate policy such as `100/s`; null means the gateway's default. */
   rateLimit: string | null;
+  /** Quota policy such as `10000/day`; null means the gateway's default. */
+  quota: string | null;
   metadata: Record<string, unknown>;
   createdAt: number;
   updatedAt: number;
@@ -34,6 +36,7 @@ export interface KeySettings {
   allowedCidrs: string[];
   certFingerprint: string | null;
   rateLimit: string | null;
+  quota: string | null;
   metadata: Record<string, unknown>;
   expiresAt: number | null;
 }

@@ -33,6 +33,16 @@ export interface KeyUsage {
   lastUsedAddress: string;
 }
 
+/** Requests admitted for one key in one quota period (its start, ms since the epoch). */
+export interface QuotaUsageDelta {
+  keyId: string;
+  periodStart: number;
+  used: number;
+}
+
+/** A key's quota counter: the latest period it has counts for, and how many. */
+export type QuotaUsage = QuotaUsageDelta;
+
 export interface RotateResult {
   oldKey: KeyRecord;
   newKey: KeyRecord;
@@ -68,5 +78,14 @@ export interface KeyStore {
   latestEventSeq(): Promise<number>;
   /** Merges a batch of last-used facts; a later time never loses to an earlier one. */
   recordUsage(batch: KeyUsage[]): Promise<void>;
+  /**
+   * Adds a batch of quota counts (from one gateway node's flush) and returns each key's
+   * counter afterwards. A key keeps one counter, for its latest period: a count for a newer
+   * period replaces it, a count for an older period (a late flush) is ignored. Counts for
+   * keys that do not exist are skipped.
+   */
+  addQuotaUsage(batch: QuotaUsageDelta[]): Promise<QuotaUsage[]>;
+  /** The key's quota counter, or null when nothing was counted for it yet. */
+  getQuotaUsage(keyId: string): Promise<QuotaUsage | null>;
   close(): Promise<void>;
 }

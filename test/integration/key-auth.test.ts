@@ -6,8 +6,8 @@ import { request } from 'undici';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.ts';
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
-import { openKeyStore } from '../../src/store/open-key-store.ts';
 import { countingStore } from '../support/counting-store.ts';
+import { openKeyStore } from '../../src/store/open-key-store.ts';
 import { generateKey } from '../../src/keys/key-format.ts';
 
 async function problemOf(response: Awaited<ReturnType<typeof request>>) {

@@ -40,7 +40,7 @@ export async function createKeyInStore(storePath: string, settings: Partial<KeyS
     const key = generateKey('pcl');
     const id = generateKeyId();
     await store.createKey(
-      { id, digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'test', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {}, expiresAt: null, ...settings },
+      { id, digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'test', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {}, expiresAt: null, ...settings },
       now,
     );
     return { id, key };

@@ -37,6 +37,7 @@ function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
     allowedCidrs: [],
     certFingerprint: null,
     rateLimit: null,
+    quota: null,
     metadata: {},
     expiresAt: null,
     ...settings,
@@ -119,7 +120,8 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
           scopes: ['invoices:read', 'invoices:write'],
           allowedCidrs: ['10.0.0.0/8', '2001:db8::/32'],
           certFingerprint: 'ab'.repeat(32),
-          rateLimit: '100/s',
+          rateLimit: '100/s burst 200',
+          quota: '10000/day',
           metadata: { owner: 'team-billing', limits: { burst: 20 }, flags: [true, null, 1.5] },
           expiresAt: t0 + 30 * day,
         });
@@ -239,6 +241,76 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
     });
 
+    describe('quota usage', () => {
+      const period = t0 - (t0 % day);
+
+      it('has no counter for a key that was never counted', async () => {
+        await store.createKey(newKey('key_a', { quota: '10/day' }), t0);
+        assert.equal(await store.getQuotaUsage('key_a'), null);
+        assert.deepEqual(await store.addQuotaUsage([]), []);
+      });
+
+      it('adds counts within a period and returns the totals', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        await store.createKey(newKey('key_b'), t0);
+        assert.deepEqual(await store.addQuotaUsage([
+          { keyId: 'key_a', periodStart: period, used: 3 },
+          { keyId: 'key_b', periodStart: period, used: 1 },
+        ]), [
+          { keyId: 'key_a', periodStart: period, used: 3 },
+          { keyId: 'key_b', periodStart: period, used: 1 },
+        ]);
+        // A second node's batch adds to the first's.
+        assert.deepEqual(await store.addQuotaUsage([{ keyId: 'key_a', periodStart: period, used: 4 }]), [
+          { keyId: 'key_a', periodStart: period, used: 7 },
+        ]);
+        assert.deepEqual(await store.getQuotaUsage('key_a'), { keyId: 'key_a', periodStart: period, used: 7 });
+        assert.deepEqual(await store.getQuotaUsage('key_b'), { keyId: 'key_b', periodStart: period, used: 1 });
+      });
+
+      it('starts over in a newer period and ignores late counts for an older one', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        await store.addQuotaUsage([{ keyId: 'key_a', periodStart: period, used: 9 }]);
+        const next = period + day;
+        assert.deepEqual(await store.addQuotaUsage([{ keyId: 'key_a', periodStart: next, used: 2 }]), [
+          { keyId: 'key_a', periodStart: next, used: 2 },
+        ]);
+        // A slow node flushes yesterday's count after today's: today's counter stands.
+        assert.deepEqual(await store.addQuotaUsage([{ keyId: 'key_a', periodStart: period, used: 5 }]), [
+          { keyId: 'key_a', periodStart: next, used: 2 },
+        ]);
+        assert.deepEqual(await store.getQuotaUsage('key_a'), { keyId: 'key_a', periodStart: next, used: 2 });
+      });
+
+      it('sums counts for one key within one batch, and skips unknown keys', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        const totals = await store.addQuotaUsage([
+          { keyId: 'key_a', periodStart: period, used: 1 },
+          { keyId: 'key_missing', periodStart: period, used: 5 },
+          { keyId: 'key_a', periodStart: period, used: 2 },
+        ]);
+        assert.deepEqual(totals.at(-1), { keyId: 'key_a', periodStart: period, used: 3 });
+        assert.ok(totals.every((total) => total.keyId === 'key_a'));
+        assert.equal(await store.getQuotaUsage('key_missing'), null);
+        assert.equal(await store.getKeyById('key_missing'), null);
+      });
+
+      it('adds concurrent batches without losing any', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        await Promise.all(Array.from({ length: 20 }, () => store.addQuotaUsage([{ keyId: 'key_a', periodStart: period, used: 5 }])));
+        assert.equal((await store.getQuotaUsage('key_a'))?.used, 100);
+      });
+
+      it('counts large numbers exactly and writes no change-log event', async () => {
+        await store.createKey(newKey('key_a'), t0);
+        const seq = await store.latestEventSeq();
+        await store.addQuotaUsage([{ keyId: 'key_a', periodStart: period, used: 3_000_000_000 }]);
+        await store.addQuotaUsage([{ keyId: 'key_a', periodStart: period, used: 1 }]);
+        assert.equal((await store.getQuotaUsage('key_a'))?.used, 3_000_000_001);
+        assert.equal(await store.latestEventSeq(), seq);
+      });
+    });
+
     describe('revokeKey', () => {
       it('records the time and reason and appends a revoked event', async () => {
         const key = newKey('key_a', { tags: ['prod'] });
@@ -338,6 +410,7 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
         allowedCidrs: ['192.0.2.0/24'],
         certFingerprint: 'cd'.repeat(32),
         rateLimit: '50/s',
+        quota: '300000/month',
         metadata: { owner: 'team-billing', nested: { n: 1 } },
         expiresAt: t0 + 90 * day,
       };

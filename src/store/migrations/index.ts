@@ -124,6 +124,29 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX key_events_by_key ON key_events (key_id, seq);`,
   },
+  {
+    version: 2,
+    name: 'add_key_quota_and_quota_usage',
+    // `quota` is the key's own quota policy (`10000/day`), null for the gateway's default.
+    // `key_quota_usage` holds one counter per key, for the latest period it has requests in
+    // (`period_start`, ms); gateway nodes add to it in batches, never a write per request.
+    sqlite: `
+      ALTER TABLE api_keys ADD COLUMN quota TEXT;
+
+      CREATE TABLE key_quota_usage (
+        key_id       TEXT   PRIMARY KEY REFERENCES api_keys (id) ON DELETE CASCADE,
+        period_start BIGINT NOT NULL,
+        used         BIGINT NOT NULL CHECK (used >= 0)
+      ) WITHOUT ROWID;`,
+    postgres: `
+      ALTER TABLE api_keys ADD COLUMN quota TEXT;
+
+      CREATE TABLE key_quota_usage (
+        key_id       TEXT COLLATE "C" PRIMARY KEY REFERENCES api_keys (id) ON DELETE CASCADE,
+        period_start BIGINT NOT NULL,
+        used         BIGINT NOT NULL CHECK (used >= 0)
+      );`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -9,6 +9,8 @@ import type {
   KeyStore,
   KeyUsage,
   NewKey,
+  QuotaUsage,
+  QuotaUsageDelta,
   RotateResult,
 } from '../key-store.ts';
 import { latestSchemaVersion, migrations, schemaMigrationsTable } from '../migrations/index.ts';
@@ -28,6 +30,7 @@ interface KeyRow {
   allowed_cidrs: string;
   cert_fingerprint: string | null;
   rate_limit: string | null;
+  quota: string | null;
   metadata: string;
   created_at: number;
   updated_at: number;
@@ -41,7 +44,7 @@ interface KeyRow {
 
 const keyColumnNames = [
   'id', 'name', 'digest', 'display_prefix', 'tags', 'scopes', 'allowed_cidrs', 'cert_fingerprint',
-  'rate_limit', 'metadata', 'created_at', 'updated_at', 'expires_at', 'revoked_at', 'revoked_reason',
+  'rate_limit', 'quota', 'metadata', 'created_at', 'updated_at', 'expires_at', 'revoked_at', 'revoked_reason',
   'rotated_to', 'last_used_at', 'last_used_address',
 ] as const satisfies readonly (keyof KeyRow)[];
 const keyColumns = keyColumnNames.join(', ');
@@ -53,9 +56,9 @@ const joinedKeyColumns = keyColumnNames.map((column) => `k.${column}`).join(', '
  */
 export const sqliteKeyStoreSql = {
   insertKey: `INSERT INTO api_keys (id, name, digest, display_prefix, tags, scopes, allowed_cidrs,
-      cert_fingerprint, rate_limit, metadata, created_at, updated_at, expires_at)
+      cert_fingerprint, rate_limit, quota, metadata, created_at, updated_at, expires_at)
     VALUES (@id, @name, @digest, @displayPrefix, @tags, @scopes, @allowedCidrs,
-      @certFingerprint, @rateLimit, @metadata, @now, @now, @expiresAt)
+      @certFingerprint, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)
     RETURNING ${keyColumns}`,
   insertTag: 'INSERT OR IGNORE INTO key_tags (key_id, tag) VALUES (?, ?)',
   insertEvent: 'INSERT INTO key_events (key_id, kind, at) VALUES (?, ?, ?)',
@@ -80,6 +83,18 @@ export const sqliteKeyStoreSql = {
   recordUsage: `UPDATE api_keys SET last_used_at = @lastUsedAt, last_used_address = @lastUsedAddress
     WHERE id = @keyId AND (last_used_at IS NULL OR last_used_at < @lastUsedAt)`,
   eventsSince: 'SELECT seq, key_id AS keyId, kind, at FROM key_events WHERE seq > ? ORDER BY seq LIMIT ?',
+  // One counter per key, for its latest period: a newer period replaces the count, an older
+  // one (a late flush from a slow node) leaves it alone. Unknown keys insert nothing.
+  addQuotaUsage: `INSERT INTO key_quota_usage (key_id, period_start, used)
+    SELECT @keyId, @periodStart, @used WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = @keyId)
+    ON CONFLICT (key_id) DO UPDATE SET
+      used = CASE
+        WHEN excluded.period_start = key_quota_usage.period_start THEN key_quota_usage.used + excluded.used
+        WHEN excluded.period_start > key_quota_usage.period_start THEN excluded.used
+        ELSE key_quota_usage.used END,
+      period_start = max(key_quota_usage.period_start, excluded.period_start)
+    RETURNING key_id AS keyId, period_start AS periodStart, used`,
+  quotaUsage: 'SELECT key_id AS keyId, period_start AS periodStart, used FROM key_quota_usage WHERE key_id = ?',
   latestEventSeq: 'SELECT coalesce(max(seq), 0) FROM key_events',
 } as const;
 
@@ -93,6 +108,7 @@ interface InsertKeyParams {
   allowedCidrs: string;
   certFingerprint: string | null;
   rateLimit: string | null;
+  quota: string | null;
   metadata: string;
   now: number;
   expiresAt: number | null;
@@ -117,6 +133,8 @@ function prepareStatements(db: Database.Database) {
     recordUsage: db.prepare<KeyUsage>(sql.recordUsage),
     eventsSince: db.prepare<[number, number], KeyEvent>(sql.eventsSince),
     latestEventSeq: db.prepare<[], number>(sql.latestEventSeq).pluck(),
+    addQuotaUsage: db.prepare<QuotaUsageDelta, QuotaUsage>(sql.addQuotaUsage),
+    quotaUsage: db.prepare<[string], QuotaUsage>(sql.quotaUsage),
   };
 }
 
@@ -132,6 +150,7 @@ function recordFromRow(row: KeyRow): KeyRecord {
     allowedCidrs: JSON.parse(row.allowed_cidrs) as string[],
     certFingerprint: row.cert_fingerprint,
     rateLimit: row.rate_limit,
+    quota: row.quota,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -275,6 +294,7 @@ export class SqliteKeyStore implements KeyStore {
         allowedCidrs: old.allowedCidrs,
         certFingerprint: old.certFingerprint,
         rateLimit: old.rateLimit,
+        quota: old.quota,
         metadata: old.metadata,
         expiresAt: old.expiresAt,
       }, now);
@@ -307,6 +327,24 @@ export class SqliteKeyStore implements KeyStore {
     }).immediate();
   }
 
+  async addQuotaUsage(batch: QuotaUsageDelta[]): Promise<QuotaUsage[]> {
+    if (batch.length === 0) return [];
+    const { addQuotaUsage } = this.#statements;
+    return this.#db.transaction(() => {
+      const totals: QuotaUsage[] = [];
+      for (const delta of batch) {
+        if (!Number.isSafeInteger(delta.used) || delta.used < 0) throw new RangeError(`quota count must be a non-negative integer, got ${delta.used}`);
+        const total = addQuotaUsage.get({ keyId: delta.keyId, periodStart: delta.periodStart, used: delta.used });
+        if (total !== undefined) totals.push(total);
+      }
+      return totals;
+    }).immediate();
+  }
+
+  async getQuotaUsage(keyId: string): Promise<QuotaUsage | null> {
+    return this.#statements.quotaUsage.get(keyId) ?? null;
+  }
+
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
@@ -324,6 +362,7 @@ export class SqliteKeyStore implements KeyStore {
       allowedCidrs: JSON.stringify(key.allowedCidrs),
       certFingerprint: key.certFingerprint,
       rateLimit: key.rateLimit,
+      quota: key.quota,
       metadata: JSON.stringify(key.metadata),
       now,
       expiresAt: key.expiresAt,

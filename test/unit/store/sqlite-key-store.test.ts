@@ -26,6 +26,7 @@ function newKey(id: string, tags: string[] = []): NewKey {
     allowedCidrs: [],
     certFingerprint: null,
     rateLimit: null,
+    quota: null,
     metadata: {},
     expiresAt: null,
   };
@@ -136,6 +137,7 @@ describe('SqliteKeyStore on disk', () => {
         [sqliteKeyStoreSql.listAfter, ['key_a', 10]],
         [sqliteKeyStoreSql.keyByDigest, ['00']],
         [sqliteKeyStoreSql.eventsSince, [0, 10]],
+        [sqliteKeyStoreSql.quotaUsage, ['key_a']],
       ];
       for (const [sql, parameters] of queries) {
         const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters) as { detail: string }[];

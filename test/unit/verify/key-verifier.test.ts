@@ -14,7 +14,7 @@ function newKey(overrides: Partial<NewKey> = {}): { key: string; row: NewKey } {
   const key = generateKey('pcl');
   return {
     key,
-    row: { id: generateKeyId(), digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'n', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {}, expiresAt: null, ...overrides },
+    row: { id: generateKeyId(), digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'n', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {}, expiresAt: null, ...overrides },
   };
 }
 
