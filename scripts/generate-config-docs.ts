@@ -41,6 +41,9 @@ export const FORMAT_DESCRIPTIONS: Record<string, string> = {
   'upstream-url': 'An `http://` or `https://` URL without user name, password, query or fragment. A path (`http://10.0.0.5:3000/api`) is prefixed to every forwarded path.',
   'key-prefix': 'Lowercase letters and digits starting with a letter (at most 16), optionally followed by `_` and an environment tag of at most 16 lowercase letters and digits: `pcl`, `pcl_live`, `acme_test`.',
   'header-name': 'An HTTP header name: letters, digits and `-`, at most 64 characters. Matched without regard to case.',
+  'header-name-or-star': 'An HTTP header name (letters, digits and `-`, at most 64 characters, matched without regard to case), or `*`.',
+  'base-path': 'A path prefix: `/` followed by segments (`/v1`, `/api/v2`), canonical, without a trailing `/` or `{parameters}`; or the empty string for none.',
+  'cors-origin': 'An origin as browsers send it, lower case and without a path: `https://app.example.com`, `http://localhost:5173`; a wildcard leftmost label, `https://*.example.com`, matches one or more labels in front of `example.com` (not `example.com` itself); `*` matches any origin.',
 };
 
 /** A valid portcullis.yaml that shows the shape of the file; the docs test loads it. */

@@ -3,9 +3,12 @@
  * and command-line flags are merged and then validated against it. `docs/configuration.md`
  * is generated from it (`npm run docs:config`), so every option is documented here, once.
  *
- * Formats (`duration`, `byte-size`, `host-port`, `upstream-url`, `key-prefix`, `header-name`) are registered
+ * Formats (`duration`, `byte-size`, `host-port`, `upstream-url`, `key-prefix`, `header-name`, and those of
+ * routes-schema.ts) are registered
  * in `validate-config.ts`. `x-flag` names the CLI flag that sets an option.
  */
+
+import { corsConfigSchema, openapiConfigSchema, pathsConfigSchema, requestsConfigSchema, routesConfigSchema } from './routes-schema.ts';
 
 const duration = (description: string, defaultValue: string) =>
   ({ type: ['string', 'integer'], format: 'duration', default: defaultValue, description }) as const;
@@ -75,6 +78,11 @@ export const configSchema = {
         },
       },
     },
+    openapi: openapiConfigSchema,
+    routes: routesConfigSchema,
+    paths: pathsConfigSchema,
+    requests: requestsConfigSchema,
+    cors: corsConfigSchema,
     server: {
       type: 'object',
       additionalProperties: false,

@@ -2,6 +2,10 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { configSchema } from './schema.ts';
 import { ConfigError, describeFound } from './config-error.ts';
 import { parseByteSize, parseDuration, parseHostPort } from './units.ts';
+import { parsePathTemplate } from '../routes/path-template.ts';
+import { isValidRequiredScope, SCOPE_SYNTAX } from '../routes/scopes.ts';
+import { canonicalisePath } from '../gateway/canonical-path.ts';
+import { ORIGIN_FORMAT } from '../policies/cors/cors-policy.ts';
 
 /** Human words for each custom format, used in "expected …" messages. */
 const FORMAT_EXPECTATIONS: Record<string, string> = {
@@ -11,7 +15,25 @@ const FORMAT_EXPECTATIONS: Record<string, string> = {
   'upstream-url': 'an http:// or https:// URL without credentials, query or fragment',
   'key-prefix': 'lowercase letters and digits starting with a letter, optionally with an environment tag such as pcl_live',
   'header-name': 'an HTTP header name (letters, digits and -)',
+  'header-name-or-star': 'an HTTP header name (letters, digits and -) or *',
+  'path-template': 'a path template such as /orders/{orderId}, without empty, "." or ".." segments',
+  scope: `a scope: ${SCOPE_SYNTAX}, without *`,
+  'base-path': 'a path prefix such as /v1 (starting with /, no trailing /), or an empty string',
+  'cors-origin': 'an origin such as https://app.example.com or https://*.example.com (lower case, no path), or *',
 };
+
+function isPathTemplate(value: string): boolean {
+  try {
+    parsePathTemplate(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isBasePath(value: string): boolean {
+  return value === '' || (value !== '/' && canonicalisePath(value, 'refuse') === value && isPathTemplate(value) && !value.includes('{'));
+}
 
 function isUpstreamUrl(value: string): boolean {
   let url: URL;
@@ -32,6 +54,11 @@ function createValidator() {
   ajv.addFormat('upstream-url', { type: 'string', validate: isUpstreamUrl });
   ajv.addFormat('key-prefix', /^[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})?$/);
   ajv.addFormat('header-name', /^[A-Za-z0-9-]{1,64}$/);
+  ajv.addFormat('header-name-or-star', /^(?:\*|[A-Za-z0-9-]{1,64})$/);
+  ajv.addFormat('path-template', { type: 'string', validate: isPathTemplate });
+  ajv.addFormat('scope', { type: 'string', validate: isValidRequiredScope });
+  ajv.addFormat('base-path', { type: 'string', validate: isBasePath });
+  ajv.addFormat('cors-origin', ORIGIN_FORMAT);
   return ajv.compile(configSchema);
 }
 

@@ -12,6 +12,8 @@ import { createPipeline } from './pipeline.ts';
 import { GatewayServer } from './gateway-server.ts';
 import { UpstreamProxy } from './upstream-proxy.ts';
 import { startExampleUpstream } from './example-upstream.ts';
+import { loadRoutes } from '../routes/load-routes.ts';
+import { compileCors, logRouteSummary } from './route-setup.ts';
 
 export interface RunningGateway {
   address: HostPort;
@@ -33,6 +35,10 @@ export interface GatewayDependencies {
 
 /** Builds every part from a validated config and starts listening. */
 export async function startGateway(config: Config, logger: Logger, dependencies: GatewayDependencies = {}): Promise<RunningGateway> {
+  // Routes and CORS compile first: a bad document or policy exits 2 before anything opens.
+  const routes = loadRoutes(config);
+  const cors = compileCors(config.cors);
+  logRouteSummary(logger, routes);
   const store = dependencies.store ?? (await openKeyStore(config.store));
   await store.migrate();
 
@@ -55,8 +61,8 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   const usage = new UsageRecorder(store, (error) => logger.warn({ err: error }, 'usage flush failed; will retry'));
   usage.start(config.usage.flushInterval);
 
-  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl });
-  const checks = buildChecks(config, { verifier, logger });
+  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, ownsCors: cors !== null });
+  const checks = buildChecks(config, { verifier, logger, routes, cors });
   const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol: 'http', usage, logger });
   const server = new GatewayServer(handler, { listen: config.listen, ...config.server });
   const address = await server.listen();

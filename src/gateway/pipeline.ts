@@ -4,7 +4,7 @@ import { denial, type Denial } from './error-catalogue.ts';
 import { sendProblem } from './problem-response.ts';
 import { socketAddressOf } from './client-address.ts';
 import { buildUpstreamRequestHeaders } from './forward-headers.ts';
-import type { Check, RequestContext } from './request-context.ts';
+import { ANSWERED, type Check, type CheckOutcome, type RequestContext } from './request-context.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
 import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
 
@@ -14,9 +14,13 @@ import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
  * simply absent from the list, so they cost nothing.
  *
  *   1. request-sanity    method and request-target form             400, 405
+ *      path-canonical    one canonical path, matched and forwarded   400
  *   2. client address    socket address (trusted proxies: later)    -
+ *   5. cors, route-match CORS preflights; route table               204, 404, 405
  *   6. key-auth          exactly one well-formed, known, live key    400, 401, 503
- *  10. proxy             stream to the upstream                      502, 504
+ *   7. scopes            the key holds the operation's scopes        403
+ *   9. input-validation  parameters, body, size limits               400, 413, 415
+ *  10. proxy             stream to the upstream                      413, 502, 504
  *  11. record            last-used time and address, batched         -
  */
 export interface PipelineParts {
@@ -37,7 +41,7 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   const checkCount = checks.length;
 
   /** Runs the checks from `start`; synchronous until a check returns a promise. */
-  function runChecks(context: RequestContext, start: number): Denial | null | Promise<Denial | null> {
+  function runChecks(context: RequestContext, start: number): CheckOutcome {
     for (let index = start; index < checkCount; index++) {
       const outcome = (checks[index] as Check).run(context);
       if (outcome === null) continue;
@@ -56,10 +60,11 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     const identity = key === null ? null : { keyId: key.record.id, keyName: key.nameHeaderValue };
     const headers = buildUpstreamRequestHeaders(context.req.rawHeaders, keyHeaders, identity, context.clientAddress, protocol);
     if (key !== null) usage.record(key.record.id, context.clientAddress, context.now);
-    proxy.forward(context.req, context.res, context.upstreamPath, headers, onUpstreamFinished);
+    proxy.forward(context.req, context.res, context.upstreamPath, headers, context.forwardBody, onUpstreamFinished);
   }
 
-  function settle(context: RequestContext, outcome: Denial | null): void {
+  function settle(context: RequestContext, outcome: Denial | typeof ANSWERED | null): void {
+    if (outcome === ANSWERED) return;
     if (outcome !== null) {
       sendProblem(context.res, outcome);
       return;
@@ -74,8 +79,11 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   }
 
   return function handleRequest(req, res) {
-    const context: RequestContext = { req, res, now: Date.now(), clientAddress: socketAddressOf(req.socket), upstreamPath: req.url as string, key: null };
-    let outcome: Denial | null | Promise<Denial | null>;
+    const url = req.url as string;
+    const context: RequestContext = {
+      req, res, now: Date.now(), clientAddress: socketAddressOf(req.socket), upstreamPath: url, path: url, key: null, operation: null, pathParameters: null, forwardBody: null,
+    };
+    let outcome: CheckOutcome;
     try {
       outcome = runChecks(context, 0);
     } catch (error) {

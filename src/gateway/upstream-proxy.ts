@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { buildClientResponseHeaders } from './forward-headers.ts';
 import { denial, type Denial } from './error-catalogue.ts';
 import { sendProblem } from './problem-response.ts';
+import { BodyTooLargeError, bodyTooLarge, hasBody } from '../policies/input-validation/body-reader.ts';
+import { withGatewayCors } from '../policies/cors/cors-response-headers.ts';
 
 export interface UpstreamOptions {
   url: URL;
@@ -11,6 +14,8 @@ export interface UpstreamOptions {
   headersTimeout: number;
   bodyTimeout: number;
   keepAliveTimeout: number;
+  /** The gateway answers CORS itself: drop the upstream's Access-Control-* response headers. */
+  ownsCors?: boolean;
 }
 
 const UPSTREAM_UNAVAILABLE = denial('upstream_unavailable', 'The upstream API could not be reached.');
@@ -20,14 +25,9 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEO
 
 /** The denial an upstream failure maps to, when the client has not received a response yet. */
 export function denialForUpstreamError(error: unknown): Denial {
+  if (error instanceof BodyTooLargeError) return bodyTooLarge(error.limit);
   const code = (error as { code?: string } | null)?.code;
   return code !== undefined && TIMEOUT_CODES.has(code) ? UPSTREAM_TIMEOUT : UPSTREAM_UNAVAILABLE;
-}
-
-/** Whether a request has a body to stream (RFC 9112 §6.3: Content-Length or Transfer-Encoding). */
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**
@@ -37,11 +37,13 @@ function hasBody(req: IncomingMessage): boolean {
 class ProxyExchange implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   readonly #onFinish: (error: unknown) => void;
+  readonly #ownsCors: boolean;
   #controller: Dispatcher.DispatchController | null = null;
 
-  constructor(res: ServerResponse, onFinish: (error: unknown) => void) {
+  constructor(res: ServerResponse, onFinish: (error: unknown) => void, ownsCors: boolean) {
     this.#res = res;
     this.#onFinish = onFinish;
+    this.#ownsCors = ownsCors;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -51,7 +53,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, statusMessage?: string): void {
     const rawHeaders = (controller.rawHeaders ?? []) as Array<Buffer | string>;
-    this.#res.writeHead(statusCode, statusMessage ?? '', buildClientResponseHeaders(rawHeaders));
+    const headers = buildClientResponseHeaders(rawHeaders);
+    this.#res.writeHead(statusCode, statusMessage ?? '', this.#ownsCors ? withGatewayCors(headers, this.#res.getHeader('vary') as string | undefined) : headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -84,6 +87,7 @@ export class UpstreamProxy {
   readonly #basePath: string;
   readonly #headersTimeout: number;
   readonly #bodyTimeout: number;
+  readonly #ownsCors: boolean;
 
   constructor(options: UpstreamOptions) {
     this.#pool = new Pool(options.url.origin, {
@@ -97,11 +101,15 @@ export class UpstreamProxy {
     this.#basePath = options.url.pathname === '/' ? '' : options.url.pathname.replace(/\/$/, '');
     this.#headersTimeout = options.headersTimeout;
     this.#bodyTimeout = options.bodyTimeout;
+    this.#ownsCors = options.ownsCors ?? false;
   }
 
-  /** Sends `req` (path already checked) with `headers` and streams the answer into `res`. */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[], onFinish: (error: unknown) => void): void {
-    const exchange = new ProxyExchange(res, onFinish);
+  /**
+   * Sends `req` (path already checked) with `headers` and streams the answer into `res`. The
+   * body is `body` when a check replaced it (read for validation, or size-limited), else `req`.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[], body: Buffer | Readable | null, onFinish: (error: unknown) => void): void {
+    const exchange = new ProxyExchange(res, onFinish, this.#ownsCors);
     res.once('close', () => {
       if (!res.writableFinished) exchange.abort();
     });
@@ -110,7 +118,7 @@ export class UpstreamProxy {
         path: this.#basePath + path,
         method: req.method as Dispatcher.HttpMethod,
         headers,
-        body: hasBody(req) ? req : null,
+        body: body ?? (hasBody(req) ? req : null),
         headersTimeout: this.#headersTimeout,
         bodyTimeout: this.#bodyTimeout,
       },
