@@ -54,6 +54,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+const CONTEXT_KEYWORDS = new Set(['$ref', '$id', '$dynamicRef', '$recursiveRef', '$anchor', '$dynamicAnchor', '$schema']);
+
+/** Whether a schema means the same wherever it is placed: no keyword inside depends on its location. */
+function isSelfContained(value: unknown, depth = 0): boolean {
+  if (depth > 64) return false;
+  if (Array.isArray(value)) return value.every((item) => isSelfContained(item, depth + 1));
+  if (!isObject(value)) return true;
+  for (const [key, child] of Object.entries(value)) {
+    if (CONTEXT_KEYWORDS.has(key)) return false;
+    if (!isSelfContained(child, depth + 1)) return false;
+  }
+  return true;
+}
+
 export class OpenApiCompiler {
   readonly #set: DocumentSet;
   readonly #options: OpenApiOptions;
@@ -104,17 +118,26 @@ export class OpenApiCompiler {
     }
   }
 
-  /** A `$ref` to a schema's place in its file, as ajv knows it. */
-  #refTo(location: Location): { $ref: string } {
+  /**
+   * A schema as the validator embeds it: the schema itself when it is self-contained (no
+   * reference or id inside, so it means the same anywhere), which lets identical parameter
+   * sets share one compiled validator; otherwise a `$ref` to its place in its file.
+   */
+  #schemaAt(location: Location): object {
+    if (isSelfContained(location.value)) return location.value as object;
     return { $ref: location.document.url + pointerFragment(location.tokens) };
   }
 
-  /** The validator of one schema location, compiled once however many operations share it. */
-  #schemaValidator(description: OperationDescription, location: Location): ValidateFunction {
-    const reference = this.#refTo(location).$ref;
-    let validate = this.#compiled.get(reference);
-    if (validate === undefined) this.#compiled.set(reference, (validate = this.#compileAt(description, { $ref: reference })));
+  /** Compiles `schema` once per distinct schema, however many operations use it. */
+  #compileShared(description: OperationDescription, schema: object): ValidateFunction {
+    const key = JSON.stringify(schema);
+    let validate = this.#compiled.get(key);
+    if (validate === undefined) this.#compiled.set(key, (validate = this.#compileAt(description, schema)));
     return validate;
+  }
+
+  #schemaValidator(description: OperationDescription, location: Location): ValidateFunction {
+    return this.#compileShared(description, this.#schemaAt(location));
   }
 
   /** The schema's top-level type, following `$ref`s; `items` for arrays. */
@@ -171,11 +194,11 @@ export class OpenApiCompiler {
       specs[parameter.in].push(spec);
       const part = parameter.in === 'header' ? 'headers' : parameter.in;
       const group = (properties[part] ??= { type: 'object', properties: {}, required: [] });
-      group.properties[spec.name] = spec.valueType === 'unchecked' || parameter.schema === null ? {} : this.#refTo(parameter.schema);
+      group.properties[spec.name] = spec.valueType === 'unchecked' || parameter.schema === null ? {} : this.#schemaAt(parameter.schema);
       if (spec.required) group.required.push(spec.name);
     }
     const parts = Object.keys(properties);
-    const validateParameters = parts.length === 0 ? null : this.#compileAt(description, { type: 'object', required: parts, properties });
+    const validateParameters = parts.length === 0 ? null : this.#compileShared(description, { type: 'object', required: parts, properties });
 
     let body: OperationValidation['body'] = null;
     if (description.body !== null) {

@@ -199,6 +199,34 @@ describe('requests validated against an OpenAPI document', () => {
     await refused('body_too_large', 'PUT', '/orders/7/attachments', writer, { body: 'x'.repeat(1025), headers: { 'content-type': 'application/octet-stream' } });
   });
 
+  it('never buffers a 1 GB body: refused by its declared length at once, or while it streams', async () => {
+    const GB = 1024 ** 3;
+    for (const declared of [true, false]) {
+      let pulled = 0;
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const body = new Readable({
+        read() {
+          if (pulled >= GB) return void this.push(null);
+          pulled += chunk.length;
+          this.push(chunk);
+        },
+      });
+      const headers: Record<string, string> = { 'content-type': declared ? 'application/json' : 'application/octet-stream' };
+      if (declared) headers['content-length'] = String(GB);
+      const path = declared ? '/orders' : '/orders/7/attachments';
+      const before = upstream.requests.length;
+      const response = await request(`${gateway.url}${path}`, { method: declared ? 'POST' : 'PUT', headers: { ...headers, 'x-api-key': writer }, body }).catch((error: unknown) => error as Error);
+      // The gateway answers 413 and closes; a client still sending may see the close as a reset instead.
+      if (!(response instanceof Error)) {
+        assert.equal(response.statusCode, 413);
+        await response.body.dump();
+      }
+      body.destroy();
+      assert.ok(pulled < 64 * 1024 * 1024, `the client was made to send ${pulled} bytes`);
+      if (declared) assert.equal(upstream.requests.length, before, 'nothing reaches the upstream');
+    }
+  });
+
   it('enforces scopes after authentication: 403 scope_missing, wildcards granted', async () => {
     const problem = await refused('scope_missing', 'POST', '/orders', reader, { body: JSON.stringify(VALID_ORDER), headers: { 'content-type': 'application/json' } });
     assert.equal(problem.status, 403);
