@@ -1,5 +1,6 @@
 import { parseDuration } from '../config/units.ts';
 import { UsageError } from './cli-support.ts';
+import { isValidKeyScope, SCOPE_SYNTAX } from '../routes/scopes.ts';
 
 /** Validation of what a person types for key settings; each message names the flag. */
 
@@ -45,4 +46,13 @@ export function parseReason(value: string | undefined): string | null {
   const reason = value.trim();
   if (reason.length > 500 || CONTROL_CHARACTERS.test(reason)) throw new UsageError('--reason: expected at most 500 characters without control characters');
   return reason === '' ? null : reason;
+}
+
+/** `--scope S` (repeatable): what the key may do; `orders:*` and `*` are wildcards (docs: README, Scopes). */
+export function parseScopes(values: readonly string[] | undefined): string[] {
+  const scopes = [...new Set(values ?? [])];
+  for (const scope of scopes) {
+    if (!isValidKeyScope(scope)) throw new UsageError(`--scope: expected ${SCOPE_SYNTAX}, optionally ending in :* (or * alone), found ${JSON.stringify(scope.slice(0, 40))}`);
+  }
+  return scopes;
 }

@@ -5,7 +5,7 @@ import { openKeyStore } from '../store/open-key-store.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import { collect, loadCommandConfig, printJson, UsageError, type StoreFlags } from './cli-support.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
-import { parseExpiresIn, parseGrace, parseKeyName, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
+import { parseExpiresIn, parseGrace, parseKeyName, parseReason, parseScopes, parseTag, parseTags } from './key-settings-flags.ts';
 
 async function withStore<T>(flags: StoreFlags, work: (store: KeyStore, keyPrefix: string) => Promise<T>): Promise<T> {
   const config = loadCommandConfig(flags);
@@ -36,15 +36,16 @@ export function keysCommand(): Command {
   storeOptions(keys.command('create').description('create a key for one client instance'))
     .requiredOption('--name <name>', 'the client instance the key belongs to, such as web-1')
     .option('--tag <tag>', 'a tag for grouping (repeatable); revoke --tag bans every key with it', collect)
+    .option('--scope <scope>', 'what the key may do (repeatable), such as orders:read; orders:* and * are wildcards', collect)
     .option('--expires-in <duration>', 'expire after this long, such as 30d')
     .option('--json', 'print one JSON object with id and key')
-    .action(async (options: StoreFlags & { name: string; tag?: string[]; expiresIn?: string; json?: boolean }) => {
+    .action(async (options: StoreFlags & { name: string; tag?: string[]; scope?: string[]; expiresIn?: string; json?: boolean }) => {
       const now = Date.now();
-      const settings = { name: parseKeyName(options.name), tags: parseTags(options.tag), expiresAt: parseExpiresIn(options.expiresIn, now) };
+      const settings = { name: parseKeyName(options.name), tags: parseTags(options.tag), scopes: parseScopes(options.scope), expiresAt: parseExpiresIn(options.expiresIn, now) };
       await withStore(options, async (store, prefix) => {
         const minted = mintKey(prefix);
         const record = await store.createKey(
-          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {} },
+          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {} },
           now,
         );
         if (options.json) printJson({ ...publicKeyView(record, now), key: minted.key });

@@ -8,6 +8,7 @@ import { loadCommandConfig, type StoreFlags } from './cli-support.ts';
 interface ServeFlags extends StoreFlags {
   listen?: string;
   upstream?: string;
+  openapi?: string;
 }
 
 /** What a person sees on start-up: where it listens, what it protects, and the next step. */
@@ -61,10 +62,12 @@ export function serveCommand(): Command {
     .option('--listen <host:port>', 'public listener (default 127.0.0.1:8080)')
     .option('--upstream <url>', 'the API to protect, such as http://127.0.0.1:3000')
     .option('--store <path>', 'key store (default ./data/portcullis.db)')
+    .option('--openapi <file>', 'the API\'s OpenAPI document: only its routes are forwarded, and requests are validated against it')
     .action(async (flags: ServeFlags) => {
       const config = loadCommandConfig(flags, [
         { field: 'listen', value: flags.listen, flag: '--listen' },
         { field: 'upstream.url', value: flags.upstream, flag: '--upstream' },
+        { field: 'openapi.file', value: flags.openapi, flag: '--openapi' },
       ]);
       const logger = createLogger(config.log.level);
       const gateway = await startGateway(config, logger);
