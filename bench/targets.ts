@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ChildProcesses } from './child-processes.ts';
 import { spawnPeer } from './child-processes.ts';
 import { startPortcullis } from './portcullis-process.ts';
-import { bearerGet } from './wrk.ts';
+import { bearerGet, bearerJsonPost } from './wrk.ts';
 import type { RequestShape } from './wrk.ts';
 
 /** What a row's `start` can use; prepared by run.ts before any row starts. */
@@ -77,5 +77,33 @@ export const targets: readonly TargetDefinition[] = [
     compareTo: 'bare',
     request: bearerGet,
     start: (context) => startPortcullis(context, 'portcullis'),
+  },
+  {
+    name: 'bare-post',
+    description: 'wrk → bare proxy → upstream, a small JSON POST (the baseline of the POST rows)',
+    needsKeyStore: false,
+    compareTo: null,
+    request: bearerJsonPost,
+    async start(context) {
+      const script = join(context.repoRoot, 'bench/peers/bare-proxy.ts');
+      const { child, port } = await spawnPeer(context.children, 'bare-proxy-post', [script, '0', context.upstreamOrigin]);
+      return { url: `http://127.0.0.1:${port}`, pid: child.process.pid! };
+    },
+  },
+  {
+    name: 'portcullis-post',
+    description: 'wrk → Portcullis, key auth alone, the same small JSON POST (body streamed) → upstream',
+    needsKeyStore: true,
+    compareTo: 'bare-post',
+    request: bearerJsonPost,
+    start: (context) => startPortcullis(context, 'portcullis-post'),
+  },
+  {
+    name: 'portcullis-validation',
+    description: 'wrk → Portcullis, key auth + OpenAPI validation of the JSON POST (body read, parsed strictly, checked) → upstream',
+    needsKeyStore: true,
+    compareTo: 'portcullis-post',
+    request: bearerJsonPost,
+    start: (context) => startPortcullis(context, 'portcullis-validation', ['--openapi', join(context.repoRoot, 'bench/fixtures/orders-openapi.yaml')]),
   },
 ];
