@@ -47,6 +47,13 @@ export interface StartedTarget {
   pid: number;
 }
 
+/** One bare proxy process (bench/peers/bare-proxy.ts) in front of the shared upstream. */
+async function startBareProxy(context: BenchContext, name: string): Promise<StartedTarget> {
+  const script = join(context.repoRoot, 'bench/peers/bare-proxy.ts');
+  const { child, port } = await spawnPeer(context.children, name, [script, '0', context.upstreamOrigin]);
+  return { url: `http://127.0.0.1:${port}`, pid: child.process.pid! };
+}
+
 export const targets: readonly TargetDefinition[] = [
   {
     name: 'direct',
@@ -64,11 +71,7 @@ export const targets: readonly TargetDefinition[] = [
     needsKeyStore: false,
     compareTo: null,
     request: bearerGet,
-    async start(context) {
-      const script = join(context.repoRoot, 'bench/peers/bare-proxy.ts');
-      const { child, port } = await spawnPeer(context.children, 'bare-proxy', [script, '0', context.upstreamOrigin]);
-      return { url: `http://127.0.0.1:${port}`, pid: child.process.pid! };
-    },
+    start: (context) => startBareProxy(context, 'bare-proxy'),
   },
   {
     name: 'portcullis',
@@ -84,11 +87,7 @@ export const targets: readonly TargetDefinition[] = [
     needsKeyStore: false,
     compareTo: null,
     request: bearerJsonPost,
-    async start(context) {
-      const script = join(context.repoRoot, 'bench/peers/bare-proxy.ts');
-      const { child, port } = await spawnPeer(context.children, 'bare-proxy-post', [script, '0', context.upstreamOrigin]);
-      return { url: `http://127.0.0.1:${port}`, pid: child.process.pid! };
-    },
+    start: (context) => startBareProxy(context, 'bare-proxy-post'),
   },
   {
     name: 'portcullis-post',
