@@ -197,6 +197,13 @@ describe('requests validated against an OpenAPI document', () => {
     // Chunked (no Content-Length): the limit is enforced while reading.
     await refused('body_too_large', 'POST', '/orders', writer, { body: Readable.from([Buffer.from(big)]), headers: { 'content-type': 'application/json' } });
     await refused('body_too_large', 'PUT', '/orders/7/attachments', writer, { body: 'x'.repeat(1025), headers: { 'content-type': 'application/octet-stream' } });
+    // A streamed body without Content-Length is cut off when it passes the operation's limit.
+    const streamed = await send('PUT', '/orders/7/attachments', writer, { body: Readable.from([Buffer.alloc(800, 0x61), Buffer.alloc(800, 0x62)]), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(streamed.status, 413);
+    assert.equal(streamed.problem?.code, 'body_too_large');
+    const withinLimit = await send('PUT', '/orders/7/attachments', writer, { body: Readable.from([Buffer.alloc(500, 0x61), Buffer.alloc(500, 0x62)]), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(withinLimit.status, 200);
+    assert.equal(bodies.at(-1), 'a'.repeat(500) + 'b'.repeat(500));
   });
 
   it('never buffers a 1 GB body: refused by its declared length at once, or while it streams', async () => {
