@@ -111,6 +111,7 @@ export function describeType(schema: OptionSchema): string {
 export function describeDefault(value: unknown): string {
   if (value === undefined) return '— (see description)';
   if (value === null) return '`null` (unset)';
+  if (value === '') return '`""` (none)';
   if (Array.isArray(value)) return code(`[${value.map(String).join(', ')}]`);
   return code(String(value));
 }

@@ -39,7 +39,7 @@ export const routesConfigSchema = {
   type: 'array',
   default: [],
   description:
-    'Route rules, for an API without an OpenAPI document (or to add scopes and limits to one): a list of `{method, path, scopes, maxBodySize}`, such as `{method: GET, path: /orders/{id}, scopes: [orders:read]}`. When any rule is set, only the routes listed (and those of the document) are forwarded. A rule for an operation the document already has adds its scopes and limit to it.',
+    'Route rules, for an API without an OpenAPI document (or to add scopes and limits to one): a list of `{method, path, scopes, maxBodySize}`, such as `{method: GET, path: \'/orders/{id}\', scopes: [orders:read]}`. When any rule is set, only the routes listed (and those of the document) are forwarded. A rule for an operation the document already has adds its scopes and limit to it. Set in the config file (quote templates in YAML flow style, as here); README.md has an example.',
   items: {
     type: 'object',
     additionalProperties: false,
