@@ -219,7 +219,8 @@ export class OpenApiCompiler {
     };
     return {
       method: description.method,
-      template: this.#options.basePath + description.template,
+      // With a base path, the document's `/` is the base path itself (`/v1`, not `/v1/`).
+      template: this.#options.basePath !== '' && description.template === '/' ? this.#options.basePath : this.#options.basePath + description.template,
       source: this.#set.describe(description.where),
       scopes: description.scopes,
       maxBodySize: description.maxBodySize,

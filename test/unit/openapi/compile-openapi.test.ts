@@ -47,6 +47,8 @@ describe('compileOpenApi', () => {
     assert.equal(byId.get('GET /v1/health')?.scopes, null);
     assert.equal(byId.get('PUT /v1/orders/{orderId}/attachments')?.maxBodySize, 1024);
     assert.deepEqual(compiled.unchecked, []);
+    const root = compileOpenApi(write({ openapi: '3.1.0', paths: { '/': { get: op() } } }), { basePath: '/v1', refuseUnknownQuery: true });
+    assert.equal(root.operations[0]?.template, '/v1');
   });
 
   it('validates OpenAPI 3.0 schemas with their 3.0 meaning (nullable, boolean exclusiveMinimum, readOnly)', () => {
