@@ -80,6 +80,30 @@ describe('compileOpenApi', () => {
     assert.ok(!validate({ price: 1, note: 5 }));
   });
 
+  it('reads JSON-valued (content) parameters, and lists the serialisations it cannot check', () => {
+    const compiled = compile({
+      openapi: '3.1.0',
+      paths: {
+        '/search': {
+          get: op({
+            parameters: [
+              { name: 'filter', in: 'query', content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { enum: ['open'] } } } } } },
+              { name: 'range', in: 'query', style: 'deepObject', schema: { type: 'object' } },
+              { name: 'session', in: 'cookie', schema: { type: 'string' } },
+            ],
+          }),
+        },
+      },
+    });
+    const validation = compiled.operations[0]!.validation!;
+    assert.deepEqual(validation.query.map((parameter) => [parameter.name, parameter.valueType]), [['filter', 'json'], ['range', 'unchecked']]);
+    assert.equal(compiled.unchecked.length, 1);
+    assert.match(compiled.unchecked[0]!, /query parameter "range", style deepObject, an object/);
+    const validate = validation.validateParameters!;
+    assert.ok(validate({ query: { filter: { status: 'open' } } }));
+    assert.ok(!validate({ query: { filter: { status: 'closed' } } }));
+  });
+
   it('fails with the JSON pointer of a $ref that points to nothing', () => {
     failsAt(
       { openapi: '3.1.0', info: { title: 't', version: '1' }, paths: { '/a': { post: op({ requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Missing' } } } } }) } } },
