@@ -1,6 +1,7 @@
 import type { Denial } from '../../gateway/error-catalogue.ts';
 import type { ParameterSpec, ValueType } from './operation-validation.ts';
-import { escapePointerToken, invalidAt } from './validation-errors.ts';
+import { invalidAt } from './validation-errors.ts';
+import { escapeToken as escapePointerToken } from '../../openapi/json-pointer.ts';
 import { parseStrictJson, StrictJsonError } from './strict-json.ts';
 
 /**

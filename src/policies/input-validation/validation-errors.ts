@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import type { Denial, ProblemError } from '../../gateway/error-catalogue.ts';
+import { escapeToken as escapePointerToken } from '../../openapi/json-pointer.ts';
 
 /**
  * Turning what was wrong into a bounded problem `errors` list. Pointers and messages may hold
@@ -13,10 +14,6 @@ const DETAIL = 'The request does not match the API description; see errors.';
 
 function bounded(text: string): string {
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
-}
-
-export function escapePointerToken(token: string): string {
-  return token.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
 export function invalidRequest(errors: readonly ProblemError[]): Denial {
