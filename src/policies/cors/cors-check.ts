@@ -22,7 +22,8 @@ export function createCorsCheck(policy: CorsPolicy): Check {
       const origin = req.headers.origin;
       const requestedMethod = req.headers['access-control-request-method'];
       if (req.method === 'OPTIONS' && origin !== undefined && requestedMethod !== undefined) {
-        const headers = ['vary', PREFLIGHT_VARY, 'content-length', '0'];
+        // No Content-Length: RFC 9110 §8.6 forbids it on 204.
+        const headers = ['vary', PREFLIGHT_VARY];
         const allowOrigin = policy.allowOriginValue(origin);
         const requestedHeaders = req.headers['access-control-request-headers'];
         if (allowOrigin !== null && policy.allowsPreflight(requestedMethod, requestedHeaders)) {
