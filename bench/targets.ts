@@ -9,7 +9,7 @@ import type { ChildProcesses } from './child-processes.ts';
 import { spawnPeer } from './child-processes.ts';
 import { startPortcullis } from './portcullis-process.ts';
 import { benchCertificate } from './bench-certificate.ts';
-import { bearerGet } from './wrk.ts';
+import { bearerGet, bearerJsonPost } from './wrk.ts';
 import type { RequestShape } from './wrk.ts';
 
 /** What a row's `start` can use; prepared by run.ts before any row starts. */
@@ -48,6 +48,13 @@ export interface StartedTarget {
   pid: number;
 }
 
+/** One bare proxy process (bench/peers/bare-proxy.ts) in front of the shared upstream. */
+async function startBareProxy(context: BenchContext, name: string): Promise<StartedTarget> {
+  const script = join(context.repoRoot, 'bench/peers/bare-proxy.ts');
+  const { child, port } = await spawnPeer(context.children, name, [script, '0', context.upstreamOrigin]);
+  return { url: `http://127.0.0.1:${port}`, pid: child.process.pid! };
+}
+
 export const targets: readonly TargetDefinition[] = [
   {
     name: 'direct',
@@ -65,11 +72,7 @@ export const targets: readonly TargetDefinition[] = [
     needsKeyStore: false,
     compareTo: null,
     request: bearerGet,
-    async start(context) {
-      const script = join(context.repoRoot, 'bench/peers/bare-proxy.ts');
-      const { child, port } = await spawnPeer(context.children, 'bare-proxy', [script, '0', context.upstreamOrigin]);
-      return { url: `http://127.0.0.1:${port}`, pid: child.process.pid! };
-    },
+    start: (context) => startBareProxy(context, 'bare-proxy'),
   },
   {
     name: 'portcullis',
@@ -124,5 +127,29 @@ export const targets: readonly TargetDefinition[] = [
         PORTCULLIS_LIMITS_KEY_RATE: '1000000/s',
         PORTCULLIS_REDIS_KEY_PREFIX: `portcullis-bench:${process.pid}:`,
       }),
+  },
+  {
+    name: 'bare-post',
+    description: 'wrk → bare proxy → upstream, a small JSON POST (the baseline of the POST rows)',
+    needsKeyStore: false,
+    compareTo: null,
+    request: bearerJsonPost,
+    start: (context) => startBareProxy(context, 'bare-proxy-post'),
+  },
+  {
+    name: 'portcullis-post',
+    description: 'wrk → Portcullis, key auth alone, the same small JSON POST (body streamed) → upstream',
+    needsKeyStore: true,
+    compareTo: 'bare-post',
+    request: bearerJsonPost,
+    start: (context) => startPortcullis(context, 'portcullis-post'),
+  },
+  {
+    name: 'portcullis-validation',
+    description: 'wrk → Portcullis, key auth + OpenAPI validation of the JSON POST (body read, parsed strictly, checked) → upstream',
+    needsKeyStore: true,
+    compareTo: 'portcullis-post',
+    request: bearerJsonPost,
+    start: (context) => startPortcullis(context, 'portcullis-validation', ['--openapi', join(context.repoRoot, 'bench/fixtures/orders-openapi.yaml')]),
   },
 ];

@@ -27,6 +27,10 @@ export interface RequestShape {
 export const plainGet: RequestShape = { method: 'GET', path: '/', headers: {}, body: null, rotateBearer: false };
 export const bearerGet: RequestShape = { ...plainGet, rotateBearer: true };
 
+/** A small JSON order (about 130 bytes) that bench/fixtures/orders-openapi.yaml accepts. */
+export const SMALL_ORDER = '{"customer":{"email":"ada@example.com","name":"Ada"},"items":[{"sku":"ABC-1234","quantity":2},{"sku":"XYZ-0001","quantity":1}],"shipping":"express"}';
+export const bearerJsonPost: RequestShape = { method: 'POST', path: '/orders', headers: { 'Content-Type': 'application/json' }, body: SMALL_ORDER, rotateBearer: true };
+
 export interface WrkSettings {
   threads: number;
   connections: number;

@@ -46,6 +46,9 @@ export const FORMAT_DESCRIPTIONS: Record<string, string> = {
   'rate-policy': 'A rate: a count, `/`, and `s`, `m`, `h` or `d` (`100/s`, `6000/m`), optionally followed by `burst N`, the requests allowed at once after a quiet spell (`100/s burst 200`; without it, the burst is the count). Enforced with GCRA: smooth, no window edges.',
   'quota-policy': 'A quota: a count, `/`, and `day` or `month` (`10000/day`, `300000/month`). Periods are calendar days and months in UTC.',
   'redis-url': 'A `redis://` or `rediss://` (TLS) URL, optionally with a password and database: `redis://:secret@10.0.0.9:6379/0`.',
+  'header-name-or-star': 'An HTTP header name (letters, digits and `-`, at most 64 characters, matched without regard to case), or `*`.',
+  'base-path': 'A path prefix: `/` followed by segments (`/v1`, `/api/v2`), canonical, without a trailing `/` or `{parameters}`; or the empty string for none.',
+  'cors-origin': 'An origin as browsers send it, lower case and without a path: `https://app.example.com`, `http://localhost:5173`; a wildcard leftmost label, `https://*.example.com`, matches one or more labels in front of `example.com` (not `example.com` itself); `*` matches any origin.',
 };
 
 /** A valid portcullis.yaml that shows the shape of the file; the docs test loads it. */
@@ -113,6 +116,7 @@ export function describeType(schema: OptionSchema): string {
 export function describeDefault(value: unknown): string {
   if (value === undefined) return '— (see description)';
   if (value === null) return '`null` (unset)';
+  if (value === '') return '`""` (none)';
   if (Array.isArray(value)) return code(`[${value.map(String).join(', ')}]`);
   return code(String(value));
 }

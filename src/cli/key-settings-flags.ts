@@ -3,6 +3,7 @@ import { compileQuotaText, compileRateText } from '../limits/rate-policy.ts';
 import { UsageError } from './cli-support.ts';
 import { createCidrMatcher, InvalidCidrError } from '../gateway/cidr.ts';
 import { normaliseFingerprint } from '../gateway/peer-certificate.ts';
+import { isValidKeyScope, SCOPE_SYNTAX } from '../routes/scopes.ts';
 
 /** Validation of what a person types for key settings; each message names the flag. */
 
@@ -84,4 +85,13 @@ export function parseQuotaFlag(value: string | undefined): string | null {
   const quota = compileQuotaText(value);
   if (quota === null) throw new UsageError(`--quota: expected a quota such as 10000/day or 300000/month, found ${JSON.stringify(value.slice(0, 40))}`);
   return quota.text;
+}
+
+/** `--scope S` (repeatable): what the key may do; `orders:*` and `*` are wildcards (docs: README, Scopes). */
+export function parseScopes(values: readonly string[] | undefined): string[] {
+  const scopes = [...new Set(values ?? [])];
+  for (const scope of scopes) {
+    if (!isValidKeyScope(scope)) throw new UsageError(`--scope: expected ${SCOPE_SYNTAX}, optionally ending in :* (or * alone), found ${JSON.stringify(scope.slice(0, 40))}`);
+  }
+  return scopes;
 }

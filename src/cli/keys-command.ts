@@ -5,7 +5,7 @@ import { openKeyStore } from '../store/open-key-store.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import { collect, loadCommandConfig, printJson, UsageError, type StoreFlags } from './cli-support.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
-import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
+import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseScopes, parseTag, parseTags } from './key-settings-flags.ts';
 import { readCertificateFingerprint } from './certs-command.ts';
 import { describeLimits } from './key-limits-output.ts';
 import type { Config } from '../config/load-config.ts';
@@ -39,6 +39,7 @@ export function keysCommand(): Command {
   storeOptions(keys.command('create').description('create a key for one client instance'))
     .requiredOption('--name <name>', 'the client instance the key belongs to, such as web-1')
     .option('--tag <tag>', 'a tag for grouping (repeatable); revoke --tag bans every key with it', collect)
+    .option('--scope <scope>', 'what the key may do (repeatable), such as orders:read; orders:* and * are wildcards', collect)
     .option('--expires-in <duration>', 'expire after this long, such as 30d')
     .option('--allow-ip <cidr>', 'the key works only from this client range (repeatable), such as 10.0.0.0/8', collect)
     .option('--cert-fingerprint <sha256>', 'bind the key to a client certificate: it works only on a TLS connection presenting it')
@@ -46,7 +47,7 @@ export function keysCommand(): Command {
     .option('--rate <rate>', 'rate limit for this key instead of limits.keyRate, such as 100/s or "100/s burst 200"')
     .option('--quota <quota>', 'request quota for this key instead of limits.keyQuota, such as 10000/day or 300000/month')
     .option('--json', 'print one JSON object with id and key')
-    .action(async (options: StoreFlags & { name: string; tag?: string[]; expiresIn?: string; allowIp?: string[]; certFingerprint?: string; cert?: string; rate?: string; quota?: string; json?: boolean }) => {
+    .action(async (options: StoreFlags & { name: string; tag?: string[]; scope?: string[]; expiresIn?: string; allowIp?: string[]; certFingerprint?: string; cert?: string; rate?: string; quota?: string; json?: boolean }) => {
       const now = Date.now();
       if (options.cert !== undefined && options.certFingerprint !== undefined) throw new UsageError('keys create: give --cert FILE or --cert-fingerprint SHA256, not both');
       const certFingerprint = options.cert !== undefined ? await readCertificateFingerprint(options.cert, '--cert') : parseCertFingerprint(options.certFingerprint);
@@ -54,6 +55,7 @@ export function keysCommand(): Command {
         name: parseKeyName(options.name),
         tags: parseTags(options.tag),
         expiresAt: parseExpiresIn(options.expiresIn, now),
+        scopes: parseScopes(options.scope),
         allowedCidrs: parseAllowedCidrs(options.allowIp),
         certFingerprint,
         rateLimit: parseRateFlag(options.rate),
@@ -62,7 +64,7 @@ export function keysCommand(): Command {
       await withStore(options, async (store, prefix) => {
         const minted = mintKey(prefix);
         const record = await store.createKey(
-          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], metadata: {} },
+          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, metadata: {} },
           now,
         );
         if (options.json) printJson({ ...publicKeyView(record, now), key: minted.key });

@@ -19,6 +19,7 @@ interface ServeFlags extends StoreFlags {
   upstreamCert?: string;
   upstreamKey?: string;
   redis?: string;
+  openapi?: string;
 }
 
 /** Serve flags beyond --listen/--upstream/--store, each with the config field it sets. */
@@ -104,12 +105,14 @@ export function serveCommand(): Command {
     .option('--upstream-cert <file>', 'PEM client certificate for mutual TLS to the upstream')
     .option('--upstream-key <file>', 'PEM private key of --upstream-cert')
     .option('--redis <url>', 'Redis shared by several gateways for rate limits, quotas and lockout, such as redis://127.0.0.1:6379')
+    .option('--openapi <file>', 'the API\'s OpenAPI document: only its routes are forwarded, and requests are validated against it')
     .action(async (flags: ServeFlags) => {
       const config = loadCommandConfig(flags, [
         { field: 'listen', value: flags.listen, flag: '--listen' },
         { field: 'upstream.url', value: flags.upstream, flag: '--upstream' },
         ...NETWORK_AND_TLS_FLAGS.map(({ flag, option, field }) => ({ field, value: flags[option], flag })),
         { field: 'redis.url', value: flags.redis, flag: '--redis' },
+        { field: 'openapi.file', value: flags.openapi, flag: '--openapi' },
       ]);
       const logger = createLogger(config.log.level);
       const gateway = await startGateway(config, logger);

@@ -7,6 +7,8 @@ import { validateConfigDocument } from './validate-config.ts';
 import { parseByteSize, parseDuration, parseHostPort, type HostPort } from './units.ts';
 import { normaliseNetwork, normaliseTls, normaliseUpstreamTls, type NetworkConfig, type TlsConfig, type UpstreamTlsConfig } from './tls-network-config.ts';
 import { compileQuotaText, compileRateText, type CompiledQuota, type CompiledRate } from '../limits/rate-policy.ts';
+import type { NonCanonicalPolicy } from '../gateway/canonical-path.ts';
+import type { CorsOptions } from '../policies/cors/cors-policy.ts';
 
 export interface Config {
   configFile: string | null;
@@ -24,6 +26,11 @@ export interface Config {
   network: NetworkConfig;
   tls: TlsConfig | null;
   keys: { prefix: string; acceptedPrefixes: string[]; headers: string[]; queryParameter: string | null };
+  openapi: { file: string | null; basePath: string; unknownQueryParameters: 'refuse' | 'allow' };
+  routes: RouteRule[];
+  paths: { nonCanonical: NonCanonicalPolicy };
+  requests: { maxBodySize: number; maxJsonBodySize: number; maxJsonDepth: number };
+  cors: CorsOptions;
   server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number; maxHeaderSize: number; drainTimeout: number };
   cache: { maxKeys: number; maxUnknown: number };
   changeFeed: { pollInterval: number };
@@ -32,6 +39,14 @@ export interface Config {
   lockout: { maxFailures: number; window: number; coolOff: number };
   redis: { url: string | null; keyPrefix: string; commandTimeout: number };
   log: { level: string };
+}
+
+/** A route rule from `routes` (config/routes-schema.ts). */
+export interface RouteRule {
+  method: string;
+  path: string;
+  scopes: string[];
+  maxBodySize: number | null;
 }
 
 export interface ConfigSources {
@@ -159,6 +174,11 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
     network: NetworkConfig;
     tls: Parameters<typeof normaliseTls>[0];
     keys: { prefix: string; acceptedPrefixes?: string[]; headers: string[]; queryParameter: string | null };
+    openapi: Config['openapi'];
+    routes: Array<{ method: string; path: string; scopes: string[]; maxBodySize?: string | number }>;
+    paths: Config['paths'];
+    requests: { maxBodySize: string | number; maxJsonBodySize: string | number; maxJsonDepth: number };
+    cors: Omit<CorsOptions, 'maxAge'> & { maxAge: string | number };
     server: Record<string, unknown> & { maxConnections: number };
     cache: { maxKeys: number; maxUnknown: number };
     changeFeed: Record<string, unknown>;
@@ -191,6 +211,11 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
       headers: raw.keys.headers.map((header) => header.toLowerCase()),
       queryParameter: raw.keys.queryParameter,
     },
+    openapi: { ...raw.openapi, file: raw.openapi.file === null ? null : resolve(cwd, raw.openapi.file) },
+    routes: raw.routes.map((rule) => ({ method: rule.method, path: rule.path, scopes: rule.scopes, maxBodySize: rule.maxBodySize === undefined ? null : (parseByteSize(rule.maxBodySize) as number) })),
+    paths: raw.paths,
+    requests: { maxBodySize: parseByteSize(raw.requests.maxBodySize) as number, maxJsonBodySize: parseByteSize(raw.requests.maxJsonBodySize) as number, maxJsonDepth: raw.requests.maxJsonDepth },
+    cors: { ...raw.cors, maxAge: duration(raw.cors.maxAge) },
     server: {
       headersTimeout: duration(raw.server.headersTimeout),
       requestTimeout: duration(raw.server.requestTimeout),

@@ -4,9 +4,12 @@
  * is generated from it (`npm run docs:config`), so every option is documented here, once.
  *
  * Formats (`duration`, `byte-size`, `host-port`, `upstream-url`, `key-prefix`, `header-name`,
- * `cidr`, `file-path`, `rate-policy`, `quota-policy`, `redis-url`) are registered
+ * `cidr`, `file-path`, `rate-policy`, `quota-policy`, `redis-url`, and those of routes-schema.ts)
+ * are registered
  * in `validate-config.ts`. `x-flag` names the CLI flag that sets an option.
  */
+
+import { corsConfigSchema, openapiConfigSchema, pathsConfigSchema, requestsConfigSchema, routesConfigSchema } from './routes-schema.ts';
 
 const duration = (description: string, defaultValue: string) =>
   ({ type: ['string', 'integer'], format: 'duration', default: defaultValue, description }) as const;
@@ -130,6 +133,11 @@ export const configSchema = {
         },
       },
     },
+    openapi: openapiConfigSchema,
+    routes: routesConfigSchema,
+    paths: pathsConfigSchema,
+    requests: requestsConfigSchema,
+    cors: corsConfigSchema,
     server: {
       type: 'object',
       additionalProperties: false,

@@ -4,6 +4,10 @@ import { ConfigError, describeFound } from './config-error.ts';
 import { parseByteSize, parseDuration, parseHostPort } from './units.ts';
 import { parseCidr } from '../gateway/cidr.ts';
 import { parseQuotaPolicy, parseRatePolicy } from '../limits/rate-policy.ts';
+import { parsePathTemplate } from '../routes/path-template.ts';
+import { isValidRequiredScope, SCOPE_SYNTAX } from '../routes/scopes.ts';
+import { canonicalisePath } from '../gateway/canonical-path.ts';
+import { ORIGIN_FORMAT } from '../policies/cors/cors-policy.ts';
 
 /** Human words for each custom format, used in "expected …" messages. */
 const FORMAT_EXPECTATIONS: Record<string, string> = {
@@ -18,11 +22,25 @@ const FORMAT_EXPECTATIONS: Record<string, string> = {
   'rate-policy': 'a rate such as 100/s, 6000/m or 100/s burst 200',
   'quota-policy': 'a quota such as 10000/day or 300000/month',
   'redis-url': 'a redis:// or rediss:// URL',
+  'header-name-or-star': 'an HTTP header name (letters, digits and -) or *',
+  'path-template': 'a path template such as /orders/{orderId}, without empty, "." or ".." segments',
+  scope: `a scope: ${SCOPE_SYNTAX}, without *`,
+  'base-path': 'a path prefix such as /v1 (starting with /, no trailing /), or an empty string',
+  'cors-origin': 'an origin such as https://app.example.com or https://*.example.com (lower case, no path), or *',
 };
 
 function isCidr(value: string): boolean {
   try {
     parseCidr(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isPathTemplate(value: string): boolean {
+  try {
+    parsePathTemplate(value);
     return true;
   } catch {
     return false;
@@ -36,6 +54,10 @@ function isRedisUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+function isBasePath(value: string): boolean {
+  return value === '' || (value !== '/' && canonicalisePath(value, 'refuse') === value && isPathTemplate(value) && !value.includes('{'));
 }
 
 function isUpstreamUrl(value: string): boolean {
@@ -62,6 +84,11 @@ function createValidator() {
   ajv.addFormat('rate-policy', { type: 'string', validate: (value: string) => parseRatePolicy(value) !== null });
   ajv.addFormat('quota-policy', { type: 'string', validate: (value: string) => parseQuotaPolicy(value) !== null });
   ajv.addFormat('redis-url', { type: 'string', validate: isRedisUrl });
+  ajv.addFormat('header-name-or-star', /^(?:\*|[A-Za-z0-9-]{1,64})$/);
+  ajv.addFormat('path-template', { type: 'string', validate: isPathTemplate });
+  ajv.addFormat('scope', { type: 'string', validate: isValidRequiredScope });
+  ajv.addFormat('base-path', { type: 'string', validate: isBasePath });
+  ajv.addFormat('cors-origin', ORIGIN_FORMAT);
   return ajv.compile(configSchema);
 }
 

@@ -4,6 +4,11 @@
  */
 export const ERROR_CATALOGUE = {
   request_invalid: { status: 400, title: 'Request invalid' },
+  path_not_canonical: { status: 400, title: 'Path not canonical' },
+  route_not_found: { status: 404, title: 'Route not found' },
+  scope_missing: { status: 403, title: 'Scope missing' },
+  body_too_large: { status: 413, title: 'Request body too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   key_missing: { status: 401, title: 'API key missing' },
   key_invalid: { status: 401, title: 'API key invalid' },
   key_revoked: { status: 401, title: 'API key revoked' },
@@ -31,6 +36,14 @@ export interface Denial {
   detail: string;
   /** Extra response headers, as name/value pairs (e.g. WWW-Authenticate). */
   headers?: ReadonlyArray<readonly [string, string]>;
+  /** What exactly was wrong (request_invalid), as the problem's `errors` member; bounded in length. */
+  errors?: ReadonlyArray<ProblemError>;
+}
+
+/** One entry of a problem's `errors`: where (a JSON pointer into path, query, headers or body) and what. */
+export interface ProblemError {
+  pointer: string;
+  message: string;
 }
 
 export function denial(code: ErrorCode, detail: string, headers?: ReadonlyArray<readonly [string, string]>): Denial {

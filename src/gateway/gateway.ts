@@ -18,6 +18,8 @@ import { ConfigError } from '../config/config-error.ts';
 import { CertificateReloader, listenerTlsOptions, readListenerCredentials, upstreamConnectOptions } from './tls-credentials.ts';
 import { createHttpsRedirectServer } from './https-redirect.ts';
 import { startAbuseLimits } from '../limits/abuse-limits.ts';
+import { loadRoutes } from '../routes/load-routes.ts';
+import { compileCors, logRouteSummary } from './route-setup.ts';
 
 export interface RunningGateway {
   address: HostPort;
@@ -45,6 +47,10 @@ export interface GatewayDependencies {
 
 /** Builds every part from a validated config and starts listening. */
 export async function startGateway(config: Config, logger: Logger, dependencies: GatewayDependencies = {}): Promise<RunningGateway> {
+  // Routes and CORS compile first: a bad document or policy exits 2 before anything opens.
+  const routes = loadRoutes(config);
+  const cors = compileCors(config.cors);
+  logRouteSummary(logger, routes);
   const store = dependencies.store ?? (await openKeyStore(config.store));
   await store.migrate();
 
@@ -73,7 +79,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   let resolveClient: ReturnType<typeof createClientAddressResolver>;
   const abuseLimits = await startAbuseLimits(config, store, logger);
   try {
-    checks = buildChecks(config, { verifier, logger, abuseLimits });
+    checks = buildChecks(config, { verifier, logger, abuseLimits, routes, cors });
     resolveClient = createClientAddressResolver({ trustProxy: config.network.trustProxy, header: config.network.clientAddressHeader });
   } catch (error) {
     if (error instanceof InvalidCidrError) throw new ConfigError([error.message]);
@@ -87,7 +93,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   }
 
   const protocol = tls === null ? 'http' : 'https';
-  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, ...(upstreamTls ? { connect: upstreamTls } : {}) });
+  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, ownsCors: cors !== null, ...(upstreamTls ? { connect: upstreamTls } : {}) });
   const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, usage, logger, onDenial: abuseLimits.onDenial });
   const server = new GatewayServer(handler, {
     listen: config.listen,

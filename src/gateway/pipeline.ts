@@ -4,7 +4,7 @@ import { denial, type Denial } from './error-catalogue.ts';
 import { sendProblem } from './problem-response.ts';
 import type { ClientAddressResolver } from './client-address.ts';
 import { createUpstreamHeaderBuilder } from './forward-headers.ts';
-import type { Check, RequestContext } from './request-context.ts';
+import { ANSWERED, type Check, type CheckOutcome, type RequestContext } from './request-context.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
 import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
 
@@ -14,13 +14,16 @@ import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
  * simply absent from the list, so they cost nothing.
  *
  *   1. request-sanity    method and request-target form             400, 405
+ *      path-canonical    one canonical path, matched and forwarded   400
  *   2. client address    socket, or rightmost untrusted via proxies -
  *   3. network-access    global allow/deny CIDR lists                403
  *   4. address-guard     locked-out or throttled addresses           429
+ *   5. cors, route-match CORS preflights; route table               204, 404, 405
  *   6. client cert, key  certificate (if required), then one key     400, 401, 503
- *   7. key-policy        per-key CIDRs, certificate binding          401, 403
+ *   7. key-policy,scopes per-key CIDRs, certificate binding; scopes  401, 403
  *   8. key-limits        the key's rate and quota                    429, 503
- *  10. proxy             stream to the upstream                      502, 504
+ *   9. input-validation  parameters, body, size limits               400, 413, 415
+ *  10. proxy             stream to the upstream                      413, 502, 504
  *  11. record            last-used time and address, batched         -
  */
 export interface PipelineParts {
@@ -39,6 +42,12 @@ export interface PipelineParts {
 
 const INTERNAL_ERROR = denial('internal_error', 'The gateway failed to handle the request.');
 
+/**
+ * What a request the gateway answered itself (a CORS preflight) costs its address: it is
+ * charged like a denial, so preflights are no free bypass of the address limit. Never sent.
+ */
+const ANSWERED_BY_GATEWAY = denial('request_invalid', 'Answered by the gateway without reaching the upstream.');
+
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createPipeline(parts: PipelineParts): RequestHandler {
@@ -48,7 +57,7 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   const buildUpstreamRequestHeaders = createUpstreamHeaderBuilder(parts.keyHeaders, { forwardedHeader: parts.forwardedHeader });
 
   /** Runs the checks from `start`; synchronous until a check returns a promise. */
-  function runChecks(context: RequestContext, start: number): Denial | null | Promise<Denial | null> {
+  function runChecks(context: RequestContext, start: number): CheckOutcome {
     for (let index = start; index < checkCount; index++) {
       const outcome = (checks[index] as Check).run(context);
       if (outcome === null) continue;
@@ -67,7 +76,7 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     const identity = key === null ? null : { keyId: key.record.id, keyName: key.nameHeaderValue };
     const { headers, hasBody } = buildUpstreamRequestHeaders(context.req.rawHeaders, identity, context.client.chain, protocol);
     if (key !== null) usage.record(key.record.id, context.clientAddress, context.now);
-    proxy.forward(context.req, context.res, context.upstreamPath, headers, hasBody, onUpstreamFinished, context.responseHeaders);
+    proxy.forward(context.req, context.res, context.upstreamPath, headers, context.forwardBody, hasBody, onUpstreamFinished, context.responseHeaders);
   }
 
   function deny(context: RequestContext, outcome: Denial): void {
@@ -76,7 +85,11 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     sendProblem(context.res, outcome);
   }
 
-  function settle(context: RequestContext, outcome: Denial | null): void {
+  function settle(context: RequestContext, outcome: Denial | typeof ANSWERED | null): void {
+    if (outcome === ANSWERED) {
+      if (onDenial !== null) void Promise.resolve(onDenial(context, ANSWERED_BY_GATEWAY)).catch((error: unknown) => logger.error({ err: error }, 'denial hook failed'));
+      return;
+    }
     if (outcome !== null) {
       const observed = onDenial === null ? undefined : onDenial(context, outcome);
       if (observed instanceof Promise) {
@@ -101,8 +114,11 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
 
   return function handleRequest(req, res) {
     const client = resolveClient(req);
-    const context: RequestContext = { req, res, now: Date.now(), clientAddress: client.address, client, upstreamPath: req.url as string, key: null, responseHeaders: null };
-    let outcome: Denial | null | Promise<Denial | null>;
+    const url = req.url as string;
+    const context: RequestContext = {
+      req, res, now: Date.now(), clientAddress: client.address, client, upstreamPath: url, path: url, key: null, responseHeaders: null, operation: null, pathParameters: null, forwardBody: null,
+    };
+    let outcome: CheckOutcome;
     try {
       outcome = runChecks(context, 0);
     } catch (error) {

@@ -16,6 +16,7 @@ export function sendProblem(res: ServerResponse, denial: Denial): void {
     status: denial.status,
     detail: denial.detail,
     code: denial.code,
+    errors: denial.errors,
   });
   res.statusCode = denial.status;
   res.setHeader('content-type', 'application/problem+json');

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { CachedKey } from '../verify/key-verifier.ts';
 import type { ResolvedClient } from './client-address.ts';
+import type { Operation } from '../routes/operation.ts';
 
 /** What the checks learn about one request as it moves down the pipeline. */
 export interface RequestContext {
@@ -12,8 +14,10 @@ export interface RequestContext {
   clientAddress: string;
   /** The same client, parsed, with the forwarding chain the gateway vouches for (stage 2). */
   client: ResolvedClient;
-  /** Path and query sent to the upstream. */
+  /** Path and query sent to the upstream: the canonical path (gateway/canonical-path.ts) once stage 1 has passed. */
   upstreamPath: string;
+  /** The canonical path without the query: what routes are matched against. */
+  path: string;
   /** The authenticated key, once the key check has passed. */
   key: CachedKey | null;
   /**
@@ -21,10 +25,21 @@ export interface RequestContext {
    * flat name/value pairs; null for none. Rate limits put their RateLimit fields here.
    */
   responseHeaders: string[] | null;
+  /** The operation the route table matched (stage 5); null when no routes are configured. */
+  operation: Operation | null;
+  /** Path parameter values of the matched template, still percent-encoded. */
+  pathParameters: string[] | null;
+  /** What to send upstream as the body instead of streaming `req`: the body read for validation, or `req` under a size limit. */
+  forwardBody: Buffer | Readable | null;
 }
 
-/** What a check returns: null to pass the request on, a denial to stop it, or a promise of either. */
-export type CheckOutcome = import('./error-catalogue.ts').Denial | null | Promise<import('./error-catalogue.ts').Denial | null>;
+/** Returned by a check that has answered the request itself (a CORS preflight): nothing more is sent. */
+export const ANSWERED: unique symbol = Symbol('answered');
+
+type Outcome = import('./error-catalogue.ts').Denial | typeof ANSWERED | null;
+
+/** What a check returns: null to pass the request on, a denial to stop it, ANSWERED, or a promise of one of these. */
+export type CheckOutcome = Outcome | Promise<Outcome>;
 
 /** One step of the pipeline (see pipeline.ts for the order). */
 export interface Check {

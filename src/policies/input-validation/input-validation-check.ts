@@ -1,0 +1,139 @@
+import type { Denial } from '../../gateway/error-catalogue.ts';
+import type { Check, CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
+import type { Operation } from '../../routes/operation.ts';
+import { bodyTooLarge, declaredLength, hasBody, limitedBody, readBoundedBody } from './body-reader.ts';
+import { isJsonMediaType, matchMediaType, parseContentType } from './media-type.ts';
+import type { BodyMediaType, OperationValidation } from './operation-validation.ts';
+import { collectHeaderParameters, collectPathParameters, collectQueryParameters } from './request-parameters.ts';
+import { parseStrictJsonBody, StrictJsonError } from './strict-json.ts';
+import { fromSchemaErrors, invalidAt } from './validation-errors.ts';
+
+export interface InputValidationOptions {
+  /** Limit for bodies streamed to the upstream, unless the operation sets its own. */
+  maxBodySize: number;
+  /** Limit for JSON bodies the gateway reads to validate, unless the operation sets its own. */
+  maxJsonBodySize: number;
+  maxJsonDepth: number;
+}
+
+const NO_BODY_DECLARED = invalidAt('/body', 'this operation takes no request body');
+const BODY_REQUIRED = invalidAt('/body', 'is required');
+const CONTENT_TYPE_REPEATED = invalidAt('/headers/content-type', 'must appear once');
+const EMPTY: readonly string[] = [];
+
+function unsupported(detail: string): Denial {
+  return { code: 'unsupported_media_type', status: 415, detail };
+}
+
+function countHeader(rawHeaders: readonly string[], lowerName: string): number {
+  let count = 0;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index] as string;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) count++;
+  }
+  return count;
+}
+
+/**
+ * Stage 9: the request against its operation's description, and bodies against size limits.
+ *
+ * - Parameters (path, query, headers) are read strictly and checked by the compiled schema.
+ * - A body must be declared, of a declared media type (else 415), and within the limit (413).
+ * - A JSON body is read (never beyond its limit), parsed strictly (strict-json.ts) and checked;
+ *   then exactly the bytes received are forwarded. Every other body is streamed, under its
+ *   limit, without being held.
+ * Without an operation (no routes configured) or without a description (route rules), only
+ * the size limit applies.
+ */
+export function createInputValidationCheck(options: InputValidationOptions): Check {
+  const { maxBodySize, maxJsonBodySize, maxJsonDepth } = options;
+
+  /** A streamed body under `limit`: refused now when its declared length is larger, else counted as it passes. */
+  function limitStream(context: RequestContext, limit: number): Denial | null {
+    const length = declaredLength(context.req);
+    if (length > limit) return bodyTooLarge(limit);
+    if (length === -1 && context.req.headers['transfer-encoding'] !== undefined) context.forwardBody = limitedBody(context.req, limit);
+    return null;
+  }
+
+  function checkParameters(context: RequestContext, validation: OperationValidation): Denial | null {
+    const validate = validation.validateParameters;
+    const target = context.upstreamPath;
+    const queryStart = target.indexOf('?');
+    const hasQuery = queryStart !== -1 && queryStart < target.length - 1;
+    if (validate === null && !(hasQuery && validation.refuseUnknownQuery)) return null;
+    const data: Record<string, unknown> = {};
+    if (validation.path.length > 0) {
+      const path: Record<string, unknown> = {};
+      const refused = collectPathParameters(validation.path, context.pathParameters ?? EMPTY, path);
+      if (refused !== null) return refused;
+      data.path = path;
+    }
+    if (validation.query.length > 0 || hasQuery) {
+      const query: Record<string, unknown> = {};
+      const refused = collectQueryParameters(validation.query, hasQuery ? target.slice(queryStart + 1) : '', validation.refuseUnknownQuery, query);
+      if (refused !== null) return refused;
+      data.query = query;
+    }
+    if (validation.headers.length > 0) {
+      const headers: Record<string, unknown> = {};
+      const refused = collectHeaderParameters(validation.headers, context.req.rawHeaders, headers);
+      if (refused !== null) return refused;
+      data.headers = headers;
+    }
+    if (validate !== null && !validate(data)) return fromSchemaErrors(validate.errors, '');
+    return null;
+  }
+
+  function readJson(context: RequestContext, media: BodyMediaType, limit: number): Promise<Denial | null> {
+    return readBoundedBody(context.req, limit).then((body) => {
+      if (!Buffer.isBuffer(body)) return body as Denial;
+      let value: unknown;
+      try {
+        value = parseStrictJsonBody(body, maxJsonDepth);
+      } catch (error) {
+        if (error instanceof StrictJsonError) return invalidAt('/body', `is not acceptable JSON: ${error.message}`);
+        throw error;
+      }
+      const validate = media.validate;
+      if (validate !== null && !validate(value)) return fromSchemaErrors(validate.errors, '/body');
+      context.forwardBody = body;
+      return null;
+    });
+  }
+
+  function checkBody(context: RequestContext, operation: Operation, validation: OperationValidation): CheckOutcome {
+    const req = context.req;
+    const body = validation.body;
+    if (!hasBody(req)) return body !== null && body.required ? BODY_REQUIRED : null;
+    if (body === null) return NO_BODY_DECLARED;
+    // Two Content-Type lines: the gateway would read one and the upstream perhaps the other.
+    if (countHeader(req.rawHeaders, 'content-type') > 1) return CONTENT_TYPE_REPEATED;
+    const header = req.headers['content-type'];
+    const contentType = header === undefined ? null : parseContentType(header);
+    if (contentType === null) return unsupported(`The request body needs a Content-Type this operation accepts: ${body.accepted}.`);
+    const index = matchMediaType(contentType.essence, body.names);
+    if (index === -1) return unsupported(`This operation accepts ${body.accepted}.`);
+    const media = body.mediaTypes[index] as BodyMediaType;
+    if (!media.json || !isJsonMediaType(contentType.essence)) return limitStream(context, operation.maxBodySize ?? maxBodySize);
+    if (contentType.charset !== null && contentType.charset !== 'utf-8' && contentType.charset !== 'utf8') return unsupported('JSON bodies must be UTF-8.');
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return unsupported('A JSON body that this operation validates cannot be compressed (Content-Encoding).');
+    const limit = operation.maxBodySize ?? maxJsonBodySize;
+    if (declaredLength(req) > limit) return bodyTooLarge(limit);
+    return readJson(context, media, limit);
+  }
+
+  return {
+    name: 'input-validation',
+    run(context) {
+      const operation = context.operation;
+      if (operation === null) return limitStream(context, maxBodySize);
+      const validation = operation.validation;
+      if (validation === null) return limitStream(context, operation.maxBodySize ?? maxBodySize);
+      const refused = checkParameters(context, validation);
+      if (refused !== null) return refused;
+      return checkBody(context, operation, validation);
+    },
+  };
+}

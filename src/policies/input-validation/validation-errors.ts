@@ -1,0 +1,46 @@
+import type { ErrorObject } from 'ajv';
+import type { Denial, ProblemError } from '../../gateway/error-catalogue.ts';
+import { escapeToken as escapePointerToken } from '../../openapi/json-pointer.ts';
+
+/**
+ * Turning what was wrong into a bounded problem `errors` list. Pointers and messages may hold
+ * client input (a property name the schema does not allow); each is cut to a fixed length and
+ * the list to a fixed count, so a response never echoes large input.
+ */
+
+const MAX_TEXT = 160;
+const MAX_ERRORS = 10;
+const DETAIL = 'The request does not match the API description; see errors.';
+
+function bounded(text: string): string {
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
+}
+
+export function invalidRequest(errors: readonly ProblemError[]): Denial {
+  return {
+    code: 'request_invalid',
+    status: 400,
+    detail: DETAIL,
+    errors: errors.slice(0, MAX_ERRORS).map(({ pointer, message }) => ({ pointer: bounded(pointer), message: bounded(message) })),
+  };
+}
+
+/** One problem at `pointer` (already escaped). */
+export function invalidAt(pointer: string, message: string): Denial {
+  return invalidRequest([{ pointer, message }]);
+}
+
+/** ajv's errors, with pointers into the request (`prefix` is `/body`, or empty for the parameter object). */
+export function fromSchemaErrors(errors: readonly ErrorObject[] | null | undefined, prefix: string): Denial {
+  const list: ProblemError[] = [];
+  for (const error of errors ?? []) {
+    const params = error.params as Record<string, unknown>;
+    let pointer = prefix + error.instancePath;
+    if (error.keyword === 'required' && typeof params.missingProperty === 'string') pointer += `/${escapePointerToken(params.missingProperty)}`;
+    if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') pointer += `/${escapePointerToken(params.additionalProperty)}`;
+    list.push({ pointer: pointer === '' ? '/' : pointer, message: error.message ?? `fails ${error.keyword}` });
+    if (list.length === MAX_ERRORS) break;
+  }
+  if (list.length === 0) list.push({ pointer: prefix || '/', message: 'does not match the schema' });
+  return invalidRequest(list);
+}

@@ -1,0 +1,17 @@
+import type { ScopeRequirement } from './scopes.ts';
+import type { OperationValidation } from '../policies/input-validation/operation-validation.ts';
+
+/** One method on one path template: what the route table finds for a request. Compiled at start. */
+export interface Operation {
+  readonly method: string;
+  /** The path template as written (with `openapi.basePath` in front). */
+  readonly template: string;
+  /** Where it was defined, for messages: `openapi.yaml#/paths/~1orders/post` or `routes[2]`. */
+  readonly source: string;
+  /** Scopes the key must hold; null when none are required. */
+  readonly scopes: ScopeRequirement | null;
+  /** The operation's own body limit in bytes; null means the global limit. */
+  readonly maxBodySize: number | null;
+  /** Parameters and body as the OpenAPI document describes them; null for route rules. */
+  readonly validation: OperationValidation | null;
+}
