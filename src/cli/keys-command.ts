@@ -3,6 +3,7 @@ import { digestKey } from '../keys/key-digest.ts';
 import { displayPrefixOf, generateKey, generateKeyId } from '../keys/key-format.ts';
 import { openKeyStore } from '../store/open-key-store.ts';
 import type { KeyStore } from '../store/key-store.ts';
+import { CLI_ACTOR } from '../store/audit-log.ts';
 import { collect, loadCommandConfig, printJson, UsageError, type StoreFlags } from './cli-support.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
 import { parseExpiresIn, parseGrace, parseKeyName, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
@@ -46,6 +47,7 @@ export function keysCommand(): Command {
         const record = await store.createKey(
           { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {} },
           now,
+          CLI_ACTOR,
         );
         if (options.json) printJson({ ...publicKeyView(record, now), key: minted.key });
         else process.stdout.write(`Created key ${record.id} for "${record.name}":\n\n  ${minted.key}\n\n${SHOWN_ONCE}\n`);
@@ -91,10 +93,10 @@ export function keysCommand(): Command {
         const now = Date.now();
         let revoked;
         if (id !== undefined) {
-          const record = await store.revokeKey(id, reason, now);
+          const record = await store.revokeKey(id, reason, now, CLI_ACTOR);
           if (record === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
           revoked = [record];
-        } else revoked = await store.revokeKeysByTag(parseTag(options.tag as string), reason, now);
+        } else revoked = await store.revokeKeysByTag(parseTag(options.tag as string), reason, now, CLI_ACTOR);
         if (options.json) printJson(revoked.map((record) => publicKeyView(record, now)));
         else if (revoked.length === 0) process.stdout.write(`No unrevoked keys carry the tag ${JSON.stringify(options.tag)}.\n`);
         else process.stdout.write(revoked.map((record) => `Revoked ${record.id} ("${record.name}")`).join('\n') + '\n');
@@ -110,7 +112,7 @@ export function keysCommand(): Command {
       await withStore(options, async (store, prefix) => {
         const now = Date.now();
         const minted = mintKey(prefix);
-        const result = await store.rotateKey(id, { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix }, now + grace, now);
+        const result = await store.rotateKey(id, { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix }, now + grace, now, CLI_ACTOR);
         if (result === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
         if (options.json) printJson({ ...publicKeyView(result.newKey, now), key: minted.key, replaces: result.oldKey.id, oldKeyExpiresAt: new Date(result.oldKey.expiresAt as number).toISOString() });
         else

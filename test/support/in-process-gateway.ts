@@ -3,6 +3,7 @@ import { startGateway, type RunningGateway } from '../../src/gateway/gateway.ts'
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
 import type { KeyStore } from '../../src/store/key-store.ts';
+import { CLI_ACTOR } from '../../src/store/audit-log.ts';
 import { digestKey } from '../../src/keys/key-digest.ts';
 import { displayPrefixOf, generateKey, generateKeyId } from '../../src/keys/key-format.ts';
 import type { KeySettings } from '../../src/keys/key-record.ts';
@@ -42,6 +43,7 @@ export async function createKeyInStore(storePath: string, settings: Partial<KeyS
     await store.createKey(
       { id, digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'test', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {}, expiresAt: null, ...settings },
       now,
+      CLI_ACTOR,
     );
     return { id, key };
   } finally {
