@@ -1,33 +1,10 @@
 import { Command } from 'commander';
-import { digestKey } from '../keys/key-digest.ts';
-import { displayPrefixOf, generateKey, generateKeyId } from '../keys/key-format.ts';
-import { openKeyStore } from '../store/open-key-store.ts';
-import type { KeyStore } from '../store/key-store.ts';
+import { mintKey } from '../keys/mint-key.ts';
 import { CLI_ACTOR } from '../store/audit-log.ts';
-import { collect, loadCommandConfig, printJson, UsageError, type StoreFlags } from './cli-support.ts';
+import { collect, printJson, UsageError, type StoreFlags } from './cli-support.ts';
+import { storeOptions, withStore } from './command-store.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
 import { parseExpiresIn, parseGrace, parseKeyName, parseReason, parseTag, parseTags } from './key-settings-flags.ts';
-
-async function withStore<T>(flags: StoreFlags, work: (store: KeyStore, keyPrefix: string) => Promise<T>): Promise<T> {
-  const config = loadCommandConfig(flags);
-  const store = await openKeyStore(config.store);
-  try {
-    await store.migrate();
-    return await work(store, config.keys.prefix);
-  } finally {
-    await store.close();
-  }
-}
-
-function storeOptions(command: Command): Command {
-  return command.option('--config <file>', 'config file (default ./portcullis.yaml when present)').option('--store <path>', 'key store (default ./data/portcullis.db)');
-}
-
-/** A freshly minted key: the plaintext exists only in this object and the command's output. */
-function mintKey(prefix: string) {
-  const key = generateKey(prefix);
-  return { key, id: generateKeyId(), digest: digestKey(key), displayPrefix: displayPrefixOf(key) };
-}
 
 const SHOWN_ONCE = 'Store it now: the key is shown only this once and cannot be recovered.';
 

@@ -4,6 +4,8 @@ import { ConfigError } from '../config/config-error.ts';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './cli-support.ts';
 import { serveCommand } from './serve-command.ts';
 import { keysCommand } from './keys-command.ts';
+import { adminCommand } from './admin-command.ts';
+import { auditCommand } from './audit-command.ts';
 
 const MINIMUM_NODE_MAJOR = 22;
 
@@ -22,10 +24,13 @@ function buildProgram(): Command {
     .exitOverride();
   program.addCommand(serveCommand());
   program.addCommand(keysCommand());
-  for (const command of program.commands) {
+  program.addCommand(adminCommand());
+  program.addCommand(auditCommand());
+  const overrideExits = (command: Command): void => {
     command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-  }
+    for (const sub of command.commands) overrideExits(sub);
+  };
+  overrideExits(program);
   return program;
 }
 

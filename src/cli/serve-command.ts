@@ -8,6 +8,7 @@ import { loadCommandConfig, type StoreFlags } from './cli-support.ts';
 interface ServeFlags extends StoreFlags {
   listen?: string;
   upstream?: string;
+  adminListen?: string;
 }
 
 /** What a person sees on start-up: where it listens, what it protects, and the next step. */
@@ -20,6 +21,7 @@ function printStartBanner(gateway: RunningGateway, store: string): void {
     gateway.usingExampleUpstream
       ? `  upstream:  ${gateway.upstreamUrl.href}  <-- built-in EXAMPLE upstream (no upstream configured).\n             Point the gateway at your API with --upstream URL, e.g. npm start -- --upstream http://127.0.0.1:3000`
       : `  upstream:  ${gateway.upstreamUrl.href}`,
+    gateway.admin === null ? '  dashboard: off (admin.listen is not set)' : `  dashboard: ${gateway.admin.url}/  (admin API and /metrics on the same listener; log in with a token from: ./bin/portcullis admin token create --role write)`,
     '',
     'Next steps:',
     '  1. Create a key (in another terminal):  ./bin/portcullis keys create --name my-first-client',
@@ -61,10 +63,12 @@ export function serveCommand(): Command {
     .option('--listen <host:port>', 'public listener (default 127.0.0.1:8080)')
     .option('--upstream <url>', 'the API to protect, such as http://127.0.0.1:3000')
     .option('--store <path>', 'key store (default ./data/portcullis.db)')
+    .option('--admin-listen <host:port>', 'admin API and dashboard listener (default 127.0.0.1:8081)')
     .action(async (flags: ServeFlags) => {
       const config = loadCommandConfig(flags, [
         { field: 'listen', value: flags.listen, flag: '--listen' },
         { field: 'upstream.url', value: flags.upstream, flag: '--upstream' },
+        { field: 'admin.listen', value: flags.adminListen, flag: '--admin-listen' },
       ]);
       const logger = createLogger(config.log.level);
       const gateway = await startGateway(config, logger);

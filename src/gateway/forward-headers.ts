@@ -5,11 +5,12 @@
  * are headers named in `Connection`. Towards the upstream we also drop: the client's key
  * headers (the API never sees a key), any `X-Portcullis-*` the client sent (only the gateway
  * may assert identity), `Expect` (the gateway answers 100-continue itself), and client-sent
- * forwarding headers, which the gateway rewrites so the API sees a truthful chain.
+ * forwarding headers, which the gateway rewrites so the API sees a truthful chain, and
+ * `X-Request-Id`, replaced by the request's id (the client's own when it was safe).
  */
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
-const REWRITTEN_FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'expect', 'host']);
+const REWRITTEN_FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'expect', 'host', 'x-request-id']);
 
 /** Tokens of every `Connection` header (lower case), or null when there is none naming extra headers. */
 function connectionTokens(rawHeaders: readonly string[]): Set<string> | null {
@@ -41,6 +42,7 @@ export function buildUpstreamRequestHeaders(
   identity: UpstreamIdentity | null,
   clientAddress: string,
   protocol: 'http' | 'https',
+  requestId: string,
 ): string[] {
   const named = connectionTokens(rawHeaders);
   const headers: string[] = [];
@@ -58,7 +60,7 @@ export function buildUpstreamRequestHeaders(
     if (named !== null && named.has(name)) continue;
     headers.push(rawName, value);
   }
-  headers.push('x-forwarded-for', clientAddress, 'x-forwarded-proto', protocol);
+  headers.push('x-forwarded-for', clientAddress, 'x-forwarded-proto', protocol, 'x-request-id', requestId);
   if (host !== undefined) headers.push('x-forwarded-host', host);
   if (identity !== null) headers.push('x-portcullis-key-id', identity.keyId, 'x-portcullis-key-name', identity.keyName);
   return headers;

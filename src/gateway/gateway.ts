@@ -3,10 +3,14 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
 import { formatHostPort, type HostPort } from '../config/units.ts';
 import { openKeyStore } from '../store/open-key-store.ts';
-import type { KeyStore } from '../store/key-store.ts';
+import type { Store } from '../store/store.ts';
 import { KeyVerifier } from '../verify/key-verifier.ts';
 import { ChangeFeedFollower } from '../verify/change-feed-follower.ts';
 import { UsageRecorder } from '../telemetry/usage-recorder.ts';
+import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import { RequestTelemetry } from '../telemetry/request-telemetry.ts';
+import { RequestIds } from '../telemetry/request-id.ts';
+import { startAdminServer, type RunningAdmin } from '../admin/admin-server.ts';
 import { buildChecks } from './build-checks.ts';
 import { createPipeline } from './pipeline.ts';
 import { GatewayServer } from './gateway-server.ts';
@@ -17,7 +21,10 @@ export interface RunningGateway {
   address: HostPort;
   upstreamUrl: URL;
   usingExampleUpstream: boolean;
-  store: KeyStore;
+  store: Store;
+  metrics: GatewayMetrics;
+  /** The admin listener (admin API, metrics, dashboard), or null when `admin.listen` is off. */
+  admin: RunningAdmin | null;
   verifier: KeyVerifier;
   follower: ChangeFeedFollower;
   /** Writes aggregated usage now instead of at the next interval. */
@@ -28,7 +35,7 @@ export interface RunningGateway {
 
 export interface GatewayDependencies {
   /** A store to use instead of opening `config.store` (tests wrap one to observe it). */
-  store?: KeyStore;
+  store?: Store;
 }
 
 /** Builds every part from a validated config and starts listening. */
@@ -45,21 +52,41 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   }
 
   const verifier = new KeyVerifier(store, config.cache);
-  const follower = new ChangeFeedFollower(store, verifier, {
+  // Metrics read the follower at scrape time; it is assigned just below.
+  let follower: ChangeFeedFollower | undefined;
+  const metrics = new GatewayMetrics({
+    keyCache: () => verifier.stats,
+    changeFeedCaughtUpAt: () => follower?.caughtUpAt ?? null,
+    changeFeedPosition: () => follower?.lastSeq ?? 0,
+  });
+  follower = new ChangeFeedFollower(store, verifier, {
     pollInterval: config.changeFeed.pollInterval,
-    onError: (error) => logger.warn({ err: error }, 'change feed poll failed; retrying'),
+    onError: (error) => {
+      metrics.changeFeedPollErrors.inc();
+      logger.warn({ err: error }, 'change feed poll failed; retrying');
+    },
     onApplied: (seq, count) => logger.debug({ seq, count }, 'applied key changes'),
   });
   await follower.start();
 
-  const usage = new UsageRecorder(store, (error) => logger.warn({ err: error }, 'usage flush failed; will retry'));
+  const usage = new UsageRecorder(store, {
+    retention: config.usage.retention,
+    onError: (error) => {
+      metrics.usageFlushErrors.inc();
+      logger.warn({ err: error }, 'usage flush failed; will retry');
+    },
+  });
   usage.start(config.usage.flushInterval);
 
-  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl });
+  const requestIds = new RequestIds();
+  const telemetry = new RequestTelemetry({ metrics, usage, logger, accessLog: config.log.access });
+  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, observer: telemetry });
   const checks = buildChecks(config, { verifier, logger });
-  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol: 'http', usage, logger });
+  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol: 'http', telemetry, requestIds, logger });
   const server = new GatewayServer(handler, { listen: config.listen, ...config.server });
   const address = await server.listen();
+  const admin = config.admin.listen === null ? null : await startAdminServer({ config, store, changeFeed: follower, metrics, requestIds, logger });
+  if (admin !== null) logger.info({ listen: formatHostPort(admin.address), url: admin.url }, 'admin listening');
   logger.info({ listen: formatHostPort(address), upstream: upstreamUrl.href, store: config.store }, 'gateway listening');
 
   let stopping: Promise<void> | undefined;
@@ -68,6 +95,8 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     upstreamUrl,
     usingExampleUpstream: exampleUpstream !== null,
     store,
+    metrics,
+    admin,
     verifier,
     follower,
     flushUsage: () => usage.flush(),
@@ -75,6 +104,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
       stopping ??= (async () => {
         const { forced } = await server.drain(config.server.drainTimeout);
         if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
+        await admin?.close();
         await follower.stop();
         await usage.stop().catch((error: unknown) => logger.error({ err: error }, 'final usage flush failed'));
         await proxy.close();

@@ -6,7 +6,8 @@ import { socketAddressOf } from './client-address.ts';
 import { buildUpstreamRequestHeaders } from './forward-headers.ts';
 import type { Check, RequestContext } from './request-context.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
-import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
+import type { RequestTelemetry } from '../telemetry/request-telemetry.ts';
+import type { RequestIds } from '../telemetry/request-id.ts';
 
 /**
  * The request pipeline, in the order of docs/architecture.md. Each stage is a check that
@@ -17,14 +18,16 @@ import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
  *   2. client address    socket address (trusted proxies: later)    -
  *   6. key-auth          exactly one well-formed, known, live key    400, 401, 503
  *  10. proxy             stream to the upstream                      502, 504
- *  11. record            last-used time and address, batched         -
+ *  11. record            metrics, per-key usage (batched), logs      -
  */
 export interface PipelineParts {
   checks: Check[];
   proxy: UpstreamProxy;
   keyHeaders: ReadonlySet<string>;
   protocol: 'http' | 'https';
-  usage: UsageRecorder;
+  /** Stage 11: metrics, usage and access logs. */
+  telemetry: RequestTelemetry;
+  requestIds: RequestIds;
   logger: Logger;
 }
 
@@ -33,7 +36,7 @@ const INTERNAL_ERROR = denial('internal_error', 'The gateway failed to handle th
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createPipeline(parts: PipelineParts): RequestHandler {
-  const { checks, proxy, keyHeaders, protocol, usage, logger } = parts;
+  const { checks, proxy, keyHeaders, protocol, telemetry, requestIds, logger } = parts;
   const checkCount = checks.length;
 
   /** Runs the checks from `start`; synchronous until a check returns a promise. */
@@ -47,49 +50,61 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     return null;
   }
 
-  function onUpstreamFinished(error: unknown): void {
-    if (error !== null) logger.debug({ err: error }, 'upstream exchange failed');
-  }
-
   function forward(context: RequestContext): void {
     const key = context.key;
     const identity = key === null ? null : { keyId: key.record.id, keyName: key.nameHeaderValue };
-    const headers = buildUpstreamRequestHeaders(context.req.rawHeaders, keyHeaders, identity, context.clientAddress, protocol);
-    if (key !== null) usage.record(key.record.id, context.clientAddress, context.now);
-    proxy.forward(context.req, context.res, context.upstreamPath, headers, onUpstreamFinished);
+    const headers = buildUpstreamRequestHeaders(context.req.rawHeaders, keyHeaders, identity, context.clientAddress, protocol, context.requestId);
+    telemetry.forwarding(context);
+    proxy.forward(context.req, context.res, context.upstreamPath, headers, context);
+  }
+
+  function refuse(context: RequestContext, outcome: Denial): void {
+    telemetry.denied(context, outcome);
+    sendProblem(context.res, outcome, context.requestId);
+  }
+
+  function checkFailed(context: RequestContext, error: unknown): void {
+    logger.error({ err: error, reqId: context.requestId }, 'check failed');
+    refuse(context, INTERNAL_ERROR);
   }
 
   function settle(context: RequestContext, outcome: Denial | null): void {
     if (outcome !== null) {
-      sendProblem(context.res, outcome);
+      refuse(context, outcome);
       return;
     }
     try {
       forward(context);
     } catch (error) {
       // Nothing a client sends may crash the gateway: a request undici refuses is answered here.
-      logger.warn({ err: error }, 'request could not be forwarded');
-      sendProblem(context.res, INTERNAL_ERROR);
+      logger.warn({ err: error, reqId: context.requestId }, 'request could not be forwarded');
+      refuse(context, INTERNAL_ERROR);
     }
   }
 
   return function handleRequest(req, res) {
-    const context: RequestContext = { req, res, now: Date.now(), clientAddress: socketAddressOf(req.socket), upstreamPath: req.url as string, key: null };
+    const context: RequestContext = {
+      req,
+      res,
+      now: Date.now(),
+      startedAt: performance.now(),
+      requestId: requestIds.forRequest(req.rawHeaders),
+      clientAddress: socketAddressOf(req.socket),
+      upstreamPath: req.url as string,
+      key: null,
+      presentedKey: null,
+    };
     let outcome: Denial | null | Promise<Denial | null>;
     try {
       outcome = runChecks(context, 0);
     } catch (error) {
-      logger.error({ err: error }, 'check failed');
-      sendProblem(res, INTERNAL_ERROR);
+      checkFailed(context, error);
       return;
     }
     if (outcome instanceof Promise) {
       outcome.then(
         (result) => settle(context, result),
-        (error: unknown) => {
-          logger.error({ err: error }, 'check failed');
-          sendProblem(res, INTERNAL_ERROR);
-        },
+        (error: unknown) => checkFailed(context, error),
       );
     } else settle(context, outcome);
   };

@@ -3,6 +3,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { buildClientResponseHeaders } from './forward-headers.ts';
 import { denial, type Denial } from './error-catalogue.ts';
 import { sendProblem } from './problem-response.ts';
+import type { RequestContext } from './request-context.ts';
 
 export interface UpstreamOptions {
   url: URL;
@@ -11,6 +12,20 @@ export interface UpstreamOptions {
   headersTimeout: number;
   bodyTimeout: number;
   keepAliveTimeout: number;
+  /** Told how each exchange goes (metrics, usage, logs); one object for every request. */
+  observer: ExchangeObserver;
+}
+
+/** What the proxy reports about each exchange. Methods, not per-request callbacks, so nothing is allocated for them. */
+export interface ExchangeObserver {
+  /** The upstream's response headers arrived, `seconds` after the request was dispatched. */
+  upstreamResponded(context: RequestContext, statusCode: number, seconds: number): void;
+  /**
+   * The exchange is over. `problem` is the denial the gateway answered with instead of a
+   * response (null when the upstream's response was relayed or the client was gone); `error`
+   * is what went wrong, or null; `responseBytes` counts the body bytes relayed.
+   */
+  exchangeFinished(context: RequestContext, problem: Denial | null, error: Error | null, responseBytes: number): void;
 }
 
 const UPSTREAM_UNAVAILABLE = denial('upstream_unavailable', 'The upstream API could not be reached.');
@@ -36,12 +51,16 @@ function hasBody(req: IncomingMessage): boolean {
  */
 class ProxyExchange implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
-  readonly #onFinish: (error: unknown) => void;
+  readonly #context: RequestContext;
+  readonly #observer: ExchangeObserver;
+  readonly #dispatchedAt = performance.now();
   #controller: Dispatcher.DispatchController | null = null;
+  #bytes = 0;
 
-  constructor(res: ServerResponse, onFinish: (error: unknown) => void) {
-    this.#res = res;
-    this.#onFinish = onFinish;
+  constructor(context: RequestContext, observer: ExchangeObserver) {
+    this.#res = context.res;
+    this.#context = context;
+    this.#observer = observer;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -51,10 +70,12 @@ class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, statusMessage?: string): void {
     const rawHeaders = (controller.rawHeaders ?? []) as Array<Buffer | string>;
+    this.#observer.upstreamResponded(this.#context, statusCode, (performance.now() - this.#dispatchedAt) / 1000);
     this.#res.writeHead(statusCode, statusMessage ?? '', buildClientResponseHeaders(rawHeaders));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytes += chunk.length;
     if (!this.#res.write(chunk)) {
       controller.pause();
       this.#res.once('drain', () => controller.resume());
@@ -63,13 +84,14 @@ class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.#res.end();
-    this.#onFinish(null);
+    this.#observer.exchangeFinished(this.#context, null, null, this.#bytes);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    let problem: Denial | null = null;
     if (this.#res.headersSent) this.#res.destroy(error);
-    else if (!this.#res.destroyed) sendProblem(this.#res, denialForUpstreamError(error));
-    this.#onFinish(error);
+    else if (!this.#res.destroyed) sendProblem(this.#res, (problem = denialForUpstreamError(error)), this.#context.requestId);
+    this.#observer.exchangeFinished(this.#context, problem, error, this.#bytes);
   }
 
   /** The client closed before the exchange ended: stop the upstream side too. */
@@ -84,6 +106,7 @@ export class UpstreamProxy {
   readonly #basePath: string;
   readonly #headersTimeout: number;
   readonly #bodyTimeout: number;
+  readonly #observer: ExchangeObserver;
 
   constructor(options: UpstreamOptions) {
     this.#pool = new Pool(options.url.origin, {
@@ -97,11 +120,12 @@ export class UpstreamProxy {
     this.#basePath = options.url.pathname === '/' ? '' : options.url.pathname.replace(/\/$/, '');
     this.#headersTimeout = options.headersTimeout;
     this.#bodyTimeout = options.bodyTimeout;
+    this.#observer = options.observer;
   }
 
-  /** Sends `req` (path already checked) with `headers` and streams the answer into `res`. */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[], onFinish: (error: unknown) => void): void {
-    const exchange = new ProxyExchange(res, onFinish);
+  /** Sends `req` (path already checked) with `headers` and streams the answer into `res`; the observer hears how it went. */
+  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[], context: RequestContext): void {
+    const exchange = new ProxyExchange(context, this.#observer);
     res.once('close', () => {
       if (!res.writableFinished) exchange.abort();
     });

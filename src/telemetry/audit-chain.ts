@@ -31,23 +31,27 @@ export function chainAuditEntry(head: AuditHead, entry: NewAuditEntry): AuditEnt
 
 export type AuditVerification =
   | { ok: true; entries: number; head: AuditHead }
-  | { ok: false; entries: number; seq: number; problem: string };
+  | { ok: false; entries: number; seq: number | null; problem: string };
 
 const PAGE = 500;
 
 /**
  * Reads the whole log oldest first and checks every link. Stops at the first problem and
- * names the entry: later entries cannot be trusted past a broken link anyway.
+ * names the entry: later entries cannot be trusted past a broken link anyway. With `anchor`,
+ * a head hash recorded earlier outside the database, it also checks that the chain still
+ * contains that entry, which catches a log rewritten from some point on.
  */
-export async function verifyAuditChain(log: AuditLog): Promise<AuditVerification> {
+export async function verifyAuditChain(log: AuditLog, anchor?: string): Promise<AuditVerification> {
   let previous: AuditHead = { seq: 0, hash: GENESIS_HASH };
   let count = 0;
+  let anchored = anchor === undefined || anchor === GENESIS_HASH;
   for (;;) {
     const page = await log.auditEntriesSince(previous.seq, PAGE);
     for (const entry of page) {
       const problem = checkLink(previous, entry);
       if (problem !== null) return { ok: false, entries: count, seq: problem.seq, problem: problem.text };
       previous = { seq: entry.seq, hash: entry.hash };
+      if (entry.hash === anchor) anchored = true;
       count++;
     }
     if (page.length < PAGE) break;
@@ -59,6 +63,9 @@ export async function verifyAuditChain(log: AuditLog): Promise<AuditVerification
   }
   if (head.seq !== previous.seq || head.hash !== previous.hash) {
     return { ok: false, entries: count, seq: previous.seq, problem: `the head (seq ${head.seq}, hash ${head.hash.slice(0, 12)}…) does not match the last entry (seq ${previous.seq})` };
+  }
+  if (!anchored) {
+    return { ok: false, entries: count, seq: null, problem: `no entry has the recorded head hash ${anchor}: the log was rewritten after it was recorded` };
   }
   return { ok: true, entries: count, head };
 }

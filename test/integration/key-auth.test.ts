@@ -7,11 +7,11 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/recor
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
-import type { KeyStore } from '../../src/store/key-store.ts';
+import type { Store } from '../../src/store/store.ts';
 import { generateKey } from '../../src/keys/key-format.ts';
 
 /** Wraps a store so the test can see whether the gateway asked it anything. */
-function countingStore(inner: KeyStore): { store: KeyStore; digestLookups: () => number } {
+function countingStore(inner: Store): { store: Store; digestLookups: () => number } {
   let lookups = 0;
   const store = new Proxy(inner, {
     get(target, property, receiver) {

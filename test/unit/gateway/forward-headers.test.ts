@@ -13,20 +13,22 @@ function asObject(flat: string[]): Record<string, string[]> {
 }
 
 describe('buildUpstreamRequestHeaders', () => {
-  it('removes keys, hop-by-hop and spoofed identity headers, and adds the real identity', () => {
+  it('removes keys, hop-by-hop and spoofed identity headers, and adds the real identity and request id', () => {
     const forwarded = asObject(
       buildUpstreamRequestHeaders(
-        ['Host', 'api.example', 'Authorization', 'Bearer pcl_x', 'X-API-Key', 'pcl_y', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'X-Portcullis-Key-Id', 'spoof', 'X-Forwarded-For', '6.6.6.6', 'Forwarded', 'for=6.6.6.6', 'Expect', '100-continue', 'Accept', 'application/json'],
+        ['Host', 'api.example', 'Authorization', 'Bearer pcl_x', 'X-API-Key', 'pcl_y', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'X-Portcullis-Key-Id', 'spoof', 'X-Forwarded-For', '6.6.6.6', 'Forwarded', 'for=6.6.6.6', 'Expect', '100-continue', 'X-Request-Id', 'from-client', 'Accept', 'application/json'],
         KEY_HEADERS,
         { keyId: 'key_1', keyName: 'web-1' },
         '10.0.0.7',
         'https',
+        'req-1',
       ),
     );
     assert.deepEqual(forwarded, {
       accept: ['application/json'],
       'x-forwarded-for': ['10.0.0.7'],
       'x-forwarded-proto': ['https'],
+      'x-request-id': ['req-1'],
       'x-forwarded-host': ['api.example'],
       'x-portcullis-key-id': ['key_1'],
       'x-portcullis-key-name': ['web-1'],
@@ -37,7 +39,7 @@ describe('buildUpstreamRequestHeaders', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.constantFrom('Authorization', 'AUTHORIZATION', 'x-api-key', 'X-Api-Key', 'Accept', 'X-Other'), fc.string({ minLength: 1, maxLength: 10 }))), (pairs) => {
         const raw = pairs.flatMap(([name, value]) => [name, name.toLowerCase() === 'authorization' ? `Bearer ${value}` : value]);
-        const forwarded = buildUpstreamRequestHeaders(raw, KEY_HEADERS, null, '127.0.0.1', 'http');
+        const forwarded = buildUpstreamRequestHeaders(raw, KEY_HEADERS, null, '127.0.0.1', 'http', 'req-1');
         for (let index = 0; index < forwarded.length; index += 2) assert.ok(!KEY_HEADERS.has(forwarded[index]!.toLowerCase()));
       }),
     );
