@@ -10,6 +10,8 @@ import { UsageRecorder } from '../telemetry/usage-recorder.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { RequestTelemetry } from '../telemetry/request-telemetry.ts';
 import { RequestIds } from '../telemetry/request-id.ts';
+import { createKeyParser } from '../keys/key-format.ts';
+import { ADMIN_TOKEN_PREFIX } from '../keys/mint-key.ts';
 import { startAdminServer, type RunningAdmin } from '../admin/admin-server.ts';
 import { buildChecks } from './build-checks.ts';
 import { createPipeline } from './pipeline.ts';
@@ -52,20 +54,19 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   }
 
   const verifier = new KeyVerifier(store, config.cache);
-  // Metrics read the follower at scrape time; it is assigned just below.
-  let follower: ChangeFeedFollower | undefined;
-  const metrics = new GatewayMetrics({
-    keyCache: () => verifier.stats,
-    changeFeedCaughtUpAt: () => follower?.caughtUpAt ?? null,
-    changeFeedPosition: () => follower?.lastSeq ?? 0,
-  });
-  follower = new ChangeFeedFollower(store, verifier, {
+  const follower = new ChangeFeedFollower(store, verifier, {
     pollInterval: config.changeFeed.pollInterval,
+    // Polls start after `metrics` exists (follower.start() below).
     onError: (error) => {
       metrics.changeFeedPollErrors.inc();
       logger.warn({ err: error }, 'change feed poll failed; retrying');
     },
     onApplied: (seq, count) => logger.debug({ seq, count }, 'applied key changes'),
+  });
+  const metrics = new GatewayMetrics({
+    keyCache: () => verifier.stats,
+    changeFeedCaughtUpAt: () => follower.caughtUpAt,
+    changeFeedPosition: () => follower.lastSeq,
   });
   await follower.start();
 
@@ -78,7 +79,8 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   });
   usage.start(config.usage.flushInterval);
 
-  const requestIds = new RequestIds();
+  const isKey = createKeyParser([...config.keys.acceptedPrefixes, ADMIN_TOKEN_PREFIX]);
+  const requestIds = new RequestIds(undefined, (value) => isKey(value) !== null);
   const telemetry = new RequestTelemetry({ metrics, usage, logger, accessLog: config.log.access });
   const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, observer: telemetry });
   const checks = buildChecks(config, { verifier, logger });

@@ -12,10 +12,16 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export class RequestIds {
   readonly #prefix: string;
+  readonly #isCredential: (value: string) => boolean;
   #counter = 0;
 
-  constructor(prefix = randomBytes(4).toString('hex')) {
+  /**
+   * `isCredential` says whether a value is shaped like a key or token: a client that sends
+   * one as its request id (by mistake) must not have it logged and forwarded.
+   */
+  constructor(prefix = randomBytes(4).toString('hex'), isCredential: (value: string) => boolean = () => false) {
     this.#prefix = `${prefix}-`;
+    this.#isCredential = isCredential;
   }
 
   next(): string {
@@ -31,6 +37,6 @@ export class RequestIds {
       if (found !== null) return this.next();
       found = rawHeaders[index + 1] as string;
     }
-    return found !== null && SAFE_REQUEST_ID.test(found) ? found : this.next();
+    return found !== null && SAFE_REQUEST_ID.test(found) && !this.#isCredential(found) ? found : this.next();
   }
 }
