@@ -78,4 +78,12 @@ export const targets: readonly TargetDefinition[] = [
     request: bearerGet,
     start: (context) => startPortcullis(context, 'portcullis'),
   },
+  {
+    name: 'portcullis-access-log',
+    description: 'as portcullis, plus one JSON access-log line per request (log.access: true)',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: bearerGet,
+    start: (context) => startPortcullis(context, 'portcullis-access-log', [], { PORTCULLIS_LOG_ACCESS: 'true', PORTCULLIS_LOG_LEVEL: 'info' }),
+  },
 ];

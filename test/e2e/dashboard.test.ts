@@ -26,7 +26,8 @@ async function waitFor(predicate: () => Promise<boolean>, limit = 3000): Promise
   }
 }
 
-describe('dashboard in Chromium', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, () => {
+// Skipped without Chromium, except in CI (CI=1), where a missing browser must fail the run.
+describe('dashboard in Chromium', { skip: existsSync(CHROMIUM) || process.env.CI ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, () => {
   const directory = temporaryDirectory();
   let upstream: RecordingUpstream;
   let gateway: TestGateway;

@@ -132,3 +132,27 @@ describe('audit log through the CLI', () => {
     });
   });
 });
+
+describe('admin and audit commands: usage errors exit 2 and change nothing', () => {
+  const directory = temporaryDirectory();
+  after(() => directory.remove());
+
+  for (const [args, message] of [
+    [['admin', 'token', 'create', '--role', 'root'], /--role: expected read or write, found "root"/],
+    [['admin', 'token', 'create'], /required option '--role <role>'/],
+    [['audit', 'list', '--limit', '0'], /--limit: expected a whole number from 1 to 1000/],
+    [['audit', 'verify', '--expect-head', 'abc'], /--expect-head: expected a 64-character hex hash/],
+  ] as const) {
+    it(args.join(' '), async () => {
+      const result = await runCli([...args, '--store', join(directory.path, 'keys.db')]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, message);
+    });
+  }
+
+  it('admin token revoke of an unknown id exits 1', async () => {
+    const result = await runCli(['admin', 'token', 'revoke', 'adm_nothing', '--store', join(directory.path, 'keys.db')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /No admin token with id "adm_nothing"/);
+  });
+});
