@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { AdminTokenStore, NewAdminToken } from '../../src/store/admin-token-store.ts';
 import { CLI_ACTOR } from '../../src/store/audit-log.ts';
+import { freshStorePerTest, type MakeFreshStore } from './fresh-store.ts';
 
-export type MakeAdminTokenStore = () => Promise<{ store: AdminTokenStore & { migrate(): Promise<void> }; cleanup: () => Promise<void> }>;
+export type MakeAdminTokenStore = MakeFreshStore<AdminTokenStore & { migrate(): Promise<void> }>;
 
 const t0 = 1_700_000_000_000;
 
@@ -19,16 +20,8 @@ function newToken(id: string, role: 'read' | 'write' = 'read'): NewAdminToken {
 
 export function runAdminTokenStoreSuite(label: string, makeStore: MakeAdminTokenStore): void {
   describe(`AdminTokenStore: ${label}`, () => {
-    let store: AdminTokenStore & { migrate(): Promise<void> };
-    let cleanup: () => Promise<void>;
-
-    beforeEach(async () => {
-      ({ store, cleanup } = await makeStore());
-      await store.migrate();
-    });
-    afterEach(async () => {
-      await cleanup();
-    });
+    let store: AdminTokenStore;
+    freshStorePerTest(makeStore, (fresh) => (store = fresh));
 
     it('creates a token and finds it by digest and by id', async () => {
       const token = newToken('adm_a', 'write');

@@ -10,13 +10,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { NewKey } from '../../src/store/key-store.ts';
+import { describe, it } from 'node:test';
 import type { AuditActor, AuditEntry } from '../../src/store/audit-log.ts';
 import type { Store } from '../../src/store/store.ts';
 import { auditEntryHash, GENESIS_HASH, verifyAuditChain } from '../../src/telemetry/audit-chain.ts';
+import { freshStorePerTest, type MakeFreshStore } from './fresh-store.ts';
+import { newKey, replacementFor } from './key-store-suite.ts';
 
-export type MakeStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+export type MakeStore = MakeFreshStore<Store>;
 
 export interface AuditTampering {
   /** Runs SQL directly against the store's database, as an intruder with database access would. */
@@ -29,17 +30,6 @@ const t0 = 1_700_000_000_000;
 const alice: AuditActor = { actor: 'adm_alice', address: '192.0.2.10' };
 const cli: AuditActor = { actor: 'cli', address: null };
 
-function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
-  return {
-    id, digest: randomBytes(32).toString('hex'), displayPrefix: `pcl_${id.slice(-4)}`, name: `client ${id}`, tags: [], scopes: [],
-    allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {}, expiresAt: null, ...settings,
-  };
-}
-
-function replacementFor(id: string): Pick<NewKey, 'id' | 'digest' | 'displayPrefix'> {
-  return { id, digest: randomBytes(32).toString('hex'), displayPrefix: `pcl_${id.slice(-4)}` };
-}
-
 async function oldestFirst(store: Store): Promise<AuditEntry[]> {
   return store.auditEntriesSince(0, 1000);
 }
@@ -51,15 +41,7 @@ function summary(entries: readonly AuditEntry[]) {
 export function runAuditLogSuite(label: string, makeStore: MakeStore, tampering?: AuditTampering): void {
   describe(`AuditLog: ${label}`, () => {
     let store: Store;
-    let cleanup: () => Promise<void>;
-
-    beforeEach(async () => {
-      ({ store, cleanup } = await makeStore());
-      await store.migrate();
-    });
-    afterEach(async () => {
-      await cleanup();
-    });
+    freshStorePerTest(makeStore, (fresh) => (store = fresh));
 
     /** Five entries: create a, create b, update a, revoke a, create c. */
     async function makeHistory(): Promise<void> {

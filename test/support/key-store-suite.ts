@@ -29,7 +29,7 @@ function fakeDigest(): string {
   return randomBytes(32).toString('hex');
 }
 
-function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
+export function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
   return {
     id,
     digest: fakeDigest(),
@@ -46,7 +46,7 @@ function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
   };
 }
 
-function replacementFor(id: string): Pick<NewKey, 'id' | 'digest' | 'displayPrefix'> {
+export function replacementFor(id: string): Pick<NewKey, 'id' | 'digest' | 'displayPrefix'> {
   return { id, digest: fakeDigest(), displayPrefix: `pcl_${id.slice(-4)}` };
 }
 

@@ -3,10 +3,11 @@
  * implementation (SQLite now, PostgreSQL later). Only the `UsageStore` interface is used.
  */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { UsageMinute, UsageStore } from '../../src/store/usage-store.ts';
+import { freshStorePerTest, type MakeFreshStore } from './fresh-store.ts';
 
-export type MakeUsageStore = () => Promise<{ store: UsageStore & { migrate(): Promise<void> }; cleanup: () => Promise<void> }>;
+export type MakeUsageStore = MakeFreshStore<UsageStore & { migrate(): Promise<void> }>;
 
 const minute = 60_000;
 const m0 = 28_333_333 * minute;
@@ -17,16 +18,8 @@ function usage(keyId: string, at: number, counts: Partial<UsageMinute> = {}): Us
 
 export function runUsageStoreSuite(label: string, makeStore: MakeUsageStore): void {
   describe(`UsageStore: ${label}`, () => {
-    let store: UsageStore & { migrate(): Promise<void> };
-    let cleanup: () => Promise<void>;
-
-    beforeEach(async () => {
-      ({ store, cleanup } = await makeStore());
-      await store.migrate();
-    });
-    afterEach(async () => {
-      await cleanup();
-    });
+    let store: UsageStore;
+    freshStorePerTest(makeStore, (fresh) => (store = fresh));
 
     it('sums batches from several nodes for the same key and minute', async () => {
       await store.recordUsageMinutes([

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type IssuedKey, type Session } from '../api.ts';
 import { errorText, Notice } from '../components/notice.tsx';
 import { SecretReveal } from '../components/secret-reveal.tsx';
+import { ChoiceSelect } from '../components/choice-select.tsx';
 
 const EXPIRY_CHOICES = [
   { value: '', label: 'Never' },
@@ -104,14 +105,7 @@ export function CreateKeyPage({ session }: { session: Session }) {
           </p>
         </div>
         <div class="field">
-          <label for="key-expiry">Expires</label>
-          <select id="key-expiry" value={expiresIn} onChange={(event) => setExpiresIn(event.currentTarget.value)}>
-            {EXPIRY_CHOICES.map((choice) => (
-              <option key={choice.value} value={choice.value}>
-                {choice.label}
-              </option>
-            ))}
-          </select>
+          <ChoiceSelect id="key-expiry" label="Expires" value={expiresIn} choices={EXPIRY_CHOICES} onChange={setExpiresIn} />
         </div>
         {error !== null && <Notice kind="error">{error}</Notice>}
         <div class="actions">

@@ -5,6 +5,7 @@ import { errorText, Notice } from '../components/notice.tsx';
 import { SecretReveal } from '../components/secret-reveal.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { UsageChart } from '../components/usage-chart.tsx';
+import { ChoiceSelect } from '../components/choice-select.tsx';
 import { ACTION_LABELS, formatBytes, formatMinute, formatNumber, formatRelative, formatSetting, formatTime, labelFor } from '../format.ts';
 import { useLive } from '../live.ts';
 import { parseTagList } from './create-key-page.tsx';
@@ -45,14 +46,7 @@ function Usage({ id }: { id: string }) {
       <div class="card-head">
         <h2 id="usage-title">Usage</h2>
         <div class="field inline">
-          <label for="usage-window">Period</label>
-          <select id="usage-window" value={window} onChange={(event) => setWindow(event.currentTarget.value)}>
-            {WINDOWS.map((choice) => (
-              <option key={choice.value} value={choice.value}>
-                {choice.label}
-              </option>
-            ))}
-          </select>
+          <ChoiceSelect id="usage-window" label="Period" value={window} choices={WINDOWS} onChange={setWindow} />
         </div>
       </div>
       {error !== null && <Notice kind="error">{error}</Notice>}
@@ -330,14 +324,7 @@ export function KeyDetailPage({ id, session }: { id: string; session: Session })
         }
       >
         <p>A new key with the same settings is issued and shown once. The old key keeps working for the grace period, so the client can switch without downtime.</p>
-        <label for="rotate-grace">Grace period</label>
-        <select id="rotate-grace" value={grace} onChange={(event) => setGrace(event.currentTarget.value)}>
-          {GRACE_CHOICES.map((choice) => (
-            <option key={choice.value} value={choice.value}>
-              {choice.label}
-            </option>
-          ))}
-        </select>
+        <ChoiceSelect id="rotate-grace" label="Grace period" value={grace} choices={GRACE_CHOICES} onChange={setGrace} />
       </ConfirmDialog>
 
       <ConfirmDialog
