@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
@@ -66,7 +66,8 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
   const protocol = tls === null ? 'http' : 'https';
   const app = Fastify({
     loggerInstance: logger.child({ component: 'admin' }),
-    disableRequestLogging: true,
+    // Our own `admin request` line (onResponse below) replaces Fastify's per-request lines.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     genReqId: (req) => requestIds.forRequest(req.rawHeaders),
     requestIdHeader: false,
@@ -137,7 +138,14 @@ export interface RunningAdmin {
 export async function startAdminServer(dependencies: AdminDependencies): Promise<RunningAdmin> {
   const listen = dependencies.config.admin.listen as HostPort;
   const { app, streams } = await buildAdminApp(dependencies);
-  await app.listen({ host: listen.host, port: listen.port });
+  try {
+    await app.listen({ host: listen.host, port: listen.port });
+  } catch (error) {
+    await app.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL' && code !== 'EACCES') throw error;
+    throw new Error(`admin.listen ${formatHostPort(listen)}: cannot listen (${code}). Choose another address with --admin-listen or PORTCULLIS_ADMIN_LISTEN, or turn the admin listener off with an empty PORTCULLIS_ADMIN_LISTEN.`, { cause: error });
+  }
   const info = (app.server as Server).address() as AddressInfo;
   const address = { host: info.address, port: info.port };
   const url = `${dependencies.config.admin.tls === null ? 'http' : 'https'}://${formatHostPort(address)}`;

@@ -86,8 +86,22 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   const checks = buildChecks(config, { verifier, logger });
   const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol: 'http', telemetry, requestIds, logger });
   const server = new GatewayServer(handler, { listen: config.listen, ...config.server });
-  const address = await server.listen();
-  const admin = config.admin.listen === null ? null : await startAdminServer({ config, store, changeFeed: follower, metrics, requestIds, logger });
+  let admin: RunningAdmin | null = null;
+  let address: HostPort;
+  try {
+    // The admin listener first: a gateway whose admin address is taken never serves traffic.
+    if (config.admin.listen !== null) admin = await startAdminServer({ config, store, changeFeed: follower, metrics, requestIds, logger });
+    address = await server.listen();
+  } catch (error) {
+    // Release what has started, so a failed start leaves nothing running in this process.
+    await admin?.close();
+    await follower.stop();
+    await usage.stop().catch(() => {});
+    await proxy.close();
+    if (exampleUpstream !== null) await new Promise((resolve) => exampleUpstream.close(resolve));
+    if (dependencies.store === undefined) await store.close();
+    throw error;
+  }
   if (admin !== null) logger.info({ listen: formatHostPort(admin.address), url: admin.url }, 'admin listening');
   logger.info({ listen: formatHostPort(address), upstream: upstreamUrl.href, store: config.store }, 'gateway listening');
 

@@ -83,6 +83,18 @@ describe('admin API', () => {
     }
   });
 
+  it('serves every operation of its document (and only the event stream is left to its own test)', async () => {
+    const { body: key } = await adminCall<KeyView>(admin, 'POST', '/api/keys', { token: writer.token, body: { name: 'every-route' } });
+    for (const [path, operations] of Object.entries(adminPaths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (operation.operationId === 'streamEvents') continue;
+        const response = await adminCall<Problem>(admin, method.toUpperCase(), path.replace('{id}', key.id), { token: writer.token, body: method === 'get' || method === 'delete' ? undefined : {} });
+        assert.ok(response.status !== 404 || response.body.detail !== 'No such admin route.', `${method} ${path} is not served`);
+        assert.ok(response.status < 500, `${method} ${path}: ${response.status}`);
+      }
+    }
+  });
+
   it('answers health without a token', async () => {
     const response = await adminCall<{ status: string; changeFeed: { lagSeconds: number } }>(admin, 'GET', '/api/health');
     assert.equal(response.status, 200);
@@ -349,6 +361,25 @@ describe('admin API', () => {
       assert.doesNotMatch(String(response.headers['content-security-policy']), /unsafe/);
       assert.equal(response.headers['x-content-type-options'], 'nosniff');
       assert.equal(response.headers['x-frame-options'], 'DENY');
+    }
+  });
+});
+
+describe('admin listener start-up', () => {
+  it('names the option when its address is taken, and the gateway does not start', async () => {
+    const directory = temporaryDirectory();
+    const upstream = await startRecordingUpstream();
+    const first = await startTestGateway(upstream.url, join(directory.path, 'a.db'));
+    try {
+      const taken = new URL(first.gateway.admin!.url).port;
+      await assert.rejects(
+        startTestGateway(upstream.url, join(directory.path, 'b.db'), { env: { PORTCULLIS_ADMIN_LISTEN: `127.0.0.1:${taken}` } }),
+        new RegExp(`admin\\.listen 127\\.0\\.0\\.1:${taken}: cannot listen \\(EADDRINUSE\\)`),
+      );
+    } finally {
+      await first.stop();
+      await upstream.close();
+      directory.remove();
     }
   });
 });
