@@ -63,7 +63,7 @@ describe('GET /metrics after traffic', () => {
     for (let i = 0; i < 3; i++) assert.equal(await send(`${gateway.url}/ok`, { 'x-api-key': key }), 200);
     assert.equal(await send(`${gateway.url}/broken`, { 'x-api-key': key }), 500);
     assert.equal(await send(`${gateway.url}/none`), 401);
-    assert.equal(await send(`${gateway.url}/bad`, { 'x-api-key': `${key.slice(0, -1)}0` }), 401);
+    assert.equal(await send(`${gateway.url}/bad`, { 'x-api-key': `${key.slice(0, -1)}${key.endsWith('0') ? '1' : '0'}` }), 401);
     assert.equal(await send(`${gateway.url}/revoked`, { 'x-api-key': revoked.key }), 401);
 
     const after = await scrape();
