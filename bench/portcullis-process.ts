@@ -45,7 +45,8 @@ export async function startPortcullis(
   ], {
     // Its own cwd, so a portcullis.yaml or ./data in the checkout cannot leak in.
     cwd: context.workDir,
-    env: { PORTCULLIS_LOG_LEVEL: 'warn', ...env },
+    // No admin listener: rows run side by side, and it is not on the request path.
+    env: { PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_ADMIN_LISTEN: '', ...env },
   });
   await waitUntilServing(child, scheme, port, context.tokens[0]!);
   // A gateway that let everyone through would post flattering figures.

@@ -4,6 +4,7 @@
  * would make). Loaded by run.ts only when a Portcullis row is selected.
  */
 import { openKeyStore } from '../src/store/open-key-store.ts';
+import { CLI_ACTOR } from '../src/store/audit-log.ts';
 import { generateKey, generateKeyId, displayPrefixOf } from '../src/keys/key-format.ts';
 import { digestKey } from '../src/keys/key-digest.ts';
 
@@ -29,7 +30,7 @@ export async function seedKeyStore(path: string, count: number): Promise<string[
         quota: null,
         metadata: {},
         expiresAt: null,
-      }, now);
+      }, now, CLI_ACTOR);
       keys.push(key);
     }
     return keys;

@@ -152,4 +152,12 @@ export const targets: readonly TargetDefinition[] = [
     request: bearerJsonPost,
     start: (context) => startPortcullis(context, 'portcullis-validation', ['--openapi', join(context.repoRoot, 'bench/fixtures/orders-openapi.yaml')]),
   },
+  {
+    name: 'portcullis-access-log',
+    description: 'as portcullis, plus one JSON access-log line per request (log.access: true)',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: bearerGet,
+    start: (context) => startPortcullis(context, 'portcullis-access-log', [], { PORTCULLIS_LOG_ACCESS: 'true', PORTCULLIS_LOG_LEVEL: 'info' }),
+  },
 ];

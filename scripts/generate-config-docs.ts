@@ -175,7 +175,7 @@ Sources are merged in this order, each overriding the one before:
 3. **environment variables** (\`PORTCULLIS_UPSTREAM_URL\`, …). Lists are comma-separated
    (\`PORTCULLIS_KEYS_HEADERS=authorization,x-api-key\`); an empty value sets a nullable option
    to \`null\`;
-4. **command-line flags** (\`--listen\`, \`--upstream\`, \`--store\`).
+4. **command-line flags** (\`--listen\`, \`--upstream\`, \`--store\`, \`--admin-listen\`).
 
 The \`keys\` commands find their configuration the same way as \`serve\`, so they open the same
 key store. A relative \`store\` path is resolved against the working directory, not against

@@ -1,35 +1,12 @@
 import { Command } from 'commander';
-import { digestKey } from '../keys/key-digest.ts';
-import { displayPrefixOf, generateKey, generateKeyId } from '../keys/key-format.ts';
-import { openKeyStore } from '../store/open-key-store.ts';
-import type { KeyStore } from '../store/key-store.ts';
-import { collect, loadCommandConfig, printJson, UsageError, type StoreFlags } from './cli-support.ts';
+import { mintKey } from '../keys/mint-key.ts';
+import { CLI_ACTOR } from '../store/audit-log.ts';
+import { collect, printJson, UsageError, type StoreFlags } from './cli-support.ts';
+import { storeOptions, withStore } from './command-store.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
 import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseScopes, parseTag, parseTags } from './key-settings-flags.ts';
 import { readCertificateFingerprint } from './certs-command.ts';
 import { describeLimits } from './key-limits-output.ts';
-import type { Config } from '../config/load-config.ts';
-
-async function withStore<T>(flags: StoreFlags, work: (store: KeyStore, keyPrefix: string, config: Config) => Promise<T>): Promise<T> {
-  const config = loadCommandConfig(flags);
-  const store = await openKeyStore(config.store);
-  try {
-    await store.migrate();
-    return await work(store, config.keys.prefix, config);
-  } finally {
-    await store.close();
-  }
-}
-
-function storeOptions(command: Command): Command {
-  return command.option('--config <file>', 'config file (default ./portcullis.yaml when present)').option('--store <path>', 'key store (default ./data/portcullis.db)');
-}
-
-/** A freshly minted key: the plaintext exists only in this object and the command's output. */
-function mintKey(prefix: string) {
-  const key = generateKey(prefix);
-  return { key, id: generateKeyId(), digest: digestKey(key), displayPrefix: displayPrefixOf(key) };
-}
 
 const SHOWN_ONCE = 'Store it now: the key is shown only this once and cannot be recovered.';
 
@@ -66,6 +43,7 @@ export function keysCommand(): Command {
         const record = await store.createKey(
           { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, metadata: {} },
           now,
+          CLI_ACTOR,
         );
         if (options.json) printJson({ ...publicKeyView(record, now), key: minted.key });
         else process.stdout.write(`Created key ${record.id} for "${record.name}":\n\n  ${minted.key}\n\n${SHOWN_ONCE}\n`);
@@ -112,10 +90,10 @@ export function keysCommand(): Command {
         const now = Date.now();
         let revoked;
         if (id !== undefined) {
-          const record = await store.revokeKey(id, reason, now);
+          const record = await store.revokeKey(id, reason, now, CLI_ACTOR);
           if (record === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
           revoked = [record];
-        } else revoked = await store.revokeKeysByTag(parseTag(options.tag as string), reason, now);
+        } else revoked = await store.revokeKeysByTag(parseTag(options.tag as string), reason, now, CLI_ACTOR);
         if (options.json) printJson(revoked.map((record) => publicKeyView(record, now)));
         else if (revoked.length === 0) process.stdout.write(`No unrevoked keys carry the tag ${JSON.stringify(options.tag)}.\n`);
         else process.stdout.write(revoked.map((record) => `Revoked ${record.id} ("${record.name}")`).join('\n') + '\n');
@@ -131,7 +109,7 @@ export function keysCommand(): Command {
       await withStore(options, async (store, prefix) => {
         const now = Date.now();
         const minted = mintKey(prefix);
-        const result = await store.rotateKey(id, { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix }, now + grace, now);
+        const result = await store.rotateKey(id, { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix }, now + grace, now, CLI_ACTOR);
         if (result === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
         if (options.json) printJson({ ...publicKeyView(result.newKey, now), key: minted.key, replaces: result.oldKey.id, oldKeyExpiresAt: new Date(result.oldKey.expiresAt as number).toISOString() });
         else

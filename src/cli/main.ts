@@ -5,6 +5,8 @@ import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './cli-support.ts';
 import { serveCommand } from './serve-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { certsCommand } from './certs-command.ts';
+import { adminCommand } from './admin-command.ts';
+import { auditCommand } from './audit-command.ts';
 
 const MINIMUM_NODE_MAJOR = 22;
 
@@ -24,10 +26,13 @@ function buildProgram(): Command {
   program.addCommand(serveCommand());
   program.addCommand(keysCommand());
   program.addCommand(certsCommand());
-  for (const command of program.commands) {
+  program.addCommand(adminCommand());
+  program.addCommand(auditCommand());
+  const overrideExits = (command: Command): void => {
     command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-  }
+    for (const sub of command.commands) overrideExits(sub);
+  };
+  overrideExits(program);
   return program;
 }
 

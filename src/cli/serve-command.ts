@@ -20,6 +20,7 @@ interface ServeFlags extends StoreFlags {
   upstreamKey?: string;
   redis?: string;
   openapi?: string;
+  adminListen?: string;
 }
 
 /** Serve flags beyond --listen/--upstream/--store, each with the config field it sets. */
@@ -46,6 +47,7 @@ function printStartBanner(gateway: RunningGateway, store: string): void {
     gateway.usingExampleUpstream
       ? `  upstream:  ${gateway.upstreamUrl.href}  <-- built-in EXAMPLE upstream (no upstream configured).\n             Point the gateway at your API with --upstream URL, e.g. npm start -- --upstream http://127.0.0.1:3000`
       : `  upstream:  ${gateway.upstreamUrl.href}`,
+    gateway.admin === null ? '  dashboard: off (admin.listen is not set)' : `  dashboard: ${gateway.admin.url}/  (admin API and /metrics on the same listener; log in with a token from: ./bin/portcullis admin token create --role write)`,
     '',
     'Next steps:',
     '  1. Create a key (in another terminal):  ./bin/portcullis keys create --name my-first-client',
@@ -106,6 +108,7 @@ export function serveCommand(): Command {
     .option('--upstream-key <file>', 'PEM private key of --upstream-cert')
     .option('--redis <url>', 'Redis shared by several gateways for rate limits, quotas and lockout, such as redis://127.0.0.1:6379')
     .option('--openapi <file>', 'the API\'s OpenAPI document: only its routes are forwarded, and requests are validated against it')
+    .option('--admin-listen <host:port>', 'admin API and dashboard listener (default 127.0.0.1:8081)')
     .action(async (flags: ServeFlags) => {
       const config = loadCommandConfig(flags, [
         { field: 'listen', value: flags.listen, flag: '--listen' },
@@ -113,6 +116,7 @@ export function serveCommand(): Command {
         ...NETWORK_AND_TLS_FLAGS.map(({ flag, option, field }) => ({ field, value: flags[option], flag })),
         { field: 'redis.url', value: flags.redis, flag: '--redis' },
         { field: 'openapi.file', value: flags.openapi, flag: '--openapi' },
+        { field: 'admin.listen', value: flags.adminListen, flag: '--admin-listen' },
       ]);
       const logger = createLogger(config.log.level);
       const gateway = await startGateway(config, logger);

@@ -34,11 +34,19 @@ export interface Config {
   server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number; maxHeaderSize: number; drainTimeout: number };
   cache: { maxKeys: number; maxUnknown: number };
   changeFeed: { pollInterval: number };
-  usage: { flushInterval: number };
+  usage: { flushInterval: number; retention: number };
   limits: { keyRate: CompiledRate | null; keyQuota: CompiledQuota | null; addressRate: CompiledRate | null; maxAddresses: number };
   lockout: { maxFailures: number; window: number; coolOff: number };
   redis: { url: string | null; keyPrefix: string; commandTimeout: number };
-  log: { level: string };
+  admin: {
+    /** Null when the admin listener is off. */
+    listen: HostPort | null;
+    allowRemote: boolean;
+    tls: { cert: string; key: string; clientCa: string | null } | null;
+    sessionLifetime: number;
+    sessionIdleTimeout: number;
+  };
+  log: { level: string; access: boolean };
 }
 
 /** A route rule from `routes` (config/routes-schema.ts). */
@@ -186,7 +194,8 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
     limits: { keyRate: string | null; keyQuota: string | null; addressRate: string | null; maxAddresses: number };
     lockout: Record<string, unknown> & { maxFailures: number };
     redis: Record<string, unknown> & { url: string | null; keyPrefix: string };
-    log: { level: string };
+    admin: { listen: string | number | null; allowRemote: boolean; tls: { cert: string | null; key: string | null; clientCa: string | null }; sessionLifetime: unknown; sessionIdleTimeout: unknown };
+    log: { level: string; access: boolean };
   };
   const duration = (value: unknown) => parseDuration(value) as number;
   const store = raw.store.startsWith('postgres://') || raw.store.startsWith('postgresql://') ? raw.store : resolve(cwd, raw.store);
@@ -226,7 +235,7 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
     },
     cache: raw.cache,
     changeFeed: { pollInterval: duration(raw.changeFeed.pollInterval) },
-    usage: { flushInterval: duration(raw.usage.flushInterval) },
+    usage: { flushInterval: duration(raw.usage.flushInterval), retention: duration(raw.usage.retention) },
     limits: {
       keyRate: compileRateText(raw.limits.keyRate),
       keyQuota: compileQuotaText(raw.limits.keyQuota),
@@ -235,6 +244,25 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
     },
     lockout: { maxFailures: raw.lockout.maxFailures, window: duration(raw.lockout.window), coolOff: duration(raw.lockout.coolOff) },
     redis: { url: raw.redis.url, keyPrefix: raw.redis.keyPrefix, commandTimeout: duration(raw.redis.commandTimeout) },
+    admin: {
+      listen: raw.admin.listen === null ? null : (parseHostPort(raw.admin.listen) as HostPort),
+      allowRemote: raw.admin.allowRemote,
+      tls: adminTls(raw.admin.tls, cwd),
+      sessionLifetime: duration(raw.admin.sessionLifetime),
+      sessionIdleTimeout: duration(raw.admin.sessionIdleTimeout),
+    },
     log: raw.log,
   };
+}
+
+/** `admin.tls`: a certificate and its key together (paths resolved like `store`), or neither. */
+function adminTls(tls: { cert: string | null; key: string | null; clientCa: string | null }, cwd: string): Config['admin']['tls'] {
+  if (tls.cert === null && tls.key === null) {
+    if (tls.clientCa !== null) throw new ConfigError(['admin.tls.clientCa: requires admin.tls.cert and admin.tls.key (client certificates need TLS), found only admin.tls.clientCa']);
+    return null;
+  }
+  if (tls.cert === null || tls.key === null) {
+    throw new ConfigError([`admin.tls: expected both cert and key, found only ${tls.cert === null ? 'key' : 'cert'}`]);
+  }
+  return { cert: resolve(cwd, tls.cert), key: resolve(cwd, tls.key), clientCa: tls.clientCa === null ? null : resolve(cwd, tls.clientCa) };
 }

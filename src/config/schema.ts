@@ -173,7 +173,39 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        flushInterval: duration('How often aggregated last-used times are written to the store (one batch, never a write per request).', '5s'),
+        flushInterval: duration('How often aggregated usage (per-key, per-minute counts and last-used times) is written to the store: one batch, never a write per request.', '5s'),
+        retention: duration('How long per-minute usage is kept in the store; older minutes are deleted about once an hour.', '30d'),
+      },
+    },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        listen: {
+          type: ['string', 'integer', 'null'],
+          format: 'host-port',
+          default: '127.0.0.1:8081',
+          'x-flag': '--admin-listen',
+          description: 'Admin API and dashboard listener, `HOST:PORT`, never the public listener. Loopback by default; `null` (or an empty `PORTCULLIS_ADMIN_LISTEN`) turns it off.',
+        },
+        allowRemote: {
+          type: 'boolean',
+          default: false,
+          description: 'Accept admin clients that are not on this host. Off by default: requests from any address but 127.0.0.0/8 and ::1 get 403 `admin_client_refused`. Turn it on only with `admin.tls` set.',
+        },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            cert: { type: ['string', 'null'], minLength: 1, default: null, description: 'PEM certificate (chain) file for the admin listener. With `admin.tls.key`, it serves HTTPS.' },
+            key: { type: ['string', 'null'], minLength: 1, default: null, description: 'PEM private key file for `admin.tls.cert`.' },
+            clientCa: { type: ['string', 'null'], minLength: 1, default: null, description: 'PEM CA file: when set, admin clients must also present a certificate it signed (mTLS), in addition to an admin token.' },
+          },
+        },
+        sessionLifetime: duration('How long a dashboard login lasts at most.', '8h'),
+        sessionIdleTimeout: duration('A dashboard session unused this long ends.', '30m'),
       },
     },
     limits: {
@@ -234,6 +266,7 @@ export const configSchema = {
       default: {},
       properties: {
         level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Log level. Logs are JSON lines on stdout; keys never appear in them.' },
+        access: { type: 'boolean', default: false, description: 'Log one `request` line per request (request id, method, path without query, status, outcome, key id, client address, duration) at level info. Off by default: it costs a log write per request.' },
       },
     },
   },

@@ -25,6 +25,13 @@ export const ERROR_CATALOGUE = {
   upstream_unavailable: { status: 502, title: 'Upstream unavailable' },
   store_unavailable: { status: 503, title: 'Key store unavailable' },
   upstream_timeout: { status: 504, title: 'Upstream timeout' },
+  // The admin API's own (admin listener only; docs/errors.md, "Admin API").
+  admin_unauthorized: { status: 401, title: 'Admin token required' },
+  admin_forbidden: { status: 403, title: 'Admin role too low' },
+  admin_client_refused: { status: 403, title: 'Admin client not allowed' },
+  csrf_failed: { status: 403, title: 'Cross-site request refused' },
+  not_found: { status: 404, title: 'Not found' },
+  conflict: { status: 409, title: 'Conflict' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

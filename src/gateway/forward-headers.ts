@@ -7,7 +7,8 @@ import { forwardedNodeValue } from './forwarding-chain.ts';
  * are headers named in `Connection`. Towards the upstream we also drop: the client's key
  * headers (the API never sees a key), any `X-Portcullis-*` the client sent (only the gateway
  * may assert identity), `Expect` (the gateway answers 100-continue itself), and client-sent
- * forwarding headers, which the gateway rewrites so the API sees a truthful chain.
+ * forwarding headers, which the gateway rewrites so the API sees a truthful chain, and
+ * `X-Request-Id`, replaced by the request's id (the client's own when it was safe).
  *
  * This runs for every request, so names are classified by length first: most headers
  * (`accept`, `user-agent`, …) have a length no special header has, and pass without being
@@ -33,6 +34,7 @@ const REQUEST_SPECIAL = new Map<string, Kind>([
   ['x-forwarded-host', Kind.rewritten],
   ['forwarded', Kind.rewritten],
   ['expect', Kind.rewritten],
+  ['x-request-id', Kind.rewritten],
   ['host', Kind.host],
   ['content-length', Kind.contentLength],
 ]);
@@ -96,6 +98,7 @@ export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>, option
     identity: UpstreamIdentity | null,
     forwardedFor: string | readonly string[],
     protocol: 'http' | 'https',
+    requestId: string,
   ): { headers: string[]; hasBody: boolean } {
     const headers: string[] = [];
     let named: Set<string> | null = null;
@@ -135,7 +138,7 @@ export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>, option
       }
     }
     const chain = typeof forwardedFor === 'string' ? forwardedFor : forwardedFor.length === 1 ? (forwardedFor[0] as string) : forwardedFor.join(', ');
-    headers.push('x-forwarded-for', chain, 'x-forwarded-proto', protocol);
+    headers.push('x-forwarded-for', chain, 'x-forwarded-proto', protocol, 'x-request-id', requestId);
     if (host !== undefined) headers.push('x-forwarded-host', host);
     if (forwardedHeader) headers.push('forwarded', forwardedValue(typeof forwardedFor === 'string' ? [forwardedFor] : forwardedFor, protocol, host));
     if (identity !== null) headers.push('x-portcullis-key-id', identity.keyId, 'x-portcullis-key-name', identity.keyName);

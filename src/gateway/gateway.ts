@@ -3,10 +3,16 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
 import { formatHostPort, type HostPort } from '../config/units.ts';
 import { openKeyStore } from '../store/open-key-store.ts';
-import type { KeyStore } from '../store/key-store.ts';
+import type { Store } from '../store/store.ts';
 import { KeyVerifier } from '../verify/key-verifier.ts';
 import { ChangeFeedFollower } from '../verify/change-feed-follower.ts';
 import { UsageRecorder } from '../telemetry/usage-recorder.ts';
+import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import { RequestTelemetry } from '../telemetry/request-telemetry.ts';
+import { RequestIds } from '../telemetry/request-id.ts';
+import { createKeyParser } from '../keys/key-format.ts';
+import { ADMIN_TOKEN_PREFIX } from '../keys/mint-key.ts';
+import { startAdminServer, type RunningAdmin } from '../admin/admin-server.ts';
 import { buildChecks } from './build-checks.ts';
 import { createPipeline } from './pipeline.ts';
 import { GatewayServer } from './gateway-server.ts';
@@ -31,7 +37,10 @@ export interface RunningGateway {
   redirectAddress: HostPort | null;
   /** SIGHUP: reads the TLS files again; true when a new certificate was applied. */
   reloadCertificates(): boolean;
-  store: KeyStore;
+  store: Store;
+  metrics: GatewayMetrics;
+  /** The admin listener (admin API, metrics, dashboard), or null when `admin.listen` is off. */
+  admin: RunningAdmin | null;
   verifier: KeyVerifier;
   follower: ChangeFeedFollower;
   /** Writes aggregated usage (last use, quota counts) now instead of at the next interval. */
@@ -42,7 +51,7 @@ export interface RunningGateway {
 
 export interface GatewayDependencies {
   /** A store to use instead of opening `config.store` (tests wrap one to observe it). */
-  store?: KeyStore;
+  store?: Store;
 }
 
 /** Builds every part from a validated config and starts listening. */
@@ -65,12 +74,27 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   const verifier = new KeyVerifier(store, config.cache);
   const follower = new ChangeFeedFollower(store, verifier, {
     pollInterval: config.changeFeed.pollInterval,
-    onError: (error) => logger.warn({ err: error }, 'change feed poll failed; retrying'),
+    // Polls start after `metrics` exists (follower.start() below).
+    onError: (error) => {
+      metrics.changeFeedPollErrors.inc();
+      logger.warn({ err: error }, 'change feed poll failed; retrying');
+    },
     onApplied: (seq, count) => logger.debug({ seq, count }, 'applied key changes'),
+  });
+  const metrics = new GatewayMetrics({
+    keyCache: () => verifier.stats,
+    changeFeedCaughtUpAt: () => follower.caughtUpAt,
+    changeFeedPosition: () => follower.lastSeq,
   });
   await follower.start();
 
-  const usage = new UsageRecorder(store, (error) => logger.warn({ err: error }, 'usage flush failed; will retry'));
+  const usage = new UsageRecorder(store, {
+    retention: config.usage.retention,
+    onError: (error) => {
+      metrics.usageFlushErrors.inc();
+      logger.warn({ err: error }, 'usage flush failed; will retry');
+    },
+  });
   usage.start(config.usage.flushInterval);
 
   // Everything that reads files or compiles config comes before anything listens, so a bad
@@ -93,8 +117,11 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   }
 
   const protocol = tls === null ? 'http' : 'https';
-  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, ownsCors: cors !== null, ...(upstreamTls ? { connect: upstreamTls } : {}) });
-  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, usage, logger, onDenial: abuseLimits.onDenial });
+  const isKey = createKeyParser([...config.keys.acceptedPrefixes, ADMIN_TOKEN_PREFIX]);
+  const requestIds = new RequestIds(undefined, (value) => isKey(value) !== null);
+  const telemetry = new RequestTelemetry({ metrics, usage, logger, accessLog: config.log.access });
+  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, ownsCors: cors !== null, observer: telemetry, ...(upstreamTls ? { connect: upstreamTls } : {}) });
+  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, telemetry, requestIds, logger, onDenial: abuseLimits.onDenial });
   const server = new GatewayServer(handler, {
     listen: config.listen,
     ...config.server,
@@ -108,7 +135,24 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
         server.setSecureContext(listenerTlsOptions(tls, fresh));
         logger.info({ cert: tls.cert }, 'TLS certificate reloaded; new connections use it');
       }, (error) => logger.error({ err: error }, 'TLS certificate reload failed; still serving the previous certificate'));
-  const address = await server.listen();
+  let admin: RunningAdmin | null = null;
+  let address: HostPort;
+  try {
+    // The admin listener first: a gateway whose admin address is taken never serves traffic.
+    if (config.admin.listen !== null) admin = await startAdminServer({ config, store, changeFeed: follower, metrics, requestIds, logger });
+    address = await server.listen();
+  } catch (error) {
+    // Release what has started, so a failed start leaves nothing running in this process.
+    await admin?.close();
+    await follower.stop();
+    await usage.stop().catch(() => {});
+    await abuseLimits.stop();
+    await proxy.close();
+    if (exampleUpstream !== null) await new Promise((resolve) => exampleUpstream.close(resolve));
+    if (dependencies.store === undefined) await store.close();
+    throw error;
+  }
+  if (admin !== null) logger.info({ listen: formatHostPort(admin.address), url: admin.url }, 'admin listening');
   if (reloader !== null && tls?.watch === true) reloader.watch();
   let redirect: Server | null = null;
   let redirectAddress: HostPort | null = null;
@@ -134,6 +178,8 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     redirectAddress,
     reloadCertificates: () => reloader?.reload() ?? false,
     store,
+    metrics,
+    admin,
     verifier,
     follower,
     flushUsage: () => Promise.all([usage.flush(), abuseLimits.flush()]).then(() => undefined),
@@ -147,6 +193,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
         }
         const { forced } = await server.drain(config.server.drainTimeout);
         if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
+        await admin?.close();
         await follower.stop();
         await usage.stop().catch((error: unknown) => logger.error({ err: error }, 'final usage flush failed'));
         await abuseLimits.stop();

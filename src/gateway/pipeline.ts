@@ -6,7 +6,8 @@ import type { ClientAddressResolver } from './client-address.ts';
 import { createUpstreamHeaderBuilder } from './forward-headers.ts';
 import { ANSWERED, type Check, type CheckOutcome, type RequestContext } from './request-context.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
-import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
+import type { RequestTelemetry } from '../telemetry/request-telemetry.ts';
+import type { RequestIds } from '../telemetry/request-id.ts';
 
 /**
  * The request pipeline, in the order of docs/architecture.md. Each stage is a check that
@@ -24,7 +25,7 @@ import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
  *   8. key-limits        the key's rate and quota                    429, 503
  *   9. input-validation  parameters, body, size limits               400, 413, 415
  *  10. proxy             stream to the upstream                      413, 502, 504
- *  11. record            last-used time and address, batched         -
+ *  11. record            metrics, per-key usage (batched), logs      -
  */
 export interface PipelineParts {
   checks: Check[];
@@ -34,7 +35,9 @@ export interface PipelineParts {
   resolveClient: ClientAddressResolver;
   /** Also send RFC 7239 `Forwarded` upstream. */
   forwardedHeader: boolean;
-  usage: UsageRecorder;
+  /** Stage 11: metrics, usage and access logs. */
+  telemetry: RequestTelemetry;
+  requestIds: RequestIds;
   logger: Logger;
   /** Told of every denial before it is sent (the abuse limits charge it to the address); may be async. */
   onDenial?: ((context: RequestContext, denial: Denial) => void | Promise<void>) | null;
@@ -51,7 +54,7 @@ const ANSWERED_BY_GATEWAY = denial('request_invalid', 'Answered by the gateway w
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createPipeline(parts: PipelineParts): RequestHandler {
-  const { checks, proxy, protocol, resolveClient, usage, logger } = parts;
+  const { checks, proxy, protocol, resolveClient, telemetry, requestIds, logger } = parts;
   const onDenial = parts.onDenial ?? null;
   const checkCount = checks.length;
   const buildUpstreamRequestHeaders = createUpstreamHeaderBuilder(parts.keyHeaders, { forwardedHeader: parts.forwardedHeader });
@@ -67,22 +70,24 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     return null;
   }
 
-  function onUpstreamFinished(error: unknown): void {
-    if (error !== null) logger.debug({ err: error }, 'upstream exchange failed');
-  }
-
   function forward(context: RequestContext): void {
     const key = context.key;
     const identity = key === null ? null : { keyId: key.record.id, keyName: key.nameHeaderValue };
-    const { headers, hasBody } = buildUpstreamRequestHeaders(context.req.rawHeaders, identity, context.client.chain, protocol);
-    if (key !== null) usage.record(key.record.id, context.clientAddress, context.now);
-    proxy.forward(context.req, context.res, context.upstreamPath, headers, context.forwardBody, hasBody, onUpstreamFinished, context.responseHeaders);
+    const { headers, hasBody } = buildUpstreamRequestHeaders(context.req.rawHeaders, identity, context.client.chain, protocol, context.requestId);
+    telemetry.forwarding(context);
+    proxy.forward(context, headers, hasBody);
   }
 
-  function deny(context: RequestContext, outcome: Denial): void {
+  function refuse(context: RequestContext, outcome: Denial): void {
+    telemetry.denied(context, outcome);
     const extra = context.responseHeaders;
     if (extra !== null) for (let index = 0; index < extra.length; index += 2) context.res.appendHeader(extra[index] as string, extra[index + 1] as string);
-    sendProblem(context.res, outcome);
+    sendProblem(context.res, outcome, context.requestId);
+  }
+
+  function checkFailed(context: RequestContext, error: unknown): void {
+    logger.error({ err: error, reqId: context.requestId }, 'check failed');
+    refuse(context, INTERNAL_ERROR);
   }
 
   function settle(context: RequestContext, outcome: Denial | typeof ANSWERED | null): void {
@@ -94,21 +99,21 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
       const observed = onDenial === null ? undefined : onDenial(context, outcome);
       if (observed instanceof Promise) {
         observed.then(
-          () => deny(context, outcome),
+          () => refuse(context, outcome),
           (error: unknown) => {
-            logger.error({ err: error }, 'denial hook failed');
-            deny(context, outcome);
+            logger.error({ err: error, reqId: context.requestId }, 'denial hook failed');
+            refuse(context, outcome);
           },
         );
-      } else deny(context, outcome);
+      } else refuse(context, outcome);
       return;
     }
     try {
       forward(context);
     } catch (error) {
       // Nothing a client sends may crash the gateway: a request undici refuses is answered here.
-      logger.warn({ err: error }, 'request could not be forwarded');
-      sendProblem(context.res, INTERNAL_ERROR);
+      logger.warn({ err: error, reqId: context.requestId }, 'request could not be forwarded');
+      refuse(context, INTERNAL_ERROR);
     }
   }
 
@@ -116,23 +121,33 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     const client = resolveClient(req);
     const url = req.url as string;
     const context: RequestContext = {
-      req, res, now: Date.now(), clientAddress: client.address, client, upstreamPath: url, path: url, key: null, responseHeaders: null, operation: null, pathParameters: null, forwardBody: null,
+      req,
+      res,
+      now: Date.now(),
+      startedAt: performance.now(),
+      requestId: requestIds.forRequest(req.rawHeaders),
+      clientAddress: client.address,
+      client,
+      upstreamPath: url,
+      path: url,
+      key: null,
+      presentedKey: null,
+      responseHeaders: null,
+      operation: null,
+      pathParameters: null,
+      forwardBody: null,
     };
     let outcome: CheckOutcome;
     try {
       outcome = runChecks(context, 0);
     } catch (error) {
-      logger.error({ err: error }, 'check failed');
-      sendProblem(res, INTERNAL_ERROR);
+      checkFailed(context, error);
       return;
     }
     if (outcome instanceof Promise) {
       outcome.then(
         (result) => settle(context, result),
-        (error: unknown) => {
-          logger.error({ err: error }, 'check failed');
-          sendProblem(res, INTERNAL_ERROR);
-        },
+        (error: unknown) => checkFailed(context, error),
       );
     } else settle(context, outcome);
   };

@@ -5,7 +5,7 @@ import { ERROR_CATALOGUE, problemTypeFor, type Denial } from './error-catalogue.
  * Renders a denial as RFC 9457 problem+json. The body never echoes a key or unbounded client
  * input: `detail` strings are written by checks, from bounded values only.
  */
-export function sendProblem(res: ServerResponse, denial: Denial): void {
+export function sendProblem(res: ServerResponse, denial: Denial, requestId?: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -22,6 +22,7 @@ export function sendProblem(res: ServerResponse, denial: Denial): void {
   res.setHeader('content-type', 'application/problem+json');
   res.setHeader('content-length', Buffer.byteLength(body));
   res.setHeader('cache-control', 'no-store');
+  if (requestId !== undefined) res.setHeader('x-request-id', requestId);
   if (denial.headers) for (const [name, value] of denial.headers) res.setHeader(name, value);
   res.end(body);
 }

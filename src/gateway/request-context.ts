@@ -10,6 +10,10 @@ export interface RequestContext {
   res: ServerResponse;
   /** Time the request arrived (ms since epoch), used by every time-based check. */
   now: number;
+  /** `performance.now()` at arrival, for latency metrics. */
+  startedAt: number;
+  /** The client's safe `X-Request-Id`, or one the gateway made: sent upstream and logged. */
+  requestId: string;
   /** The address every check uses (the socket's, or resolved through trusted proxies). */
   clientAddress: string;
   /** The same client, parsed, with the forwarding chain the gateway vouches for (stage 2). */
@@ -31,6 +35,11 @@ export interface RequestContext {
   pathParameters: string[] | null;
   /** What to send upstream as the body instead of streaming `req`: the body read for validation, or `req` under a size limit. */
   forwardBody: Buffer | Readable | null;
+  /**
+   * The key the credential matched, even when that key was then refused (revoked, expired, or
+   * by a later check): usage counts the refusal against it.
+   */
+  presentedKey: CachedKey | null;
 }
 
 /** Returned by a check that has answered the request itself (a CORS preflight): nothing more is sent. */

@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { buildClientResponseHeaders } from './forward-headers.ts';
 import { denial, type Denial } from './error-catalogue.ts';
 import { sendProblem } from './problem-response.ts';
+import type { RequestContext } from './request-context.ts';
 import { BodyTooLargeError, bodyTooLarge } from '../policies/input-validation/body-reader.ts';
 import { withGatewayCors } from '../policies/cors/cors-response-headers.ts';
 
@@ -18,6 +18,20 @@ export interface UpstreamOptions {
   connect?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string; rejectUnauthorized: boolean };
   /** The gateway answers CORS itself: drop the upstream's Access-Control-* response headers. */
   ownsCors?: boolean;
+  /** Told how each exchange goes (metrics, usage, logs); one object for every request. */
+  observer: ExchangeObserver;
+}
+
+/** What the proxy reports about each exchange. Methods, not per-request callbacks, so nothing is allocated for them. */
+export interface ExchangeObserver {
+  /** The upstream's response headers arrived, `seconds` after the request was dispatched. */
+  upstreamResponded(context: RequestContext, statusCode: number, seconds: number): void;
+  /**
+   * The exchange is over. `problem` is the denial the gateway answered with instead of a
+   * response (null when the upstream's response was relayed or the client was gone); `error`
+   * is what went wrong, or null; `responseBytes` counts the body bytes relayed.
+   */
+  exchangeFinished(context: RequestContext, problem: Denial | null, error: Error | null, responseBytes: number): void;
 }
 
 const UPSTREAM_UNAVAILABLE = denial('upstream_unavailable', 'The upstream API could not be reached.');
@@ -44,17 +58,18 @@ interface ProxiedResponse extends ServerResponse {
  */
 class ProxyExchange implements Dispatcher.DispatchHandler {
   readonly res: ProxiedResponse;
-  readonly onFinish: (error: unknown) => void;
-  /** Headers the gateway adds to the upstream's response (e.g. RateLimit fields), or null. */
-  readonly extraHeaders: readonly string[] | null;
+  readonly context: RequestContext;
+  readonly observer: ExchangeObserver;
   readonly ownsCors: boolean;
+  readonly dispatchedAt = performance.now();
   controller: Dispatcher.DispatchController | null = null;
   settled = false;
+  bytes = 0;
 
-  constructor(res: ProxiedResponse, onFinish: (error: unknown) => void, extraHeaders: readonly string[] | null, ownsCors: boolean) {
-    this.res = res;
-    this.onFinish = onFinish;
-    this.extraHeaders = extraHeaders;
+  constructor(context: RequestContext, observer: ExchangeObserver, ownsCors: boolean) {
+    this.res = context.res;
+    this.context = context;
+    this.observer = observer;
     this.ownsCors = ownsCors;
   }
 
@@ -66,13 +81,17 @@ class ProxyExchange implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
     // Interim 1xx responses are not relayed: Node's server answers 100-continue itself.
     if (statusCode < 200) return;
+    this.observer.upstreamResponded(this.context, statusCode, (performance.now() - this.dispatchedAt) / 1000);
     let headers = buildClientResponseHeaders((controller.rawHeaders ?? []) as Array<Buffer | string>);
     if (this.ownsCors) headers = withGatewayCors(headers, this.res.getHeader('vary') as string | undefined);
-    if (this.extraHeaders !== null) headers.push(...this.extraHeaders);
+    // Headers every response to this request carries (RateLimit fields): added after the upstream's.
+    const extra = this.context.responseHeaders;
+    if (extra !== null) headers.push(...extra);
     this.res.writeHead(statusCode, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bytes += chunk.length;
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', resumeUpstream);
@@ -82,14 +101,15 @@ class ProxyExchange implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     this.settled = true;
     this.res.end();
-    this.onFinish(null);
+    this.observer.exchangeFinished(this.context, null, null, this.bytes);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.settled = true;
+    let problem: Denial | null = null;
     if (this.res.headersSent) this.res.destroy(error);
-    else if (!this.res.destroyed) sendProblem(this.res, denialForUpstreamError(error));
-    this.onFinish(error);
+    else if (!this.res.destroyed) sendProblem(this.res, (problem = denialForUpstreamError(error)), this.context.requestId);
+    this.observer.exchangeFinished(this.context, problem, error, this.bytes);
   }
 }
 
@@ -110,6 +130,7 @@ export class UpstreamProxy {
   readonly #pool: Pool;
   readonly #basePath: string;
   readonly #ownsCors: boolean;
+  readonly #observer: ExchangeObserver;
 
   constructor(options: UpstreamOptions) {
     this.#pool = new Pool(options.url.origin, {
@@ -123,28 +144,21 @@ export class UpstreamProxy {
     });
     this.#basePath = options.url.pathname === '/' ? '' : options.url.pathname.replace(/\/$/, '');
     this.#ownsCors = options.ownsCors ?? false;
+    this.#observer = options.observer;
   }
 
   /**
-   * Sends `req` (path already checked) with `headers` and streams the answer into `res`,
-   * adding `responseHeaders` (flat name/value pairs, e.g. RateLimit fields) to the upstream's.
-   * The body is `body` when a check replaced it (read for validation, or size-limited), else
-   * `req` when the request has one.
+   * Sends the request (path already checked) with `headers` and streams the answer into the
+   * response; the observer hears how it went. The body is `context.forwardBody` when a check
+   * replaced it (read for validation, or size-limited), else the request itself when it has one.
    */
-  forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    headers: string[],
-    body: Buffer | Readable | null,
-    hasBody: boolean,
-    onFinish: (error: unknown) => void,
-    responseHeaders: readonly string[] | null = null,
-  ): void {
-    const exchange = new ProxyExchange(res, onFinish, responseHeaders, this.#ownsCors);
-    (res as ProxiedResponse)[kExchange] = exchange;
+  forward(context: RequestContext, headers: string[], hasBody: boolean): void {
+    const res = context.res as ProxiedResponse;
+    const exchange = new ProxyExchange(context, this.#observer, this.#ownsCors);
+    res[kExchange] = exchange;
     res.once('close', abortIfUnfinished);
-    this.#pool.dispatch({ path: this.#basePath + path, method: req.method as Dispatcher.HttpMethod, headers, body: body ?? (hasBody ? req : null) }, exchange);
+    const body = context.forwardBody ?? (hasBody ? context.req : null);
+    this.#pool.dispatch({ path: this.#basePath + context.upstreamPath, method: context.req.method as Dispatcher.HttpMethod, headers, body }, exchange);
   }
 
   async close(): Promise<void> {

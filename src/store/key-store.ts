@@ -1,4 +1,5 @@
 import type { KeyRecord, KeySettings } from '../keys/key-record.ts';
+import type { AuditActor } from './audit-log.ts';
 
 /** What happened to a key; one row of the `key_events` change log. */
 export type KeyEventKind = 'created' | 'revoked' | 'rotated' | 'updated';
@@ -48,30 +49,40 @@ export interface RotateResult {
   newKey: KeyRecord;
 }
 
+/** Settings an update may change; absent fields stay as they are. */
+export type KeySettingsUpdate = Partial<KeySettings>;
+
 /**
- * The one storage interface. Every mutation appends to the change log in the
- * same transaction, so a follower that applies events in `seq` order sees
- * every change exactly once. All methods are async so that networked stores
- * (PostgreSQL) fit the same interface; the embedded SQLite store answers at once.
+ * The one storage interface. Every mutation appends to the change log and to
+ * the audit log (`by` says who made it) in the same transaction, so a follower
+ * that applies events in `seq` order sees every change exactly once, and no
+ * path can change a key without an audit entry. All methods are async so that
+ * networked stores (PostgreSQL) fit the same interface; the embedded SQLite
+ * store answers at once.
  */
 export interface KeyStore {
   /** Applies pending migrations. Idempotent. */
   migrate(): Promise<void>;
-  createKey(key: NewKey, now: number): Promise<KeyRecord>;
+  createKey(key: NewKey, now: number, by: AuditActor): Promise<KeyRecord>;
   getKeyById(id: string): Promise<KeyRecord | null>;
   getKeyByDigest(digest: string): Promise<KeyRecord | null>;
   /** Keys bound to a client certificate (64 lower-case hex SHA-256), newest first. */
   getKeysByCertFingerprint(fingerprint: string): Promise<KeyRecord[]>;
   listKeys(filter?: KeyFilter): Promise<KeyRecord[]>;
   /** Revokes one key; returns the record, or null when there is no such key. Revoking twice keeps the first time and reason. */
-  revokeKey(id: string, reason: string | null, now: number): Promise<KeyRecord | null>;
+  revokeKey(id: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord | null>;
   /** Revokes every unrevoked key carrying the tag; returns the records it revoked. */
-  revokeKeysByTag(tag: string, reason: string | null, now: number): Promise<KeyRecord[]>;
+  revokeKeysByTag(tag: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord[]>;
   /**
    * Creates `replacement` with the old key's settings and makes the old key expire at
    * `graceEndsAt` (or earlier, if it already expired sooner). Null when `oldId` is unknown.
    */
-  rotateKey(oldId: string, replacement: Omit<NewKey, keyof KeySettings>, graceEndsAt: number, now: number): Promise<RotateResult | null>;
+  rotateKey(oldId: string, replacement: Omit<NewKey, keyof KeySettings>, graceEndsAt: number, now: number, by: AuditActor): Promise<RotateResult | null>;
+  /**
+   * Changes a key's settings. Null when there is no such key; a change that changes nothing
+   * returns the record and writes neither an event nor an audit entry.
+   */
+  updateKey(id: string, changes: KeySettingsUpdate, now: number, by: AuditActor): Promise<KeyRecord | null>;
   /** Events with `seq > afterSeq`, oldest first, at most `limit`. */
   eventsSince(afterSeq: number, limit: number): Promise<KeyEvent[]>;
   /** The newest event's seq, 0 when the log is empty. */

@@ -1,4 +1,4 @@
-import type { KeyStore } from './key-store.ts';
+import type { Store } from './store.ts';
 
 const postgresUrl = /^postgres(?:ql)?:\/\//i;
 
@@ -13,7 +13,7 @@ const postgresUrl = /^postgres(?:ql)?:\/\//i;
  * @example
  * const store = await openKeyStore(config.store ?? './data/portcullis.db');
  */
-export async function openKeyStore(location: string): Promise<KeyStore> {
+export async function openKeyStore(location: string): Promise<Store> {
   if (postgresUrl.test(location)) {
     throw new Error('PostgreSQL stores (postgres://…) are not supported yet');
   }

@@ -1,46 +1,147 @@
 import type { KeyStore, KeyUsage } from '../store/key-store.ts';
+import type { UsageMinute, UsageStore } from '../store/usage-store.ts';
 
-/**
- * Aggregates last-used facts in memory and writes them to the store in one batch per
- * interval: the hot path only updates a map entry, never the database.
- */
-export class UsageRecorder {
-  readonly #store: KeyStore;
-  #pending = new Map<string, KeyUsage>();
-  #timer: NodeJS.Timeout | undefined;
-  #onError: (error: unknown) => void;
+const MINUTE = 60_000;
+/** Distinct addresses kept per key and minute on one node: bounds memory whatever clients do. */
+export const MAX_ADDRESSES_PER_MINUTE = 256;
+/** Buckets kept for retry while the store cannot be written; older ones are dropped (and counted). */
+const MAX_RETRY_BUCKETS = 100_000;
+const PURGE_EVERY = 60 * MINUTE;
 
-  constructor(store: KeyStore, onError: (error: unknown) => void = () => {}) {
-    this.#store = store;
-    this.#onError = onError;
+/** One key's counts for one minute on this node. */
+export class UsageBucket {
+  readonly keyId: string;
+  readonly minute: number;
+  requests = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  denials: Record<string, number> | null = null;
+  readonly addresses = new Set<string>();
+  /** Last forwarded request (0 when there was none). */
+  lastUsedAt = 0;
+  lastUsedAddress = '';
+
+  constructor(keyId: string, minute: number) {
+    this.keyId = keyId;
+    this.minute = minute;
   }
 
-  record(keyId: string, address: string, now: number): void {
-    const usage = this.#pending.get(keyId);
-    if (usage === undefined) this.#pending.set(keyId, { keyId, lastUsedAt: now, lastUsedAddress: address });
-    else if (now >= usage.lastUsedAt) {
-      usage.lastUsedAt = now;
-      usage.lastUsedAddress = address;
+  addAddress(address: string): void {
+    if (this.addresses.size < MAX_ADDRESSES_PER_MINUTE) this.addresses.add(address);
+  }
+
+  countDenial(code: string): void {
+    const denials = (this.denials ??= {});
+    denials[code] = (denials[code] ?? 0) + 1;
+  }
+
+  toUsageMinute(): UsageMinute {
+    return { keyId: this.keyId, minute: this.minute, requests: this.requests, bytesIn: this.bytesIn, bytesOut: this.bytesOut, denials: this.denials ?? {}, addresses: [...this.addresses] };
+  }
+}
+
+export interface UsageRecorderOptions {
+  /** How long per-minute usage is kept in the store; older minutes are purged about hourly. */
+  retention: number;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Aggregates usage in memory and writes it to the store in one batch per interval: the hot
+ * path only updates a bucket's fields, never the database. Per key it keeps, per minute:
+ * requests, denials by code, bytes in and out, and distinct addresses; and the last-used time
+ * and address, which `keys list` shows.
+ */
+export class UsageRecorder {
+  readonly #store: KeyStore & UsageStore;
+  readonly #options: UsageRecorderOptions;
+  #current = new Map<string, UsageBucket>();
+  /** Buckets of a minute that has ended, or of a failed flush, waiting for the next flush. */
+  #finished: UsageBucket[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #lastPurge = 0;
+  #dropped = 0;
+
+  constructor(store: KeyStore & UsageStore, options: UsageRecorderOptions) {
+    this.#store = store;
+    this.#options = options;
+  }
+
+  /** The bucket for a key in the minute of `now` (a new one when the minute turns). */
+  #bucket(keyId: string, now: number): UsageBucket {
+    const minute = now - (now % MINUTE);
+    let bucket = this.#current.get(keyId);
+    if (bucket === undefined || bucket.minute !== minute) {
+      if (bucket !== undefined) this.#finished.push(bucket);
+      bucket = new UsageBucket(keyId, minute);
+      this.#current.set(keyId, bucket);
     }
+    return bucket;
+  }
+
+  /** A forwarded request: counts it and moves the last-used facts. */
+  record(keyId: string, address: string, now: number, bytesIn = 0): void {
+    const bucket = this.#bucket(keyId, now);
+    bucket.requests++;
+    bucket.bytesIn += bytesIn;
+    bucket.addAddress(address);
+    if (now >= bucket.lastUsedAt) {
+      bucket.lastUsedAt = now;
+      bucket.lastUsedAddress = address;
+    }
+  }
+
+  /**
+   * The end of a forwarded request's exchange: the response bytes, and the code the gateway
+   * answered with if the upstream failed. Counted in the minute it ends (the request's bucket
+   * may already have been flushed).
+   */
+  recordResponse(keyId: string, now: number, bytesOut: number, failureCode: string | null): void {
+    const bucket = this.#bucket(keyId, now);
+    bucket.bytesOut += bytesOut;
+    if (failureCode !== null) bucket.countDenial(failureCode);
+  }
+
+  /** A request presenting this key that the gateway refused. */
+  recordDenial(keyId: string, address: string, now: number, code: string): void {
+    const bucket = this.#bucket(keyId, now);
+    bucket.requests++;
+    bucket.addAddress(address);
+    bucket.countDenial(code);
   }
 
   start(interval: number): void {
     this.#timer = setInterval(() => {
-      this.flush().catch(this.#onError);
+      this.flush().catch((error: unknown) => this.#options.onError?.(error));
     }, interval);
     this.#timer.unref();
   }
 
-  /** Writes what has accumulated; on failure the batch is merged back so nothing is lost. */
-  async flush(): Promise<void> {
-    if (this.#pending.size === 0) return;
-    const batch = this.#pending;
-    this.#pending = new Map();
-    try {
-      await this.#store.recordUsage([...batch.values()]);
-    } catch (error) {
-      for (const usage of batch.values()) this.record(usage.keyId, usage.lastUsedAddress, usage.lastUsedAt);
-      throw error;
+  /** Buckets dropped because the store could not be written for a long time. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Writes what has accumulated; on failure the batch is kept for the next flush, so nothing is lost. */
+  async flush(now = Date.now()): Promise<void> {
+    const batch = this.#finished;
+    for (const bucket of this.#current.values()) batch.push(bucket);
+    this.#current = new Map();
+    this.#finished = [];
+    if (batch.length > 0) {
+      try {
+        await this.#store.recordUsage(lastUses(batch));
+        await this.#store.recordUsageMinutes(batch.map((bucket) => bucket.toUsageMinute()));
+      } catch (error) {
+        // Minutes are written in one transaction, so a retry cannot count twice; last-used only moves forward.
+        this.#finished = batch.concat(this.#finished);
+        if (this.#finished.length > MAX_RETRY_BUCKETS) this.#dropped += this.#finished.splice(0, this.#finished.length - MAX_RETRY_BUCKETS).length;
+        throw error;
+      }
+    }
+    if (now - this.#lastPurge >= PURGE_EVERY) {
+      this.#lastPurge = now;
+      await this.#store.purgeUsageBefore(now - this.#options.retention);
     }
   }
 
@@ -48,4 +149,15 @@ export class UsageRecorder {
     if (this.#timer) clearInterval(this.#timer);
     await this.flush();
   }
+}
+
+/** The newest forwarded use of each key in a batch. */
+function lastUses(batch: readonly UsageBucket[]): KeyUsage[] {
+  const latest = new Map<string, KeyUsage>();
+  for (const bucket of batch) {
+    if (bucket.lastUsedAt === 0) continue;
+    const known = latest.get(bucket.keyId);
+    if (known === undefined || bucket.lastUsedAt > known.lastUsedAt) latest.set(bucket.keyId, { keyId: bucket.keyId, lastUsedAt: bucket.lastUsedAt, lastUsedAddress: bucket.lastUsedAddress });
+  }
+  return [...latest.values()];
 }

@@ -1,4 +1,4 @@
-import type { KeyStore } from '../store/key-store.ts';
+import type { KeyEvent, KeyStore } from '../store/key-store.ts';
 import type { KeyVerifier } from './key-verifier.ts';
 
 export interface ChangeFeedFollowerOptions {
@@ -22,6 +22,8 @@ export class ChangeFeedFollower {
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #polling: Promise<void> | undefined;
+  #caughtUpAt: number | null = null;
+  readonly #listeners = new Set<(events: readonly KeyEvent[]) => void>();
 
   constructor(store: KeyStore, verifier: KeyVerifier, options: ChangeFeedFollowerOptions) {
     this.#store = store;
@@ -33,9 +35,24 @@ export class ChangeFeedFollower {
     return this.#lastSeq;
   }
 
+  /** When the last poll found nothing more to read (ms since the epoch); null before the first. */
+  get caughtUpAt(): number | null {
+    return this.#caughtUpAt;
+  }
+
+  /**
+   * Hears every batch of events after it has been applied (the admin API streams them to the
+   * dashboard). Returns the function that unsubscribes.
+   */
+  subscribe(listener: (events: readonly KeyEvent[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** Starts from the newest event: the caches are empty, so older events have nothing to correct. */
   async start(): Promise<void> {
     this.#lastSeq = await this.#store.latestEventSeq();
+    this.#caughtUpAt = Date.now();
     this.#running = true;
     this.#schedule();
   }
@@ -59,8 +76,16 @@ export class ChangeFeedFollower {
       }
       this.#lastSeq = (events[events.length - 1] as { seq: number }).seq;
       applied += events.length;
+      for (const listener of this.#listeners) {
+        try {
+          listener(events);
+        } catch (error) {
+          this.#options.onError?.(error);
+        }
+      }
       if (events.length < this.#options.batchSize) break;
     }
+    this.#caughtUpAt = Date.now();
     if (applied > 0) this.#options.onApplied?.(this.#lastSeq, applied);
     return applied;
   }

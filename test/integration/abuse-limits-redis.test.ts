@@ -103,7 +103,7 @@ async function startLoggedGateway(upstream: string, storePath: string, redisUrl:
     },
   });
   const config = loadConfig({
-    env: { PORTCULLIS_REDIS_KEY_PREFIX: prefix, PORTCULLIS_CHANGE_FEED_POLL_INTERVAL: '20ms' },
+    env: { PORTCULLIS_REDIS_KEY_PREFIX: prefix, PORTCULLIS_CHANGE_FEED_POLL_INTERVAL: '20ms', PORTCULLIS_ADMIN_LISTEN: '' },
     flags: [
       { field: 'listen', value: '127.0.0.1:0', flag: '--listen' },
       { field: 'upstream.url', value: upstream, flag: '--upstream' },

@@ -13,10 +13,12 @@ import { spawnGateway, temporaryDirectory, type GatewayProcess } from '../suppor
 const MB = 1024 * 1024;
 const TRANSFER_BYTES = 50 * MB;
 /**
- * While the far side stalls, the gateway must hold no more than socket and stream buffers
- * (a few MB), however much the near side offers: that is the test of streaming.
+ * While the far side stalls, the gateway must hold no more than socket and stream buffers,
+ * however much the near side offers: that is the test of streaming. Measured: 0–4 MB on a quiet
+ * machine, up to 13 MB on a heavily loaded one (the collector lags); a gateway that buffers
+ * holds the whole 50 MB. The bound sits between the two.
  */
-const STALLED_GROWTH_BOUND = 12 * MB;
+const STALLED_GROWTH_BOUND = 20 * MB;
 const STALL_MS = 1500;
 
 /** Resident set size of a process now (VmRSS) and at its peak (VmHWM), in bytes (Linux). */

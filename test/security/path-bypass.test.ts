@@ -75,7 +75,7 @@ for (const policy of ['refuse', 'normalise'] as const) {
       writeFileSync(configFile, CONFIG);
       const config = loadConfig({
         configFile,
-        env: { PORTCULLIS_PATHS_NON_CANONICAL: policy },
+        env: { PORTCULLIS_PATHS_NON_CANONICAL: policy, PORTCULLIS_ADMIN_LISTEN: '' },
         flags: [
           { field: 'listen', value: '127.0.0.1:0', flag: '--listen' },
           { field: 'upstream.url', value: upstream.url, flag: '--upstream' },

@@ -1,7 +1,7 @@
-import type { KeyStore } from '../../src/store/key-store.ts';
+import type { Store } from '../../src/store/store.ts';
 
 /** Wraps a store so a test can see whether the gateway asked it anything (digest lookups). */
-export function countingStore(inner: KeyStore): { store: KeyStore; digestLookups: () => number } {
+export function countingStore(inner: Store): { store: Store; digestLookups: () => number } {
   let lookups = 0;
   const store = new Proxy(inner, {
     get(target, property, receiver) {

@@ -2,7 +2,8 @@ import { loadConfig, type Config } from '../../src/config/load-config.ts';
 import { startGateway, type RunningGateway } from '../../src/gateway/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
-import type { KeyStore } from '../../src/store/key-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { CLI_ACTOR } from '../../src/store/audit-log.ts';
 import { digestKey } from '../../src/keys/key-digest.ts';
 import { displayPrefixOf, generateKey, generateKeyId } from '../../src/keys/key-format.ts';
 import type { KeySettings } from '../../src/keys/key-record.ts';
@@ -18,7 +19,7 @@ export interface TestGateway {
 export async function startTestGateway(
   upstream: string,
   storePath: string,
-  options: { env?: Record<string, string>; store?: KeyStore } = {},
+  options: { env?: Record<string, string>; store?: Store } = {},
 ): Promise<TestGateway> {
   const config = loadConfig({
     env: { PORTCULLIS_LOG_LEVEL: 'silent', PORTCULLIS_CHANGE_FEED_POLL_INTERVAL: '20ms', ...options.env },
@@ -26,6 +27,8 @@ export async function startTestGateway(
       { field: 'listen', value: '127.0.0.1:0', flag: '--listen' },
       { field: 'upstream.url', value: upstream, flag: '--upstream' },
       { field: 'store', value: storePath, flag: '--store' },
+      // A free port, so tests running side by side never fight over the default one.
+      { field: 'admin.listen', value: options.env?.PORTCULLIS_ADMIN_LISTEN === undefined ? '127.0.0.1:0' : undefined, flag: '--admin-listen' },
     ],
   });
   const gateway = await startGateway(config, createLogger('silent'), options.store ? { store: options.store } : {});
@@ -42,6 +45,7 @@ export async function createKeyInStore(storePath: string, settings: Partial<KeyS
     await store.createKey(
       { id, digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'test', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {}, expiresAt: null, ...settings },
       now,
+      CLI_ACTOR,
     );
     return { id, key };
   } finally {

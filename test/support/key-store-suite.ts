@@ -14,9 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KeyRecord } from '../../src/keys/key-record.ts';
 import type { KeyEvent, KeyStore, NewKey } from '../../src/store/key-store.ts';
+import type { AuditActor } from '../../src/store/audit-log.ts';
 
 export type MakeKeyStore = () => Promise<{ store: KeyStore; cleanup: () => Promise<void> }>;
 
+/** Who the suite's changes are made by; the audit log suite checks what is recorded. */
+const by: AuditActor = { actor: 'cli', address: null };
 const t0 = 1_700_000_000_000;
 const minute = 60_000;
 const day = 24 * 60 * minute;
@@ -26,7 +29,7 @@ function fakeDigest(): string {
   return randomBytes(32).toString('hex');
 }
 
-function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
+export function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
   return {
     id,
     digest: fakeDigest(),
@@ -44,7 +47,7 @@ function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
   };
 }
 
-function replacementFor(id: string): Pick<NewKey, 'id' | 'digest' | 'displayPrefix'> {
+export function replacementFor(id: string): Pick<NewKey, 'id' | 'digest' | 'displayPrefix'> {
   return { id, digest: fakeDigest(), displayPrefix: `pcl_${id.slice(-4)}` };
 }
 
@@ -104,7 +107,7 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
 
       it('is idempotent and keeps the data', async () => {
         const key = newKey('key_a');
-        await store.createKey(key, t0);
+        await store.createKey(key, t0, by);
         await store.migrate();
         await store.migrate();
         assert.deepEqual(await store.getKeyById('key_a'), createdRecord(key, t0));
@@ -126,19 +129,19 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
           expiresAt: t0 + 30 * day,
         });
         const expected = createdRecord(key, t0);
-        assert.deepEqual(await store.createKey(key, t0), expected);
+        assert.deepEqual(await store.createKey(key, t0, by), expected);
         assert.deepEqual(await store.getKeyById(key.id), expected);
         assert.deepEqual(await store.getKeyByDigest(key.digest), expected);
       });
 
       it('answers null for an unknown id or digest', async () => {
-        await store.createKey(newKey('key_a'), t0);
+        await store.createKey(newKey('key_a'), t0, by);
         assert.equal(await store.getKeyById('key_missing'), null);
         assert.equal(await store.getKeyByDigest(fakeDigest()), null);
       });
 
       it('appends one created event', async () => {
-        await store.createKey(newKey('key_a'), t0);
+        await store.createKey(newKey('key_a'), t0, by);
         const events = await allEvents(store);
         assert.equal(events.length, 1);
         assert.deepEqual({ keyId: events[0]!.keyId, kind: events[0]!.kind, at: events[0]!.at }, {
@@ -152,9 +155,9 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
 
       it('refuses a second key with the same digest, writing neither key nor event', async () => {
         const first = newKey('key_a');
-        await store.createKey(first, t0);
+        await store.createKey(first, t0, by);
         const seq = await store.latestEventSeq();
-        await assert.rejects(store.createKey(newKey('key_b', { digest: first.digest }), t0 + 1));
+        await assert.rejects(store.createKey(newKey('key_b', { digest: first.digest }), t0 + 1, by));
         assert.equal(await store.getKeyById('key_b'), null);
         assert.equal((await store.getKeyByDigest(first.digest))?.id, 'key_a');
         assert.equal(await store.latestEventSeq(), seq);
@@ -163,8 +166,8 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
 
       it('refuses a second key with the same id, writing no event', async () => {
         const first = newKey('key_a', { tags: ['one'] });
-        await store.createKey(first, t0);
-        await assert.rejects(store.createKey(newKey('key_a', { tags: ['two'] }), t0 + 1));
+        await store.createKey(first, t0, by);
+        await assert.rejects(store.createKey(newKey('key_a', { tags: ['two'] }), t0 + 1, by));
         assert.deepEqual(await store.getKeyById('key_a'), createdRecord(first, t0));
         assert.deepEqual(await store.listKeys({ tag: 'two' }), []);
         assert.equal((await allEvents(store)).length, 1);
@@ -174,30 +177,30 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
     describe('getKeysByCertFingerprint', () => {
       it('returns the keys bound to a certificate, newest first, and nothing for other fingerprints', async () => {
         const bound = 'ab'.repeat(32);
-        await store.createKey(newKey('key_old', { certFingerprint: bound }), t0);
-        await store.createKey(newKey('key_other', { certFingerprint: 'cd'.repeat(32) }), t0 + minute);
-        await store.createKey(newKey('key_unbound'), t0 + minute);
-        await store.createKey(newKey('key_new', { certFingerprint: bound }), t0 + 2 * minute);
+        await store.createKey(newKey('key_old', { certFingerprint: bound }), t0, by);
+        await store.createKey(newKey('key_other', { certFingerprint: 'cd'.repeat(32) }), t0 + minute, by);
+        await store.createKey(newKey('key_unbound'), t0 + minute, by);
+        await store.createKey(newKey('key_new', { certFingerprint: bound }), t0 + 2 * minute, by);
         assert.deepEqual(ids(await store.getKeysByCertFingerprint(bound)), ['key_new', 'key_old']);
         assert.deepEqual(await store.getKeysByCertFingerprint('ef'.repeat(32)), []);
       });
 
       it('finds a rotated key and its replacement, which keeps the binding', async () => {
         const bound = 'ab'.repeat(32);
-        await store.createKey(newKey('key_a', { certFingerprint: bound }), t0);
-        await store.rotateKey('key_a', replacementFor('key_b'), t0 + day, t0 + minute);
+        await store.createKey(newKey('key_a', { certFingerprint: bound }), t0, by);
+        await store.rotateKey('key_a', replacementFor('key_b'), t0 + day, t0 + minute, by);
         assert.deepEqual(ids(await store.getKeysByCertFingerprint(bound)), ['key_b', 'key_a']);
       });
     });
 
     describe('listKeys', () => {
       it('orders by id, not by creation', async () => {
-        for (const id of ['key_c', 'key_a', 'key_d', 'key_b']) await store.createKey(newKey(id), t0);
+        for (const id of ['key_c', 'key_a', 'key_d', 'key_b']) await store.createKey(newKey(id), t0, by);
         assert.deepEqual(ids(await store.listKeys()), ['key_a', 'key_b', 'key_c', 'key_d']);
       });
 
       it('pages with after and limit', async () => {
-        for (const id of ['key_e', 'key_a', 'key_d', 'key_b', 'key_c']) await store.createKey(newKey(id), t0);
+        for (const id of ['key_e', 'key_a', 'key_d', 'key_b', 'key_c']) await store.createKey(newKey(id), t0, by);
         const pages: string[][] = [];
         let after: string | undefined;
         for (;;) {
@@ -211,11 +214,11 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
 
       it('filters by tag, with paging', async () => {
-        await store.createKey(newKey('key_a', { tags: ['prod', 'eu'] }), t0);
-        await store.createKey(newKey('key_b', { tags: ['staging'] }), t0);
-        await store.createKey(newKey('key_c', { tags: ['eu'] }), t0);
-        await store.createKey(newKey('key_d', { tags: ['prod'] }), t0);
-        await store.createKey(newKey('key_e', { tags: ['prod'] }), t0);
+        await store.createKey(newKey('key_a', { tags: ['prod', 'eu'] }), t0, by);
+        await store.createKey(newKey('key_b', { tags: ['staging'] }), t0, by);
+        await store.createKey(newKey('key_c', { tags: ['eu'] }), t0, by);
+        await store.createKey(newKey('key_d', { tags: ['prod'] }), t0, by);
+        await store.createKey(newKey('key_e', { tags: ['prod'] }), t0, by);
         assert.deepEqual(ids(await store.listKeys({ tag: 'prod' })), ['key_a', 'key_d', 'key_e']);
         assert.deepEqual(ids(await store.listKeys({ tag: 'eu' })), ['key_a', 'key_c']);
         assert.deepEqual(ids(await store.listKeys({ tag: 'prod', limit: 2 })), ['key_a', 'key_d']);
@@ -223,7 +226,7 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
         assert.deepEqual(ids(await store.listKeys({ tag: 'prod', after: 'key_e' })), []);
         assert.deepEqual(await store.listKeys({ tag: 'nobody' }), []);
         // A tag given twice is kept as given on the record, and lists the key once.
-        await store.createKey(newKey('key_f', { tags: ['twice', 'twice'] }), t0);
+        await store.createKey(newKey('key_f', { tags: ['twice', 'twice'] }), t0, by);
         assert.deepEqual(ids(await store.listKeys({ tag: 'twice' })), ['key_f']);
         assert.deepEqual((await store.getKeyById('key_f'))?.tags, ['twice', 'twice']);
         // A record listed by tag is the whole record, tags included.
@@ -233,7 +236,7 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
 
       it('returns 100 keys by default and at most 1000', async () => {
         const all = Array.from({ length: 1001 }, (_, i) => `key_${String(i).padStart(4, '0')}`);
-        for (const id of all) await store.createKey(newKey(id), t0);
+        for (const id of all) await store.createKey(newKey(id), t0, by);
         assert.deepEqual(ids(await store.listKeys()), all.slice(0, 100));
         const capped = await store.listKeys({ limit: 5000 });
         assert.deepEqual(ids(capped), all.slice(0, 1000));
@@ -245,14 +248,14 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       const period = t0 - (t0 % day);
 
       it('has no counter for a key that was never counted', async () => {
-        await store.createKey(newKey('key_a', { quota: '10/day' }), t0);
+        await store.createKey(newKey('key_a', { quota: '10/day' }), t0, by);
         assert.equal(await store.getQuotaUsage('key_a'), null);
         assert.deepEqual(await store.addQuotaUsage([]), []);
       });
 
       it('adds counts within a period and returns the totals', async () => {
-        await store.createKey(newKey('key_a'), t0);
-        await store.createKey(newKey('key_b'), t0);
+        await store.createKey(newKey('key_a'), t0, by);
+        await store.createKey(newKey('key_b'), t0, by);
         assert.deepEqual(await store.addQuotaUsage([
           { keyId: 'key_a', periodStart: period, used: 3 },
           { keyId: 'key_b', periodStart: period, used: 1 },
@@ -269,7 +272,7 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
 
       it('starts over in a newer period and ignores late counts for an older one', async () => {
-        await store.createKey(newKey('key_a'), t0);
+        await store.createKey(newKey('key_a'), t0, by);
         await store.addQuotaUsage([{ keyId: 'key_a', periodStart: period, used: 9 }]);
         const next = period + day;
         assert.deepEqual(await store.addQuotaUsage([{ keyId: 'key_a', periodStart: next, used: 2 }]), [
@@ -283,7 +286,7 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
 
       it('sums counts for one key within one batch, and skips unknown keys', async () => {
-        await store.createKey(newKey('key_a'), t0);
+        await store.createKey(newKey('key_a'), t0, by);
         const totals = await store.addQuotaUsage([
           { keyId: 'key_a', periodStart: period, used: 1 },
           { keyId: 'key_missing', periodStart: period, used: 5 },
@@ -296,13 +299,13 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
 
       it('adds concurrent batches without losing any', async () => {
-        await store.createKey(newKey('key_a'), t0);
+        await store.createKey(newKey('key_a'), t0, by);
         await Promise.all(Array.from({ length: 20 }, () => store.addQuotaUsage([{ keyId: 'key_a', periodStart: period, used: 5 }])));
         assert.equal((await store.getQuotaUsage('key_a'))?.used, 100);
       });
 
       it('counts large numbers exactly and writes no change-log event', async () => {
-        await store.createKey(newKey('key_a'), t0);
+        await store.createKey(newKey('key_a'), t0, by);
         const seq = await store.latestEventSeq();
         await store.addQuotaUsage([{ keyId: 'key_a', periodStart: period, used: 3_000_000_000 }]);
         await store.addQuotaUsage([{ keyId: 'key_a', periodStart: period, used: 1 }]);
@@ -314,14 +317,14 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
     describe('revokeKey', () => {
       it('records the time and reason and appends a revoked event', async () => {
         const key = newKey('key_a', { tags: ['prod'] });
-        await store.createKey(key, t0);
+        await store.createKey(key, t0, by);
         const expected: KeyRecord = {
           ...createdRecord(key, t0),
           revokedAt: t0 + minute,
           revokedReason: 'leaked in a log',
           updatedAt: t0 + minute,
         };
-        assert.deepEqual(await store.revokeKey('key_a', 'leaked in a log', t0 + minute), expected);
+        assert.deepEqual(await store.revokeKey('key_a', 'leaked in a log', t0 + minute, by), expected);
         assert.deepEqual(await store.getKeyById('key_a'), expected);
         assert.deepEqual(await store.listKeys({ tag: 'prod' }), [expected]);
         assert.deepEqual(await eventLog(store), [
@@ -331,39 +334,39 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
 
       it('accepts a null reason', async () => {
-        await store.createKey(newKey('key_a'), t0);
-        const revoked = await store.revokeKey('key_a', null, t0 + 1);
+        await store.createKey(newKey('key_a'), t0, by);
+        const revoked = await store.revokeKey('key_a', null, t0 + 1, by);
         assert.equal(revoked?.revokedAt, t0 + 1);
         assert.equal(revoked?.revokedReason, null);
       });
 
       it('changes nothing the second time and appends no event', async () => {
-        await store.createKey(newKey('key_a'), t0);
-        const first = await store.revokeKey('key_a', 'first', t0 + minute);
+        await store.createKey(newKey('key_a'), t0, by);
+        const first = await store.revokeKey('key_a', 'first', t0 + minute, by);
         const seq = await store.latestEventSeq();
-        const second = await store.revokeKey('key_a', 'second', t0 + 2 * minute);
+        const second = await store.revokeKey('key_a', 'second', t0 + 2 * minute, by);
         assert.deepEqual(second, first);
         assert.deepEqual(await store.getKeyById('key_a'), first);
         assert.equal(await store.latestEventSeq(), seq);
       });
 
       it('answers null for an unknown key and appends no event', async () => {
-        assert.equal(await store.revokeKey('key_missing', 'why', t0), null);
+        assert.equal(await store.revokeKey('key_missing', 'why', t0, by), null);
         assert.equal(await store.latestEventSeq(), 0);
       });
     });
 
     describe('revokeKeysByTag', () => {
       it('revokes only the unrevoked keys with the tag, one event each', async () => {
-        await store.createKey(newKey('key_a', { tags: ['x'] }), t0);
-        await store.createKey(newKey('key_b', { tags: ['y', 'x'] }), t0);
-        await store.createKey(newKey('key_c', { tags: ['y'] }), t0);
-        await store.createKey(newKey('key_d', { tags: ['x'] }), t0);
-        await store.createKey(newKey('key_e'), t0);
-        await store.revokeKey('key_d', 'earlier', t0 + minute);
+        await store.createKey(newKey('key_a', { tags: ['x'] }), t0, by);
+        await store.createKey(newKey('key_b', { tags: ['y', 'x'] }), t0, by);
+        await store.createKey(newKey('key_c', { tags: ['y'] }), t0, by);
+        await store.createKey(newKey('key_d', { tags: ['x'] }), t0, by);
+        await store.createKey(newKey('key_e'), t0, by);
+        await store.revokeKey('key_d', 'earlier', t0 + minute, by);
         const seq = await store.latestEventSeq();
 
-        const revoked = await store.revokeKeysByTag('x', 'incident 42', t0 + 2 * minute);
+        const revoked = await store.revokeKeysByTag('x', 'incident 42', t0 + 2 * minute, by);
 
         assert.deepEqual(ids(revoked).sort(), ['key_a', 'key_b']);
         for (const record of revoked) {
@@ -387,17 +390,17 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
 
       it('revokes nothing the second time', async () => {
-        await store.createKey(newKey('key_a', { tags: ['x'] }), t0);
-        await store.revokeKeysByTag('x', null, t0 + 1);
+        await store.createKey(newKey('key_a', { tags: ['x'] }), t0, by);
+        await store.revokeKeysByTag('x', null, t0 + 1, by);
         const seq = await store.latestEventSeq();
-        assert.deepEqual(await store.revokeKeysByTag('x', null, t0 + 2), []);
+        assert.deepEqual(await store.revokeKeysByTag('x', null, t0 + 2, by), []);
         assert.equal((await store.getKeyById('key_a'))?.revokedAt, t0 + 1);
         assert.equal(await store.latestEventSeq(), seq);
       });
 
       it('revokes nothing for an unknown tag', async () => {
-        await store.createKey(newKey('key_a', { tags: ['x'] }), t0);
-        assert.deepEqual(await store.revokeKeysByTag('nobody', null, t0 + 1), []);
+        await store.createKey(newKey('key_a', { tags: ['x'] }), t0, by);
+        assert.deepEqual(await store.revokeKeysByTag('nobody', null, t0 + 1, by), []);
         assert.equal((await allEvents(store)).length, 1);
       });
     });
@@ -417,12 +420,12 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
 
       it('issues a key with every setting of the old one and sets the grace expiry', async () => {
         const old = newKey('key_old', settings);
-        await store.createKey(old, t0);
+        await store.createKey(old, t0, by);
         const replacement = replacementFor('key_new');
         const now = t0 + day;
         const graceEndsAt = now + 60 * minute;
 
-        const result = await store.rotateKey('key_old', replacement, graceEndsAt, now);
+        const result = await store.rotateKey('key_old', replacement, graceEndsAt, now, by);
 
         const expectedNew: KeyRecord = createdRecord({ ...settings, ...replacement }, now);
         const expectedOld: KeyRecord = {
@@ -439,9 +442,9 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
 
       it('appends created for the new key, then rotated for the old one', async () => {
-        await store.createKey(newKey('key_old', settings), t0);
+        await store.createKey(newKey('key_old', settings), t0, by);
         const seq = await store.latestEventSeq();
-        await store.rotateKey('key_old', replacementFor('key_new'), t0 + 2 * day, t0 + day);
+        await store.rotateKey('key_old', replacementFor('key_new'), t0 + 2 * day, t0 + day, by);
         const events = await store.eventsSince(seq, 100);
         assert.deepEqual(events.map(({ keyId, kind, at }) => ({ keyId, kind, at })), [
           { keyId: 'key_new', kind: 'created', at: t0 + day },
@@ -451,43 +454,43 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
 
       it('keeps an old expiry that comes before the end of the grace period', async () => {
-        await store.createKey(newKey('key_old', { expiresAt: t0 + 10 * minute }), t0);
-        const result = await store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + minute);
+        await store.createKey(newKey('key_old', { expiresAt: t0 + 10 * minute }), t0, by);
+        const result = await store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + minute, by);
         assert.equal(result?.oldKey.expiresAt, t0 + 10 * minute);
         // The new key copies the old key's own expiry, not the grace period.
         assert.equal(result?.newKey.expiresAt, t0 + 10 * minute);
       });
 
       it('makes a key without expiry expire at the end of the grace period', async () => {
-        await store.createKey(newKey('key_old'), t0);
-        const result = await store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + minute);
+        await store.createKey(newKey('key_old'), t0, by);
+        const result = await store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + minute, by);
         assert.equal(result?.oldKey.expiresAt, t0 + day);
         assert.equal(result?.newKey.expiresAt, null);
       });
 
       it('answers null for an unknown key and writes nothing', async () => {
-        assert.equal(await store.rotateKey('key_missing', replacementFor('key_new'), t0 + day, t0), null);
+        assert.equal(await store.rotateKey('key_missing', replacementFor('key_new'), t0 + day, t0, by), null);
         assert.equal(await store.getKeyById('key_new'), null);
         assert.equal(await store.latestEventSeq(), 0);
       });
 
       it('refuses a revoked key and writes nothing', async () => {
-        await store.createKey(newKey('key_old'), t0);
-        const revoked = await store.revokeKey('key_old', 'leaked', t0 + 1);
+        await store.createKey(newKey('key_old'), t0, by);
+        const revoked = await store.revokeKey('key_old', 'leaked', t0 + 1, by);
         const seq = await store.latestEventSeq();
-        await assert.rejects(store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + 2), /revoked/);
+        await assert.rejects(store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + 2, by), /revoked/);
         assert.equal(await store.getKeyById('key_new'), null);
         assert.deepEqual(await store.getKeyById('key_old'), revoked);
         assert.equal(await store.latestEventSeq(), seq);
       });
 
       it('refuses a key that was already rotated, or has expired', async () => {
-        await store.createKey(newKey('key_old'), t0);
-        await store.createKey(newKey('key_gone', { expiresAt: t0 + minute }), t0);
-        await store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + 1);
+        await store.createKey(newKey('key_old'), t0, by);
+        await store.createKey(newKey('key_gone', { expiresAt: t0 + minute }), t0, by);
+        await store.rotateKey('key_old', replacementFor('key_new'), t0 + day, t0 + 1, by);
         const seq = await store.latestEventSeq();
-        await assert.rejects(store.rotateKey('key_old', replacementFor('key_newer'), t0 + day, t0 + 2), /rotated/);
-        await assert.rejects(store.rotateKey('key_gone', replacementFor('key_newer'), t0 + day, t0 + minute), /expired/);
+        await assert.rejects(store.rotateKey('key_old', replacementFor('key_newer'), t0 + day, t0 + 2, by), /rotated/);
+        await assert.rejects(store.rotateKey('key_gone', replacementFor('key_newer'), t0 + day, t0 + minute, by), /expired/);
         assert.equal(await store.getKeyById('key_newer'), null);
         assert.equal(await store.latestEventSeq(), seq);
       });
@@ -495,13 +498,47 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       it('writes nothing when the replacement cannot be stored', async () => {
         const old = newKey('key_old', settings);
         const other = newKey('key_other');
-        await store.createKey(old, t0);
-        await store.createKey(other, t0);
+        await store.createKey(old, t0, by);
+        await store.createKey(other, t0, by);
         const seq = await store.latestEventSeq();
         const clash = { ...replacementFor('key_new'), digest: other.digest };
-        await assert.rejects(store.rotateKey('key_old', clash, t0 + day, t0 + minute));
+        await assert.rejects(store.rotateKey('key_old', clash, t0 + day, t0 + minute, by));
         assert.deepEqual(await store.getKeyById('key_old'), createdRecord(old, t0));
         assert.equal(await store.getKeyById('key_new'), null);
+        assert.equal(await store.latestEventSeq(), seq);
+      });
+    });
+
+    describe('updateKey', () => {
+      it('changes the given settings only, and appends one updated event', async () => {
+        const key = newKey('key_a', { tags: ['old', 'kept'], metadata: { team: 'a' }, rateLimit: '10/s' });
+        await store.createKey(key, t0, by);
+        const seq = await store.latestEventSeq();
+        const updated = await store.updateKey('key_a', { name: 'renamed', tags: ['kept', 'new'], expiresAt: t0 + day }, t0 + minute, by);
+        const expected: KeyRecord = { ...createdRecord(key, t0), name: 'renamed', tags: ['kept', 'new'], expiresAt: t0 + day, updatedAt: t0 + minute };
+        assert.deepEqual(updated, expected);
+        assert.deepEqual(await store.getKeyById('key_a'), expected);
+        assert.deepEqual(ids(await store.listKeys({ tag: 'new' })), ['key_a']);
+        assert.deepEqual(await store.listKeys({ tag: 'old' }), []);
+        assert.deepEqual(ids(await store.listKeys({ tag: 'kept' })), ['key_a']);
+        assert.deepEqual((await store.eventsSince(seq, 10)).map(({ keyId, kind, at }) => ({ keyId, kind, at })), [
+          { keyId: 'key_a', kind: 'updated', at: t0 + minute },
+        ]);
+      });
+
+      it('can clear nullable settings', async () => {
+        await store.createKey(newKey('key_a', { expiresAt: t0 + day, certFingerprint: 'ab'.repeat(32) }), t0, by);
+        const updated = await store.updateKey('key_a', { expiresAt: null, certFingerprint: null }, t0 + 1, by);
+        assert.equal(updated?.expiresAt, null);
+        assert.equal(updated?.certFingerprint, null);
+      });
+
+      it('writes nothing when nothing changes, and answers null for an unknown key', async () => {
+        const key = newKey('key_a', { tags: ['x'] });
+        await store.createKey(key, t0, by);
+        const seq = await store.latestEventSeq();
+        assert.deepEqual(await store.updateKey('key_a', { tags: ['x'], name: key.name }, t0 + 1, by), createdRecord(key, t0));
+        assert.equal(await store.updateKey('key_missing', { name: 'n' }, t0 + 1, by), null);
         assert.equal(await store.latestEventSeq(), seq);
       });
     });
@@ -509,7 +546,7 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
     describe('recordUsage', () => {
       it('records the last use without an event or a settings change', async () => {
         const key = newKey('key_a');
-        await store.createKey(key, t0);
+        await store.createKey(key, t0, by);
         await store.recordUsage([{ keyId: 'key_a', lastUsedAt: t0 + minute, lastUsedAddress: '192.0.2.7' }]);
         assert.deepEqual(await store.getKeyById('key_a'), {
           ...createdRecord(key, t0),
@@ -520,8 +557,8 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
 
       it('keeps the newest time and its address, whatever the order of arrival', async () => {
-        await store.createKey(newKey('key_a'), t0);
-        await store.createKey(newKey('key_b'), t0);
+        await store.createKey(newKey('key_a'), t0, by);
+        await store.createKey(newKey('key_b'), t0, by);
         await store.recordUsage([
           { keyId: 'key_a', lastUsedAt: t0 + 3 * minute, lastUsedAddress: '2001:db8::3' },
           { keyId: 'key_b', lastUsedAt: t0 + minute, lastUsedAddress: '198.51.100.1' },
@@ -540,7 +577,7 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       });
 
       it('ignores unknown keys and empty batches', async () => {
-        await store.createKey(newKey('key_a'), t0);
+        await store.createKey(newKey('key_a'), t0, by);
         await store.recordUsage([]);
         await store.recordUsage([
           { keyId: 'key_missing', lastUsedAt: t0, lastUsedAddress: '192.0.2.1' },
@@ -553,11 +590,11 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
 
     describe('eventsSince and latestEventSeq', () => {
       async function makeHistory(): Promise<void> {
-        await store.createKey(newKey('key_a', { tags: ['t'] }), t0);
-        await store.createKey(newKey('key_b', { tags: ['t'] }), t0 + 1);
-        await store.revokeKey('key_a', null, t0 + 2);
-        await store.rotateKey('key_b', replacementFor('key_c'), t0 + day, t0 + 3);
-        await store.revokeKeysByTag('t', null, t0 + 4);
+        await store.createKey(newKey('key_a', { tags: ['t'] }), t0, by);
+        await store.createKey(newKey('key_b', { tags: ['t'] }), t0 + 1, by);
+        await store.revokeKey('key_a', null, t0 + 2, by);
+        await store.rotateKey('key_b', replacementFor('key_c'), t0 + day, t0 + 3, by);
+        await store.revokeKeysByTag('t', null, t0 + 4, by);
       }
 
       it('lists every change in order with a strictly increasing seq', async () => {
@@ -601,10 +638,10 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       it('logs each of many concurrent changes exactly once', async () => {
         const count = 20;
         const keyIds = Array.from({ length: count }, (_, i) => `key_${String(i).padStart(2, '0')}`);
-        await Promise.all(keyIds.map((id) => store.createKey(newKey(id, { tags: ['burst'] }), t0)));
+        await Promise.all(keyIds.map((id) => store.createKey(newKey(id, { tags: ['burst'] }), t0, by)));
         await Promise.all([
-          ...keyIds.slice(0, count / 2).map((id) => store.revokeKey(id, 'concurrent', t0 + 1)),
-          store.revokeKeysByTag('burst', 'sweep', t0 + 2),
+          ...keyIds.slice(0, count / 2).map((id) => store.revokeKey(id, 'concurrent', t0 + 1, by)),
+          store.revokeKeysByTag('burst', 'sweep', t0 + 2, by),
         ]);
         const events = await allEvents(store);
         assertStrictlyIncreasing(events);

@@ -44,7 +44,8 @@ export interface GatewayProcess {
 
 /** Starts `portcullis serve` as a child process and waits for its "gateway listening" log line. */
 export async function spawnGateway(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
+  // A free admin port too, so gateways started side by side never fight over the default one.
+  const child = spawn(process.execPath, [MAIN, 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: { ...process.env, PORTCULLIS_LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import type { Denial } from '../../gateway/error-catalogue.ts';
 import type { Check, CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
 import type { Operation } from '../../routes/operation.ts';
-import { bodyTooLarge, declaredLength, hasBody, limitedBody, readBoundedBody } from './body-reader.ts';
+import { bodyTooLarge, declaredLength, hasBody, isChunked, limitedBody, readBoundedBody } from './body-reader.ts';
 import { isJsonMediaType, matchMediaType, parseContentType } from './media-type.ts';
 import type { BodyMediaType, OperationValidation } from './operation-validation.ts';
 import { collectHeaderParameters, collectPathParameters, collectQueryParameters } from './request-parameters.ts';
@@ -52,7 +52,7 @@ export function createInputValidationCheck(options: InputValidationOptions): Che
   function limitStream(context: RequestContext, limit: number): Denial | null {
     const length = declaredLength(context.req);
     if (length > limit) return bodyTooLarge(limit);
-    if (length === -1 && context.req.headers['transfer-encoding'] !== undefined) context.forwardBody = limitedBody(context.req, limit);
+    if (length === -1 && isChunked(context.req)) context.forwardBody = limitedBody(context.req, limit);
     return null;
   }
 

@@ -30,6 +30,7 @@ export interface KeyAuthCheckOptions {
 /** The denial for a looked-up key, or null after recording it on the context. */
 function settle(context: RequestContext, key: CachedKey | null): Denial | null {
   if (key === null) return KEY_INVALID;
+  context.presentedKey = key;
   const status = keyStatus(key.record, context.now);
   if (status === 'revoked') return KEY_REVOKED;
   if (status === 'expired') return KEY_EXPIRED;

@@ -12,7 +12,11 @@
  * a later change is a new entry with the next version.
  */
 export interface Migration {
-  /** Strictly increasing, starting at 1, without gaps. */
+  /**
+   * Strictly increasing, starting at 1. Versions are reserved per branch while several are
+   * developed in parallel, so a branch may have a gap until the others are merged; runners
+   * apply every migration the ledger lacks, not only those above the highest applied.
+   */
   version: number;
   name: string;
   sqlite: string;
@@ -146,6 +150,145 @@ export const migrations: readonly Migration[] = [
         period_start BIGINT NOT NULL,
         used         BIGINT NOT NULL CHECK (used >= 0)
       );`,
+  },
+  {
+    version: 3,
+    name: 'create_audit_log_admin_tokens_and_usage',
+    // audit_log: `seq` is assigned by the writer as head.seq + 1 (not auto-incremented) so it
+    // is gapless in both dialects (a PostgreSQL sequence skips numbers on rollback), and a
+    // deleted entry shows as a gap. `details` is TEXT in both dialects, not JSONB: the hash
+    // covers its exact bytes, which JSONB would reformat. audit_head holds the newest seq and
+    // hash; writers lock it (the IMMEDIATE transaction in SQLite, SELECT … FOR UPDATE in
+    // PostgreSQL) so appends are serialised and the chain never forks. Triggers make the log
+    // append-only for ordinary statements; the hash chain catches whoever drops them.
+    //
+    // Usage tables hold per-key, per-minute counts merged from every node's batches with
+    // INSERT … ON CONFLICT … DO UPDATE (both dialects). They have no foreign key to api_keys:
+    // they are analytics, purged by age, and a failed batch must not block the next.
+    sqlite: `
+      CREATE TABLE audit_log (
+        seq           INTEGER PRIMARY KEY,
+        at            BIGINT  NOT NULL,
+        actor         TEXT    NOT NULL,
+        actor_address TEXT,
+        action        TEXT    NOT NULL,
+        target        TEXT    NOT NULL,
+        reason        TEXT,
+        details       TEXT    NOT NULL,
+        prev_hash     TEXT    NOT NULL,
+        hash          TEXT    NOT NULL
+      );
+      CREATE INDEX audit_log_by_target ON audit_log (target, seq);
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+      CREATE TABLE audit_head (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        seq  BIGINT  NOT NULL,
+        hash TEXT    NOT NULL
+      );
+      INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '${'0'.repeat(64)}');
+
+      CREATE TABLE admin_tokens (
+        id             TEXT    PRIMARY KEY,
+        name           TEXT    NOT NULL,
+        role           TEXT    NOT NULL CHECK (role IN ('read', 'write')),
+        digest         TEXT    NOT NULL UNIQUE,
+        display_prefix TEXT    NOT NULL,
+        created_at     BIGINT  NOT NULL,
+        revoked_at     BIGINT
+      );
+
+      CREATE TABLE usage_minutes (
+        key_id    TEXT   NOT NULL,
+        minute    BIGINT NOT NULL,
+        requests  BIGINT NOT NULL,
+        bytes_in  BIGINT NOT NULL,
+        bytes_out BIGINT NOT NULL,
+        PRIMARY KEY (key_id, minute)
+      ) WITHOUT ROWID;
+      CREATE INDEX usage_minutes_by_minute ON usage_minutes (minute, key_id);
+      CREATE TABLE usage_denials (
+        key_id TEXT   NOT NULL,
+        minute BIGINT NOT NULL,
+        code   TEXT   NOT NULL,
+        count  BIGINT NOT NULL,
+        PRIMARY KEY (key_id, minute, code)
+      ) WITHOUT ROWID;
+      CREATE INDEX usage_denials_by_minute ON usage_denials (minute);
+      CREATE TABLE usage_addresses (
+        key_id  TEXT   NOT NULL,
+        minute  BIGINT NOT NULL,
+        address TEXT   NOT NULL,
+        PRIMARY KEY (key_id, minute, address)
+      ) WITHOUT ROWID;
+      CREATE INDEX usage_addresses_by_minute ON usage_addresses (minute);`,
+    postgres: `
+      CREATE TABLE audit_log (
+        seq           BIGINT PRIMARY KEY,
+        at            BIGINT NOT NULL,
+        actor         TEXT   NOT NULL,
+        actor_address TEXT,
+        action        TEXT   NOT NULL,
+        target        TEXT COLLATE "C" NOT NULL,
+        reason        TEXT,
+        details       TEXT   NOT NULL,
+        prev_hash     TEXT   NOT NULL,
+        hash          TEXT   NOT NULL
+      );
+      CREATE INDEX audit_log_by_target ON audit_log (target, seq);
+      CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+
+      CREATE TABLE audit_head (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        seq  BIGINT  NOT NULL,
+        hash TEXT    NOT NULL
+      );
+      INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '${'0'.repeat(64)}');
+
+      CREATE TABLE admin_tokens (
+        id             TEXT COLLATE "C" PRIMARY KEY,
+        name           TEXT   NOT NULL,
+        role           TEXT   NOT NULL CHECK (role IN ('read', 'write')),
+        digest         TEXT   NOT NULL UNIQUE,
+        display_prefix TEXT   NOT NULL,
+        created_at     BIGINT NOT NULL,
+        revoked_at     BIGINT
+      );
+
+      CREATE TABLE usage_minutes (
+        key_id    TEXT COLLATE "C" NOT NULL,
+        minute    BIGINT NOT NULL,
+        requests  BIGINT NOT NULL,
+        bytes_in  BIGINT NOT NULL,
+        bytes_out BIGINT NOT NULL,
+        PRIMARY KEY (key_id, minute)
+      );
+      CREATE INDEX usage_minutes_by_minute ON usage_minutes (minute, key_id);
+      CREATE TABLE usage_denials (
+        key_id TEXT COLLATE "C" NOT NULL,
+        minute BIGINT NOT NULL,
+        code   TEXT   NOT NULL,
+        count  BIGINT NOT NULL,
+        PRIMARY KEY (key_id, minute, code)
+      );
+      CREATE INDEX usage_denials_by_minute ON usage_denials (minute);
+      CREATE TABLE usage_addresses (
+        key_id  TEXT COLLATE "C" NOT NULL,
+        minute  BIGINT NOT NULL,
+        address TEXT   NOT NULL,
+        PRIMARY KEY (key_id, minute, address)
+      );
+      CREATE INDEX usage_addresses_by_minute ON usage_addresses (minute);`,
   },
 ];
 

@@ -6,14 +6,22 @@ import type {
   KeyEvent,
   KeyEventKind,
   KeyFilter,
-  KeyStore,
+  KeySettingsUpdate,
   KeyUsage,
   NewKey,
   QuotaUsage,
   QuotaUsageDelta,
   RotateResult,
 } from '../key-store.ts';
+import type { AuditActor, AuditEntry, AuditHead, AuditQuery } from '../audit-log.ts';
+import type { AdminTokenRecord, NewAdminToken } from '../admin-token-store.ts';
+import type { UsageAddress, UsageMinute, UsagePoint, UsageTotal } from '../usage-store.ts';
+import type { Store } from '../store.ts';
 import { latestSchemaVersion, migrations, schemaMigrationsTable } from '../migrations/index.ts';
+import { SqliteAuditLog } from './sqlite-audit-log.ts';
+import { SqliteAdminTokens } from './sqlite-admin-tokens.ts';
+import { SqliteUsageStore } from './sqlite-usage-store.ts';
+import { keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 
 /** Page size of `listKeys` when the filter names none, and the most it returns. */
 export const defaultListLimit = 100;
@@ -78,6 +86,11 @@ export const sqliteKeyStoreSql = {
     WHERE id = @id AND revoked_at IS NULL RETURNING ${keyColumns}`,
   markRotated: `UPDATE api_keys SET expires_at = @expiresAt, rotated_to = @rotatedTo, updated_at = @now
     WHERE id = @id RETURNING ${keyColumns}`,
+  updateSettings: `UPDATE api_keys SET name = @name, tags = @tags, scopes = @scopes, allowed_cidrs = @allowedCidrs,
+      cert_fingerprint = @certFingerprint, rate_limit = @rateLimit, quota = @quota, metadata = @metadata, expires_at = @expiresAt,
+      updated_at = @now
+    WHERE id = @id RETURNING ${keyColumns}`,
+  deleteTags: 'DELETE FROM key_tags WHERE key_id = ?',
   // A use only moves the last-used facts forward in time, so batches from
   // several nodes may arrive in any order.
   recordUsage: `UPDATE api_keys SET last_used_at = @lastUsedAt, last_used_address = @lastUsedAddress
@@ -130,6 +143,8 @@ function prepareStatements(db: Database.Database) {
     unrevokedIdsByTag: db.prepare<[string], string>(sql.unrevokedIdsByTag).pluck(),
     revoke: db.prepare<{ id: string; reason: string | null; now: number }, KeyRow>(sql.revoke),
     markRotated: db.prepare<{ id: string; expiresAt: number; rotatedTo: string; now: number }, KeyRow>(sql.markRotated),
+    updateSettings: db.prepare<Omit<InsertKeyParams, 'digest' | 'displayPrefix'>, KeyRow>(sql.updateSettings),
+    deleteTags: db.prepare<[string]>(sql.deleteTags),
     recordUsage: db.prepare<KeyUsage>(sql.recordUsage),
     eventsSince: db.prepare<[number, number], KeyEvent>(sql.eventsSince),
     latestEventSeq: db.prepare<[], number>(sql.latestEventSeq).pluck(),
@@ -193,7 +208,7 @@ function applyMigrations(db: Database.Database): void {
     'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
   );
   for (const migration of migrations) {
-    if (migration.version <= found) continue;
+    // Every migration the ledger lacks, not only those above `found`: see Migration.version.
     db.transaction(() => {
       if (isApplied.get(migration.version) !== undefined) return;
       db.exec(migration.sqlite);
@@ -203,29 +218,40 @@ function applyMigrations(db: Database.Database): void {
 }
 
 /**
- * The embedded `KeyStore`. better-sqlite3 is synchronous, so every method has
+ * The embedded store. better-sqlite3 is synchronous, so every method has
  * finished its work before the returned promise settles. All writes use
  * `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes can fail
  * with SQLITE_BUSY at once (without waiting out `busy_timeout`) when another
- * process wrote in between.
+ * process wrote in between. Every key mutation writes its `key_events` row and
+ * its audit entry in that same transaction.
  */
-export class SqliteKeyStore implements KeyStore {
+export class SqliteKeyStore implements Store {
   readonly #db: Database.Database;
   readonly #statements: ReturnType<typeof prepareStatements>;
+  readonly #audit: SqliteAuditLog;
+  readonly #adminTokens: SqliteAdminTokens;
+  readonly #usage: SqliteUsageStore;
 
   /** Takes an open connection, migrates it, and compiles the statements. */
   constructor(db: Database.Database) {
     applyMigrations(db);
     this.#db = db;
     this.#statements = prepareStatements(db);
+    this.#audit = new SqliteAuditLog(db);
+    this.#adminTokens = new SqliteAdminTokens(db, this.#audit);
+    this.#usage = new SqliteUsageStore(db);
   }
 
   async migrate(): Promise<void> {
     applyMigrations(this.#db);
   }
 
-  async createKey(key: NewKey, now: number): Promise<KeyRecord> {
-    return this.#db.transaction(() => this.#insertKey(key, now)).immediate();
+  async createKey(key: NewKey, now: number, by: AuditActor): Promise<KeyRecord> {
+    return this.#db.transaction(() => {
+      const record = this.#insertKey(key, now);
+      this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: keyCreationDetails(record) });
+      return record;
+    }).immediate();
   }
 
   async getKeyById(id: string): Promise<KeyRecord | null> {
@@ -252,9 +278,9 @@ export class SqliteKeyStore implements KeyStore {
     return rows.map(recordFromRow);
   }
 
-  async revokeKey(id: string, reason: string | null, now: number): Promise<KeyRecord | null> {
+  async revokeKey(id: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord | null> {
     return this.#db.transaction(() => {
-      const revoked = this.#revoke(id, reason, now);
+      const revoked = this.#revoke(id, reason, now, by, '{}');
       if (revoked !== null) return revoked;
       // Unknown, or already revoked: the first revocation's time and reason stand.
       const row = this.#statements.keyById.get(id);
@@ -262,11 +288,12 @@ export class SqliteKeyStore implements KeyStore {
     }).immediate();
   }
 
-  async revokeKeysByTag(tag: string, reason: string | null, now: number): Promise<KeyRecord[]> {
+  async revokeKeysByTag(tag: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord[]> {
     return this.#db.transaction(() => {
       const revoked: KeyRecord[] = [];
+      const details = JSON.stringify({ byTag: tag });
       for (const id of this.#statements.unrevokedIdsByTag.all(tag)) {
-        const record = this.#revoke(id, reason, now);
+        const record = this.#revoke(id, reason, now, by, details);
         if (record !== null) revoked.push(record);
       }
       return revoked;
@@ -278,6 +305,7 @@ export class SqliteKeyStore implements KeyStore {
     replacement: Omit<NewKey, keyof KeySettings>,
     graceEndsAt: number,
     now: number,
+    by: AuditActor,
   ): Promise<RotateResult | null> {
     return this.#db.transaction((): RotateResult | null => {
       const oldRow = this.#statements.keyById.get(oldId);
@@ -304,7 +332,42 @@ export class SqliteKeyStore implements KeyStore {
       // After the new key's `created` event, so a follower that reads
       // `rotatedTo` has already been told about the key it names.
       this.#statements.insertEvent.run(oldId, 'rotated', now);
+      const audit = { at: now, actor: by.actor, address: by.address, reason: null };
+      this.#audit.append({ ...audit, action: 'key.created', target: newKey.id, details: keyCreationDetails(newKey, oldId) });
+      this.#audit.append({ ...audit, action: 'key.rotated', target: oldId, details: JSON.stringify({ replacedBy: newKey.id, expiresAt }) });
       return { oldKey: recordFromRow(oldKey), newKey };
+    }).immediate();
+  }
+
+  async updateKey(id: string, changes: KeySettingsUpdate, now: number, by: AuditActor): Promise<KeyRecord | null> {
+    return this.#db.transaction((): KeyRecord | null => {
+      const row = this.#statements.keyById.get(id);
+      if (row === undefined) return null;
+      const old = recordFromRow(row);
+      const details = keyChangeDetails(old, changes);
+      if (details === null) return old;
+      const next = { ...old, ...changes };
+      const updated = this.#statements.updateSettings.get({
+        id,
+        name: next.name,
+        tags: JSON.stringify(next.tags),
+        scopes: JSON.stringify(next.scopes),
+        allowedCidrs: JSON.stringify(next.allowedCidrs),
+        certFingerprint: next.certFingerprint,
+        rateLimit: next.rateLimit,
+        quota: next.quota,
+        metadata: JSON.stringify(next.metadata),
+        expiresAt: next.expiresAt,
+        now,
+      });
+      if (updated === undefined) throw new Error(`Key ${id} vanished during update`);
+      if (changes.tags !== undefined) {
+        this.#statements.deleteTags.run(id);
+        for (const tag of next.tags) this.#statements.insertTag.run(id, tag);
+      }
+      this.#statements.insertEvent.run(id, 'updated', now);
+      this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.updated', target: id, reason: null, details });
+      return recordFromRow(updated);
     }).immediate();
   }
 
@@ -345,6 +408,60 @@ export class SqliteKeyStore implements KeyStore {
     return this.#statements.quotaUsage.get(keyId) ?? null;
   }
 
+  // The audit log, admin tokens and usage live in their own modules; the store hands them on.
+
+  listAuditEntries(query?: AuditQuery): Promise<AuditEntry[]> {
+    return this.#audit.listAuditEntries(query);
+  }
+
+  auditEntriesSince(afterSeq: number, limit: number): Promise<AuditEntry[]> {
+    return this.#audit.auditEntriesSince(afterSeq, limit);
+  }
+
+  auditHead(): Promise<AuditHead> {
+    return this.#audit.auditHead();
+  }
+
+  createAdminToken(token: NewAdminToken, now: number, by: AuditActor): Promise<AdminTokenRecord> {
+    return this.#adminTokens.createAdminToken(token, now, by);
+  }
+
+  getAdminTokenByDigest(digest: string): Promise<AdminTokenRecord | null> {
+    return this.#adminTokens.getAdminTokenByDigest(digest);
+  }
+
+  getAdminTokenById(id: string): Promise<AdminTokenRecord | null> {
+    return this.#adminTokens.getAdminTokenById(id);
+  }
+
+  listAdminTokens(): Promise<AdminTokenRecord[]> {
+    return this.#adminTokens.listAdminTokens();
+  }
+
+  revokeAdminToken(id: string, now: number, by: AuditActor): Promise<AdminTokenRecord | null> {
+    return this.#adminTokens.revokeAdminToken(id, now, by);
+  }
+
+  recordUsageMinutes(batch: UsageMinute[]): Promise<void> {
+    return this.#usage.recordUsageMinutes(batch);
+  }
+
+  usageSeries(keyId: string, from: number, to: number): Promise<UsagePoint[]> {
+    return this.#usage.usageSeries(keyId, from, to);
+  }
+
+  usageAddresses(keyId: string, from: number, to: number, limit: number): Promise<UsageAddress[]> {
+    return this.#usage.usageAddresses(keyId, from, to, limit);
+  }
+
+  usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
+    return this.#usage.usageTotals(from, to, limit);
+  }
+
+  purgeUsageBefore(minute: number): Promise<number> {
+    return this.#usage.purgeUsageBefore(minute);
+  }
+
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
@@ -373,11 +490,12 @@ export class SqliteKeyStore implements KeyStore {
     return recordFromRow(row);
   }
 
-  /** Revokes one unrevoked key and logs it; null when there was nothing to revoke. */
-  #revoke(id: string, reason: string | null, now: number): KeyRecord | null {
+  /** Revokes one unrevoked key and logs and audits it; null when there was nothing to revoke. */
+  #revoke(id: string, reason: string | null, now: number, by: AuditActor, details: string): KeyRecord | null {
     const row = this.#statements.revoke.get({ id, reason, now });
     if (row === undefined) return null;
     this.#statements.insertEvent.run(id, 'revoked', now);
+    this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: id, reason, details });
     return recordFromRow(row);
   }
 }
@@ -404,7 +522,7 @@ function refuseRotation(old: KeyRecord, now: number): void {
  * const key = await store.getKeyByDigest(digest);
  * await store.close();
  */
-export async function openSqliteKeyStore(path: string): Promise<KeyStore> {
+export async function openSqliteKeyStore(path: string): Promise<Store> {
   const inMemory = path === '' || path === ':memory:';
   // The database holds key digests and client metadata: keep its directory private.
   if (!inMemory && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });

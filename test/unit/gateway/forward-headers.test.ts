@@ -6,7 +6,7 @@ import { AMBIGUOUS_CREDENTIALS, createCredentialReader, stripQueryCredential } f
 
 const KEY_HEADERS = new Set(['authorization', 'x-api-key']);
 const build = createUpstreamHeaderBuilder(KEY_HEADERS);
-const buildUpstreamRequestHeaders = (raw: string[], _keyHeaders: Set<string>, identity: { keyId: string; keyName: string } | null, address: string, protocol: 'http' | 'https') => [...build(raw, identity, address, protocol).headers];
+const buildUpstreamRequestHeaders = (raw: string[], _keyHeaders: Set<string>, identity: { keyId: string; keyName: string } | null, address: string, protocol: 'http' | 'https', requestId = 'req-1') => [...build(raw, identity, address, protocol, requestId).headers];
 
 function asObject(flat: string[]): Record<string, string[]> {
   const result: Record<string, string[]> = {};
@@ -15,20 +15,22 @@ function asObject(flat: string[]): Record<string, string[]> {
 }
 
 describe('buildUpstreamRequestHeaders', () => {
-  it('removes keys, hop-by-hop and spoofed identity headers, and adds the real identity', () => {
+  it('removes keys, hop-by-hop and spoofed identity headers, and adds the real identity and request id', () => {
     const forwarded = asObject(
       buildUpstreamRequestHeaders(
-        ['Host', 'api.example', 'Authorization', 'Bearer pcl_x', 'X-API-Key', 'pcl_y', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'X-Portcullis-Key-Id', 'spoof', 'X-Forwarded-For', '6.6.6.6', 'Forwarded', 'for=6.6.6.6', 'Expect', '100-continue', 'Accept', 'application/json'],
+        ['Host', 'api.example', 'Authorization', 'Bearer pcl_x', 'X-API-Key', 'pcl_y', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'X-Portcullis-Key-Id', 'spoof', 'X-Forwarded-For', '6.6.6.6', 'Forwarded', 'for=6.6.6.6', 'Expect', '100-continue', 'X-Request-Id', 'from-client', 'Accept', 'application/json'],
         KEY_HEADERS,
         { keyId: 'key_1', keyName: 'web-1' },
         '10.0.0.7',
         'https',
+        'req-1',
       ),
     );
     assert.deepEqual(forwarded, {
       accept: ['application/json'],
       'x-forwarded-for': ['10.0.0.7'],
       'x-forwarded-proto': ['https'],
+      'x-request-id': ['req-1'],
       'x-forwarded-host': ['api.example'],
       'x-portcullis-key-id': ['key_1'],
       'x-portcullis-key-name': ['web-1'],
@@ -36,10 +38,10 @@ describe('buildUpstreamRequestHeaders', () => {
   });
 
   it('reports whether the request has a body', () => {
-    assert.equal(build(['Content-Length', '5'], null, '::1', 'http').hasBody, true);
-    assert.equal(build(['content-length', '0'], null, '::1', 'http').hasBody, false);
-    assert.equal(build(['Transfer-Encoding', 'chunked'], null, '::1', 'http').hasBody, true);
-    assert.equal(build(['Accept', '*/*'], null, '::1', 'http').hasBody, false);
+    assert.equal(build(['Content-Length', '5'], null, '::1', 'http', 'r').hasBody, true);
+    assert.equal(build(['content-length', '0'], null, '::1', 'http', 'r').hasBody, false);
+    assert.equal(build(['Transfer-Encoding', 'chunked'], null, '::1', 'http', 'r').hasBody, true);
+    assert.equal(build(['Accept', '*/*'], null, '::1', 'http', 'r').hasBody, false);
   });
 
   it('keeps Content-Length and other headers whose length matches a special one', () => {

@@ -6,6 +6,7 @@ import { KeyVerifier } from '../../../src/verify/key-verifier.ts';
 import { ChangeFeedFollower } from '../../../src/verify/change-feed-follower.ts';
 import { openKeyStore } from '../../../src/store/open-key-store.ts';
 import type { KeyStore, NewKey } from '../../../src/store/key-store.ts';
+import { CLI_ACTOR } from '../../../src/store/audit-log.ts';
 import { digestKey } from '../../../src/keys/key-digest.ts';
 import { displayPrefixOf, generateKey, generateKeyId } from '../../../src/keys/key-format.ts';
 import { temporaryDirectory } from '../../support/processes.ts';
@@ -53,7 +54,7 @@ describe('KeyVerifier with the change feed', () => {
 
   it('serves a known key from memory after the first lookup', async () => {
     const { row } = newKey();
-    await store.createKey(row, Date.now());
+    await store.createKey(row, Date.now(), CLI_ACTOR);
     const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
     const first = await verifier.lookup(row.digest);
     assert.equal(first?.record.id, row.id);
@@ -72,12 +73,12 @@ describe('KeyVerifier with the change feed', () => {
 
   it('applies a revocation from the log to the cached record', async () => {
     const { row } = newKey();
-    await store.createKey(row, Date.now());
+    await store.createKey(row, Date.now(), CLI_ACTOR);
     const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
     const follower = new ChangeFeedFollower(store, verifier, { pollInterval: 1000 });
     await follower.start();
     assert.equal((await verifier.lookup(row.digest))?.record.revokedAt, null);
-    await store.revokeKey(row.id, 'leaked', Date.now());
+    await store.revokeKey(row.id, 'leaked', Date.now(), CLI_ACTOR);
     assert.equal(await follower.pollOnce(), 1);
     const after = verifier.lookup(row.digest);
     assert.ok(!(after instanceof Promise));
@@ -92,7 +93,7 @@ describe('KeyVerifier with the change feed', () => {
     const follower = new ChangeFeedFollower(store, verifier, { pollInterval: 1000 });
     await follower.start();
     assert.equal(await verifier.lookup(row.digest), null);
-    await store.createKey(row, Date.now());
+    await store.createKey(row, Date.now(), CLI_ACTOR);
     await follower.pollOnce();
     assert.equal((await verifier.lookup(row.digest))?.record.id, row.id);
     await follower.stop();
@@ -100,7 +101,7 @@ describe('KeyVerifier with the change feed', () => {
 
   it('does not cache a read that a change overtook', async () => {
     const { row } = newKey();
-    await store.createKey(row, Date.now());
+    await store.createKey(row, Date.now(), CLI_ACTOR);
     // A store whose first read returns the pre-revocation record after the feed applied the revocation.
     let delayedOnce = false;
     const verifier: KeyVerifier = new KeyVerifier(
@@ -111,7 +112,7 @@ describe('KeyVerifier with the change feed', () => {
               const record = await target.getKeyByDigest(digest);
               if (!delayedOnce) {
                 delayedOnce = true;
-                const revoked = await target.revokeKey(row.id, 'race', Date.now());
+                const revoked = await target.revokeKey(row.id, 'race', Date.now(), CLI_ACTOR);
                 verifier.applyChange(revoked!);
               }
               return record;
@@ -132,9 +133,9 @@ describe('KeyVerifier with the change feed', () => {
     const follower = new ChangeFeedFollower(store, verifier, { pollInterval: 1000, batchSize: 7 });
     await follower.start();
     const rows = Array.from({ length: 30 }, () => newKey().row);
-    for (const row of rows) await store.createKey(row, Date.now());
+    for (const row of rows) await store.createKey(row, Date.now(), CLI_ACTOR);
     for (const row of rows) await verifier.lookup(row.digest);
-    for (const row of rows) await store.revokeKey(row.id, null, Date.now());
+    for (const row of rows) await store.revokeKey(row.id, null, Date.now(), CLI_ACTOR);
     assert.equal(await follower.pollOnce(), 60);
     assert.equal(follower.lastSeq, await store.latestEventSeq());
     for (const row of rows) assert.notEqual((verifier.lookup(row.digest) as { record: { revokedAt: number | null } }).record.revokedAt, null);

@@ -1,0 +1,242 @@
+/**
+ * The admin API's OpenAPI document: served at `/openapi.json`, and the source of every route's
+ * request validation (`routeSchema` turns an operation's parameters and body into the schemas
+ * Fastify compiles at start-up). Schemas stay within what both OpenAPI 3.1 (JSON Schema
+ * 2020-12) and Fastify's ajv (draft-07) read the same way.
+ */
+import { TAG_PATTERN } from '../cli/key-settings-flags.ts';
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (type: string, extra: Schema = {}): Schema => ({ type: [type, 'null'], ...extra });
+const time = (description: string): Schema => nullable('string', { format: 'date-time', description });
+
+const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001f\\u007f]*$';
+const DURATION = '^\\d+(\\.\\d+)?(ms|s|m|h|d)$';
+const ID = { type: 'string', pattern: '^[a-z]+_[A-Za-z0-9]{1,64}$', description: 'Key id (`key_…`) or admin token id (`adm_…`).' };
+
+const name = { type: 'string', minLength: 1, maxLength: 128, pattern: NO_CONTROL_CHARACTERS, description: 'The client instance the key belongs to, such as `web-1`.' };
+const tags = { type: 'array', maxItems: 32, uniqueItems: true, items: { type: 'string', pattern: TAG_PATTERN.source }, description: 'Tags for grouping; revoking by tag bans every key with it.' };
+const metadata = { type: 'object', maxProperties: 32, description: 'Free-form JSON about the client (owner, ticket); not used by the gateway.' };
+const reason = { type: 'string', maxLength: 500, pattern: NO_CONTROL_CHARACTERS, description: 'Why: recorded with the revocation and in the audit log.' };
+
+const schemas: Record<string, Schema> = {
+  Problem: {
+    type: 'object',
+    description: 'RFC 9457 problem details; `code` is stable (docs/errors.md).',
+    required: ['type', 'title', 'status', 'detail', 'code'],
+    properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' } },
+  },
+  Key: {
+    type: 'object',
+    description: 'A key, never its secret or digest. More settings appear as gateway layers add them.',
+    required: ['id', 'name', 'displayPrefix', 'status', 'tags', 'createdAt'],
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      displayPrefix: { type: 'string', description: 'The first characters of the key, such as `pcl_AbCd`.' },
+      status: { type: 'string', enum: ['active', 'revoked', 'expired'] },
+      tags: { type: 'array', items: { type: 'string' } },
+      scopes: { type: 'array', items: { type: 'string' } },
+      allowedCidrs: { type: 'array', items: { type: 'string' } },
+      certFingerprint: nullable('string'),
+      rateLimit: nullable('string'),
+      metadata: { type: 'object' },
+      createdAt: time('When the key was created.'),
+      updatedAt: time('When its settings last changed.'),
+      expiresAt: time('When it stops working, if ever.'),
+      revokedAt: time('When it was revoked.'),
+      revokedReason: nullable('string'),
+      rotatedTo: nullable('string', { description: 'The key that replaced it.' }),
+      lastUsedAt: time('Last forwarded request (written in batches, so up to `usage.flushInterval` late).'),
+      lastUsedAddress: nullable('string'),
+    },
+  },
+  NewKey: { allOf: [ref('Key'), { type: 'object', required: ['key'], properties: { key: { type: 'string', description: 'The key itself: shown only in this response.' } } }] },
+  KeyPage: {
+    type: 'object',
+    required: ['items', 'next'],
+    properties: { items: { type: 'array', items: ref('Key') }, next: nullable('string', { description: 'Pass as `after` for the next page; null at the end.' }) },
+  },
+  CreateKey: {
+    type: 'object', additionalProperties: false, required: ['name'],
+    properties: { name, tags, metadata, expiresIn: { type: 'string', pattern: DURATION, description: 'Expire after this long, such as `30d`.' } },
+  },
+  UpdateKey: {
+    type: 'object', additionalProperties: false, minProperties: 1,
+    properties: { name, tags, metadata, expiresAt: time('New expiry time, or null for none.') },
+  },
+  Revoke: { type: 'object', additionalProperties: false, properties: { reason } },
+  RevokeByTag: { type: 'object', additionalProperties: false, required: ['tag'], properties: { tag: { type: 'string', pattern: TAG_PATTERN.source }, reason } },
+  Rotate: { type: 'object', additionalProperties: false, properties: { grace: { type: 'string', pattern: DURATION, description: 'How long the old key keeps working (default `1h`; `0s` ends it now).' } } },
+  Rotated: { allOf: [ref('NewKey'), { type: 'object', required: ['replaces'], properties: { replaces: { type: 'string' }, oldKeyExpiresAt: time('When the old key stops working.') } }] },
+  KeyUsage: {
+    type: 'object',
+    properties: {
+      window: { type: 'string' }, step: { type: 'integer', description: 'Seconds per point.' },
+      points: { type: 'array', items: { type: 'object', properties: { t: { type: 'string', format: 'date-time' }, requests: { type: 'integer' }, denied: { type: 'integer' }, bytesIn: { type: 'integer' }, bytesOut: { type: 'integer' } } } },
+      totals: { type: 'object' }, denials: { type: 'object', description: 'Refusals in the window, by error code.' },
+      addresses: { type: 'array', items: { type: 'object', properties: { address: { type: 'string' }, lastSeen: { type: 'string' }, minutes: { type: 'integer' } } } },
+    },
+  },
+  UsageSummary: { type: 'object', properties: { window: { type: 'string' }, keys: { type: 'array', items: { type: 'object' } } } },
+  AuditEntry: {
+    type: 'object',
+    properties: {
+      seq: { type: 'integer' }, at: { type: 'string', format: 'date-time' }, actor: { type: 'string', description: '`cli` or an admin token id.' },
+      address: nullable('string'), action: { type: 'string' }, target: { type: 'string' }, reason: nullable('string'), details: { type: 'object' }, hash: { type: 'string' },
+    },
+  },
+  AuditPage: { type: 'object', properties: { items: { type: 'array', items: ref('AuditEntry') }, next: nullable('integer', { description: 'Pass as `before` for the next page.' }) } },
+  AuditVerification: { type: 'object', properties: { ok: { type: 'boolean' }, entries: { type: 'integer' }, seq: nullable('integer'), problem: { type: 'string' }, head: { type: 'object' } } },
+  Login: { type: 'object', additionalProperties: false, required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 200 } } },
+  Session: {
+    type: 'object',
+    properties: { tokenId: { type: 'string' }, tokenName: { type: 'string' }, role: { type: 'string', enum: ['read', 'write'] }, csrfToken: nullable('string', { description: 'Send as `X-CSRF-Token` on every change made with the session cookie.' }), expiresAt: time('') },
+  },
+  Health: { type: 'object', properties: { status: { type: 'string', enum: ['ok', 'degraded'] }, changeFeed: { type: 'object' } } },
+};
+
+const window = { name: 'window', in: 'query', schema: { type: 'string', enum: ['1h', '6h', '24h', '7d'], default: '1h' }, description: 'How far back to look.' };
+const idParameter = { name: 'id', in: 'path', required: true, schema: ID };
+
+const problemResponses = (...statuses: number[]): Schema =>
+  Object.fromEntries(statuses.map((status) => [String(status), { description: 'A problem (see `code`).', content: { 'application/problem+json': { schema: ref('Problem') } } }]));
+const json = (schema: Schema, description = 'OK'): Schema => ({ description, content: { 'application/json': { schema } } });
+const body = (schema: string): Schema => ({ required: true, content: { 'application/json': { schema: ref(schema) } } });
+
+interface Operation {
+  operationId: string;
+  summary: string;
+  'x-role': 'public' | 'read' | 'write';
+  parameters?: Schema[];
+  requestBody?: Schema;
+  responses: Schema;
+}
+
+const read = (operation: Omit<Operation, 'x-role'>): Operation => ({ ...operation, 'x-role': 'read', responses: { ...operation.responses, ...problemResponses(401, 403) } });
+const write = (operation: Omit<Operation, 'x-role'>): Operation => ({ ...operation, 'x-role': 'write', responses: { ...operation.responses, ...problemResponses(400, 401, 403) } });
+const open = (operation: Omit<Operation, 'x-role'>): Operation => ({ ...operation, 'x-role': 'public' });
+
+export const adminPaths: Record<string, Record<string, Operation>> = {
+  '/api/keys': {
+    get: read({
+      operationId: 'listKeys', summary: 'List keys, with filters and paging',
+      parameters: [
+        { name: 'q', in: 'query', schema: { type: 'string', maxLength: 128 }, description: 'Part of the name or id (case-insensitive).' },
+        { name: 'tag', in: 'query', schema: { type: 'string', pattern: TAG_PATTERN.source } },
+        { name: 'status', in: 'query', schema: { type: 'string', enum: ['active', 'revoked', 'expired'] } },
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+        { name: 'after', in: 'query', schema: ID },
+      ],
+      responses: { 200: json(ref('KeyPage')), ...problemResponses(400) },
+    }),
+    post: write({ operationId: 'createKey', summary: 'Create a key; the response is the only time it is shown', requestBody: body('CreateKey'), responses: { 201: json(ref('NewKey'), 'Created') } }),
+  },
+  '/api/keys/revoke': {
+    post: write({ operationId: 'revokeKeysByTag', summary: 'Revoke every unrevoked key with a tag', requestBody: body('RevokeByTag'), responses: { 200: json({ type: 'array', items: ref('Key') }) } }),
+  },
+  '/api/keys/{id}': {
+    get: read({ operationId: 'getKey', summary: 'One key', parameters: [idParameter], responses: { 200: json(ref('Key')), ...problemResponses(404) } }),
+    patch: write({ operationId: 'updateKey', summary: 'Change a key\'s settings', parameters: [idParameter], requestBody: body('UpdateKey'), responses: { 200: json(ref('Key')), ...problemResponses(404) } }),
+  },
+  '/api/keys/{id}/revoke': {
+    post: write({ operationId: 'revokeKey', summary: 'Revoke a key (in force on every node within a poll interval)', parameters: [idParameter], requestBody: body('Revoke'), responses: { 200: json(ref('Key')), ...problemResponses(404) } }),
+  },
+  '/api/keys/{id}/rotate': {
+    post: write({ operationId: 'rotateKey', summary: 'Issue a replacement; the old key works for a grace period', parameters: [idParameter], requestBody: body('Rotate'), responses: { 200: json(ref('Rotated')), ...problemResponses(404, 409) } }),
+  },
+  '/api/keys/{id}/usage': {
+    get: read({ operationId: 'getKeyUsage', summary: 'A key\'s requests, denials, bytes and addresses over time', parameters: [idParameter, window], responses: { 200: json(ref('KeyUsage')), ...problemResponses(404) } }),
+  },
+  '/api/usage': {
+    get: read({ operationId: 'getUsage', summary: 'Busiest keys over a window', parameters: [window, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }], responses: { 200: json(ref('UsageSummary')) } }),
+  },
+  '/api/audit': {
+    get: read({
+      operationId: 'listAudit', summary: 'The audit log, newest first',
+      parameters: [
+        { name: 'target', in: 'query', schema: ID },
+        { name: 'before', in: 'query', schema: { type: 'integer', minimum: 1 } },
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+      ],
+      responses: { 200: json(ref('AuditPage')) },
+    }),
+  },
+  '/api/audit/verify': {
+    get: read({ operationId: 'verifyAudit', summary: 'Check the audit log\'s hash chain', responses: { 200: json(ref('AuditVerification')) } }),
+  },
+  '/api/events': {
+    get: read({ operationId: 'streamEvents', summary: 'Server-sent events: one `key` event per key change, from the change feed', responses: { 200: { description: 'An event stream', content: { 'text/event-stream': {} } } } }),
+  },
+  '/api/session': {
+    post: open({ operationId: 'login', summary: 'Dashboard login: sets an HttpOnly session cookie', requestBody: body('Login'), responses: { 200: json(ref('Session')), ...problemResponses(400, 401, 403) } }),
+    get: read({ operationId: 'getSession', summary: 'The caller\'s identity (and the CSRF token of a cookie session)', responses: { 200: json(ref('Session')) } }),
+    delete: read({ operationId: 'logout', summary: 'End the dashboard session', responses: { 204: { description: 'Logged out' } } }),
+  },
+  '/api/health': {
+    get: open({ operationId: 'health', summary: 'Liveness and change-feed freshness', responses: { 200: json(ref('Health')) } }),
+  },
+  '/metrics': {
+    get: read({ operationId: 'metrics', summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } } }),
+  },
+  '/openapi.json': {
+    get: open({ operationId: 'openapi', summary: 'This document', responses: { 200: json({ type: 'object' }) } }),
+  },
+};
+
+export const adminOpenApi = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Portcullis admin API',
+    version: '1',
+    description: 'Served only on the admin listener. Authenticate with `Authorization: Bearer <admin token>` (`portcullis admin token create`) or a dashboard session cookie. `x-role` on each operation is the least role it needs.',
+  },
+  components: {
+    schemas,
+    securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: '__Host-portcullis_session' } },
+  },
+  security: [{ adminToken: [] }, { session: [] }],
+  paths: adminPaths,
+};
+
+/** Resolves `$ref`s into the component schemas, for Fastify (which has no OpenAPI document to look them up in). */
+function inline(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(inline);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const record = schema as Schema;
+  if (typeof record.$ref === 'string') return inline(schemas[record.$ref.slice('#/components/schemas/'.length)]);
+  return Object.fromEntries(Object.entries(record).filter(([key]) => key !== 'description').map(([key, value]) => [key, inline(value)]));
+}
+
+export interface AdminRoute {
+  method: string;
+  url: string;
+  role: Operation['x-role'];
+  schema: { params?: Schema; querystring?: Schema; body?: Schema };
+}
+
+/** Every operation with its Fastify path (`:id`), least role and request schemas. */
+export function adminRoutes(): Map<string, AdminRoute> {
+  const routes = new Map<string, AdminRoute>();
+  for (const [path, operations] of Object.entries(adminPaths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const schema: AdminRoute['schema'] = {};
+      for (const location of ['path', 'query'] as const) {
+        const parameters = (operation.parameters ?? []).filter((parameter) => parameter.in === location);
+        if (parameters.length === 0) continue;
+        schema[location === 'path' ? 'params' : 'querystring'] = {
+          type: 'object',
+          additionalProperties: false,
+          required: parameters.filter((parameter) => parameter.required === true).map((parameter) => parameter.name),
+          properties: Object.fromEntries(parameters.map((parameter) => [parameter.name, inline(parameter.schema)])),
+        };
+      }
+      const requestSchema = (operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema;
+      if (requestSchema !== undefined) schema.body = inline(requestSchema) as Schema;
+      routes.set(operation.operationId, { method: method.toUpperCase(), url: path.replace(/\{(\w+)\}/g, ':$1'), role: operation['x-role'], schema });
+    }
+  }
+  return routes;
+}

@@ -1,0 +1,43 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ERROR_CATALOGUE, problemTypeFor, type ErrorCode } from '../gateway/error-catalogue.ts';
+
+/**
+ * The admin API answers every error as RFC 9457 problem+json with a stable `code`, like the
+ * gateway. Details are written here, from bounded values: never a token, never request input.
+ */
+export function sendAdminProblem(reply: FastifyReply, code: ErrorCode, detail: string, headers: Record<string, string> = {}): FastifyReply {
+  const { status, title } = ERROR_CATALOGUE[code];
+  return reply
+    .code(status)
+    .headers({ ...headers, 'content-type': 'application/problem+json', 'cache-control': 'no-store' })
+    .send(JSON.stringify({ type: problemTypeFor(code), title, status, detail, code }));
+}
+
+/** An error a route handler throws on purpose: becomes a problem with its code. */
+export class AdminProblem extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, detail: string) {
+    super(detail);
+    this.name = 'AdminProblem';
+    this.code = code;
+  }
+}
+
+/** Fastify's errors (validation, bad JSON, wrong media type, body too large) and thrown problems, as problem+json. */
+export function createAdminErrorHandler(logger: Logger) {
+  return function handleAdminError(error: FastifyError | AdminProblem, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    if (error instanceof AdminProblem) return sendAdminProblem(reply, error.code, error.message);
+    if (error.validation !== undefined) {
+      // ajv's messages name the field and the rule, never the value sent.
+      const where = error.validationContext ?? 'request';
+      return sendAdminProblem(reply, 'request_invalid', `Invalid ${where}: ${error.message.slice(0, 300)}`);
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendAdminProblem(reply, 'request_invalid', 'Send the body as JSON (Content-Type: application/json).');
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendAdminProblem(reply, 'request_invalid', 'The request body is too large (at most 64 KB).');
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.statusCode === 400) return sendAdminProblem(reply, 'request_invalid', 'The request body is not valid JSON.');
+    logger.error({ err: error, reqId: request.id }, 'admin request failed');
+    return sendAdminProblem(reply, 'internal_error', 'The admin API failed to handle the request.');
+  };
+}

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load-config.ts';
+import { formatHostPort, type HostPort } from '../config/units.ts';
+import type { Store } from '../store/store.ts';
+import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import type { RequestIds } from '../telemetry/request-id.ts';
+import type { AdminRole } from '../store/admin-token-store.ts';
+import { adminClientAddress, createAdminAuthenticator, isLoopback } from './admin-auth.ts';
+import { adminOpenApi, adminRoutes } from './admin-openapi.ts';
+import { createAdminErrorHandler, sendAdminProblem } from './admin-problems.ts';
+import { registerOperation } from './admin-routes.ts';
+import { AdminSessions } from './admin-sessions.ts';
+import { registerDashboard } from './dashboard-assets.ts';
+import { KeyEventStreams, type KeyEventSource } from './event-stream.ts';
+import { registerKeyRoutes } from './key-routes.ts';
+import { registerReportRoutes } from './report-routes.ts';
+import { registerSessionRoutes } from './session-routes.ts';
+
+export interface ChangeFeedState extends KeyEventSource {
+  readonly lastSeq: number;
+  readonly caughtUpAt: number | null;
+}
+
+export interface AdminDependencies {
+  config: Config;
+  store: Store;
+  changeFeed: ChangeFeedState;
+  metrics: GatewayMetrics;
+  requestIds: RequestIds;
+  logger: Logger;
+  /** The built dashboard's folder (tests may point elsewhere). */
+  dashboardDirectory?: string;
+}
+
+/**
+ * A strict policy for everything the admin listener serves: scripts, styles and API calls
+ * only from this origin, no inline code, no framing, no plugins.
+ */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    role?: AdminRole | 'public';
+  }
+}
+
+/**
+ * Builds the admin app (not listening): the admin API, its OpenAPI document, metrics, the
+ * change-feed event stream and the dashboard. Tests call it directly and use `inject`.
+ */
+export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ app: FastifyInstance; streams: KeyEventStreams }> {
+  const { config, store, changeFeed, metrics, requestIds, logger } = dependencies;
+  const tls = config.admin.tls;
+  const protocol = tls === null ? 'http' : 'https';
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'admin' }),
+    // Our own `admin request` line (onResponse below) replaces Fastify's per-request lines.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024,
+    genReqId: (req) => requestIds.forRequest(req.rawHeaders),
+    requestIdHeader: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ...(tls === null
+      ? {}
+      : { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...(tls.clientCa === null ? {} : { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: true }) } }),
+  }) as unknown as FastifyInstance;
+
+  const sessions = new AdminSessions({ lifetime: config.admin.sessionLifetime, idleTimeout: config.admin.sessionIdleTimeout });
+  const auth = createAdminAuthenticator(store, sessions, protocol);
+  const streams = new KeyEventStreams(changeFeed, store);
+  const routes = adminRoutes();
+
+  await app.register(cookie);
+  app.decorateRequest('admin', null);
+  app.setErrorHandler(createAdminErrorHandler(logger));
+  app.setNotFoundHandler((_request, reply) => sendAdminProblem(reply, 'not_found', 'No such admin route.'));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.headers({ ...SECURITY_HEADERS, 'x-request-id': request.id });
+    // Never trust forwarding headers here: the socket's own address decides.
+    if (!config.admin.allowRemote && !isLoopback(adminClientAddress(request))) {
+      return sendAdminProblem(reply, 'admin_client_refused', 'The admin listener only accepts clients on this host (admin.allowRemote is off).');
+    }
+    const role = request.routeOptions.config.role ?? 'public';
+    if (role !== 'public' && !(await auth.authorise(request, reply, role))) return reply;
+    return undefined;
+  });
+  // Optional bodies (revoke, rotate): a POST without one is validated as `{}`.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body !== undefined) request.body = {};
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const line = { reqId: request.id, method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, actor: request.admin?.tokenId ?? null, client: adminClientAddress(request) };
+    if (request.method === 'GET' || request.method === 'HEAD') logger.debug(line, 'admin request');
+    else logger.info(line, 'admin request');
+  });
+
+  registerKeyRoutes(app, routes, store, config.keys.prefix);
+  registerReportRoutes(app, routes, store);
+  registerSessionRoutes(app, routes, store, sessions, protocol);
+  registerOperation(app, routes, 'streamEvents', async (request, reply) => streams.open(request, reply));
+  registerOperation(app, routes, 'openapi', async () => adminOpenApi);
+  registerOperation(app, routes, 'metrics', async (_request, reply) => {
+    const { contentType, body } = await metrics.render();
+    return reply.type(contentType).header('cache-control', 'no-store').send(body);
+  });
+  const staleAfter = Math.max(5_000, 20 * config.changeFeed.pollInterval);
+  registerOperation(app, routes, 'health', async (_request, reply) => {
+    const caughtUpAt = changeFeed.caughtUpAt;
+    const lagSeconds = caughtUpAt === null ? null : (Date.now() - caughtUpAt) / 1000;
+    const healthy = lagSeconds !== null && lagSeconds * 1000 < staleAfter;
+    reply.code(healthy ? 200 : 503).header('cache-control', 'no-store');
+    return { status: healthy ? 'ok' : 'degraded', changeFeed: { position: changeFeed.lastSeq, lagSeconds } };
+  });
+  await registerDashboard(app, dependencies.dashboardDirectory);
+  return { app, streams };
+}
+
+export interface RunningAdmin {
+  address: HostPort;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the admin listener, which is never the public one. */
+export async function startAdminServer(dependencies: AdminDependencies): Promise<RunningAdmin> {
+  const listen = dependencies.config.admin.listen as HostPort;
+  const { app, streams } = await buildAdminApp(dependencies);
+  try {
+    await app.listen({ host: listen.host, port: listen.port });
+  } catch (error) {
+    await app.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL' && code !== 'EACCES') throw error;
+    throw new Error(`admin.listen ${formatHostPort(listen)}: cannot listen (${code}). Choose another address with --admin-listen or PORTCULLIS_ADMIN_LISTEN, or turn the admin listener off with an empty PORTCULLIS_ADMIN_LISTEN.`, { cause: error });
+  }
+  const info = (app.server as Server).address() as AddressInfo;
+  const address = { host: info.address, port: info.port };
+  const url = `${dependencies.config.admin.tls === null ? 'http' : 'https'}://${formatHostPort(address)}`;
+  if (!isLoopback(address.host) && address.host !== 'localhost') {
+    dependencies.logger.warn({ listen: formatHostPort(address), allowRemote: dependencies.config.admin.allowRemote }, dependencies.config.admin.allowRemote ? 'admin listener accepts remote clients' : 'admin listener bound beyond loopback, but refuses remote clients (admin.allowRemote is off)');
+  }
+  return {
+    address,
+    url,
+    async close() {
+      streams.closeAll();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AdminRole } from '../store/admin-token-store.ts';
+
+/** The session cookie. `__Host-` makes the browser insist on Secure, Path=/ and no Domain. */
+export const SESSION_COOKIE = '__Host-portcullis_session';
+const MAX_SESSIONS = 10_000;
+
+export interface AdminSession {
+  id: string;
+  tokenId: string;
+  tokenName: string;
+  role: AdminRole;
+  /** Sent back in `X-CSRF-Token` with every change made through this session. */
+  csrfToken: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+}
+
+export interface SessionLimits {
+  lifetime: number;
+  idleTimeout: number;
+}
+
+/**
+ * Dashboard sessions, in this process's memory: a restart logs everyone out, and a session
+ * lives on the node that created it (the admin listener of one node serves one dashboard).
+ * A session only names the admin token it was opened with; every request re-reads that token,
+ * so revoking the token ends its sessions at once. Bounded: the oldest sessions go first.
+ */
+export class AdminSessions {
+  readonly #sessions = new Map<string, AdminSession>();
+  readonly #limits: SessionLimits;
+
+  constructor(limits: SessionLimits) {
+    this.#limits = limits;
+  }
+
+  open(token: { id: string; name: string; role: AdminRole }, now: number): AdminSession {
+    const session: AdminSession = {
+      id: randomBytes(32).toString('base64url'),
+      tokenId: token.id,
+      tokenName: token.name,
+      role: token.role,
+      csrfToken: randomBytes(32).toString('base64url'),
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: now + this.#limits.lifetime,
+    };
+    this.#sessions.set(session.id, session);
+    if (this.#sessions.size > MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value as string);
+    return session;
+  }
+
+  /** The live session with this id (touching it), or null when unknown, idle too long or expired. */
+  find(id: string, now: number): AdminSession | null {
+    const session = this.#sessions.get(id);
+    if (session === undefined) return null;
+    if (now >= session.expiresAt || now - session.lastSeenAt >= this.#limits.idleTimeout) {
+      this.#sessions.delete(id);
+      return null;
+    }
+    session.lastSeenAt = now;
+    return session;
+  }
+
+  close(id: string): void {
+    this.#sessions.delete(id);
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+}
+
+/** Constant-time comparison of a presented CSRF token with the session's. */
+export function csrfTokenMatches(session: AdminSession, presented: string | undefined): boolean {
+  if (presented === undefined) return false;
+  const expected = Buffer.from(session.csrfToken);
+  const given = Buffer.from(presented);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}

@@ -1,0 +1,33 @@
+import { keyStatus, type KeyRecord } from '../keys/key-record.ts';
+import type { AuditEntry } from '../store/audit-log.ts';
+
+const TIME_FIELDS = new Set(['createdAt', 'updatedAt', 'expiresAt', 'revokedAt', 'lastUsedAt']);
+
+/**
+ * A key as the admin API and dashboard show it: every field of the record but the digest,
+ * times in ISO 8601, and its status. Generic on purpose: settings that later layers add to
+ * the record (scopes, CIDRs, rate limits…) appear without a change here.
+ */
+export function adminKeyView(record: KeyRecord, now: number): Record<string, unknown> {
+  const view: Record<string, unknown> = { id: record.id, name: record.name, displayPrefix: record.displayPrefix, status: keyStatus(record, now) };
+  for (const [field, value] of Object.entries(record)) {
+    if (field === 'digest' || field in view) continue;
+    view[field] = TIME_FIELDS.has(field) && typeof value === 'number' ? new Date(value).toISOString() : value;
+  }
+  return view;
+}
+
+/** An audit entry as people and scripts read it: details parsed, times in ISO 8601. */
+export function auditEntryView(entry: AuditEntry) {
+  return {
+    seq: entry.seq,
+    at: new Date(entry.at).toISOString(),
+    actor: entry.actor,
+    address: entry.address,
+    action: entry.action,
+    target: entry.target,
+    reason: entry.reason,
+    details: JSON.parse(entry.details) as Record<string, unknown>,
+    hash: entry.hash,
+  };
+}

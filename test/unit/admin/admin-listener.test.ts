@@ -1,0 +1,82 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import pino from 'pino';
+import { buildAdminApp } from '../../../src/admin/admin-server.ts';
+import { loadConfig } from '../../../src/config/load-config.ts';
+import { openKeyStore } from '../../../src/store/open-key-store.ts';
+import type { Store } from '../../../src/store/store.ts';
+import { GatewayMetrics } from '../../../src/telemetry/gateway-metrics.ts';
+import { RequestIds } from '../../../src/telemetry/request-id.ts';
+import { temporaryDirectory } from '../../support/processes.ts';
+import { createAdminToken } from '../../support/admin-client.ts';
+
+const changeFeed = { lastSeq: 0, caughtUpAt: Date.now(), subscribe: () => () => {} };
+const metrics = new GatewayMetrics({ keyCache: () => ({ hits: 0, misses: 0, knownKeys: 0, unknownDigests: 0 }), changeFeedCaughtUpAt: () => Date.now(), changeFeedPosition: () => 0 });
+
+async function appFor(store: Store, env: Record<string, string> = {}) {
+  const config = loadConfig({ env: { PORTCULLIS_LOG_LEVEL: 'silent', ...env }, cwd: '/nonexistent' });
+  return (await buildAdminApp({ config, store, changeFeed, metrics, requestIds: new RequestIds('test'), logger: pino({ level: 'silent' }) })).app;
+}
+
+describe('the admin listener refuses clients that are not on this host', () => {
+  const directory = temporaryDirectory();
+  let store: Store;
+  let token: string;
+
+  before(async () => {
+    store = await openKeyStore(join(directory.path, 'keys.db'));
+    token = (await createAdminToken(store, 'write')).token;
+  });
+  after(async () => {
+    await store.close();
+    directory.remove();
+  });
+
+  it('by default: any other address gets 403 admin_client_refused, even with a valid token and on public routes', async () => {
+    const app = await appFor(store);
+    try {
+      for (const remoteAddress of ['192.0.2.10', '10.0.0.1', '2001:db8::1', '::ffff:192.0.2.10']) {
+        for (const url of ['/api/keys', '/api/health', '/openapi.json', '/']) {
+          const response = await app.inject({ method: 'GET', url, remoteAddress, headers: { authorization: `Bearer ${token}` } });
+          assert.equal(response.statusCode, 403, `${remoteAddress} ${url}`);
+          assert.equal(response.json().code, 'admin_client_refused');
+        }
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('ignores forwarding headers: only the socket address counts', async () => {
+    const app = await appFor(store);
+    try {
+      const response = await app.inject({ method: 'GET', url: '/api/health', remoteAddress: '192.0.2.10', headers: { 'x-forwarded-for': '127.0.0.1', forwarded: 'for=127.0.0.1' } });
+      assert.equal(response.statusCode, 403);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('accepts loopback clients, IPv4, IPv6 and IPv4-mapped', async () => {
+    const app = await appFor(store);
+    try {
+      for (const remoteAddress of ['127.0.0.1', '127.0.0.53', '::1', '::ffff:127.0.0.1']) {
+        const response = await app.inject({ method: 'GET', url: '/api/keys', remoteAddress, headers: { authorization: `Bearer ${token}` } });
+        assert.equal(response.statusCode, 200, remoteAddress);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('with admin.allowRemote on, lets other addresses reach authentication (still needing a token)', async () => {
+    const app = await appFor(store, { PORTCULLIS_ADMIN_ALLOW_REMOTE: 'true' });
+    try {
+      assert.equal((await app.inject({ method: 'GET', url: '/api/keys', remoteAddress: '192.0.2.10' })).json().code, 'admin_unauthorized');
+      assert.equal((await app.inject({ method: 'GET', url: '/api/keys', remoteAddress: '192.0.2.10', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+    } finally {
+      await app.close();
+    }
+  });
+});

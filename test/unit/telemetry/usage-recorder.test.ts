@@ -1,0 +1,98 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KeyStore, KeyUsage } from '../../../src/store/key-store.ts';
+import type { UsageMinute, UsageStore } from '../../../src/store/usage-store.ts';
+import { MAX_ADDRESSES_PER_MINUTE, UsageRecorder } from '../../../src/telemetry/usage-recorder.ts';
+
+const MINUTE = 60_000;
+const m0 = 28_000_000 * MINUTE;
+
+/** Records what the recorder writes; can be told to fail. */
+function fakeStore() {
+  const written = { lastUses: [] as KeyUsage[][], minutes: [] as UsageMinute[][], purges: [] as number[] };
+  let failing = false;
+  const store = {
+    async recordUsage(batch: KeyUsage[]) {
+      if (failing) throw new Error('store down');
+      written.lastUses.push(batch);
+    },
+    async recordUsageMinutes(batch: UsageMinute[]) {
+      if (failing) throw new Error('store down');
+      written.minutes.push(batch);
+    },
+    async purgeUsageBefore(minute: number) {
+      written.purges.push(minute);
+      return 0;
+    },
+  } as unknown as KeyStore & UsageStore;
+  return { store, written, fail: (value: boolean) => (failing = value) };
+}
+
+describe('UsageRecorder', () => {
+  it('aggregates per key and minute: requests, denials by code, bytes and addresses', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 30 * 86_400_000 });
+    recorder.record('key_a', '192.0.2.1', m0 + 1_000, 100);
+    recorder.record('key_a', '192.0.2.2', m0 + 2_000, 0);
+    recorder.recordResponse('key_a', m0 + 3_000, 5_000, null);
+    recorder.recordResponse('key_a', m0 + 3_500, 0, 'upstream_timeout');
+    recorder.recordDenial('key_a', '192.0.2.1', m0 + 4_000, 'key_revoked');
+    recorder.recordDenial('key_a', '192.0.2.3', m0 + 5_000, 'key_revoked');
+    recorder.record('key_b', '2001:db8::1', m0 + 6_000, 0);
+    await recorder.flush(m0 + 10_000);
+    assert.deepEqual(written.minutes, [[
+      { keyId: 'key_a', minute: m0, requests: 4, bytesIn: 100, bytesOut: 5_000, denials: { upstream_timeout: 1, key_revoked: 2 }, addresses: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] },
+      { keyId: 'key_b', minute: m0, requests: 1, bytesIn: 0, bytesOut: 0, denials: {}, addresses: ['2001:db8::1'] },
+    ]]);
+    // Last use counts forwarded requests only, not refusals.
+    assert.deepEqual(written.lastUses, [[
+      { keyId: 'key_a', lastUsedAt: m0 + 2_000, lastUsedAddress: '192.0.2.2' },
+      { keyId: 'key_b', lastUsedAt: m0 + 6_000, lastUsedAddress: '2001:db8::1' },
+    ]]);
+  });
+
+  it('starts a new bucket when the minute turns, and keeps the newest last use', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    recorder.record('key_a', '192.0.2.1', m0 + 59_000);
+    recorder.record('key_a', '192.0.2.9', m0 + MINUTE + 1);
+    recorder.record('key_a', '192.0.2.9', m0 + MINUTE + 2);
+    await recorder.flush(m0 + 2 * MINUTE);
+    assert.deepEqual(written.minutes[0]!.map((usage) => [usage.minute, usage.requests]), [[m0, 1], [m0 + MINUTE, 2]]);
+    assert.deepEqual(written.lastUses[0], [{ keyId: 'key_a', lastUsedAt: m0 + MINUTE + 2, lastUsedAddress: '192.0.2.9' }]);
+  });
+
+  it('bounds the distinct addresses kept per key and minute', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    for (let i = 0; i < MAX_ADDRESSES_PER_MINUTE + 100; i++) recorder.recordDenial('key_a', `10.0.${i >> 8}.${i & 255}`, m0, 'key_expired');
+    await recorder.flush(m0 + 1);
+    const [usage] = written.minutes[0]!;
+    assert.equal(usage!.addresses.length, MAX_ADDRESSES_PER_MINUTE);
+    assert.equal(usage!.requests, MAX_ADDRESSES_PER_MINUTE + 100);
+  });
+
+  it('writes nothing when nothing happened, and keeps a failed batch for the next flush', async () => {
+    const { store, written, fail } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    await recorder.flush(m0);
+    assert.deepEqual(written.minutes, []);
+    recorder.record('key_a', '192.0.2.1', m0 + 1);
+    fail(true);
+    await assert.rejects(recorder.flush(m0 + 2), /store down/);
+    recorder.record('key_a', '192.0.2.1', m0 + 3);
+    fail(false);
+    await recorder.flush(m0 + 4);
+    const requests = written.minutes.flat().reduce((sum: number, usage: UsageMinute) => sum + usage.requests, 0);
+    assert.equal(requests, 2, 'no request lost, none counted twice');
+  });
+
+  it('purges usage older than the retention, about once an hour', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 7 * 86_400_000 });
+    await recorder.flush(m0);
+    await recorder.flush(m0 + 5 * MINUTE);
+    await recorder.flush(m0 + 61 * MINUTE);
+    assert.deepEqual(written.purges, [m0 - 7 * 86_400_000, m0 + 61 * MINUTE - 7 * 86_400_000]);
+  });
+});
