@@ -114,30 +114,32 @@ describe('frontend and API behind Portcullis, in a browser', { skip, timeout: 12
   it("revoking instance 2's key shows key_revoked on its page within a second; instance 1 keeps working", async () => {
     await shot(page2, '3-instance-2-before-revocation');
     // Record, in the page, when the error first appears (the page's clock is this machine's).
-    await page2.evaluate(() => {
-      const status = document.getElementById('status')!;
-      const global = window as unknown as { errorShownAt?: number };
+    // Browser-side code is passed as strings: this project's TypeScript has no DOM types.
+    await page2.evaluate(`{
+      const status = document.getElementById('status');
       new MutationObserver(() => {
-        if (global.errorShownAt === undefined && status.textContent === 'Error from API: key_revoked') global.errorShownAt = Date.now();
+        if (window.errorShownAt === undefined && status.textContent === 'Error from API: key_revoked') window.errorShownAt = Date.now();
       }).observe(status, { childList: true, characterData: true, subtree: true });
-    });
+    }`);
     const before1 = await refreshCount(page1);
+    assert.match(await statusText(page2), /served to key "frontend-2"/);
+    const commandStartedAt = Date.now();
     await runPortcullis(['keys', 'revoke', stack.frontends[1].keyId, '--store', stack.store, '--reason', 'instance compromised']);
     const revokedAt = Date.now();
-    await page2.waitForFunction(() => (window as unknown as { errorShownAt?: number }).errorShownAt !== undefined, null, { timeout: 10_000, polling: 20 });
-    const shownAt = await page2.evaluate(() => (window as unknown as { errorShownAt: number }).errorShownAt);
+    await page2.waitForFunction('window.errorShownAt !== undefined', null, { timeout: 10_000, polling: 20 });
+    const shownAt = (await page2.evaluate('window.errorShownAt')) as number;
     const delay = shownAt - revokedAt;
-    console.log(`revocation: instance 2's page showed key_revoked ${delay} ms after the revoke command exited`);
+    // The store commits the revocation before the CLI process has exited, so the page can show
+    // it before the exit (a negative figure); the assertion is on the time after the exit.
+    console.log(`revocation: instance 2's page showed key_revoked ${delay} ms after the revoke command exited (${shownAt - commandStartedAt} ms after it started)`);
     assert.ok(delay <= 1000 + REFRESH_MS, `shown ${delay} ms after the revocation (allowed: 1000 ms + one ${REFRESH_MS} ms refresh)`);
     assert.equal(await statusText(page2), 'Error from API: key_revoked');
     assert.equal(await page2.locator('#status').getAttribute('class'), 'error');
+    assert.equal(await page2.locator('#products tr').count(), 0, 'no stale data next to the error');
     await shot(page2, '4-instance-2-revoked');
 
     // Instance 1 keeps refreshing with data after the revocation.
-    await page1.waitForFunction((count) => {
-      const match = /\(refresh (\d+)\)/.exec(document.getElementById('status')!.textContent ?? '');
-      return match !== null && Number(match[1]) >= count + 2;
-    }, before1, { timeout: 10_000, polling: 50 });
+    await page1.waitForFunction(`Number((/\\(refresh (\\d+)\\)/.exec(document.getElementById('status').textContent) ?? [0, 0])[1]) >= ${before1 + 2}`, null, { timeout: 10_000, polling: 50 });
     assert.match(await statusText(page1), /served to key "frontend-1"/);
     await shot(page1, '5-instance-1-still-working');
   });
