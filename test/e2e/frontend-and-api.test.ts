@@ -117,7 +117,7 @@ describe('frontend and API behind Portcullis, in a browser', { skip, timeout: 12
   it('an order that breaks the API contract is refused by Portcullis; a valid one is placed', async () => {
     await page1.locator('#order-quantity').fill('11');
     await page1.locator('button[type=submit]').click();
-    await page1.locator('#order-result', { hasText: 'Order refused. Error from API: request_invalid' }).waitFor({ timeout: 5000 });
+    await page1.locator('#order-result', { hasText: 'Order refused. Error from API: request_invalid (/body/quantity: must be <= 10)' }).waitFor({ timeout: 5000 });
     await shot(page1, '2-instance-1-order-refused');
     await page1.locator('#order-quantity').fill('2');
     await page1.locator('button[type=submit]').click();

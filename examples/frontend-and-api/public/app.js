@@ -10,6 +10,12 @@ function errorCode(answer) {
   return (answer.body && typeof answer.body.code === 'string') ? answer.body.code : `HTTP ${answer.status}`;
 }
 
+// A request_invalid answer lists what was wrong, as {pointer, message}: show the first.
+function validationDetail(answer) {
+  const first = answer.body && Array.isArray(answer.body.errors) ? answer.body.errors[0] : undefined;
+  return first ? ` (${first.pointer}: ${first.message})` : '';
+}
+
 function showError(text) {
   statusBox.className = 'error';
   statusBox.textContent = text;
@@ -59,7 +65,7 @@ document.getElementById('order-form').addEventListener('submit', async (event) =
   const answer = await response.json();
   result.textContent = answer.status === 201
     ? `Order ${answer.body.id} placed: ${answer.body.quantity} × ${answer.body.productId} (by ${answer.body.placedBy})`
-    : `Order refused. Error from API: ${errorCode(answer)}`;
+    : `Order refused. Error from API: ${errorCode(answer)}${validationDetail(answer)}`;
 });
 
 refresh();
