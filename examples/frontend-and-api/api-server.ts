@@ -103,6 +103,10 @@ server.on('secureConnection', (socket: TLSSocket) => {
 });
 server.on('tlsClientError', (error) => console.error(`api: TLS handshake refused: ${error.message}`));
 
+server.on('error', (error) => {
+  console.error(`${'api'}: ${error.message}`);
+  process.exit(1);
+});
 server.listen(Number(port), host, () => console.log(`api listening on https://${host}:${port}`));
 function stop(): void {
   server.close(() => process.exit(0));

@@ -7,7 +7,11 @@ import { DEMO_PORTS, EXAMPLE_FOLDER, PROJECT_ROOT, revokeCommand, startStack } f
 
 const stateFolder = `${EXAMPLE_FOLDER}/.demo`;
 process.stdout.write('Starting the frontend-and-api example (certificates, keys, API, Portcullis, two frontends)…\n');
-const stack = await startStack({ stateFolder, ports: DEMO_PORTS });
+const stack = await startStack({ stateFolder, ports: DEMO_PORTS }).catch((error: unknown) => {
+  process.stderr.write(`\nThe demo could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`(Ports ${Object.values(DEMO_PORTS).join(', ')} must be free; the logs are in ${stateFolder}/logs/.)\n`);
+  process.exit(1);
+});
 const [one, two] = stack.frontends;
 const here = (path: string) => relative(PROJECT_ROOT, path);
 const store = here(stack.store);

@@ -120,6 +120,10 @@ const server = createServer((req, res) => {
     else res.destroy();
   });
 });
+server.on('error', (error) => {
+  console.error(`${name}: ${error.message}`);
+  process.exit(1);
+});
 server.listen(Number(port), host, () => console.log(`${name} listening on http://${host}:${port}`));
 
 function stop(): void {
