@@ -102,6 +102,10 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   let checks: ReturnType<typeof buildChecks>;
   let resolveClient: ReturnType<typeof createClientAddressResolver>;
   const abuseLimits = await startAbuseLimits(config, store, logger);
+  // The limiter backend's state is a metric: memory is always up; Redis is up while shared.
+  const limiterBackend = abuseLimits.backend as { shared?: boolean };
+  if (typeof limiterBackend.shared === 'boolean') metrics.addLimiterBackend('redis', () => limiterBackend.shared === true);
+  metrics.addLimiterBackend('memory', () => true);
   try {
     checks = buildChecks(config, { verifier, logger, abuseLimits, routes, cors });
     resolveClient = createClientAddressResolver({ trustProxy: config.network.trustProxy, header: config.network.clientAddressHeader });

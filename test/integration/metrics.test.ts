@@ -86,5 +86,7 @@ describe('GET /metrics after traffic', () => {
     assert.ok(value(after, 'portcullis_change_feed_lag_seconds') < 5);
     assert.ok(value(after, 'portcullis_change_feed_position') >= 1);
     assert.ok(after.has('process_cpu_user_seconds_total'), 'default process metrics are included');
+    assert.equal(value(after, 'portcullis_rate_limiter_backend_up{backend="memory"}'), 1, 'the limiter backend state is exported');
+    assert.equal(after.has('portcullis_rate_limiter_backend_up{backend="redis"}'), false, 'no Redis backend without redis.url');
   });
 });
