@@ -38,6 +38,13 @@ export interface RotateResult {
   newKey: KeyRecord;
 }
 
+/** A live `subscribeToChanges` registration. */
+export interface ChangeSubscription {
+  /** Whether notifications are arriving right now (false while reconnecting). */
+  readonly listening: boolean;
+  close(): Promise<void>;
+}
+
 /**
  * The one storage interface. Every mutation appends to the change log in the
  * same transaction, so a follower that applies events in `seq` order sees
@@ -66,5 +73,10 @@ export interface KeyStore {
   latestEventSeq(): Promise<number>;
   /** Merges a batch of last-used facts; a later time never loses to an earlier one. */
   recordUsage(batch: KeyUsage[]): Promise<void>;
+  /**
+   * Optional: calls `onChange` soon after any process commits a key event (PostgreSQL
+   * LISTEN/NOTIFY). Only a wake-up: followers still read `eventsSince` and keep polling.
+   */
+  subscribeToChanges?(onChange: () => void): Promise<ChangeSubscription>;
   close(): Promise<void>;
 }
