@@ -11,6 +11,8 @@ export interface GatewayServerOptions {
   keepAliveTimeout: number;
   maxConnections: number;
   maxHeaderSize: number;
+  /** SO_REUSEPORT: several processes listen on the same port and the kernel spreads connections. */
+  reusePort?: boolean;
 }
 
 /**
@@ -61,7 +63,10 @@ export class GatewayServer {
   async listen(): Promise<HostPort> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.#options.listen.port, this.#options.listen.host, () => {
+      const { port, host } = this.#options.listen;
+      const reusePort = this.#options.reusePort === true;
+      // `exclusive` keeps a cluster worker from routing the listen through the supervisor.
+      this.server.listen({ port, host, ...(reusePort && { reusePort, exclusive: true }) }, () => {
         this.server.off('error', reject);
         resolve();
       });
