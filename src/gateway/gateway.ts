@@ -23,6 +23,8 @@ export interface RunningGateway {
   store: KeyStore;
   verifier: KeyVerifier;
   follower: ChangeFeedFollower;
+  /** Where `/healthz` and `/readyz` are served (`health.listen`), null when off. */
+  healthAddress: HostPort | null;
   /** This node's health, as /healthz and /readyz report it. */
   health(): HealthReport;
   /** Writes aggregated usage now instead of at the next interval. */
@@ -97,6 +99,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     store,
     verifier,
     follower,
+    healthAddress: healthServer?.address ?? null,
     health,
     flushUsage: () => usage.flush(),
     stop() {
