@@ -4,6 +4,7 @@ import { ConfigError } from '../config/config-error.ts';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './cli-support.ts';
 import { serveCommand } from './serve-command.ts';
 import { keysCommand } from './keys-command.ts';
+import { storeCommand } from './store-command.ts';
 
 const MINIMUM_NODE_MAJOR = 22;
 
@@ -22,6 +23,7 @@ function buildProgram(): Command {
     .exitOverride();
   program.addCommand(serveCommand());
   program.addCommand(keysCommand());
+  program.addCommand(storeCommand());
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
