@@ -32,7 +32,7 @@ import { summariseLatencies, type LatencySummary } from './latency-summary.ts';
 import { freePort, waitUntilServing } from './portcullis-process.ts';
 import { openKeyStore } from '../src/store/open-key-store.ts';
 import { digestKey } from '../src/keys/key-digest.ts';
-import { displayPrefixOf, generateKey, generateKeyId } from '../src/keys/key-format.ts';
+import { seedKeyStore } from './seed-key-store.ts';
 import { parseDuration } from '../src/config/units.ts';
 
 const runFile = promisify(execFile);
@@ -85,17 +85,12 @@ interface Target {
   committedAt: number | null;
 }
 
+/** The benchmark's keys, seeded like `npm run bench` seeds its store, with their ids. */
 async function createKeys(storeUrl: string, count: number): Promise<Array<{ id: string; key: string }>> {
+  const keys = await seedKeyStore(storeUrl, count);
   const store = await openKeyStore(storeUrl);
   try {
-    const keys: Array<{ id: string; key: string }> = [];
-    for (let index = 0; index < count; index++) {
-      const key = generateKey('pcl');
-      const id = generateKeyId();
-      await store.createKey({ id, digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: `bench-revocation-${index}`, tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {}, expiresAt: null }, Date.now());
-      keys.push({ id, key });
-    }
-    return keys;
+    return await Promise.all(keys.map(async (key) => ({ id: (await store.getKeyByDigest(digestKey(key)))!.id, key })));
   } finally {
     await store.close();
   }

@@ -9,43 +9,26 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { request } from 'undici';
 import { generateKey } from '../../src/keys/key-format.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
+import { callWithKey as call, probeHealth, waitFor } from '../support/gateway-probes.ts';
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { checkPrivatePostgres, PrivatePostgres } from '../support/private-postgres.ts';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.ts';
 import { describeNeeding } from '../support/required-service.ts';
 
-interface Outcome {
-  status: number;
-  code: string | null;
+async function report(origin: string) {
+  return (await probeHealth(origin)).report;
 }
 
-async function call(url: string, key: string): Promise<Outcome> {
-  const response = await request(url, { headers: { authorization: `Bearer ${key}` } });
-  const text = await response.body.text();
-  return { status: response.statusCode, code: response.statusCode === 200 ? null : (JSON.parse(text) as { code: string }).code };
-}
-
-interface Report {
-  status: string;
-  ready: boolean;
-  changeFeed: { notifications: string };
-}
-
-async function report(origin: string): Promise<Report> {
-  const response = await request(`${origin}/healthz`);
-  return (await response.body.json()) as Report;
-}
-
-async function waitFor(predicate: () => Promise<boolean>, limit: number, what: string): Promise<number> {
-  const started = performance.now();
-  while (!(await predicate())) {
-    if (performance.now() - started > limit) throw new Error(`${what}: not within ${limit} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
+/** Revokes a key straight in the database, as another node or the CLI would. */
+async function revokeInStore(url: string, id: string, reason: string): Promise<void> {
+  const store = await openKeyStore(url);
+  try {
+    await store.revokeKey(id, reason, Date.now());
+  } finally {
+    await store.close();
   }
-  return performance.now() - started;
 }
 
 describeNeeding(checkPrivatePostgres(), 'PostgreSQL stopped under a running gateway', () => {
@@ -76,12 +59,7 @@ describeNeeding(checkPrivatePostgres(), 'PostgreSQL stopped under a running gate
   it('serves keys and applies a revocation while PostgreSQL is up', async () => {
     assert.equal((await call(gateway.url, known.key)).status, 200);
     assert.equal((await call(gateway.url, revokedBefore.key)).status, 200);
-    const store = await openKeyStore(database.url);
-    try {
-      await store.revokeKey(revokedBefore.id, 'just before the outage', Date.now());
-    } finally {
-      await store.close();
-    }
+    await revokeInStore(database.url, revokedBefore.id, 'just before the outage');
     await waitFor(async () => (await call(gateway.url, revokedBefore.key)).code === 'key_revoked', 2000, 'revocation applied');
     neverSeen = await createKeyInStore(database.url);
     assert.deepEqual(await report(health).then((r) => [r.status, r.changeFeed.notifications]), ['ok', 'listening']);
@@ -90,34 +68,29 @@ describeNeeding(checkPrivatePostgres(), 'PostgreSQL stopped under a running gate
   it('while PostgreSQL is stopped: cached keys work, the revoked key stays revoked, unknown keys get 503', async () => {
     await database.stop('immediate');
     await waitFor(async () => (await report(health)).status === 'degraded', 3000, 'health reports degraded');
-    assert.deepEqual(await call(gateway.url, known.key), { status: 200, code: null });
-    assert.deepEqual(await call(gateway.url, revokedBefore.key), { status: 401, code: 'key_revoked' });
-    assert.deepEqual(await call(gateway.url, neverSeen.key), { status: 503, code: 'store_unavailable' });
-    assert.deepEqual(await call(gateway.url, generateKey('pcl')), { status: 503, code: 'store_unavailable' });
+    assert.deepEqual(await call(gateway.url, known.key), { status: 200, code: null, retryAfter: null });
+    assert.deepEqual(await call(gateway.url, revokedBefore.key), { status: 401, code: 'key_revoked', retryAfter: null });
+    assert.deepEqual(await call(gateway.url, neverSeen.key), { status: 503, code: 'store_unavailable', retryAfter: '5' });
+    assert.deepEqual(await call(gateway.url, generateKey('pcl')), { status: 503, code: 'store_unavailable', retryAfter: '5' });
     assert.equal((await report(health)).ready, true);
   });
 
   it('past changeFeed.staleFor: cached keys get 503 too, the revoked key is still refused as revoked', async () => {
     await waitFor(async () => (await call(gateway.url, known.key)).status === 503, 4000, 'known key refused after staleFor');
-    assert.deepEqual(await call(gateway.url, revokedBefore.key), { status: 401, code: 'key_revoked' });
+    assert.deepEqual(await call(gateway.url, revokedBefore.key), { status: 401, code: 'key_revoked', retryAfter: null });
     assert.deepEqual(await report(health).then((r) => [r.status, r.ready]), ['not_ready', false]);
   });
 
   it('recovers by itself when PostgreSQL returns, notifications included', async () => {
     await database.start();
     await waitFor(async () => (await call(gateway.url, known.key)).status === 200, 5000, 'known key works again');
-    assert.deepEqual(await call(gateway.url, neverSeen.key), { status: 200, code: null });
-    assert.deepEqual(await call(gateway.url, revokedBefore.key), { status: 401, code: 'key_revoked' });
-    assert.deepEqual(await call(gateway.url, generateKey('pcl')), { status: 401, code: 'key_invalid' });
+    assert.deepEqual(await call(gateway.url, neverSeen.key), { status: 200, code: null, retryAfter: null });
+    assert.deepEqual(await call(gateway.url, revokedBefore.key), { status: 401, code: 'key_revoked', retryAfter: null });
+    assert.deepEqual(await call(gateway.url, generateKey('pcl')), { status: 401, code: 'key_invalid', retryAfter: null });
     await waitFor(async () => (await report(health)).changeFeed.notifications === 'listening', 10_000, 'LISTEN reconnected');
     assert.equal((await report(health)).status, 'ok');
 
-    const store = await openKeyStore(database.url);
-    try {
-      await store.revokeKey(known.id, 'after recovery', Date.now());
-    } finally {
-      await store.close();
-    }
+    await revokeInStore(database.url, known.id, 'after recovery');
     await waitFor(async () => (await call(gateway.url, known.key)).code === 'key_revoked', 2000, 'a revocation after recovery applied');
   });
 });

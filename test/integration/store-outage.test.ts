@@ -6,34 +6,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { request } from 'undici';
 import { generateKey } from '../../src/keys/key-format.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
 import type { KeyStore } from '../../src/store/key-store.ts';
+import { callWithKey as call, probeHealth as probe, waitFor } from '../support/gateway-probes.ts';
 import { breakableStore, type BreakableStore } from '../support/breakable-store.ts';
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.ts';
-
-async function call(url: string, key: string): Promise<{ status: number; code: string | null; retryAfter: string | null }> {
-  const response = await request(url, { headers: { 'x-api-key': key } });
-  const text = await response.body.text();
-  const code = response.statusCode === 200 ? null : (JSON.parse(text) as { code: string }).code;
-  return { status: response.statusCode, code, retryAfter: (response.headers['retry-after'] as string | undefined) ?? null };
-}
-
-async function probe(origin: string, path: string): Promise<{ status: number; report: { status: string; ready: boolean; reasons: string[] } }> {
-  const response = await request(`${origin}${path}`);
-  return { status: response.statusCode, report: (await response.body.json()) as { status: string; ready: boolean; reasons: string[] } };
-}
-
-async function waitFor(predicate: () => Promise<boolean>, limit: number, what: string): Promise<void> {
-  const started = performance.now();
-  while (!(await predicate())) {
-    if (performance.now() - started > limit) throw new Error(`${what}: not within ${limit} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('store unreachable: fail closed, serve known keys for changeFeed.staleFor, recover', () => {
   const directory = temporaryDirectory();

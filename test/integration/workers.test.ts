@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { waitFor } from '../support/gateway-probes.ts';
 import { createKeyWithCli, runCli, spawnGateway, temporaryDirectory, type GatewayProcess } from '../support/processes.ts';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.ts';
 
@@ -27,14 +28,6 @@ interface CombinedReport {
 async function healthOf(origin: string): Promise<CombinedReport> {
   const response = await request(`${origin}/readyz`);
   return (await response.body.json()) as CombinedReport;
-}
-
-async function waitFor(predicate: () => Promise<boolean>, limit: number, what: string): Promise<void> {
-  const started = performance.now();
-  while (!(await predicate())) {
-    if (performance.now() - started > limit) throw new Error(`${what}: not within ${limit} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 function childPids(pid: number): number[] {

@@ -4,7 +4,6 @@
  * merges from several nodes, and migrations raced by several nodes.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, it } from 'node:test';
 import pg from 'pg';
 import type { KeyEvent, NewKey } from '../../../src/store/key-store.ts';
@@ -14,24 +13,13 @@ import { parseBigint } from '../../../src/store/postgres/postgres-connection.ts'
 import { lockEventLogSql } from '../../../src/store/postgres/postgres-event-log.ts';
 import { openPostgresKeyStore, PostgresKeyStore } from '../../../src/store/postgres/postgres-key-store.ts';
 import { checkTestPostgres, createTestSchema, runSql, testPostgresUrl, withSearchPath, type TestSchema } from '../../support/postgres.ts';
+import { keyRow } from '../../support/key-rows.ts';
 import { describeNeeding } from '../../support/required-service.ts';
 
 const postgres = await checkTestPostgres();
 
 function newKey(id: string, tags: string[] = []): NewKey {
-  return {
-    id,
-    digest: randomBytes(32).toString('hex'),
-    displayPrefix: 'pcl_Test',
-    name: id,
-    tags,
-    scopes: [],
-    allowedCidrs: [],
-    certFingerprint: null,
-    rateLimit: null,
-    metadata: {},
-    expiresAt: null,
-  };
+  return keyRow(id, { tags });
 }
 
 function settledYet(promise: Promise<unknown>): Promise<boolean> {

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { digestKey } from '../../../src/keys/key-digest.ts';
-import { displayPrefixOf, generateKey, generateKeyId } from '../../../src/keys/key-format.ts';
 import type { KeyStore, NewKey } from '../../../src/store/key-store.ts';
 import { openKeyStore } from '../../../src/store/open-key-store.ts';
 import { ChangeFeedFollower } from '../../../src/verify/change-feed-follower.ts';
 import { KeyVerifier } from '../../../src/verify/key-verifier.ts';
+import { mintedKeyRow } from '../../support/key-rows.ts';
 import { breakableStore, type BreakableStore } from '../../support/breakable-store.ts';
 import { temporaryDirectory } from '../../support/processes.ts';
 
 function newKey(): NewKey {
-  const key = generateKey('pcl');
-  return { id: generateKeyId(), digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'n', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {}, expiresAt: null };
+  return mintedKeyRow().row;
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
