@@ -98,3 +98,24 @@ for (const balancing of ['reuse-port', 'cluster'] as const) {
     });
   });
 }
+
+describe('serve flags for several nodes', () => {
+  const directory = temporaryDirectory();
+  after(() => directory.remove());
+
+  it('exits 2 naming the flag for a bad --workers, --stale-for or --health-listen', async () => {
+    const store = join(directory.path, 'k.db');
+    const cases: Array<[string[], RegExp]> = [
+      [['--workers', '0'], /workers \(from --workers\): expected a number >= 1, found 0/],
+      [['--workers', 'two'], /workers \(from --workers\): expected integer, found "two"/],
+      [['--stale-for', 'soon'], /changeFeed\.staleFor \(from --stale-for\): expected a duration/],
+      [['--stale-for', '100ms'], /changeFeed\.staleFor \(from --stale-for\): expected at least 1000ms/],
+      [['--health-listen', 'nowhere'], /health\.listen \(from --health-listen\): expected HOST:PORT/],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await runCli(['serve', '--store', store, ...flags]);
+      assert.equal(result.code, 2, `${flags.join(' ')} → ${result.code}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+  });
+});

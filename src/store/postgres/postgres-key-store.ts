@@ -10,6 +10,7 @@ import type {
   RotateResult,
 } from '../key-store.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
+import { describeStoreLocation } from '../store-location.ts';
 import { createPool } from './postgres-connection.ts';
 import { inEventTransaction } from './postgres-event-log.ts';
 import { applyPostgresMigrations } from './postgres-migrations.ts';
@@ -180,6 +181,11 @@ export async function openPostgresKeyStore(url: string, options: PostgresKeyStor
     return store;
   } catch (error) {
     await store.close();
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof Error && typeof code === 'string' && code.startsWith('E')) {
+      // A socket error (ECONNREFUSED, ENOTFOUND…) says nothing of which store it was.
+      throw new Error(`Cannot reach the PostgreSQL key store at ${describeStoreLocation(url)}: ${error.message}`, { cause: error });
+    }
     throw error;
   }
 }
