@@ -105,6 +105,7 @@ async function run(): Promise<number> {
   const storeUrl = new URL(settings.postgresUrl);
   storeUrl.searchParams.set('options', `-c search_path=${schema}`);
   const pools: Pool[] = [];
+  const loadAverageBefore = loadavg();
   let hammering = true;
   process.on('exit', () => children.killAllNow());
   try {
@@ -220,7 +221,7 @@ async function run(): Promise<number> {
     const resultsDir = join(repoRoot, '.bench');
     await mkdir(resultsDir, { recursive: true });
     const resultsPath = join(resultsDir, `revocation-${new Date().toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`);
-    await writeFile(resultsPath, `${JSON.stringify({ settings, environment: { node: process.version, cpus: cpus().length, loadAverage: loadavg() }, all, perNode, fromCommit: commitSeries, cli, delays, fromCommitSamples: fromCommit, missed, requests }, null, 2)}\n`);
+    await writeFile(resultsPath, `${JSON.stringify({ settings, environment: { node: process.version, cpus: cpus().length, loadAverageBefore, loadAverageAfter: loadavg() }, all, perNode, fromCommit: commitSeries, cli, delays, fromCommitSamples: fromCommit, missed, requests }, null, 2)}\n`);
     log(`raw results: ${resultsPath}`);
     return missed.length === 0 ? 0 : 1;
   } finally {
