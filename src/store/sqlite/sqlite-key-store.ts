@@ -22,10 +22,9 @@ import { SqliteAuditLog } from './sqlite-audit-log.ts';
 import { SqliteAdminTokens } from './sqlite-admin-tokens.ts';
 import { SqliteUsageStore } from './sqlite-usage-store.ts';
 import { keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
+import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
 
-/** Page size of `listKeys` when the filter names none, and the most it returns. */
-export const defaultListLimit = 100;
-export const maxListLimit = 1000;
+export { defaultListLimit, maxListLimit } from '../key-store-rules.ts';
 
 /** An `api_keys` row as SQLite returns it: snake_case, JSON as text. */
 interface KeyRow {
@@ -178,12 +177,6 @@ function recordFromRow(row: KeyRow): KeyRecord {
   };
 }
 
-function listLimit(limit: number | undefined): number {
-  if (limit === undefined) return defaultListLimit;
-  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
-  return Math.min(limit, maxListLimit);
-}
-
 function readSchemaVersion(db: Database.Database): number {
   return db.prepare<[], number>('SELECT coalesce(max(version), 0) FROM schema_migrations').pluck().get() ?? 0;
 }
@@ -312,21 +305,8 @@ export class SqliteKeyStore implements Store {
       if (oldRow === undefined) return null;
       const old = recordFromRow(oldRow);
       refuseRotation(old, now);
-      const newKey = this.#insertKey({
-        id: replacement.id,
-        digest: replacement.digest,
-        displayPrefix: replacement.displayPrefix,
-        name: old.name,
-        tags: old.tags,
-        scopes: old.scopes,
-        allowedCidrs: old.allowedCidrs,
-        certFingerprint: old.certFingerprint,
-        rateLimit: old.rateLimit,
-        quota: old.quota,
-        metadata: old.metadata,
-        expiresAt: old.expiresAt,
-      }, now);
-      const expiresAt = Math.min(old.expiresAt ?? Number.POSITIVE_INFINITY, graceEndsAt);
+      const newKey = this.#insertKey({ ...replacementSettings(old), id: replacement.id, digest: replacement.digest, displayPrefix: replacement.displayPrefix }, now);
+      const expiresAt = rotatedExpiry(old, graceEndsAt);
       const oldKey = this.#statements.markRotated.get({ id: oldId, expiresAt, rotatedTo: newKey.id, now });
       if (oldKey === undefined) throw new Error(`Key ${oldId} vanished during rotation`);
       // After the new key's `created` event, so a follower that reads
@@ -372,7 +352,7 @@ export class SqliteKeyStore implements Store {
   }
 
   async eventsSince(afterSeq: number, limit: number): Promise<KeyEvent[]> {
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+    checkEventLimit(limit);
     return this.#statements.eventsSince.all(afterSeq, limit);
   }
 
@@ -498,19 +478,6 @@ export class SqliteKeyStore implements Store {
     this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: id, reason, details });
     return recordFromRow(row);
   }
-}
-
-/**
- * Rotation copies the old key's settings, expiry included, so rotating a key
- * that is revoked, expired or already rotated (its expiry is then the end of
- * the earlier grace period) would issue a key that is dead or soon to die.
- */
-function refuseRotation(old: KeyRecord, now: number): void {
-  if (old.revokedAt !== null) throw new Error(`Key ${old.id} is revoked and cannot be rotated`);
-  if (old.rotatedTo !== null) {
-    throw new Error(`Key ${old.id} was already rotated to ${old.rotatedTo}; rotate ${old.rotatedTo} instead`);
-  }
-  if (old.expiresAt !== null && old.expiresAt <= now) throw new Error(`Key ${old.id} has expired and cannot be rotated`);
 }
 
 /**

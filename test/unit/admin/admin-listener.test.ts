@@ -8,15 +8,18 @@ import { openKeyStore } from '../../../src/store/open-key-store.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { GatewayMetrics } from '../../../src/telemetry/gateway-metrics.ts';
 import { RequestIds } from '../../../src/telemetry/request-id.ts';
+import { assessHealth } from '../../../src/health/health-report.ts';
 import { temporaryDirectory } from '../../support/processes.ts';
 import { createAdminToken } from '../../support/admin-client.ts';
 
 const changeFeed = { lastSeq: 0, caughtUpAt: Date.now(), subscribe: () => () => {} };
+const health = () =>
+  assessHealth({ phase: 'serving', store: { reachable: true, lastContactAt: Date.now(), freshUntil: Number.POSITIVE_INFINITY }, changeFeed: { lastSeq: 0, notifications: 'not-used' } }, Date.now());
 const metrics = new GatewayMetrics({ keyCache: () => ({ hits: 0, misses: 0, knownKeys: 0, unknownDigests: 0 }), changeFeedCaughtUpAt: () => Date.now(), changeFeedPosition: () => 0 });
 
 async function appFor(store: Store, env: Record<string, string> = {}) {
   const config = loadConfig({ env: { PORTCULLIS_LOG_LEVEL: 'silent', ...env }, cwd: '/nonexistent' });
-  return (await buildAdminApp({ config, store, changeFeed, metrics, requestIds: new RequestIds('test'), logger: pino({ level: 'silent' }) })).app;
+  return (await buildAdminApp({ config, store, changeFeed, metrics, requestIds: new RequestIds('test'), logger: pino({ level: 'silent' }), health })).app;
 }
 
 describe('the admin listener refuses clients that are not on this host', () => {
