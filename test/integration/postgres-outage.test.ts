@@ -1,3 +1,4 @@
+import { CLI_ACTOR } from '../../src/store/audit-log.ts';
 /**
  * Fault test against a real PostgreSQL that the test starts itself and stops mid-run: a
  * gateway keeps cached keys working, keeps a key revoked just before the outage revoked,
@@ -25,7 +26,7 @@ async function report(origin: string) {
 async function revokeInStore(url: string, id: string, reason: string): Promise<void> {
   const store = await openKeyStore(url);
   try {
-    await store.revokeKey(id, reason, Date.now());
+    await store.revokeKey(id, reason, Date.now(), CLI_ACTOR);
   } finally {
     await store.close();
   }

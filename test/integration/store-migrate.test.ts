@@ -1,3 +1,4 @@
+import { CLI_ACTOR } from '../../src/store/audit-log.ts';
 /**
  * `portcullis store migrate --from <sqlite> --to <postgres>`: every column of every key, the
  * tags and the change log (same sequence numbers) arrive; plaintext keys are nowhere; a
@@ -109,7 +110,7 @@ describeNeeding(postgres, 'store migrate (SQLite → PostgreSQL)', () => {
   });
 
   it('carries changes made in SQLite since, when run later', async () => {
-    await sqlite.revokeKey(plainId, 'revoked before the switch', Date.now());
+    await sqlite.revokeKey(plainId, 'revoked before the switch', Date.now(), CLI_ACTOR);
     const later = await migrate(sqlitePath, schema.url);
     assert.equal(later.code, 0, later.stderr);
     const byTable = counts(later.tables);

@@ -1,3 +1,4 @@
+import { CLI_ACTOR } from '../../src/store/audit-log.ts';
 /**
  * Failure behaviour when the key store becomes unreachable, on the embedded store with a
  * wrapper that fails every call (the same scenario against a real PostgreSQL that is stopped
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateKey } from '../../src/keys/key-format.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
-import type { KeyStore } from '../../src/store/key-store.ts';
+import type { Store } from '../../src/store/store.ts';
 import { callWithKey as call, probeHealth as probe, waitFor } from '../support/gateway-probes.ts';
 import { breakableStore, type BreakableStore } from '../support/breakable-store.ts';
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
@@ -18,7 +19,7 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/recor
 describe('store unreachable: fail closed, serve known keys for changeFeed.staleFor, recover', () => {
   const directory = temporaryDirectory();
   const storePath = join(directory.path, 'keys.db');
-  let inner: KeyStore;
+  let inner: Store;
   let breakable: BreakableStore;
   let upstream: RecordingUpstream;
   let gateway: TestGateway;
@@ -49,7 +50,7 @@ describe('store unreachable: fail closed, serve known keys for changeFeed.staleF
   it('is healthy and ready while the store answers', async () => {
     assert.deepEqual((await call(gateway.url, known.key)).status, 200);
     assert.equal((await call(gateway.url, revoked.key)).status, 200);
-    await inner.revokeKey(revoked.id, 'just before the outage', Date.now());
+    await inner.revokeKey(revoked.id, 'just before the outage', Date.now(), CLI_ACTOR);
     await waitFor(async () => (await call(gateway.url, revoked.key)).code === 'key_revoked', 2000, 'revocation applied');
     brandNew = await createKeyInStore(storePath);
     const ready = await probe(health, '/readyz');

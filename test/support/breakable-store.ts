@@ -1,16 +1,16 @@
-import type { KeyStore } from '../../src/store/key-store.ts';
+import type { Store } from '../../src/store/store.ts';
 
 export interface BreakableStore {
-  store: KeyStore;
+  store: Store;
   /** From now on every call fails as an unreachable database would (close still works). */
   break(): void;
   repair(): void;
   /** Answer from `next` from now on (a restored or replaced database). */
-  replaceWith(next: KeyStore): void;
+  replaceWith(next: Store): void;
 }
 
 /** Wraps a store so a test can make it unreachable, and back, at will. */
-export function breakableStore(initial: KeyStore): BreakableStore {
+export function breakableStore(initial: Store): BreakableStore {
   let target = initial;
   let broken = false;
   const store = new Proxy(initial, {

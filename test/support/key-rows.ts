@@ -6,7 +6,7 @@ import type { NewKey } from '../../src/store/key-store.ts';
 
 /** A fresh object each time: stores must not share arrays between rows. */
 function noSettings(): Omit<NewKey, 'id' | 'digest' | 'displayPrefix' | 'name'> {
-  return { tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, metadata: {}, expiresAt: null };
+  return { tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {}, expiresAt: null };
 }
 
 /** A row with a given id and a random stand-in digest (the store only needs it unique). */

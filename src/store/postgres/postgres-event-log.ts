@@ -35,14 +35,22 @@ export const notifyKeyEventsSql = `SELECT pg_notify('${keyEventsChannel}', curre
  * first and notifies listeners on commit. Two round trips are folded into `work`'s own:
  * `BEGIN` with the lock, and the notification with `COMMIT`.
  */
-export async function inEventTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export function inEventTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, work, `BEGIN; ${lockEventLogSql}`, `${notifyKeyEventsSql}; COMMIT`);
+}
+
+/**
+ * Runs `work` in a transaction (for writes that append no key event: admin tokens, usage).
+ * A connection that failed mid-transaction is discarded rather than returned to the pool.
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN', commit = 'COMMIT'): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query(`BEGIN; ${lockEventLogSql}`);
+    await client.query(begin);
     try {
       const result = await work(client);
-      await client.query(`${notifyKeyEventsSql}; COMMIT`);
+      await client.query(commit);
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
@@ -51,7 +59,6 @@ export async function inEventTransaction<T>(pool: pg.Pool, work: (client: pg.Poo
       throw error;
     }
   } catch (error) {
-    // A connection that failed mid-transaction is not returned to the pool.
     broken ??= isConnectionError(error) ? (error as Error) : undefined;
     throw error;
   } finally {

@@ -4,15 +4,25 @@ import type {
   ChangeSubscription,
   KeyEvent,
   KeyFilter,
-  KeyStore,
+  KeySettingsUpdate,
   KeyUsage,
   NewKey,
+  QuotaUsage,
+  QuotaUsageDelta,
   RotateResult,
 } from '../key-store.ts';
+import type { AuditActor, AuditEntry, AuditHead, AuditQuery } from '../audit-log.ts';
+import type { AdminTokenRecord, NewAdminToken } from '../admin-token-store.ts';
+import type { UsageAddress, UsageMinute, UsagePoint, UsageTotal } from '../usage-store.ts';
+import type { Store } from '../store.ts';
+import { keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
+import { PostgresAuditLog } from './postgres-audit-log.ts';
+import { PostgresAdminTokens } from './postgres-admin-tokens.ts';
+import { PostgresUsageStore } from './postgres-usage-store.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
 import { describeStoreLocation } from '../store-location.ts';
 import { createPool } from './postgres-connection.ts';
-import { inEventTransaction } from './postgres-event-log.ts';
+import { inEventTransaction, inTransaction } from './postgres-event-log.ts';
 import { applyPostgresMigrations } from './postgres-migrations.ts';
 import { postgresKeyStoreSql as sql } from './postgres-key-sql.ts';
 import { PostgresChangeListener } from './postgres-change-listener.ts';
@@ -37,6 +47,7 @@ function insertParameters(key: NewKey, now: number): unknown[] {
   return [
     key.id, key.name, key.digest, key.displayPrefix, JSON.stringify(key.tags), JSON.stringify(key.scopes),
     JSON.stringify(key.allowedCidrs), key.certFingerprint, key.rateLimit, JSON.stringify(key.metadata), now, key.expiresAt,
+    key.quota,
   ];
 }
 
@@ -46,31 +57,43 @@ export interface PostgresKeyStoreOptions {
 }
 
 /**
- * The `KeyStore` for several gateway nodes: PostgreSQL through a `pg` pool. The schema comes
+ * The `Store` for several gateway nodes: PostgreSQL through a `pg` pool. The schema comes
  * from the connection's `search_path` (default `public`), so one database can hold several
  * deployments, or a test run, each in its own schema.
  *
  * Mutations take the change log's advisory lock (see postgres-event-log.ts), so followers
- * never skip an event; `subscribeToChanges` wakes followers on commit via LISTEN/NOTIFY.
+ * never skip an event; `subscribeToChanges` wakes followers on commit via LISTEN/NOTIFY. Every
+ * key and admin-token change appends its audit entry in the same transaction (the audit
+ * append locks `audit_head`), mirroring the SQLite store.
  */
-export class PostgresKeyStore implements KeyStore {
+export class PostgresKeyStore implements Store {
   readonly #pool: pg.Pool;
   readonly #url: string;
   readonly #onConnectionError: (error: Error) => void;
   readonly #listeners = new Set<PostgresChangeListener>();
+  readonly #audit: PostgresAuditLog;
+  readonly #adminTokens: PostgresAdminTokens;
+  readonly #usage: PostgresUsageStore;
 
   constructor(url: string, options: PostgresKeyStoreOptions = {}) {
     this.#url = url;
     this.#onConnectionError = options.onConnectionError ?? (() => {});
     this.#pool = createPool(url, (error) => this.#onConnectionError(error));
+    this.#audit = new PostgresAuditLog(this.#pool);
+    this.#adminTokens = new PostgresAdminTokens(this.#pool, this.#audit);
+    this.#usage = new PostgresUsageStore(this.#pool);
   }
 
   async migrate(): Promise<void> {
     await applyPostgresMigrations(this.#pool);
   }
 
-  async createKey(key: NewKey, now: number): Promise<KeyRecord> {
-    return inEventTransaction(this.#pool, (client) => this.#insertKey(client, key, now));
+  async createKey(key: NewKey, now: number, by: AuditActor): Promise<KeyRecord> {
+    return inEventTransaction(this.#pool, async (client) => {
+      const record = await this.#insertKey(client, key, now);
+      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: keyCreationDetails(record) });
+      return record;
+    });
   }
 
   async getKeyById(id: string): Promise<KeyRecord | null> {
@@ -81,6 +104,10 @@ export class PostgresKeyStore implements KeyStore {
     return one<KeyRecord>(this.#pool, 'keyByDigest', [digest]);
   }
 
+  async getKeysByCertFingerprint(fingerprint: string): Promise<KeyRecord[]> {
+    return query<KeyRecord>(this.#pool, 'keysByCertFingerprint', [fingerprint]);
+  }
+
   async listKeys(filter: KeyFilter = {}): Promise<KeyRecord[]> {
     const limit = listLimit(filter.limit);
     const { tag, after } = filter;
@@ -88,16 +115,25 @@ export class PostgresKeyStore implements KeyStore {
     return after === undefined ? query(this.#pool, 'listByTag', [tag, limit]) : query(this.#pool, 'listByTagAfter', [tag, after, limit]);
   }
 
-  async revokeKey(id: string, reason: string | null, now: number): Promise<KeyRecord | null> {
+  async revokeKey(id: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord | null> {
     return inEventTransaction(this.#pool, async (client) => {
       const revoked = await one<KeyRecord>(client, 'revoke', [id, reason, now]);
       // Unknown, or already revoked: the first revocation's time and reason stand.
-      return revoked ?? one<KeyRecord>(client, 'keyById', [id]);
+      if (revoked === null) return one<KeyRecord>(client, 'keyById', [id]);
+      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: id, reason, details: '{}' });
+      return revoked;
     });
   }
 
-  async revokeKeysByTag(tag: string, reason: string | null, now: number): Promise<KeyRecord[]> {
-    return inEventTransaction(this.#pool, (client) => query<KeyRecord>(client, 'revokeByTag', [tag, reason, now]));
+  async revokeKeysByTag(tag: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord[]> {
+    return inEventTransaction(this.#pool, async (client) => {
+      const revoked = (await query<KeyRecord>(client, 'revokeByTag', [tag, reason, now])).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const details = JSON.stringify({ byTag: tag });
+      for (const record of revoked) {
+        await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: record.id, reason, details });
+      }
+      return revoked;
+    });
   }
 
   async rotateKey(
@@ -105,6 +141,7 @@ export class PostgresKeyStore implements KeyStore {
     replacement: Omit<NewKey, keyof KeySettings>,
     graceEndsAt: number,
     now: number,
+    by: AuditActor,
   ): Promise<RotateResult | null> {
     return inEventTransaction(this.#pool, async (client): Promise<RotateResult | null> => {
       const old = await one<KeyRecord>(client, 'keyById', [oldId]);
@@ -113,9 +150,35 @@ export class PostgresKeyStore implements KeyStore {
       const newKey = await this.#insertKey(client, { ...replacementSettings(old), ...replacement }, now);
       // After the new key's `created` event, so a follower that reads `rotatedTo` has
       // already been told about the key it names.
-      const oldKey = await one<KeyRecord>(client, 'markRotated', [oldId, rotatedExpiry(old, graceEndsAt), newKey.id, now]);
+      const expiresAt = rotatedExpiry(old, graceEndsAt);
+      const oldKey = await one<KeyRecord>(client, 'markRotated', [oldId, expiresAt, newKey.id, now]);
       if (oldKey === null) throw new Error(`Key ${oldId} vanished during rotation`);
+      const audit = { at: now, actor: by.actor, address: by.address, reason: null };
+      await this.#audit.append(client, { ...audit, action: 'key.created', target: newKey.id, details: keyCreationDetails(newKey, oldId) });
+      await this.#audit.append(client, { ...audit, action: 'key.rotated', target: oldId, details: JSON.stringify({ replacedBy: newKey.id, expiresAt }) });
       return { oldKey, newKey };
+    });
+  }
+
+  async updateKey(id: string, changes: KeySettingsUpdate, now: number, by: AuditActor): Promise<KeyRecord | null> {
+    // The row is locked before it is compared, so a concurrent update cannot slip in between.
+    return inEventTransaction(this.#pool, async (client): Promise<KeyRecord | null> => {
+      const current = await one<KeyRecord>(client, 'keyByIdForUpdate', [id]);
+      if (current === null) return null;
+      const details = keyChangeDetails(current, changes);
+      if (details === null) return current;
+      const next = { ...current, ...changes };
+      const updated = await one<KeyRecord>(client, 'updateSettings', [
+        id, next.name, JSON.stringify(next.tags), JSON.stringify(next.scopes), JSON.stringify(next.allowedCidrs),
+        next.certFingerprint, next.rateLimit, next.quota, JSON.stringify(next.metadata), next.expiresAt, now,
+      ]);
+      if (updated === null) throw new Error(`Key ${id} vanished during update`);
+      if (changes.tags !== undefined) {
+        await query(client, 'deleteTags', [id]);
+        await query(client, 'insertTags', [id, JSON.stringify(next.tags)]);
+      }
+      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.updated', target: id, reason: null, details });
+      return updated;
     });
   }
 
@@ -135,6 +198,84 @@ export class PostgresKeyStore implements KeyStore {
       text: sql.recordUsage,
       values: [batch.map((usage) => usage.keyId), batch.map((usage) => usage.lastUsedAt), batch.map((usage) => usage.lastUsedAddress)],
     });
+  }
+
+  async addQuotaUsage(batch: QuotaUsageDelta[]): Promise<QuotaUsage[]> {
+    if (batch.length === 0) return [];
+    for (const delta of batch) {
+      if (!Number.isSafeInteger(delta.used) || delta.used < 0) throw new RangeError(`quota count must be a non-negative integer, got ${delta.used}`);
+    }
+    // Counters are locked in key order, so two nodes flushing overlapping batches cannot deadlock.
+    const ordered = [...batch].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
+    const totals = await inTransaction(this.#pool, async (client) => {
+      const rows: QuotaUsage[] = [];
+      for (const delta of ordered) {
+        const total = await one<QuotaUsage>(client, 'addQuotaUsage', [delta.keyId, delta.periodStart, delta.used]);
+        if (total !== null) rows.push(total);
+      }
+      return rows;
+    });
+    // In the batch's own order, as the SQLite store returns them.
+    const order = new Map(batch.map((delta, index) => [delta.keyId, index]));
+    return totals.sort((a, b) => (order.get(a.keyId) ?? 0) - (order.get(b.keyId) ?? 0));
+  }
+
+  async getQuotaUsage(keyId: string): Promise<QuotaUsage | null> {
+    return one<QuotaUsage>(this.#pool, 'quotaUsage', [keyId]);
+  }
+
+  // The audit log, admin tokens and usage live in their own modules; the store hands them on.
+
+  listAuditEntries(query?: AuditQuery): Promise<AuditEntry[]> {
+    return this.#audit.listAuditEntries(query);
+  }
+
+  auditEntriesSince(afterSeq: number, limit: number): Promise<AuditEntry[]> {
+    return this.#audit.auditEntriesSince(afterSeq, limit);
+  }
+
+  auditHead(): Promise<AuditHead> {
+    return this.#audit.auditHead();
+  }
+
+  createAdminToken(token: NewAdminToken, now: number, by: AuditActor): Promise<AdminTokenRecord> {
+    return this.#adminTokens.createAdminToken(token, now, by);
+  }
+
+  getAdminTokenByDigest(digest: string): Promise<AdminTokenRecord | null> {
+    return this.#adminTokens.getAdminTokenByDigest(digest);
+  }
+
+  getAdminTokenById(id: string): Promise<AdminTokenRecord | null> {
+    return this.#adminTokens.getAdminTokenById(id);
+  }
+
+  listAdminTokens(): Promise<AdminTokenRecord[]> {
+    return this.#adminTokens.listAdminTokens();
+  }
+
+  revokeAdminToken(id: string, now: number, by: AuditActor): Promise<AdminTokenRecord | null> {
+    return this.#adminTokens.revokeAdminToken(id, now, by);
+  }
+
+  recordUsageMinutes(batch: UsageMinute[]): Promise<void> {
+    return this.#usage.recordUsageMinutes(batch);
+  }
+
+  usageSeries(keyId: string, from: number, to: number): Promise<UsagePoint[]> {
+    return this.#usage.usageSeries(keyId, from, to);
+  }
+
+  usageAddresses(keyId: string, from: number, to: number, limit: number): Promise<UsageAddress[]> {
+    return this.#usage.usageAddresses(keyId, from, to, limit);
+  }
+
+  usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
+    return this.#usage.usageTotals(from, to, limit);
+  }
+
+  purgeUsageBefore(minute: number): Promise<number> {
+    return this.#usage.purgeUsageBefore(minute);
   }
 
   async subscribeToChanges(onChange: () => void): Promise<ChangeSubscription> {

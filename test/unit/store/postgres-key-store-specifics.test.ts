@@ -1,3 +1,4 @@
+import { CLI_ACTOR } from '../../../src/store/audit-log.ts';
 /**
  * What only the PostgreSQL store has to get right: BIGINT parsing, the order in which
  * concurrent commits become visible in the change log, LISTEN/NOTIFY, concurrent usage
@@ -55,7 +56,7 @@ describeNeeding(postgres, 'PostgresKeyStore specifics', () => {
 
   it('returns BIGINT times and sequence numbers as numbers, without touching pg’s global parsers', async () => {
     const late = 8_000_000_000_000; // year 2223: beyond 32 bits, as every millisecond time is
-    const record = await store.createKey({ ...newKey('key_a'), expiresAt: late }, late - 1);
+    const record = await store.createKey({ ...newKey('key_a'), expiresAt: late }, late - 1, CLI_ACTOR);
     assert.equal(record.expiresAt, late);
     assert.equal(record.createdAt, late - 1);
     const [event] = await store.eventsSince(0, 1);
@@ -67,7 +68,7 @@ describeNeeding(postgres, 'PostgresKeyStore specifics', () => {
   });
 
   it('shows the hazard the advisory lock exists for: without it, a follower can skip an event for good', async () => {
-    await store.createKey(newKey('key_a'), 1);
+    await store.createKey(newKey('key_a'), 1, CLI_ACTOR);
     const start = await store.latestEventSeq();
     const slow = await rawClient();
     const fast = await rawClient();
@@ -83,14 +84,14 @@ describeNeeding(postgres, 'PostgresKeyStore specifics', () => {
   });
 
   it('makes a mutation wait for an earlier writer, so events become visible in seq order', async () => {
-    await store.createKey(newKey('key_a'), 1);
-    await store.createKey(newKey('key_b'), 1);
+    await store.createKey(newKey('key_a'), 1, CLI_ACTOR);
+    await store.createKey(newKey('key_b'), 1, CLI_ACTOR);
     const start = await store.latestEventSeq();
     const earlier = await rawClient();
     await earlier.query(`BEGIN; ${lockEventLogSql}`);
     await earlier.query("INSERT INTO key_events (key_id, kind, at) VALUES ('key_a', 'updated', 2)");
 
-    const revoking = store.revokeKey('key_b', 'later writer', 3);
+    const revoking = store.revokeKey('key_b', 'later writer', 3, CLI_ACTOR);
     await delay(300);
     assert.equal(await settledYet(revoking), false, 'the revocation waits for the earlier writer');
     assert.deepEqual(await store.eventsSince(start, 100), [], 'nothing is visible out of order');
@@ -117,10 +118,10 @@ describeNeeding(postgres, 'PostgresKeyStore specifics', () => {
         }
       })();
       const ids = Array.from({ length: 40 }, (_, i) => `key_${String(i).padStart(2, '0')}`);
-      await Promise.all(ids.map((id, i) => (i % 2 === 0 ? store : other).createKey(newKey(id, ['burst']), 1)));
+      await Promise.all(ids.map((id, i) => (i % 2 === 0 ? store : other).createKey(newKey(id, ['burst']), 1, CLI_ACTOR)));
       await Promise.all([
-        ...ids.map((id, i) => (i % 2 === 0 ? other : store).revokeKey(id, 'burst', 2)),
-        store.revokeKeysByTag('burst', 'sweep', 3),
+        ...ids.map((id, i) => (i % 2 === 0 ? other : store).revokeKey(id, 'burst', 2, CLI_ACTOR)),
+        store.revokeKeysByTag('burst', 'sweep', 3, CLI_ACTOR),
       ]);
       writing = false;
       await follow;
@@ -139,10 +140,10 @@ describeNeeding(postgres, 'PostgresKeyStore specifics', () => {
     try {
       assert.equal(subscription.listening, true);
       const started = performance.now();
-      const created = await other.createKey(newKey('key_a'), 1);
+      const created = await other.createKey(newKey('key_a'), 1, CLI_ACTOR);
       while (wakeUps === 0 && performance.now() - started < 2000) await delay(2);
       assert.equal(wakeUps, 1);
-      await assert.rejects(other.createKey({ ...newKey('key_b'), digest: created.digest }, 2));
+      await assert.rejects(other.createKey({ ...newKey('key_b'), digest: created.digest }, 2, CLI_ACTOR));
       await delay(200);
       assert.equal(wakeUps, 1, 'a failed mutation notifies nobody');
     } finally {
@@ -157,10 +158,10 @@ describeNeeding(postgres, 'PostgresKeyStore specifics', () => {
     let wakeUps = 0;
     const subscription = await store.subscribeToChanges(() => wakeUps++);
     try {
-      await elsewhere.createKey(newKey('key_a'), 1);
+      await elsewhere.createKey(newKey('key_a'), 1, CLI_ACTOR);
       await delay(200);
       assert.equal(wakeUps, 0);
-      await store.createKey(newKey('key_b'), 1);
+      await store.createKey(newKey('key_b'), 1, CLI_ACTOR);
       const started = performance.now();
       while (wakeUps === 0 && performance.now() - started < 2000) await delay(2);
       assert.equal(wakeUps, 1);
@@ -175,7 +176,7 @@ describeNeeding(postgres, 'PostgresKeyStore specifics', () => {
     const nodes = [store, await openPostgresKeyStore(schema.url), await openPostgresKeyStore(schema.url)];
     try {
       const ids = Array.from({ length: 20 }, (_, i) => `key_${String(i).padStart(2, '0')}`);
-      for (const id of ids) await store.createKey(newKey(id), 1);
+      for (const id of ids) await store.createKey(newKey(id), 1, CLI_ACTOR);
       // Each node flushes batches over the same keys, in different orders, with interleaved times.
       const flushes: Promise<void>[] = [];
       for (let round = 0; round < 10; round++) {
@@ -221,7 +222,7 @@ describeNeeding(postgres, 'PostgresKeyStore specifics', () => {
       const opened = await openKeyStore(url);
       try {
         assert.ok(opened instanceof PostgresKeyStore);
-        await opened.createKey(newKey(`key_${url.slice(0, 10).replace(/\W/g, '')}`), 1);
+        await opened.createKey(newKey(`key_${url.slice(0, 10).replace(/\W/g, '')}`), 1, CLI_ACTOR);
       } finally {
         await opened.close();
       }

@@ -1,7 +1,9 @@
+import { CLI_ACTOR } from '../../../src/store/audit-log.ts';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { KeyStore, NewKey } from '../../../src/store/key-store.ts';
+import type { NewKey } from '../../../src/store/key-store.ts';
+import type { Store } from '../../../src/store/store.ts';
 import { openKeyStore } from '../../../src/store/open-key-store.ts';
 import { ChangeFeedFollower } from '../../../src/verify/change-feed-follower.ts';
 import { KeyVerifier } from '../../../src/verify/key-verifier.ts';
@@ -17,7 +19,7 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('ChangeFeedFollower: reachability, staleness and catching up', () => {
   let directory: ReturnType<typeof temporaryDirectory>;
-  let inner: KeyStore;
+  let inner: Store;
   let breakable: BreakableStore;
   let clock: number;
   const now = () => clock;
@@ -68,12 +70,12 @@ describe('ChangeFeedFollower: reachability, staleness and catching up', () => {
     const verifier = new KeyVerifier(breakable.store, { maxKeys: 10, maxUnknown: 10 });
     const follower = new ChangeFeedFollower(breakable.store, verifier, { pollInterval: 60_000 });
     const keys = [newKey(), newKey(), newKey()];
-    for (const key of keys) await inner.createKey(key, 1);
+    for (const key of keys) await inner.createKey(key, 1, CLI_ACTOR);
     await follower.start();
     for (const key of keys) assert.equal((await verifier.lookup(key.digest))?.record.revokedAt, null);
     breakable.break();
     await assert.rejects(follower.pollOnce());
-    for (const key of keys) await inner.revokeKey(key.id, 'during the outage', 2);
+    for (const key of keys) await inner.revokeKey(key.id, 'during the outage', 2, CLI_ACTOR);
     breakable.repair();
     assert.equal(await follower.pollOnce(), 3);
     for (const key of keys) {
@@ -89,8 +91,8 @@ describe('ChangeFeedFollower: reachability, staleness and catching up', () => {
     const resets: Array<[number, number]> = [];
     const follower = new ChangeFeedFollower(breakable.store, verifier, { pollInterval: 60_000, onLogReset: (from, to) => resets.push([from, to]) });
     const key = newKey();
-    await inner.createKey(newKey(), 1);
-    await inner.createKey(key, 1);
+    await inner.createKey(newKey(), 1, CLI_ACTOR);
+    await inner.createKey(key, 1, CLI_ACTOR);
     await follower.start();
     assert.equal(follower.lastSeq, 2);
     await verifier.lookup(key.digest);
@@ -100,14 +102,14 @@ describe('ChangeFeedFollower: reachability, staleness and catching up', () => {
     await assert.rejects(follower.pollOnce());
     const restored = await openKeyStore(join(directory.path, 'restored.db'));
     try {
-      await restored.createKey(key, 1);
+      await restored.createKey(key, 1, CLI_ACTOR);
       breakable.replaceWith(restored);
       breakable.repair();
       await follower.pollOnce();
       assert.deepEqual(resets, [[2, 1]]);
       assert.equal(follower.lastSeq, 1);
       assert.equal(verifier.stats.knownKeys, 0, 'nothing cached from the old database is trusted');
-      await restored.revokeKey(key.id, 'after the restore', 2);
+      await restored.revokeKey(key.id, 'after the restore', 2, CLI_ACTOR);
       assert.equal(await follower.pollOnce(), 1, 'events of the restored log are followed from its end');
     } finally {
       await follower.stop();
@@ -118,11 +120,11 @@ describe('ChangeFeedFollower: reachability, staleness and catching up', () => {
   it('polls at once when woken, instead of at the next tick', async () => {
     const verifier = new KeyVerifier(breakable.store, { maxKeys: 10, maxUnknown: 10 });
     const key = newKey();
-    await inner.createKey(key, 1);
+    await inner.createKey(key, 1, CLI_ACTOR);
     const follower = new ChangeFeedFollower(breakable.store, verifier, { pollInterval: 60_000 });
     await follower.start();
     await verifier.lookup(key.digest);
-    await inner.revokeKey(key.id, 'woken', 2);
+    await inner.revokeKey(key.id, 'woken', 2, CLI_ACTOR);
     follower.wake();
     follower.wake(); // a second wake-up while polling is folded into one more poll
     for (let i = 0; i < 100 && follower.lastSeq < 2; i++) await delay(5);
