@@ -1,7 +1,7 @@
-import { CLI_ACTOR } from '../../src/store/audit-log.ts';
 /**
  * `portcullis store migrate --from <sqlite> --to <postgres>`: every column of every key, the
- * tags and the change log (same sequence numbers) arrive; plaintext keys are nowhere; a
+ * tags and the change log (same sequence numbers) arrive, and so do quota counters, the audit
+ * log (its hash chain still verifies), admin tokens and per-minute usage; plaintext keys are nowhere; a
  * second run changes nothing; a later run carries later SQLite changes; a destination that
  * moved on by itself is refused untouched.
  */
@@ -9,8 +9,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { after, before, it } from 'node:test';
-import type { KeyStore } from '../../src/store/key-store.ts';
+import { CLI_ACTOR } from '../../src/store/audit-log.ts';
+import type { Store } from '../../src/store/store.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
+import { copiedTables } from '../../src/store/copy/copied-tables.ts';
+import { verifyAuditChain } from '../../src/telemetry/audit-chain.ts';
+import { createAdminToken } from '../support/admin-client.ts';
 import { createKeyInStore } from '../support/in-process-gateway.ts';
 import { checkTestPostgres, createTestSchema, runSql, type TestSchema } from '../support/postgres.ts';
 import { createKeyWithCli, runCli, temporaryDirectory } from '../support/processes.ts';
@@ -35,19 +39,30 @@ function counts(tables: TableReport[]): Record<string, [number, number, number]>
   return Object.fromEntries(tables.map((table) => [table.table, [table.rows, table.added, table.updated]]));
 }
 
-/** Everything a store holds, through the interface: every key record in full and the whole log. */
-async function contents(store: KeyStore) {
+const minute = 29_000_000 * 60_000;
+
+/**
+ * Everything a store holds, through the interface: every key record in full, the whole change
+ * log, quota counters, the audit log and its head, admin tokens and usage.
+ */
+async function contents(store: Store) {
   const keys = await store.listKeys({ limit: 1000 });
   const byTag = Object.fromEntries(await Promise.all(['web', 'batch'].map(async (tag) => [tag, (await store.listKeys({ tag })).map((key) => key.id)])));
-  return { keys, byTag, events: await store.eventsSince(0, 100_000), latestSeq: await store.latestEventSeq() };
+  const quotas = await Promise.all(keys.map((key) => store.getQuotaUsage(key.id)));
+  const usage = await Promise.all(keys.map(async (key) => [await store.usageSeries(key.id, 0, minute * 2), await store.usageAddresses(key.id, 0, minute * 2, 100)]));
+  return {
+    keys, byTag, events: await store.eventsSince(0, 100_000), latestSeq: await store.latestEventSeq(), quotas,
+    audit: await store.auditEntriesSince(0, 1000), auditHead: await store.auditHead(), adminTokens: await store.listAdminTokens(),
+    usage, totals: await store.usageTotals(0, minute * 2, 100),
+  };
 }
 
 describeNeeding(postgres, 'store migrate (SQLite → PostgreSQL)', () => {
   const directory = temporaryDirectory();
   const sqlitePath = join(directory.path, 'portcullis.db');
   let schema: TestSchema;
-  let sqlite: KeyStore;
-  let target: KeyStore;
+  let sqlite: Store;
+  let target: Store;
   const plaintexts: string[] = [];
   let rotatedId: string;
   let plainId: string;
@@ -76,6 +91,14 @@ describeNeeding(postgres, 'store migrate (SQLite → PostgreSQL)', () => {
     plaintexts.push(full.key);
     sqlite = await openKeyStore(sqlitePath);
     await sqlite.recordUsage([{ keyId: plain.id, lastUsedAt: Date.now(), lastUsedAddress: '2001:db8::7' }]);
+    await sqlite.addQuotaUsage([{ keyId: plain.id, periodStart: minute, used: 42 }]);
+    await sqlite.recordUsageMinutes([
+      { keyId: plain.id, minute, requests: 7, bytesIn: 100, bytesOut: 2000, denials: { rate_limited: 2 }, addresses: ['2001:db8::7', '192.0.2.1'] },
+      { keyId: full.id, minute: minute + 60_000, requests: 1, bytesIn: 0, bytesOut: 10, denials: {}, addresses: ['192.0.2.2'] },
+    ]);
+    const token = await createAdminToken(sqlite, 'write');
+    await sqlite.revokeAdminToken(token.id, Date.now(), CLI_ACTOR);
+    await createAdminToken(sqlite, 'read');
     target = await openKeyStore(schema.url);
   });
   after(async () => {
@@ -88,8 +111,26 @@ describeNeeding(postgres, 'store migrate (SQLite → PostgreSQL)', () => {
   it('copies every key with every column, the tags and the change log with its sequence numbers', async () => {
     const first = await migrate(sqlitePath, schema.url);
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(counts(first.tables), { api_keys: [5, 5, 0], key_tags: [5, 5, 0], key_events: [first.tables[2]!.rows, first.tables[2]!.rows, 0] });
+    const byTable = counts(first.tables);
+    assert.deepEqual(Object.keys(byTable), copiedTables.map((table) => table.name), 'every table is reported, in order');
+    assert.deepEqual(byTable.api_keys, [5, 5, 0]);
+    assert.deepEqual(byTable.key_tags, [5, 5, 0]);
+    assert.deepEqual(byTable.key_quota_usage, [1, 1, 0]);
+    assert.deepEqual(byTable.admin_tokens, [2, 2, 0]);
+    assert.deepEqual(byTable.usage_minutes, [2, 2, 0]);
+    assert.deepEqual(byTable.usage_denials, [1, 1, 0]);
+    assert.deepEqual(byTable.usage_addresses, [3, 3, 0]);
+    // The head row exists on both sides (a fresh schema starts at genesis): it is updated.
+    assert.deepEqual(byTable.audit_head, [1, 0, 1]);
+    for (const name of ['key_events', 'audit_log']) {
+      const [rows, added, updated] = byTable[name]!;
+      assert.ok(rows > 0, `${name} has rows`);
+      assert.deepEqual([added, updated], [rows, 0], name);
+    }
     assert.deepEqual(await contents(target), await contents(sqlite));
+    const verified = await verifyAuditChain(target);
+    assert.equal(verified.ok, true, JSON.stringify(verified));
+    assert.deepEqual(verified.ok && verified.head, await sqlite.auditHead());
     assert.equal((await target.getKeyById(rotatedId))?.rotatedTo !== null, true, 'the rotation link survives');
   });
 
@@ -116,7 +157,10 @@ describeNeeding(postgres, 'store migrate (SQLite → PostgreSQL)', () => {
     const byTable = counts(later.tables);
     assert.deepEqual(byTable.api_keys?.slice(1), [0, 1]);
     assert.deepEqual(byTable.key_events?.slice(1), [1, 0]);
+    assert.deepEqual(byTable.audit_log?.slice(1), [1, 0]);
+    assert.deepEqual(byTable.audit_head?.slice(1), [0, 1]);
     assert.deepEqual(await contents(target), await contents(sqlite));
+    assert.equal((await verifyAuditChain(target)).ok, true);
   });
 
   it('continues the change log after the copied events, and refuses to copy over changes made in PostgreSQL', async () => {

@@ -26,6 +26,15 @@ export const copiedTables: readonly CopiedTable[] = [
   { name: 'api_keys', key: ['id'], deferred: ['rotated_to'] },
   { name: 'key_tags', key: ['key_id', 'tag'] },
   { name: 'key_events', key: ['seq'], appendOnly: true },
+  { name: 'key_quota_usage', key: ['key_id'] },
+  // The hash chain is copied as it is (same seq, same hashes), so it still verifies, and
+  // `audit_head` with it. The copy holds `audit_head` locked, so no append interleaves.
+  { name: 'audit_log', key: ['seq'], appendOnly: true },
+  { name: 'audit_head', key: ['id'] },
+  { name: 'admin_tokens', key: ['id'] },
+  { name: 'usage_minutes', key: ['key_id', 'minute'] },
+  { name: 'usage_denials', key: ['key_id', 'minute', 'code'] },
+  { name: 'usage_addresses', key: ['key_id', 'minute', 'address'] },
 ];
 
 /** Tables that belong to each database itself and are not copied. */

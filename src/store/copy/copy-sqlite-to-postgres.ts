@@ -218,6 +218,9 @@ export async function copySqliteStoreToPostgres(from: string, to: string): Promi
     db.exec('BEGIN'); // one consistent snapshot of the source
     await client.query(`BEGIN; ${lockEventLogSql}`);
     try {
+      // Admin-token changes append to the audit log without the change log's lock: hold the
+      // audit head too, so no entry is chained onto a head the copy is about to replace.
+      await client.query('SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE');
       for (const table of copiedTables) if (table.appendOnly) await checkAppendOnlyPrefix(db, client, table, columns.get(table.name)!);
       const reports: TableCopyReport[] = [];
       for (const table of copiedTables) {
