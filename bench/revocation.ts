@@ -119,7 +119,7 @@ async function run(): Promise<number> {
       const port = await freePort();
       const child = children.spawn(`node-${node + 1}`, process.execPath, [main, 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${upstream.port}`, '--store', storeUrl.href], {
         cwd: workDir,
-        env: { PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_CHANGE_FEED_POLL_INTERVAL: settings.pollInterval },
+        env: { PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_CHANGE_FEED_POLL_INTERVAL: settings.pollInterval, PORTCULLIS_ADMIN_LISTEN: '' },
       });
       await waitUntilServing(child, 'http', port, keys[0]!.key);
       origins.push(`http://127.0.0.1:${port}`);

@@ -147,7 +147,9 @@ export async function startAdminServer(dependencies: AdminDependencies): Promise
   const listen = dependencies.config.admin.listen as HostPort;
   const { app, streams } = await buildAdminApp(dependencies);
   try {
-    await app.listen({ host: listen.host, port: listen.port });
+    // `exclusive`: in a `--workers` cluster worker, bind here rather than through the supervisor,
+    // which would otherwise share one socket between listeners that asked for the same port 0.
+    await app.listen({ host: listen.host, port: listen.port, exclusive: true });
   } catch (error) {
     await app.close();
     const code = (error as NodeJS.ErrnoException).code;

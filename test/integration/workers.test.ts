@@ -66,6 +66,20 @@ for (const balancing of ['reuse-port', 'cluster'] as const) {
       assert.equal((await healthOf(health)).status, 'ok');
     });
 
+    it('serves the admin listener from exactly one worker, with the same health logic', async () => {
+      await waitFor(async () => /"msg":"admin listening"/.test(gateway.stdout()), 5000, 'admin listening');
+      const adminLines = gateway.stdout().split('\n').filter((line) => line.includes('"msg":"admin listening"'));
+      assert.equal(adminLines.length, 1, 'one admin listener for two workers');
+      const adminUrl = /"url":"([^"]+)"/.exec(adminLines[0]!)![1]!;
+      for (const path of ['/healthz', '/readyz']) {
+        const response = await request(`${adminUrl}${path}`);
+        assert.equal(response.statusCode, 200, path);
+        const report = (await response.body.json()) as { status: string; ready: boolean; changeFeed: { notifications: string } };
+        assert.equal(report.ready, true, path);
+        assert.equal(report.changeFeed.notifications, 'not-used', 'the report of issue 6 (SQLite: no LISTEN)');
+      }
+    });
+
     it('refuses a key revoked through the CLI on every worker', async () => {
       const { id, key } = await createKeyWithCli(storePath);
       for (let i = 0; i < 10; i++) assert.equal(await statusOnNewConnection(gateway.url, key), 200);
@@ -113,7 +127,7 @@ describe('serve flags for several nodes', () => {
       [['--health-listen', 'nowhere'], /health\.listen \(from --health-listen\): expected HOST:PORT/],
     ];
     for (const [flags, message] of cases) {
-      const result = await runCli(['serve', '--store', store, ...flags]);
+      const result = await runCli(['serve', '--store', store, ...flags], { env: { PORTCULLIS_ADMIN_LISTEN: '' } });
       assert.equal(result.code, 2, `${flags.join(' ')} → ${result.code}: ${result.stderr}`);
       assert.match(result.stderr, message);
     }
