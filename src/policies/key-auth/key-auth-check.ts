@@ -16,7 +16,7 @@ export const KEY_REVOKED = denial('key_revoked', 'The API key has been revoked.'
 export const KEY_EXPIRED = denial('key_expired', 'The API key has expired.', INVALID_TOKEN_CHALLENGE);
 const KEY_AMBIGUOUS = denial('key_ambiguous', 'The request carries more than one different API key; send exactly one.');
 export const STORE_UNAVAILABLE = denial('store_unavailable', 'The key store cannot be reached; try again shortly.', [['retry-after', '5']]);
-const STORE_OUT_OF_REACH = denial('store_unavailable', 'The key store has been unreachable for too long to trust cached keys; try again shortly.', [['retry-after', '5']]);
+export const STORE_OUT_OF_REACH = denial('store_unavailable', 'The key store has been unreachable for too long to trust cached keys; try again shortly.', [['retry-after', '5']]);
 
 export interface KeyAuthCheckOptions {
   readCredential: CredentialReader;
