@@ -11,14 +11,13 @@ import type {
   QuotaUsageDelta,
   RotateResult,
 } from '../key-store.ts';
-import type { AuditActor, AuditEntry, AuditHead, AuditQuery } from '../audit-log.ts';
-import type { AdminTokenRecord, NewAdminToken } from '../admin-token-store.ts';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageTotal } from '../usage-store.ts';
+import type { AuditActor } from '../audit-log.ts';
 import type { Store } from '../store.ts';
 import { keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 import { PostgresAuditLog } from './postgres-audit-log.ts';
 import { PostgresAdminTokens } from './postgres-admin-tokens.ts';
 import { PostgresUsageStore } from './postgres-usage-store.ts';
+import { StoreWithParts } from '../store-parts.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
 import { describeStoreLocation } from '../store-location.ts';
 import { createPool } from './postgres-connection.ts';
@@ -66,22 +65,22 @@ export interface PostgresKeyStoreOptions {
  * key and admin-token change appends its audit entry in the same transaction (the audit
  * append locks `audit_head`), mirroring the SQLite store.
  */
-export class PostgresKeyStore implements Store {
+export class PostgresKeyStore extends StoreWithParts implements Store {
   readonly #pool: pg.Pool;
   readonly #url: string;
   readonly #onConnectionError: (error: Error) => void;
   readonly #listeners = new Set<PostgresChangeListener>();
   readonly #audit: PostgresAuditLog;
-  readonly #adminTokens: PostgresAdminTokens;
-  readonly #usage: PostgresUsageStore;
 
   constructor(url: string, options: PostgresKeyStoreOptions = {}) {
+    const onConnectionError = options.onConnectionError ?? (() => {});
+    const pool = createPool(url, (error) => onConnectionError(error));
+    const audit = new PostgresAuditLog(pool);
+    super({ audit, adminTokens: new PostgresAdminTokens(pool, audit), usage: new PostgresUsageStore(pool) });
     this.#url = url;
-    this.#onConnectionError = options.onConnectionError ?? (() => {});
-    this.#pool = createPool(url, (error) => this.#onConnectionError(error));
-    this.#audit = new PostgresAuditLog(this.#pool);
-    this.#adminTokens = new PostgresAdminTokens(this.#pool, this.#audit);
-    this.#usage = new PostgresUsageStore(this.#pool);
+    this.#onConnectionError = onConnectionError;
+    this.#pool = pool;
+    this.#audit = audit;
   }
 
   async migrate(): Promise<void> {
@@ -222,60 +221,6 @@ export class PostgresKeyStore implements Store {
 
   async getQuotaUsage(keyId: string): Promise<QuotaUsage | null> {
     return one<QuotaUsage>(this.#pool, 'quotaUsage', [keyId]);
-  }
-
-  // The audit log, admin tokens and usage live in their own modules; the store hands them on.
-
-  listAuditEntries(query?: AuditQuery): Promise<AuditEntry[]> {
-    return this.#audit.listAuditEntries(query);
-  }
-
-  auditEntriesSince(afterSeq: number, limit: number): Promise<AuditEntry[]> {
-    return this.#audit.auditEntriesSince(afterSeq, limit);
-  }
-
-  auditHead(): Promise<AuditHead> {
-    return this.#audit.auditHead();
-  }
-
-  createAdminToken(token: NewAdminToken, now: number, by: AuditActor): Promise<AdminTokenRecord> {
-    return this.#adminTokens.createAdminToken(token, now, by);
-  }
-
-  getAdminTokenByDigest(digest: string): Promise<AdminTokenRecord | null> {
-    return this.#adminTokens.getAdminTokenByDigest(digest);
-  }
-
-  getAdminTokenById(id: string): Promise<AdminTokenRecord | null> {
-    return this.#adminTokens.getAdminTokenById(id);
-  }
-
-  listAdminTokens(): Promise<AdminTokenRecord[]> {
-    return this.#adminTokens.listAdminTokens();
-  }
-
-  revokeAdminToken(id: string, now: number, by: AuditActor): Promise<AdminTokenRecord | null> {
-    return this.#adminTokens.revokeAdminToken(id, now, by);
-  }
-
-  recordUsageMinutes(batch: UsageMinute[]): Promise<void> {
-    return this.#usage.recordUsageMinutes(batch);
-  }
-
-  usageSeries(keyId: string, from: number, to: number): Promise<UsagePoint[]> {
-    return this.#usage.usageSeries(keyId, from, to);
-  }
-
-  usageAddresses(keyId: string, from: number, to: number, limit: number): Promise<UsageAddress[]> {
-    return this.#usage.usageAddresses(keyId, from, to, limit);
-  }
-
-  usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
-    return this.#usage.usageTotals(from, to, limit);
-  }
-
-  purgeUsageBefore(minute: number): Promise<number> {
-    return this.#usage.purgeUsageBefore(minute);
   }
 
   async subscribeToChanges(onChange: () => void): Promise<ChangeSubscription> {

@@ -13,14 +13,13 @@ import type {
   QuotaUsageDelta,
   RotateResult,
 } from '../key-store.ts';
-import type { AuditActor, AuditEntry, AuditHead, AuditQuery } from '../audit-log.ts';
-import type { AdminTokenRecord, NewAdminToken } from '../admin-token-store.ts';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageTotal } from '../usage-store.ts';
+import type { AuditActor } from '../audit-log.ts';
 import type { Store } from '../store.ts';
 import { latestSchemaVersion, migrations, schemaMigrationsTable } from '../migrations/index.ts';
 import { SqliteAuditLog } from './sqlite-audit-log.ts';
 import { SqliteAdminTokens } from './sqlite-admin-tokens.ts';
 import { SqliteUsageStore } from './sqlite-usage-store.ts';
+import { StoreWithParts } from '../store-parts.ts';
 import { keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
 
@@ -218,21 +217,19 @@ function applyMigrations(db: Database.Database): void {
  * process wrote in between. Every key mutation writes its `key_events` row and
  * its audit entry in that same transaction.
  */
-export class SqliteKeyStore implements Store {
+export class SqliteKeyStore extends StoreWithParts implements Store {
   readonly #db: Database.Database;
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #audit: SqliteAuditLog;
-  readonly #adminTokens: SqliteAdminTokens;
-  readonly #usage: SqliteUsageStore;
 
   /** Takes an open connection, migrates it, and compiles the statements. */
   constructor(db: Database.Database) {
     applyMigrations(db);
+    const audit = new SqliteAuditLog(db);
+    super({ audit, adminTokens: new SqliteAdminTokens(db, audit), usage: new SqliteUsageStore(db) });
     this.#db = db;
     this.#statements = prepareStatements(db);
-    this.#audit = new SqliteAuditLog(db);
-    this.#adminTokens = new SqliteAdminTokens(db, this.#audit);
-    this.#usage = new SqliteUsageStore(db);
+    this.#audit = audit;
   }
 
   async migrate(): Promise<void> {
@@ -386,60 +383,6 @@ export class SqliteKeyStore implements Store {
 
   async getQuotaUsage(keyId: string): Promise<QuotaUsage | null> {
     return this.#statements.quotaUsage.get(keyId) ?? null;
-  }
-
-  // The audit log, admin tokens and usage live in their own modules; the store hands them on.
-
-  listAuditEntries(query?: AuditQuery): Promise<AuditEntry[]> {
-    return this.#audit.listAuditEntries(query);
-  }
-
-  auditEntriesSince(afterSeq: number, limit: number): Promise<AuditEntry[]> {
-    return this.#audit.auditEntriesSince(afterSeq, limit);
-  }
-
-  auditHead(): Promise<AuditHead> {
-    return this.#audit.auditHead();
-  }
-
-  createAdminToken(token: NewAdminToken, now: number, by: AuditActor): Promise<AdminTokenRecord> {
-    return this.#adminTokens.createAdminToken(token, now, by);
-  }
-
-  getAdminTokenByDigest(digest: string): Promise<AdminTokenRecord | null> {
-    return this.#adminTokens.getAdminTokenByDigest(digest);
-  }
-
-  getAdminTokenById(id: string): Promise<AdminTokenRecord | null> {
-    return this.#adminTokens.getAdminTokenById(id);
-  }
-
-  listAdminTokens(): Promise<AdminTokenRecord[]> {
-    return this.#adminTokens.listAdminTokens();
-  }
-
-  revokeAdminToken(id: string, now: number, by: AuditActor): Promise<AdminTokenRecord | null> {
-    return this.#adminTokens.revokeAdminToken(id, now, by);
-  }
-
-  recordUsageMinutes(batch: UsageMinute[]): Promise<void> {
-    return this.#usage.recordUsageMinutes(batch);
-  }
-
-  usageSeries(keyId: string, from: number, to: number): Promise<UsagePoint[]> {
-    return this.#usage.usageSeries(keyId, from, to);
-  }
-
-  usageAddresses(keyId: string, from: number, to: number, limit: number): Promise<UsageAddress[]> {
-    return this.#usage.usageAddresses(keyId, from, to, limit);
-  }
-
-  usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
-    return this.#usage.usageTotals(from, to, limit);
-  }
-
-  purgeUsageBefore(minute: number): Promise<number> {
-    return this.#usage.purgeUsageBefore(minute);
   }
 
   async close(): Promise<void> {
