@@ -216,7 +216,7 @@ export const configSchema = {
           format: 'host-port',
           default: '127.0.0.1:8081',
           'x-flag': '--admin-listen',
-          description: 'Admin API and dashboard listener, `HOST:PORT`, never the public listener. Loopback by default; `null` (or an empty `PORTCULLIS_ADMIN_LISTEN`) turns it off.',
+          description: 'Admin API and dashboard listener, `HOST:PORT`, never the public listener. Loopback by default; `null` (or an empty `PORTCULLIS_ADMIN_LISTEN`) turns it off. With `workers` above 1, only the first worker serves it.',
         },
         allowRemote: {
           type: 'boolean',
