@@ -74,7 +74,7 @@ async function copyStore(source: string, destination: string): Promise<string> {
 }
 
 /** A port that was free a moment ago (the CLI takes an explicit port). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -118,7 +118,7 @@ function statusOf(scheme: 'http' | 'https', port: number, key: string | null): P
   });
 }
 
-async function waitUntilServing(child: ManagedChild, scheme: 'http' | 'https', port: number, key: string): Promise<void> {
+export async function waitUntilServing(child: ManagedChild, scheme: 'http' | 'https', port: number, key: string): Promise<void> {
   const deadline = Date.now() + readyTimeoutMs;
   let lastStatus: number | null = null;
   while (Date.now() < deadline) {

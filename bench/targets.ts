@@ -160,4 +160,20 @@ export const targets: readonly TargetDefinition[] = [
     request: bearerGet,
     start: (context) => startPortcullis(context, 'portcullis-access-log', [], { PORTCULLIS_LOG_ACCESS: 'true', PORTCULLIS_LOG_LEVEL: 'info' }),
   },
+  {
+    name: 'workers2',
+    description: 'as portcullis, with --workers 2 (reuse-port balancing, the default)',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: bearerGet,
+    start: (context) => startPortcullis(context, 'workers2', ['--workers', '2'], { PORTCULLIS_WORKER_BALANCING: 'reuse-port' }),
+  },
+  {
+    name: 'workers2-cluster',
+    description: 'as portcullis, with --workers 2 and cluster balancing (the supervisor accepts and hands connections over)',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: bearerGet,
+    start: (context) => startPortcullis(context, 'workers2-cluster', ['--workers', '2'], { PORTCULLIS_WORKER_BALANCING: 'cluster' }),
+  },
 ];

@@ -71,6 +71,10 @@ server:
 
 changeFeed:
   pollInterval: 50ms              # the longest a revocation takes to reach this node
+  staleFor: 2m                    # store unreachable: known keys keep working this long, then 503
+
+health:
+  listen: 127.0.0.1:9090          # GET /healthz and /readyz, for the load balancer
 
 log:
   level: info

@@ -95,7 +95,17 @@ const schemas: Record<string, Schema> = {
     type: 'object',
     properties: { tokenId: { type: 'string' }, tokenName: { type: 'string' }, role: { type: 'string', enum: ['read', 'write'] }, csrfToken: nullable('string', { description: 'Send as `X-CSRF-Token` on every change made with the session cookie.' }), expiresAt: time('') },
   },
-  Health: { type: 'object', properties: { status: { type: 'string', enum: ['ok', 'degraded'] }, changeFeed: { type: 'object' } } },
+  Health: {
+    type: 'object',
+    description: 'The same report as the health listener (src/health/health-report.ts).',
+    properties: {
+      status: { type: 'string', enum: ['ok', 'degraded', 'not_ready'] },
+      ready: { type: 'boolean' },
+      reasons: { type: 'array', items: { type: 'string' } },
+      store: { type: 'object' },
+      changeFeed: { type: 'object' },
+    },
+  },
 };
 
 const window = { name: 'window', in: 'query', schema: { type: 'string', enum: ['1h', '6h', '24h', '7d'], default: '1h' }, description: 'How far back to look.' };
@@ -176,7 +186,13 @@ export const adminPaths: Record<string, Record<string, Operation>> = {
     delete: read({ operationId: 'logout', summary: 'End the dashboard session', responses: { 204: { description: 'Logged out' } } }),
   },
   '/api/health': {
-    get: open({ operationId: 'health', summary: 'Liveness and change-feed freshness', responses: { 200: json(ref('Health')) } }),
+    get: open({ operationId: 'health', summary: 'This node\'s health, with change-feed position and lag; 503 when not ready', responses: { 200: json(ref('Health')), 503: json(ref('Health')) } }),
+  },
+  '/healthz': {
+    get: open({ operationId: 'healthz', summary: 'Liveness, as on health.listen: 200 while the process answers', responses: { 200: json(ref('Health')) } }),
+  },
+  '/readyz': {
+    get: open({ operationId: 'readyz', summary: 'Readiness, as on health.listen: 503 when the node should get no traffic', responses: { 200: json(ref('Health')), 503: json(ref('Health')) } }),
   },
   '/metrics': {
     get: read({ operationId: 'metrics', summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } } }),

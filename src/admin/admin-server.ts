@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { RequestIds } from '../telemetry/request-id.ts';
 import type { AdminRole } from '../store/admin-token-store.ts';
+import { healthResponse, type HealthReport } from '../health/health-report.ts';
 import { adminClientAddress, createAdminAuthenticator, isLoopback } from './admin-auth.ts';
 import { adminOpenApi, adminRoutes } from './admin-openapi.ts';
 import { createAdminErrorHandler, sendAdminProblem } from './admin-problems.ts';
@@ -33,6 +34,8 @@ export interface AdminDependencies {
   metrics: GatewayMetrics;
   requestIds: RequestIds;
   logger: Logger;
+  /** This node's health report (the gateway's one health logic, also served on health.listen). */
+  health: () => HealthReport;
   /** The built dashboard's folder (tests may point elsewhere). */
   dashboardDirectory?: string;
 }
@@ -116,14 +119,19 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
     const { contentType, body } = await metrics.render();
     return reply.type(contentType).header('cache-control', 'no-store').send(body);
   });
-  const staleAfter = Math.max(5_000, 20 * config.changeFeed.pollInterval);
   registerOperation(app, routes, 'health', async (_request, reply) => {
+    const report = dependencies.health();
     const caughtUpAt = changeFeed.caughtUpAt;
-    const lagSeconds = caughtUpAt === null ? null : (Date.now() - caughtUpAt) / 1000;
-    const healthy = lagSeconds !== null && lagSeconds * 1000 < staleAfter;
-    reply.code(healthy ? 200 : 503).header('cache-control', 'no-store');
-    return { status: healthy ? 'ok' : 'degraded', changeFeed: { position: changeFeed.lastSeq, lagSeconds } };
+    const lagSeconds = caughtUpAt === null ? null : Math.max(0, (Date.now() - caughtUpAt) / 1000);
+    reply.code(report.ready ? 200 : 503).header('cache-control', 'no-store');
+    return { ...report, changeFeed: { ...report.changeFeed, position: changeFeed.lastSeq, lagSeconds } };
   });
+  for (const probe of ['healthz', 'readyz'] as const) {
+    registerOperation(app, routes, probe, async (_request, reply) => {
+      const { statusCode, body } = healthResponse(dependencies.health(), probe);
+      return reply.code(statusCode).type('application/json').header('cache-control', 'no-store').send(body);
+    });
+  }
   await registerDashboard(app, dependencies.dashboardDirectory);
   return { app, streams };
 }
@@ -139,7 +147,9 @@ export async function startAdminServer(dependencies: AdminDependencies): Promise
   const listen = dependencies.config.admin.listen as HostPort;
   const { app, streams } = await buildAdminApp(dependencies);
   try {
-    await app.listen({ host: listen.host, port: listen.port });
+    // `exclusive`: in a `--workers` cluster worker, bind here rather than through the supervisor,
+    // which would otherwise share one socket between listeners that asked for the same port 0.
+    await app.listen({ host: listen.host, port: listen.port, exclusive: true });
   } catch (error) {
     await app.close();
     const code = (error as NodeJS.ErrnoException).code;

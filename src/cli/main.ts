@@ -7,6 +7,7 @@ import { keysCommand } from './keys-command.ts';
 import { certsCommand } from './certs-command.ts';
 import { adminCommand } from './admin-command.ts';
 import { auditCommand } from './audit-command.ts';
+import { storeCommand } from './store-command.ts';
 
 const MINIMUM_NODE_MAJOR = 22;
 
@@ -28,6 +29,7 @@ function buildProgram(): Command {
   program.addCommand(certsCommand());
   program.addCommand(adminCommand());
   program.addCommand(auditCommand());
+  program.addCommand(storeCommand());
   const overrideExits = (command: Command): void => {
     command.exitOverride();
     for (const sub of command.commands) overrideExits(sub);

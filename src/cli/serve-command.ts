@@ -1,8 +1,12 @@
+import cluster from 'node:cluster';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { createLogger } from '../telemetry/logger.ts';
 import { formatHostPort } from '../config/units.ts';
 import { startGateway, type RunningGateway } from '../gateway/gateway.ts';
+import { describeStoreLocation } from '../store/store-location.ts';
+import { startGatewayWorker } from '../workers/gateway-worker.ts';
+import { superviseWorkers } from '../workers/worker-supervisor.ts';
 import { collect, loadCommandConfig, type StoreFlags } from './cli-support.ts';
 
 interface ServeFlags extends StoreFlags {
@@ -21,6 +25,9 @@ interface ServeFlags extends StoreFlags {
   redis?: string;
   openapi?: string;
   adminListen?: string;
+  workers?: string;
+  staleFor?: string;
+  healthListen?: string;
 }
 
 /** Serve flags beyond --listen/--upstream/--store, each with the config field it sets. */
@@ -38,16 +45,25 @@ const NETWORK_AND_TLS_FLAGS = [
 ] as const;
 
 /** What a person sees on start-up: where it listens, what it protects, and the next step. */
-function printStartBanner(gateway: RunningGateway, store: string): void {
+/** The parts of a running gateway (one process, or the supervisor of `--workers N`) the banner shows. */
+interface BannerFacts {
+  address: RunningGateway['address'];
+  protocol: RunningGateway['protocol'];
+  upstreamUrl: URL;
+  usingExampleUpstream: boolean;
+  adminUrl: string | null;
+}
+
+function printStartBanner(gateway: BannerFacts, store: string, workers: number): void {
   const listen = `${gateway.protocol}://${formatHostPort(gateway.address)}`;
   const lines = [
     '',
-    `Portcullis is listening on ${listen}`,
-    `  key store: ${store}`,
+    `Portcullis is listening on ${listen}${workers > 1 ? ` (${workers} worker processes)` : ''}`,
+    `  key store: ${describeStoreLocation(store)}`,
     gateway.usingExampleUpstream
       ? `  upstream:  ${gateway.upstreamUrl.href}  <-- built-in EXAMPLE upstream (no upstream configured).\n             Point the gateway at your API with --upstream URL, e.g. npm start -- --upstream http://127.0.0.1:3000`
       : `  upstream:  ${gateway.upstreamUrl.href}`,
-    gateway.admin === null ? '  dashboard: off (admin.listen is not set)' : `  dashboard: ${gateway.admin.url}/  (admin API and /metrics on the same listener; log in with a token from: ./bin/portcullis admin token create --role write)`,
+    gateway.adminUrl === null ? '  dashboard: off (admin.listen is not set)' : `  dashboard: ${gateway.adminUrl}/  (admin API and /metrics on the same listener; log in with a token from: ./bin/portcullis admin token create --role write)`,
     '',
     'Next steps:',
     '  1. Create a key (in another terminal):  ./bin/portcullis keys create --name my-first-client',
@@ -95,7 +111,7 @@ export function serveCommand(): Command {
     .option('--config <file>', 'config file (default ./portcullis.yaml when present)')
     .option('--listen <host:port>', 'public listener (default 127.0.0.1:8080)')
     .option('--upstream <url>', 'the API to protect, such as http://127.0.0.1:3000')
-    .option('--store <path>', 'key store (default ./data/portcullis.db)')
+    .option('--store <path>', 'key store: SQLite file or postgres:// URL (default ./data/portcullis.db)')
     .option('--allow-ip <cidr>', 'serve only clients in this range (repeatable)', collect)
     .option('--deny-ip <cidr>', 'refuse clients in this range (repeatable)', collect)
     .option('--trust-proxy <cidr>', 'believe X-Forwarded-For from proxies in this range (repeatable)', collect)
@@ -109,6 +125,9 @@ export function serveCommand(): Command {
     .option('--redis <url>', 'Redis shared by several gateways for rate limits, quotas and lockout, such as redis://127.0.0.1:6379')
     .option('--openapi <file>', 'the API\'s OpenAPI document: only its routes are forwarded, and requests are validated against it')
     .option('--admin-listen <host:port>', 'admin API and dashboard listener (default 127.0.0.1:8081)')
+    .option('--workers <n>', 'gateway processes on this host sharing the port (default 1)')
+    .option('--stale-for <duration>', 'how long known keys keep working while the store is unreachable (default 5m)')
+    .option('--health-listen <host:port>', 'serve GET /healthz and /readyz here (default off)')
     .action(async (flags: ServeFlags) => {
       const config = loadCommandConfig(flags, [
         { field: 'listen', value: flags.listen, flag: '--listen' },
@@ -117,10 +136,24 @@ export function serveCommand(): Command {
         { field: 'redis.url', value: flags.redis, flag: '--redis' },
         { field: 'openapi.file', value: flags.openapi, flag: '--openapi' },
         { field: 'admin.listen', value: flags.adminListen, flag: '--admin-listen' },
+        { field: 'workers', value: flags.workers !== undefined && /^\d+$/.test(flags.workers) ? Number(flags.workers) : flags.workers, flag: '--workers' },
+        { field: 'changeFeed.staleFor', value: flags.staleFor, flag: '--stale-for' },
+        { field: 'health.listen', value: flags.healthListen, flag: '--health-listen' },
       ]);
       const logger = createLogger(config.log.level);
-      const gateway = await startGateway(config, logger);
-      exitGracefully(gateway, logger);
-      if (process.stderr.isTTY || process.env.PORTCULLIS_BANNER === '1' || gateway.usingExampleUpstream) printStartBanner(gateway, config.store);
+      const showBanner = (started: BannerFacts) => {
+        if (process.stderr.isTTY || process.env.PORTCULLIS_BANNER === '1' || started.usingExampleUpstream) printStartBanner(started, config.store, config.workers);
+      };
+      if (cluster.isWorker) {
+        exitGracefully(await startGatewayWorker(config, logger), logger);
+      } else if (config.workers > 1) {
+        const supervised = await superviseWorkers(config, logger);
+        showBanner(supervised);
+        process.exit(await supervised.stopped);
+      } else {
+        const gateway = await startGateway(config, logger);
+        exitGracefully(gateway, logger);
+        showBanner({ ...gateway, adminUrl: gateway.admin?.url ?? null });
+      }
     });
 }

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { configSchema } from './schema.ts';
 import { ConfigError, describeFound } from './config-error.ts';
 import { validateConfigDocument } from './validate-config.ts';
+import { isPostgresLocation } from '../store/store-location.ts';
 import { parseByteSize, parseDuration, parseHostPort, type HostPort } from './units.ts';
 import { normaliseNetwork, normaliseTls, normaliseUpstreamTls, type NetworkConfig, type TlsConfig, type UpstreamTlsConfig } from './tls-network-config.ts';
 import { compileQuotaText, compileRateText, type CompiledQuota, type CompiledRate } from '../limits/rate-policy.ts';
@@ -33,7 +34,10 @@ export interface Config {
   cors: CorsOptions;
   server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number; maxHeaderSize: number; drainTimeout: number };
   cache: { maxKeys: number; maxUnknown: number };
-  changeFeed: { pollInterval: number };
+  changeFeed: { pollInterval: number; staleFor: number };
+  health: { listen: HostPort | null };
+  workers: number;
+  workerBalancing: 'reuse-port' | 'cluster';
   usage: { flushInterval: number; retention: number };
   limits: { keyRate: CompiledRate | null; keyQuota: CompiledQuota | null; addressRate: CompiledRate | null; maxAddresses: number };
   lockout: { maxFailures: number; window: number; coolOff: number };
@@ -170,7 +174,24 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
 
   validateConfigDocument(document, (field) => sourceByField.get(field));
-  return normaliseConfig(document, configFile, cwd);
+  const config = normaliseConfig(document, configFile, cwd);
+  checkCrossFieldRules(config, (field) => sourceByField.get(field));
+  return config;
+}
+
+/** Rules that relate two options, which the schema cannot express; same message shape as the schema's. */
+function checkCrossFieldRules(config: Config, sourceOf: (field: string) => string | undefined): void {
+  const problems: string[] = [];
+  const { pollInterval, staleFor } = config.changeFeed;
+  const minimumStaleFor = Math.max(1000, 4 * pollInterval);
+  if (staleFor < minimumStaleFor) {
+    const source = sourceOf('changeFeed.staleFor');
+    problems.push(
+      `changeFeed.staleFor${source ? ` (from ${source})` : ''}: expected at least ${minimumStaleFor}ms (1s, and 4 × changeFeed.pollInterval, ` +
+        `so that ordinary polling keeps cached keys usable), found ${staleFor}ms`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 // After validation every format is known to parse, so the `as` casts below only narrow types.
@@ -190,6 +211,9 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
     server: Record<string, unknown> & { maxConnections: number };
     cache: { maxKeys: number; maxUnknown: number };
     changeFeed: Record<string, unknown>;
+    health: { listen: string | number | null };
+    workers: number;
+    workerBalancing: 'reuse-port' | 'cluster';
     usage: Record<string, unknown>;
     limits: { keyRate: string | null; keyQuota: string | null; addressRate: string | null; maxAddresses: number };
     lockout: Record<string, unknown> & { maxFailures: number };
@@ -198,7 +222,7 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
     log: { level: string; access: boolean };
   };
   const duration = (value: unknown) => parseDuration(value) as number;
-  const store = raw.store.startsWith('postgres://') || raw.store.startsWith('postgresql://') ? raw.store : resolve(cwd, raw.store);
+  const store = isPostgresLocation(raw.store) ? raw.store : resolve(cwd, raw.store);
   return {
     configFile,
     listen: parseHostPort(raw.listen) as HostPort,
@@ -234,7 +258,10 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
       drainTimeout: duration(raw.server.drainTimeout),
     },
     cache: raw.cache,
-    changeFeed: { pollInterval: duration(raw.changeFeed.pollInterval) },
+    changeFeed: { pollInterval: duration(raw.changeFeed.pollInterval), staleFor: duration(raw.changeFeed.staleFor) },
+    health: { listen: raw.health.listen === null ? null : (parseHostPort(raw.health.listen) as HostPort) },
+    workers: raw.workers,
+    workerBalancing: raw.workerBalancing,
     usage: { flushInterval: duration(raw.usage.flushInterval), retention: duration(raw.usage.retention) },
     limits: {
       keyRate: compileRateText(raw.limits.keyRate),

@@ -43,7 +43,21 @@ export const configSchema = {
       minLength: 1,
       default: './data/portcullis.db',
       'x-flag': '--store',
-      description: 'Key store: a SQLite file path (created on first start).',
+      description: 'Key store: a SQLite file path (created on first start), or a `postgres://` URL for several gateway nodes (the schema comes from the URL\'s `options=-c search_path=…`, default `public`). Keep a password out of the URL: use `PGPASSWORD` or `~/.pgpass`, or set this option in the file or environment rather than as a flag.',
+    },
+    workers: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 64,
+      default: 1,
+      'x-flag': '--workers',
+      description: 'Gateway processes on this host, sharing the listen port. Each follows the change feed and batches its own usage writes. With more than 1, the first process supervises the workers and restarts one that dies.',
+    },
+    workerBalancing: {
+      type: 'string',
+      enum: ['reuse-port', 'cluster'],
+      default: 'reuse-port',
+      description: 'How `workers` share the port: `reuse-port` (each worker listens with SO_REUSEPORT and the kernel spreads connections) or `cluster` (the supervisor accepts and hands connections round-robin to workers, `node:cluster`).',
     },
     upstream: {
       type: 'object',
@@ -165,7 +179,22 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        pollInterval: duration('How often a node reads new key events (revocations, rotations) from the store. Bounds revocation delay.', '50ms'),
+        pollInterval: duration('How often a node reads new key events (revocations, rotations) from the store. Bounds revocation delay. On PostgreSQL, LISTEN/NOTIFY wakes nodes at once and polling is the safety net.', '50ms'),
+        staleFor: { ...duration('While the store is unreachable, how long after the change feed last reached it known keys keep working from memory. Past it, they get 503 `store_unavailable` too (fail closed). Revoked keys stay refused and unknown keys get 503 throughout. At least 1s and 4 × `pollInterval`.', '5m'), 'x-flag': '--stale-for' },
+      },
+    },
+    health: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        listen: {
+          type: ['string', 'integer', 'null'],
+          format: 'host-port',
+          default: null,
+          'x-flag': '--health-listen',
+          description: 'Address of the health listener (`GET /healthz`, `GET /readyz`) for load balancers, `HOST:PORT`. Off by default; bind it to an address only the load balancer reaches.',
+        },
       },
     },
     usage: {
@@ -187,7 +216,7 @@ export const configSchema = {
           format: 'host-port',
           default: '127.0.0.1:8081',
           'x-flag': '--admin-listen',
-          description: 'Admin API and dashboard listener, `HOST:PORT`, never the public listener. Loopback by default; `null` (or an empty `PORTCULLIS_ADMIN_LISTEN`) turns it off.',
+          description: 'Admin API and dashboard listener, `HOST:PORT`, never the public listener. Loopback by default; `null` (or an empty `PORTCULLIS_ADMIN_LISTEN`) turns it off. With `workers` above 1, only the first worker serves it.',
         },
         allowRemote: {
           type: 'boolean',

@@ -17,6 +17,8 @@ export interface GatewayServerOptions {
   tls?: TlsOptions | null;
   /** `Strict-Transport-Security` value sent on every response (TLS only), or null. */
   hsts?: string | null;
+  /** SO_REUSEPORT: several processes listen on the same port and the kernel spreads connections. */
+  reusePort?: boolean;
 }
 
 /**
@@ -73,7 +75,10 @@ export class GatewayServer {
   async listen(): Promise<HostPort> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.#options.listen.port, this.#options.listen.host, () => {
+      const { port, host } = this.#options.listen;
+      const reusePort = this.#options.reusePort === true;
+      // `exclusive` keeps a cluster worker from routing the listen through the supervisor.
+      this.server.listen({ port, host, ...(reusePort && { reusePort, exclusive: true }) }, () => {
         this.server.off('error', reject);
         resolve();
       });

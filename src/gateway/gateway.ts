@@ -4,6 +4,10 @@ import type { Config } from '../config/load-config.ts';
 import { formatHostPort, type HostPort } from '../config/units.ts';
 import { openKeyStore } from '../store/open-key-store.ts';
 import type { Store } from '../store/store.ts';
+import type { ChangeSubscription } from '../store/key-store.ts';
+import { describeStoreLocation } from '../store/store-location.ts';
+import { assessHealth, type GatewayHealthSnapshot, type HealthReport } from '../health/health-report.ts';
+import { startHealthServer, type HealthServer } from '../health/health-server.ts';
 import { KeyVerifier } from '../verify/key-verifier.ts';
 import { ChangeFeedFollower } from '../verify/change-feed-follower.ts';
 import { UsageRecorder } from '../telemetry/usage-recorder.ts';
@@ -43,6 +47,10 @@ export interface RunningGateway {
   admin: RunningAdmin | null;
   verifier: KeyVerifier;
   follower: ChangeFeedFollower;
+  /** Where `/healthz` and `/readyz` are served (`health.listen`), null when off. */
+  healthAddress: HostPort | null;
+  /** This node's health, as /healthz and /readyz report it. */
+  health(): HealthReport;
   /** Writes aggregated usage (last use, quota counts) now instead of at the next interval. */
   flushUsage(): Promise<void>;
   /** SIGTERM behaviour: stop accepting, drain, flush usage, release everything. */
@@ -52,6 +60,14 @@ export interface RunningGateway {
 export interface GatewayDependencies {
   /** A store to use instead of opening `config.store` (tests wrap one to observe it). */
   store?: Store;
+  reusePort?: boolean;
+  /** Serve `health.listen` from this process (false in workers: the supervisor serves it). */
+  serveHealth?: boolean;
+  /**
+   * Serve the admin listener from this process (default true). With `--workers N`, only the
+   * first worker serves it: N processes cannot all bind `admin.listen`.
+   */
+  serveAdmin?: boolean;
 }
 
 /** Builds every part from a validated config and starts listening. */
@@ -60,8 +76,9 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   const routes = loadRoutes(config);
   const cors = compileCors(config.cors);
   logRouteSummary(logger, routes);
-  const store = dependencies.store ?? (await openKeyStore(config.store));
+  const store = dependencies.store ?? (await openKeyStore(config.store, { onConnectionError: (error) => logger.debug({ err: error }, 'key store connection lost') }));
   await store.migrate();
+  let phase: GatewayHealthSnapshot['phase'] = 'starting';
 
   let exampleUpstream: Server | null = null;
   let upstreamUrl = config.upstream.url;
@@ -71,14 +88,19 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     upstreamUrl = example.url;
   }
 
-  const verifier = new KeyVerifier(store, config.cache);
+  const verifier = new KeyVerifier(store, { ...config.cache, staleFor: config.changeFeed.staleFor });
   const follower = new ChangeFeedFollower(store, verifier, {
     pollInterval: config.changeFeed.pollInterval,
     // Polls start after `metrics` exists (follower.start() below).
     onError: (error) => {
       metrics.changeFeedPollErrors.inc();
-      logger.warn({ err: error }, 'change feed poll failed; retrying');
+      logger.debug({ err: error }, 'change feed poll failed; retrying');
     },
+    onReachabilityChange: (reachable, error) => {
+      if (reachable) logger.info('key store reachable again; change feed caught up');
+      else logger.warn({ err: error, staleFor: config.changeFeed.staleFor }, 'key store unreachable: serving known keys from memory for changeFeed.staleFor, unknown keys get 503');
+    },
+    onLogReset: (previousSeq, latestSeq) => logger.warn({ previousSeq, latestSeq }, 'key event log is behind this node (restored or replaced database): dropped cached keys'),
     onApplied: (seq, count) => logger.debug({ seq, count }, 'applied key changes'),
   });
   const metrics = new GatewayMetrics({
@@ -87,6 +109,16 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     changeFeedPosition: () => follower.lastSeq,
   });
   await follower.start();
+  const subscription: ChangeSubscription | null = store.subscribeToChanges ? await store.subscribeToChanges(() => follower.wake()) : null;
+
+  const health = (): HealthReport => {
+    const feed = follower.state;
+    return assessHealth({
+      phase,
+      store: { reachable: feed.reachable, lastContactAt: feed.lastContactAt, freshUntil: verifier.freshUntil },
+      changeFeed: { lastSeq: feed.lastSeq, notifications: subscription === null ? 'not-used' : subscription.listening ? 'listening' : 'reconnecting' },
+    }, Date.now());
+  };
 
   const usage = new UsageRecorder(store, {
     retention: config.usage.retention,
@@ -129,6 +161,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   const server = new GatewayServer(handler, {
     listen: config.listen,
     ...config.server,
+    reusePort: dependencies.reusePort ?? false,
     tls: tls === null || credentials === null ? null : listenerTlsOptions(tls, credentials),
     hsts: tls === null || tls.hstsMaxAge === 0 ? null : `max-age=${tls.hstsMaxAge}`,
   });
@@ -140,14 +173,19 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
         logger.info({ cert: tls.cert }, 'TLS certificate reloaded; new connections use it');
       }, (error) => logger.error({ err: error }, 'TLS certificate reload failed; still serving the previous certificate'));
   let admin: RunningAdmin | null = null;
+  let healthServer: HealthServer | null = null;
   let address: HostPort;
   try {
     // The admin listener first: a gateway whose admin address is taken never serves traffic.
-    if (config.admin.listen !== null) admin = await startAdminServer({ config, store, changeFeed: follower, metrics, requestIds, logger });
+    if (config.admin.listen !== null && dependencies.serveAdmin !== false) admin = await startAdminServer({ config, store, changeFeed: follower, metrics, requestIds, logger, health });
     address = await server.listen();
+    phase = 'serving';
+    if (config.health.listen !== null && dependencies.serveHealth !== false) healthServer = await startHealthServer(config.health.listen, health);
   } catch (error) {
     // Release what has started, so a failed start leaves nothing running in this process.
+    await server.drain(0).catch(() => {});
     await admin?.close();
+    await subscription?.close();
     await follower.stop();
     await usage.stop().catch(() => {});
     await abuseLimits.stop();
@@ -171,7 +209,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     const bound = redirectServer.address();
     if (bound !== null && typeof bound !== 'string') redirectAddress = { host: bound.address, port: bound.port };
   }
-  logger.info({ listen: formatHostPort(address), protocol, upstream: upstreamUrl.href, store: config.store, ...(redirectAddress ? { redirect: formatHostPort(redirectAddress) } : {}) }, 'gateway listening');
+  logger.info({ listen: formatHostPort(address), protocol, upstream: upstreamUrl.href, store: describeStoreLocation(config.store), ...(redirectAddress ? { redirect: formatHostPort(redirectAddress) } : {}), ...(healthServer && { health: formatHostPort(healthServer.address) }) }, 'gateway listening');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -186,6 +224,8 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     admin,
     verifier,
     follower,
+    healthAddress: healthServer?.address ?? null,
+    health,
     flushUsage: () => Promise.all([usage.flush(), abuseLimits.flush()]).then(() => undefined),
     stop() {
       stopping ??= (async () => {
@@ -198,6 +238,8 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
         const { forced } = await server.drain(config.server.drainTimeout);
         if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
         await admin?.close();
+        await healthServer?.close();
+        await subscription?.close();
         await follower.stop();
         await usage.stop().catch((error: unknown) => logger.error({ err: error }, 'final usage flush failed'));
         await abuseLimits.stop();

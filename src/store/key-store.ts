@@ -52,6 +52,13 @@ export interface RotateResult {
 /** Settings an update may change; absent fields stay as they are. */
 export type KeySettingsUpdate = Partial<KeySettings>;
 
+/** A live `subscribeToChanges` registration. */
+export interface ChangeSubscription {
+  /** Whether notifications are arriving right now (false while reconnecting). */
+  readonly listening: boolean;
+  close(): Promise<void>;
+}
+
 /**
  * The one storage interface. Every mutation appends to the change log and to
  * the audit log (`by` says who made it) in the same transaction, so a follower
@@ -98,5 +105,10 @@ export interface KeyStore {
   addQuotaUsage(batch: QuotaUsageDelta[]): Promise<QuotaUsage[]>;
   /** The key's quota counter, or null when nothing was counted for it yet. */
   getQuotaUsage(keyId: string): Promise<QuotaUsage | null>;
+  /**
+   * Optional: calls `onChange` soon after any process commits a key event (PostgreSQL
+   * LISTEN/NOTIFY). Only a wake-up: followers still read `eventsSince` and keep polling.
+   */
+  subscribeToChanges?(onChange: () => void): Promise<ChangeSubscription>;
   close(): Promise<void>;
 }

@@ -1,6 +1,10 @@
 import type { Store } from './store.ts';
+import { isPostgresLocation } from './store-location.ts';
 
-const postgresUrl = /^postgres(?:ql)?:\/\//i;
+export interface OpenKeyStoreOptions {
+  /** Errors on idle networked connections (PostgreSQL), which no caller is waiting for. */
+  onConnectionError?: (error: Error) => void;
+}
 
 /**
  * Opens the key store that `location` names, as `--store` and the config's
@@ -13,9 +17,10 @@ const postgresUrl = /^postgres(?:ql)?:\/\//i;
  * @example
  * const store = await openKeyStore(config.store ?? './data/portcullis.db');
  */
-export async function openKeyStore(location: string): Promise<Store> {
-  if (postgresUrl.test(location)) {
-    throw new Error('PostgreSQL stores (postgres://…) are not supported yet');
+export async function openKeyStore(location: string, options: OpenKeyStoreOptions = {}): Promise<Store> {
+  if (isPostgresLocation(location)) {
+    const { openPostgresKeyStore } = await import('./postgres/postgres-key-store.ts');
+    return openPostgresKeyStore(location, options);
   }
   const { openSqliteKeyStore } = await import('./sqlite/sqlite-key-store.ts');
   return openSqliteKeyStore(location);

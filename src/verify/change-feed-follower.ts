@@ -5,39 +5,65 @@ export interface ChangeFeedFollowerOptions {
   pollInterval: number;
   /** Events read per query; a full batch is followed at once by the next. */
   batchSize?: number;
+  /** While polls fail, how often to try again (default: the poll interval, at least 250 ms). */
+  retryInterval?: number;
+  /** Every failed poll (the gateway logs these at debug level). */
   onError?: (error: unknown) => void;
   onApplied?: (seq: number, count: number) => void;
+  /** The store became unreachable (with the first error) or reachable again. */
+  onReachabilityChange?: (reachable: boolean, error: unknown) => void;
+  /** The log's newest seq went backwards (a restored or replaced database): caches were dropped. */
+  onLogReset?: (previousSeq: number, latestSeq: number) => void;
+  now?: () => number;
+}
+
+/** What the follower knows about its store, for health reports. */
+export interface ChangeFeedState {
+  lastSeq: number;
+  reachable: boolean;
+  /** When a poll last completed, null before the first. */
+  lastContactAt: number | null;
 }
 
 /**
  * Follows the store's `key_events` log from the last applied sequence and applies each change
  * to the verifier, so a revocation made anywhere (CLI, admin API, another node) reaches this
- * node within one poll interval. Polling an indexed `seq > ?` query is cheap on SQLite.
+ * node within one poll interval. Polling an indexed `seq > ?` query is cheap on every store;
+ * on PostgreSQL, `wake()` (called on LISTEN/NOTIFY) reads the log at once instead of at the
+ * next tick.
+ *
+ * Each complete poll tells the verifier the caches are exact as of the poll's start
+ * (`markSynchronised`), which bounds how long cached keys are served while the store is
+ * unreachable. After an outage the follower catches up from its own position, never by
+ * trusting what it cached; if the log's newest seq is now *below* that position (the database
+ * was restored or replaced), it drops the caches and starts over from the new end.
  */
 export class ChangeFeedFollower {
   readonly #store: KeyStore;
   readonly #verifier: KeyVerifier;
-  readonly #options: Required<Omit<ChangeFeedFollowerOptions, 'onError' | 'onApplied'>> & ChangeFeedFollowerOptions;
+  readonly #options: ChangeFeedFollowerOptions & { batchSize: number; retryInterval: number; now: () => number };
   #lastSeq = 0;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #polling: Promise<void> | undefined;
-  #caughtUpAt: number | null = null;
+  #wakeRequested = false;
+  #reachable = true;
+  #lastContactAt: number | null = null;
   readonly #listeners = new Set<(events: readonly KeyEvent[]) => void>();
 
   constructor(store: KeyStore, verifier: KeyVerifier, options: ChangeFeedFollowerOptions) {
     this.#store = store;
     this.#verifier = verifier;
-    this.#options = { batchSize: 500, ...options };
+    this.#options = { batchSize: 500, retryInterval: Math.max(options.pollInterval, 250), now: Date.now, ...options };
   }
 
   get lastSeq(): number {
     return this.#lastSeq;
   }
 
-  /** When the last poll found nothing more to read (ms since the epoch); null before the first. */
+  /** When a poll last completed (ms since the epoch, taken at its start); null before the first. */
   get caughtUpAt(): number | null {
-    return this.#caughtUpAt;
+    return this.#lastContactAt;
   }
 
   /**
@@ -49,12 +75,17 @@ export class ChangeFeedFollower {
     return () => this.#listeners.delete(listener);
   }
 
+  get state(): ChangeFeedState {
+    return { lastSeq: this.#lastSeq, reachable: this.#reachable, lastContactAt: this.#lastContactAt };
+  }
+
   /** Starts from the newest event: the caches are empty, so older events have nothing to correct. */
   async start(): Promise<void> {
+    const startedAt = this.#options.now();
     this.#lastSeq = await this.#store.latestEventSeq();
-    this.#caughtUpAt = Date.now();
+    this.#contact(startedAt);
     this.#running = true;
-    this.#schedule();
+    this.#schedule(this.#options.pollInterval);
   }
 
   async stop(): Promise<void> {
@@ -63,17 +94,44 @@ export class ChangeFeedFollower {
     await this.#polling;
   }
 
-  /** Reads and applies every event after the last applied one. */
+  /** Reads the log now rather than at the next tick (a notification said it changed). */
+  wake(): void {
+    if (!this.#running) return;
+    if (this.#polling !== undefined) {
+      this.#wakeRequested = true;
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#poll();
+  }
+
+  /** Reads and applies every event after the last applied one; throws when the store fails. */
   async pollOnce(): Promise<number> {
+    const startedAt = this.#options.now();
+    let applied: number;
+    try {
+      if (!this.#reachable) await this.#detectLogReset();
+      applied = await this.#applyPendingEvents();
+    } catch (error) {
+      if (this.#reachable) {
+        this.#reachable = false;
+        this.#options.onReachabilityChange?.(false, error);
+      }
+      throw error;
+    }
+    this.#contact(startedAt);
+    if (applied > 0) this.#options.onApplied?.(this.#lastSeq, applied);
+    return applied;
+  }
+
+  async #applyPendingEvents(): Promise<number> {
     let applied = 0;
     for (;;) {
       const events = await this.#store.eventsSince(this.#lastSeq, this.#options.batchSize);
       if (events.length === 0) break;
-      const keyIds = new Set(events.map((event) => event.keyId));
-      for (const keyId of keyIds) {
-        const record = await this.#store.getKeyById(keyId);
-        if (record !== null) this.#verifier.applyChange(record);
-      }
+      const keyIds = [...new Set(events.map((event) => event.keyId))];
+      const records = await Promise.all(keyIds.map((keyId) => this.#store.getKeyById(keyId)));
+      for (const record of records) if (record !== null) this.#verifier.applyChange(record);
       this.#lastSeq = (events[events.length - 1] as { seq: number }).seq;
       applied += events.length;
       for (const listener of this.#listeners) {
@@ -85,18 +143,51 @@ export class ChangeFeedFollower {
       }
       if (events.length < this.#options.batchSize) break;
     }
-    this.#caughtUpAt = Date.now();
-    if (applied > 0) this.#options.onApplied?.(this.#lastSeq, applied);
     return applied;
   }
 
-  #schedule(): void {
+  /** After an outage: a log whose end is behind our position is not the log we followed. */
+  async #detectLogReset(): Promise<void> {
+    const latest = await this.#store.latestEventSeq();
+    if (latest >= this.#lastSeq) return;
+    const previous = this.#lastSeq;
+    this.#verifier.clear();
+    this.#lastSeq = latest;
+    this.#options.onLogReset?.(previous, latest);
+  }
+
+  /** A poll completed: the caches are exact as of `startedAt`. */
+  #contact(startedAt: number): void {
+    this.#lastContactAt = startedAt;
+    this.#verifier.markSynchronised(startedAt);
+    if (!this.#reachable) {
+      this.#reachable = true;
+      this.#options.onReachabilityChange?.(true, null);
+    }
+  }
+
+  #poll(): void {
+    this.#timer = undefined;
+    const polling = this.pollOnce().then(
+      () => true,
+      (error: unknown) => {
+        this.#options.onError?.(error);
+        return false;
+      },
+    );
+    this.#polling = polling.then((succeeded) => {
+      this.#polling = undefined;
+      if (!this.#running) return;
+      if (this.#wakeRequested) {
+        this.#wakeRequested = false;
+        this.#poll();
+      } else this.#schedule(succeeded ? this.#options.pollInterval : this.#options.retryInterval);
+    });
+  }
+
+  #schedule(delay: number): void {
     if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      this.#polling = this.pollOnce()
-        .then(() => undefined, (error: unknown) => this.#options.onError?.(error))
-        .finally(() => this.#schedule());
-    }, this.#options.pollInterval);
+    this.#timer = setTimeout(() => this.#poll(), delay);
     this.#timer.unref();
   }
 }

@@ -12,6 +12,11 @@ export interface CachedKey {
 export interface KeyVerifierOptions {
   maxKeys: number;
   maxUnknown: number;
+  /**
+   * How long cached answers stay usable after the change feed last reached the store
+   * (`changeFeed.staleFor`). Unbounded when absent (unit tests without a feed).
+   */
+  staleFor?: number;
 }
 
 const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
@@ -23,7 +28,9 @@ function toCachedKey(record: KeyRecord): CachedKey {
 /**
  * Answers "which key record has this digest?" from memory. A known key costs one map lookup;
  * an unknown digest is read from the store once and then remembered in a bounded negative cache.
- * The change-feed follower keeps both caches exact by calling `applyChange` for every event.
+ * The change-feed follower keeps both caches exact by calling `applyChange` for every event,
+ * and says when it last reached the store (`markSynchronised`): past `freshUntil`, a cached
+ * answer may be out of date, and the key-auth check stops trusting it (fail closed).
  */
 export class KeyVerifier {
   readonly #store: KeyStore;
@@ -35,12 +42,20 @@ export class KeyVerifier {
   #generation = 0;
   #hits = 0;
   #misses = 0;
+  readonly #staleFor: number;
+  /**
+   * Until when cached answers may be trusted: the change feed's last contact with the store
+   * plus `staleFor`. With a bound, nothing is trusted before the first contact (fail closed).
+   */
+  #freshUntil: number;
 
   constructor(store: KeyStore, options: KeyVerifierOptions) {
     this.#store = store;
     this.#known = new BoundedMap(options.maxKeys);
     this.#unknown = new BoundedMap(options.maxUnknown);
     this.#byCertificate = new BoundedMap(Math.max(1, options.maxUnknown));
+    this.#staleFor = options.staleFor ?? Number.POSITIVE_INFINITY;
+    this.#freshUntil = this.#staleFor === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   }
 
   /**
@@ -59,6 +74,18 @@ export class KeyVerifier {
     const keys = (await this.#store.getKeysByCertFingerprint(fingerprint)).map(toCachedKey);
     if (generation === this.#generation) this.#byCertificate.set(fingerprint, keys);
     return keys;
+  }
+
+  get freshUntil(): number {
+    return this.#freshUntil;
+  }
+
+  /**
+   * The change feed read the store completely at `at` (it saw every event up to then), so
+   * the caches are exact as of that time and may be trusted for `staleFor` after it.
+   */
+  markSynchronised(at: number): void {
+    this.#freshUntil = Math.max(this.#freshUntil, at + this.#staleFor);
   }
 
   /** The cached key for a digest, null when no key has it, or a promise when the store must be asked. */

@@ -3,7 +3,7 @@ import type { CachedKey, KeyVerifier } from '../../verify/key-verifier.ts';
 import type { Denial } from '../../gateway/error-catalogue.ts';
 import { verifiedPeerFingerprint } from '../../gateway/peer-certificate.ts';
 import type { CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
-import { KEY_EXPIRED, KEY_MISSING, KEY_REVOKED, STORE_UNAVAILABLE } from '../key-auth/key-auth-check.ts';
+import { KEY_EXPIRED, KEY_MISSING, KEY_REVOKED, STORE_OUT_OF_REACH, STORE_UNAVAILABLE } from '../key-auth/key-auth-check.ts';
 
 /**
  * Certificate identity (`tls.certificateIdentity`): a request without a key, on a connection
@@ -14,6 +14,7 @@ import { KEY_EXPIRED, KEY_MISSING, KEY_REVOKED, STORE_UNAVAILABLE } from '../key
  *
  * Several keys can be bound to one certificate (a rotation copies the binding): the newest live
  * one is used. When all are revoked or expired, the newest one's status is the answer.
+ * Like key auth, an answer from memory past `changeFeed.staleFor` only stands as a refusal.
  */
 export function createCertificateIdentity(verifier: KeyVerifier, onStoreError: (error: unknown) => void): (context: RequestContext) => CheckOutcome {
   const choose = (context: RequestContext, keys: readonly CachedKey[]): Denial | null => {
@@ -30,6 +31,11 @@ export function createCertificateIdentity(verifier: KeyVerifier, onStoreError: (
     onStoreError(error);
     return STORE_UNAVAILABLE;
   };
+  /** From memory: once the feed has not reached the store for staleFor, only refusals stand. */
+  const chooseCached = (context: RequestContext, keys: readonly CachedKey[]): Denial | null => {
+    if (context.now > verifier.freshUntil && (keys.length === 0 || keys.some((key) => keyStatus(key.record, context.now) === 'active'))) return STORE_OUT_OF_REACH;
+    return choose(context, keys);
+  };
   return function authenticateByCertificate(context) {
     const fingerprint = verifiedPeerFingerprint(context.req.socket);
     if (fingerprint === null) return KEY_MISSING;
@@ -40,6 +46,6 @@ export function createCertificateIdentity(verifier: KeyVerifier, onStoreError: (
       return storeFailed(error);
     }
     if (found instanceof Promise) return found.then((keys) => choose(context, keys), storeFailed);
-    return choose(context, found);
+    return chooseCached(context, found);
   };
 }

@@ -16,6 +16,7 @@ export const KEY_REVOKED = denial('key_revoked', 'The API key has been revoked.'
 export const KEY_EXPIRED = denial('key_expired', 'The API key has expired.', INVALID_TOKEN_CHALLENGE);
 const KEY_AMBIGUOUS = denial('key_ambiguous', 'The request carries more than one different API key; send exactly one.');
 export const STORE_UNAVAILABLE = denial('store_unavailable', 'The key store cannot be reached; try again shortly.', [['retry-after', '5']]);
+export const STORE_OUT_OF_REACH = denial('store_unavailable', 'The key store has been unreachable for too long to trust cached keys; try again shortly.', [['retry-after', '5']]);
 
 export interface KeyAuthCheckOptions {
   readCredential: CredentialReader;
@@ -36,6 +37,17 @@ function settle(context: RequestContext, key: CachedKey | null): Denial | null {
   if (status === 'expired') return KEY_EXPIRED;
   context.key = key;
   return null;
+}
+
+/**
+ * The verdict on an answer from the verifier's memory. Once the change feed has not reached
+ * the store for `changeFeed.staleFor`, memory may miss a revocation or a new key, so only its
+ * refusals still stand (revoked, expired); a key it would let through, or a digest it
+ * remembers as unknown, gets 503 instead (fail closed).
+ */
+function settleCached(context: RequestContext, key: CachedKey | null, freshUntil: number): Denial | null {
+  if (context.now > freshUntil && (key === null || keyStatus(key.record, context.now) === 'active')) return STORE_OUT_OF_REACH;
+  return settle(context, key);
 }
 
 /**
@@ -63,8 +75,9 @@ export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
       } catch (error) {
         return storeFailed(error);
       }
+      // A promise is a fresh store read; anything else came from memory.
       if (found instanceof Promise) return found.then((key) => settle(context, key), storeFailed);
-      return settle(context, found);
+      return settleCached(context, found, verifier.freshUntil);
     },
   };
 }

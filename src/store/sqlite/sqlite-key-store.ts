@@ -13,19 +13,17 @@ import type {
   QuotaUsageDelta,
   RotateResult,
 } from '../key-store.ts';
-import type { AuditActor, AuditEntry, AuditHead, AuditQuery } from '../audit-log.ts';
-import type { AdminTokenRecord, NewAdminToken } from '../admin-token-store.ts';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageTotal } from '../usage-store.ts';
+import type { AuditActor } from '../audit-log.ts';
 import type { Store } from '../store.ts';
 import { latestSchemaVersion, migrations, schemaMigrationsTable } from '../migrations/index.ts';
 import { SqliteAuditLog } from './sqlite-audit-log.ts';
 import { SqliteAdminTokens } from './sqlite-admin-tokens.ts';
 import { SqliteUsageStore } from './sqlite-usage-store.ts';
+import { StoreWithParts } from '../store-parts.ts';
 import { keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
+import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
 
-/** Page size of `listKeys` when the filter names none, and the most it returns. */
-export const defaultListLimit = 100;
-export const maxListLimit = 1000;
+export { defaultListLimit, maxListLimit } from '../key-store-rules.ts';
 
 /** An `api_keys` row as SQLite returns it: snake_case, JSON as text. */
 interface KeyRow {
@@ -178,12 +176,6 @@ function recordFromRow(row: KeyRow): KeyRecord {
   };
 }
 
-function listLimit(limit: number | undefined): number {
-  if (limit === undefined) return defaultListLimit;
-  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
-  return Math.min(limit, maxListLimit);
-}
-
 function readSchemaVersion(db: Database.Database): number {
   return db.prepare<[], number>('SELECT coalesce(max(version), 0) FROM schema_migrations').pluck().get() ?? 0;
 }
@@ -225,21 +217,19 @@ function applyMigrations(db: Database.Database): void {
  * process wrote in between. Every key mutation writes its `key_events` row and
  * its audit entry in that same transaction.
  */
-export class SqliteKeyStore implements Store {
+export class SqliteKeyStore extends StoreWithParts implements Store {
   readonly #db: Database.Database;
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #audit: SqliteAuditLog;
-  readonly #adminTokens: SqliteAdminTokens;
-  readonly #usage: SqliteUsageStore;
 
   /** Takes an open connection, migrates it, and compiles the statements. */
   constructor(db: Database.Database) {
     applyMigrations(db);
+    const audit = new SqliteAuditLog(db);
+    super({ audit, adminTokens: new SqliteAdminTokens(db, audit), usage: new SqliteUsageStore(db) });
     this.#db = db;
     this.#statements = prepareStatements(db);
-    this.#audit = new SqliteAuditLog(db);
-    this.#adminTokens = new SqliteAdminTokens(db, this.#audit);
-    this.#usage = new SqliteUsageStore(db);
+    this.#audit = audit;
   }
 
   async migrate(): Promise<void> {
@@ -312,21 +302,8 @@ export class SqliteKeyStore implements Store {
       if (oldRow === undefined) return null;
       const old = recordFromRow(oldRow);
       refuseRotation(old, now);
-      const newKey = this.#insertKey({
-        id: replacement.id,
-        digest: replacement.digest,
-        displayPrefix: replacement.displayPrefix,
-        name: old.name,
-        tags: old.tags,
-        scopes: old.scopes,
-        allowedCidrs: old.allowedCidrs,
-        certFingerprint: old.certFingerprint,
-        rateLimit: old.rateLimit,
-        quota: old.quota,
-        metadata: old.metadata,
-        expiresAt: old.expiresAt,
-      }, now);
-      const expiresAt = Math.min(old.expiresAt ?? Number.POSITIVE_INFINITY, graceEndsAt);
+      const newKey = this.#insertKey({ ...replacementSettings(old), id: replacement.id, digest: replacement.digest, displayPrefix: replacement.displayPrefix }, now);
+      const expiresAt = rotatedExpiry(old, graceEndsAt);
       const oldKey = this.#statements.markRotated.get({ id: oldId, expiresAt, rotatedTo: newKey.id, now });
       if (oldKey === undefined) throw new Error(`Key ${oldId} vanished during rotation`);
       // After the new key's `created` event, so a follower that reads
@@ -372,7 +349,7 @@ export class SqliteKeyStore implements Store {
   }
 
   async eventsSince(afterSeq: number, limit: number): Promise<KeyEvent[]> {
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+    checkEventLimit(limit);
     return this.#statements.eventsSince.all(afterSeq, limit);
   }
 
@@ -406,60 +383,6 @@ export class SqliteKeyStore implements Store {
 
   async getQuotaUsage(keyId: string): Promise<QuotaUsage | null> {
     return this.#statements.quotaUsage.get(keyId) ?? null;
-  }
-
-  // The audit log, admin tokens and usage live in their own modules; the store hands them on.
-
-  listAuditEntries(query?: AuditQuery): Promise<AuditEntry[]> {
-    return this.#audit.listAuditEntries(query);
-  }
-
-  auditEntriesSince(afterSeq: number, limit: number): Promise<AuditEntry[]> {
-    return this.#audit.auditEntriesSince(afterSeq, limit);
-  }
-
-  auditHead(): Promise<AuditHead> {
-    return this.#audit.auditHead();
-  }
-
-  createAdminToken(token: NewAdminToken, now: number, by: AuditActor): Promise<AdminTokenRecord> {
-    return this.#adminTokens.createAdminToken(token, now, by);
-  }
-
-  getAdminTokenByDigest(digest: string): Promise<AdminTokenRecord | null> {
-    return this.#adminTokens.getAdminTokenByDigest(digest);
-  }
-
-  getAdminTokenById(id: string): Promise<AdminTokenRecord | null> {
-    return this.#adminTokens.getAdminTokenById(id);
-  }
-
-  listAdminTokens(): Promise<AdminTokenRecord[]> {
-    return this.#adminTokens.listAdminTokens();
-  }
-
-  revokeAdminToken(id: string, now: number, by: AuditActor): Promise<AdminTokenRecord | null> {
-    return this.#adminTokens.revokeAdminToken(id, now, by);
-  }
-
-  recordUsageMinutes(batch: UsageMinute[]): Promise<void> {
-    return this.#usage.recordUsageMinutes(batch);
-  }
-
-  usageSeries(keyId: string, from: number, to: number): Promise<UsagePoint[]> {
-    return this.#usage.usageSeries(keyId, from, to);
-  }
-
-  usageAddresses(keyId: string, from: number, to: number, limit: number): Promise<UsageAddress[]> {
-    return this.#usage.usageAddresses(keyId, from, to, limit);
-  }
-
-  usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
-    return this.#usage.usageTotals(from, to, limit);
-  }
-
-  purgeUsageBefore(minute: number): Promise<number> {
-    return this.#usage.purgeUsageBefore(minute);
   }
 
   async close(): Promise<void> {
@@ -498,19 +421,6 @@ export class SqliteKeyStore implements Store {
     this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: id, reason, details });
     return recordFromRow(row);
   }
-}
-
-/**
- * Rotation copies the old key's settings, expiry included, so rotating a key
- * that is revoked, expired or already rotated (its expiry is then the end of
- * the earlier grace period) would issue a key that is dead or soon to die.
- */
-function refuseRotation(old: KeyRecord, now: number): void {
-  if (old.revokedAt !== null) throw new Error(`Key ${old.id} is revoked and cannot be rotated`);
-  if (old.rotatedTo !== null) {
-    throw new Error(`Key ${old.id} was already rotated to ${old.rotatedTo}; rotate ${old.rotatedTo} instead`);
-  }
-  if (old.expiresAt !== null && old.expiresAt <= now) throw new Error(`Key ${old.id} has expired and cannot be rotated`);
 }
 
 /**

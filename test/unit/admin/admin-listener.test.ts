@@ -8,16 +8,66 @@ import { openKeyStore } from '../../../src/store/open-key-store.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { GatewayMetrics } from '../../../src/telemetry/gateway-metrics.ts';
 import { RequestIds } from '../../../src/telemetry/request-id.ts';
+import { assessHealth } from '../../../src/health/health-report.ts';
 import { temporaryDirectory } from '../../support/processes.ts';
 import { createAdminToken } from '../../support/admin-client.ts';
 
 const changeFeed = { lastSeq: 0, caughtUpAt: Date.now(), subscribe: () => () => {} };
+const health = () =>
+  assessHealth({ phase: 'serving', store: { reachable: true, lastContactAt: Date.now(), freshUntil: Number.POSITIVE_INFINITY }, changeFeed: { lastSeq: 0, notifications: 'not-used' } }, Date.now());
 const metrics = new GatewayMetrics({ keyCache: () => ({ hits: 0, misses: 0, knownKeys: 0, unknownDigests: 0 }), changeFeedCaughtUpAt: () => Date.now(), changeFeedPosition: () => 0 });
 
-async function appFor(store: Store, env: Record<string, string> = {}) {
+async function appFor(store: Store, env: Record<string, string> = {}, report = health) {
   const config = loadConfig({ env: { PORTCULLIS_LOG_LEVEL: 'silent', ...env }, cwd: '/nonexistent' });
-  return (await buildAdminApp({ config, store, changeFeed, metrics, requestIds: new RequestIds('test'), logger: pino({ level: 'silent' }) })).app;
+  return (await buildAdminApp({ config, store, changeFeed, metrics, requestIds: new RequestIds('test'), logger: pino({ level: 'silent' }), health: report })).app;
 }
+
+describe('health on the admin listener uses the gateway\'s one health report', () => {
+  const directory = temporaryDirectory();
+  let store: Store;
+  before(async () => {
+    store = await openKeyStore(join(directory.path, 'keys.db'));
+  });
+  after(async () => {
+    await store.close();
+    directory.remove();
+  });
+
+  it('answers /healthz 200 and /readyz and /api/health 503 when the store has been out of reach past staleFor', async () => {
+    const now = Date.now();
+    const outOfReach = () =>
+      assessHealth({ phase: 'serving', store: { reachable: false, lastContactAt: now - 60_000, freshUntil: now - 1000 }, changeFeed: { lastSeq: 3, notifications: 'not-used' } }, Date.now());
+    const app = await appFor(store, {}, outOfReach);
+    try {
+      const expected = outOfReach();
+      const healthz = await app.inject({ method: 'GET', url: '/healthz', remoteAddress: '127.0.0.1' });
+      assert.equal(healthz.statusCode, 200, 'liveness does not fail on a store outage');
+      assert.deepEqual(healthz.json(), expected);
+      const readyz = await app.inject({ method: 'GET', url: '/readyz', remoteAddress: '127.0.0.1' });
+      assert.equal(readyz.statusCode, 503);
+      assert.equal(readyz.json().status, 'not_ready');
+      const api = await app.inject({ method: 'GET', url: '/api/health', remoteAddress: '127.0.0.1' });
+      assert.equal(api.statusCode, 503);
+      assert.equal(api.json().status, 'not_ready');
+      assert.deepEqual(api.json().reasons, expected.reasons);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers 200 on every health path when the node is ready', async () => {
+    const app = await appFor(store);
+    try {
+      for (const url of ['/healthz', '/readyz', '/api/health']) {
+        const response = await app.inject({ method: 'GET', url, remoteAddress: '127.0.0.1' });
+        assert.equal(response.statusCode, 200, url);
+        assert.equal(response.json().status, 'ok', url);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
 
 describe('the admin listener refuses clients that are not on this host', () => {
   const directory = temporaryDirectory();

@@ -206,10 +206,4 @@ describe('openKeyStore', () => {
       rmSync(directory, { recursive: true, force: true });
     }
   });
-
-  it('does not support PostgreSQL yet', async () => {
-    for (const url of ['postgres://localhost/portcullis', 'postgresql://user@db:5432/portcullis']) {
-      await assert.rejects(openKeyStore(url), { message: 'PostgreSQL stores (postgres://…) are not supported yet' });
-    }
-  });
 });

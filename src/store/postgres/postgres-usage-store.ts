@@ -1,0 +1,116 @@
+import type pg from 'pg';
+import type { UsageAddress, UsageMinute, UsagePoint, UsageStore, UsageTotal } from '../usage-store.ts';
+import { inTransaction } from './postgres-event-log.ts';
+
+/**
+ * Every statement of the usage tables. A batch is sent as arrays (`unnest`), one statement per
+ * table, and rows are merged in key order so that two nodes flushing overlapping batches
+ * lock the same rows in the same order and cannot deadlock. Sums are cast back to BIGINT
+ * (PostgreSQL sums BIGINT as NUMERIC, which `pg` returns as a string).
+ */
+export const postgresUsageSql = {
+  upsertMinutes: `INSERT INTO usage_minutes AS m (key_id, minute, requests, bytes_in, bytes_out)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) ORDER BY 1, 2
+    ON CONFLICT (key_id, minute) DO UPDATE SET requests = m.requests + excluded.requests,
+      bytes_in = m.bytes_in + excluded.bytes_in, bytes_out = m.bytes_out + excluded.bytes_out`,
+  upsertDenials: `INSERT INTO usage_denials AS d (key_id, minute, code, count)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) ORDER BY 1, 2, 3
+    ON CONFLICT (key_id, minute, code) DO UPDATE SET count = d.count + excluded.count`,
+  insertAddresses: `INSERT INTO usage_addresses (key_id, minute, address)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING`,
+  series: `SELECT m.minute, m.requests, m.bytes_in AS "bytesIn", m.bytes_out AS "bytesOut",
+      (SELECT count(*) FROM usage_addresses a WHERE a.key_id = m.key_id AND a.minute = m.minute) AS addresses
+    FROM usage_minutes m WHERE m.key_id = $1 AND m.minute >= $2 AND m.minute < $3 ORDER BY m.minute`,
+  seriesDenials: 'SELECT minute, code, count FROM usage_denials WHERE key_id = $1 AND minute >= $2 AND minute < $3',
+  addresses: `SELECT address, max(minute) AS "lastSeen", count(*) AS minutes FROM usage_addresses
+    WHERE key_id = $1 AND minute >= $2 AND minute < $3 GROUP BY address ORDER BY "lastSeen" DESC, address LIMIT $4`,
+  totals: `SELECT m.key_id AS "keyId", sum(m.requests)::bigint AS requests, sum(m.bytes_in)::bigint AS "bytesIn",
+      sum(m.bytes_out)::bigint AS "bytesOut",
+      coalesce((SELECT sum(d.count) FROM usage_denials d WHERE d.key_id = m.key_id AND d.minute >= $1 AND d.minute < $2), 0)::bigint AS denied
+    FROM usage_minutes m WHERE m.minute >= $1 AND m.minute < $2
+    GROUP BY m.key_id ORDER BY requests DESC, "keyId" LIMIT $3`,
+  purgeMinutes: 'DELETE FROM usage_minutes WHERE minute < $1',
+  purgeDenials: 'DELETE FROM usage_denials WHERE minute < $1',
+  purgeAddresses: 'DELETE FROM usage_addresses WHERE minute < $1',
+} as const;
+
+type UsageSql = keyof typeof postgresUsageSql;
+
+async function rowsOf<R extends pg.QueryResultRow>(db: pg.Pool | pg.PoolClient, name: UsageSql, values: unknown[]): Promise<pg.QueryResult<R>> {
+  return db.query<R>({ name: `portcullis_usage_${name}`, text: postgresUsageSql[name], values });
+}
+
+/** Per-key, per-minute usage in PostgreSQL; a batch is one transaction. */
+export class PostgresUsageStore implements UsageStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async recordUsageMinutes(batch: UsageMinute[]): Promise<void> {
+    if (batch.length === 0) return;
+    const minutes: [string[], number[], number[], number[], number[]] = [[], [], [], [], []];
+    const denials: [string[], number[], string[], number[]] = [[], [], [], []];
+    const addresses: [string[], number[], string[]] = [[], [], []];
+    // One row per (key, minute) in a statement: ON CONFLICT cannot touch a row twice.
+    const merged = new Map<string, UsageMinute>();
+    for (const usage of batch) {
+      const id = `${usage.keyId}\u0000${usage.minute}`;
+      const seen = merged.get(id);
+      if (seen === undefined) {
+        merged.set(id, { ...usage, denials: { ...usage.denials }, addresses: [...usage.addresses] });
+        continue;
+      }
+      seen.requests += usage.requests;
+      seen.bytesIn += usage.bytesIn;
+      seen.bytesOut += usage.bytesOut;
+      for (const [code, count] of Object.entries(usage.denials)) seen.denials[code] = (seen.denials[code] ?? 0) + count;
+      seen.addresses.push(...usage.addresses);
+    }
+    for (const usage of merged.values()) {
+      minutes[0].push(usage.keyId); minutes[1].push(usage.minute); minutes[2].push(usage.requests); minutes[3].push(usage.bytesIn); minutes[4].push(usage.bytesOut);
+      for (const [code, count] of Object.entries(usage.denials)) {
+        denials[0].push(usage.keyId); denials[1].push(usage.minute); denials[2].push(code); denials[3].push(count);
+      }
+      for (const address of new Set(usage.addresses)) {
+        addresses[0].push(usage.keyId); addresses[1].push(usage.minute); addresses[2].push(address);
+      }
+    }
+    await inTransaction(this.#pool, async (client) => {
+      await rowsOf(client, 'upsertMinutes', minutes);
+      if (denials[0].length > 0) await rowsOf(client, 'upsertDenials', denials);
+      if (addresses[0].length > 0) await rowsOf(client, 'insertAddresses', addresses);
+    });
+  }
+
+  async usageSeries(keyId: string, from: number, to: number): Promise<UsagePoint[]> {
+    const [series, denials] = await Promise.all([
+      rowsOf<Omit<UsagePoint, 'denials'>>(this.#pool, 'series', [keyId, from, to]),
+      rowsOf<{ minute: number; code: string; count: number }>(this.#pool, 'seriesDenials', [keyId, from, to]),
+    ]);
+    const points = series.rows.map((row): UsagePoint => ({ ...row, denials: {} }));
+    const byMinute = new Map(points.map((point) => [point.minute, point]));
+    for (const { minute, code, count } of denials.rows) {
+      const point = byMinute.get(minute);
+      if (point !== undefined) point.denials[code] = count;
+    }
+    return points;
+  }
+
+  async usageAddresses(keyId: string, from: number, to: number, limit: number): Promise<UsageAddress[]> {
+    return (await rowsOf<UsageAddress>(this.#pool, 'addresses', [keyId, from, to, limit])).rows;
+  }
+
+  async usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
+    return (await rowsOf<UsageTotal>(this.#pool, 'totals', [from, to, limit])).rows;
+  }
+
+  async purgeUsageBefore(minute: number): Promise<number> {
+    return inTransaction(this.#pool, async (client) => {
+      await rowsOf(client, 'purgeDenials', [minute]);
+      await rowsOf(client, 'purgeAddresses', [minute]);
+      return (await rowsOf(client, 'purgeMinutes', [minute])).rowCount ?? 0;
+    });
+  }
+}

@@ -1,0 +1,157 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load-config.ts';
+import type { HostPort } from '../config/units.ts';
+import { formatHostPort } from '../config/units.ts';
+import { combineWorkerReports, type HealthReport } from '../health/health-report.ts';
+import { startHealthServer, type HealthServer } from '../health/health-server.ts';
+import { HEALTH_REPORT_INTERVAL_MS, isWorkerMessage, WORKER_PORT_VARIABLE, WORKER_SERVES_ADMIN_VARIABLE, type WorkerMessage } from './worker-messages.ts';
+
+/** A worker that has not reported for this long counts as not running. */
+const REPORT_STALE_AFTER_MS = 3 * HEALTH_REPORT_INTERVAL_MS;
+const RESTART_DELAY_MS = 1000;
+
+export interface SupervisedGateway {
+  address: HostPort;
+  upstreamUrl: URL;
+  usingExampleUpstream: boolean;
+  protocol: 'http' | 'https';
+  /** The admin listener's URL (served by the first worker), or null when it is off. */
+  adminUrl: string | null;
+  workers: number;
+  /** Resolves when every worker has exited after a signal; with the exit status to use. */
+  stopped: Promise<number>;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker | null;
+  report: HealthReport | null;
+  reportedAt: number;
+}
+
+/**
+ * The supervisor of `--workers N` (the process the operator started): forks N workers that
+ * each run a whole gateway on the shared port, restarts a worker that dies, serves the
+ * combined health on `health.listen` (the first worker serves `admin.listen`), and on SIGTERM/SIGINT passes the signal on, waits for
+ * every worker to drain, and exits.
+ *
+ * Start-up is all or nothing: if a worker exits before it listens (a bad store URL, a port
+ * in use), the others are stopped and the supervisor fails, so a misconfiguration is not
+ * retried forever.
+ */
+export async function superviseWorkers(config: Config, logger: Logger): Promise<SupervisedGateway> {
+  const reusePort = config.workerBalancing === 'reuse-port';
+  const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({ index, worker: null, report: null, reportedAt: 0 }));
+  let stopping = false;
+  let port = config.listen.port;
+  let failures = 0;
+
+  function fork(slot: Slot): Promise<Extract<WorkerMessage, { type: 'portcullis:listening' }>> {
+    // Later workers bind the port the first one got, when it asked for port 0.
+    const env = {
+      ...(reusePort && port !== config.listen.port && { [WORKER_PORT_VARIABLE]: String(port) }),
+      // Only the first slot serves admin.listen: N processes cannot all bind it.
+      [WORKER_SERVES_ADMIN_VARIABLE]: slot.index === 0 ? '1' : '0',
+    };
+    const worker = cluster.fork(env);
+    slot.worker = worker;
+    slot.report = null;
+    worker.on('message', (message: unknown) => {
+      if (isWorkerMessage(message) && message.type === 'portcullis:health') {
+        slot.report = message.report;
+        slot.reportedAt = Date.now();
+      }
+    });
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: unknown) => {
+        if (!isWorkerMessage(message) || message.type !== 'portcullis:listening') return;
+        worker.off('message', onMessage);
+        worker.off('exit', onEarlyExit);
+        worker.on('exit', (code, signal) => onExit(slot, worker, code, signal));
+        resolve(message);
+      };
+      const onEarlyExit = (code: number | null, signal: string | null) => {
+        slot.worker = null;
+        reject(new Error(`worker ${slot.index + 1} exited (${signal ?? code}) before it was listening; see its log above`));
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', onEarlyExit);
+    });
+  }
+
+  function onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+    if (slot.worker === worker) slot.worker = null;
+    if (stopping) {
+      if (code !== 0) failures++;
+      return;
+    }
+    logger.error({ worker: slot.index + 1, code, signal }, 'worker died; starting a new one');
+    setTimeout(() => {
+      if (stopping) return;
+      fork(slot).catch((error: unknown) => logger.error({ err: error, worker: slot.index + 1 }, 'replacement worker failed to start; trying again'));
+    }, RESTART_DELAY_MS).unref();
+  }
+
+  function combinedHealth(): HealthReport {
+    const now = Date.now();
+    return combineWorkerReports(slots.map((slot) => (slot.worker !== null && now - slot.reportedAt <= REPORT_STALE_AFTER_MS ? slot.report : null)));
+  }
+
+  async function stopWorkers(signal: NodeJS.Signals): Promise<void> {
+    stopping = true;
+    const exits = slots.flatMap((slot) => {
+      const worker = slot.worker;
+      if (worker === null || worker.isDead()) return [];
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.process.kill(signal);
+      return [exited];
+    });
+    await Promise.all(exits);
+  }
+
+  let first: Extract<WorkerMessage, { type: 'portcullis:listening' }>;
+  try {
+    first = await fork(slots[0]!);
+    port = first.address.port;
+    await Promise.all(slots.slice(1).map((slot) => fork(slot)));
+  } catch (error) {
+    await stopWorkers('SIGTERM');
+    throw error;
+  }
+
+  let healthServer: HealthServer | null = null;
+  if (config.health.listen !== null) healthServer = await startHealthServer(config.health.listen, combinedHealth);
+  logger.info(
+    { listen: formatHostPort(first.address), workers: config.workers, balancing: config.workerBalancing, ...(healthServer && { health: formatHostPort(healthServer.address) }) },
+    'supervisor: every worker is listening',
+  );
+
+  const stopped = new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) return;
+      signalled = true;
+      logger.info({ signal }, 'supervisor: stopping every worker (each drains its in-flight requests)');
+      void stopWorkers('SIGTERM').then(async () => {
+        await healthServer?.close();
+        resolve(failures === 0 ? 0 : 1);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', () => {
+      for (const slot of slots) slot.worker?.process.kill('SIGHUP');
+    });
+  });
+
+  return {
+    address: first.address,
+    upstreamUrl: new URL(first.upstreamUrl),
+    usingExampleUpstream: first.usingExampleUpstream,
+    protocol: first.protocol,
+    adminUrl: first.adminUrl,
+    workers: config.workers,
+    stopped,
+  };
+}
