@@ -1,3 +1,4 @@
+import { freePort } from './free-port.ts';
 /**
  * A PostgreSQL server of the test's own, for tests that stop and restart the database
  * mid-run (the shared server on 5432 must never be stopped). It runs `initdb` into a
@@ -9,7 +10,6 @@
  */
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -48,16 +48,7 @@ export function checkPrivatePostgres(): ServiceCheck {
   return { service, unavailable: null };
 }
 
-function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+const sparePort = freePort;
 
 export class PrivatePostgres {
   readonly url: string;

@@ -1,6 +1,6 @@
+import { freePort } from './free-port.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 
 export const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -35,17 +35,7 @@ export async function skipUnlessRedis(url: string = SHARED_REDIS_URL): Promise<f
   return `Redis does not answer at ${url}: start one (redis-server --port 6379) to run these tests`;
 }
 
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface OwnRedis {
   url: string;
