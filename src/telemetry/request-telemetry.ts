@@ -1,3 +1,4 @@
+import { firstRawHeader } from '../gateway/raw-headers.ts';
 import type { Logger } from 'pino';
 import type { Denial } from '../gateway/error-catalogue.ts';
 import type { RequestContext } from '../gateway/request-context.ts';
@@ -12,15 +13,6 @@ export interface RequestTelemetryOptions {
   logger: Logger;
   /** One `request` log line per request (off by default: it costs a log write per request). */
   accessLog: boolean;
-}
-
-/** The request's declared body size, from the raw headers (reading `req.headers` would build a whole object). */
-function contentLengthOf(rawHeaders: readonly string[]): number {
-  for (let index = 0; index < rawHeaders.length; index += 2) {
-    const name = rawHeaders[index] as string;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') return Number(rawHeaders[index + 1]) || 0;
-  }
-  return 0;
 }
 
 /** `/path` of a request target, without the query: a query may hold a key (`keys.queryParameter`). */
@@ -64,7 +56,7 @@ export class RequestTelemetry implements ExchangeObserver {
   /** The request passed every check and is about to be sent upstream. */
   forwarding(context: RequestContext): void {
     if (context.key === null) return;
-    this.#usage.record(context.key.record.id, context.clientAddress, context.now, contentLengthOf(context.req.rawHeaders));
+    this.#usage.record(context.key.record.id, context.clientAddress, context.now, Number(firstRawHeader(context.req.rawHeaders, 'content-length')) || 0);
   }
 
   upstreamResponded(_context: RequestContext, statusCode: number, seconds: number): void {

@@ -1,3 +1,4 @@
+import { firstRawHeader } from '../../gateway/raw-headers.ts';
 import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Denial } from '../../gateway/error-catalogue.ts';
@@ -14,34 +15,21 @@ export function bodyTooLarge(limit: number): Denial {
 
 const CLIENT_GONE: Denial = { code: 'request_invalid', status: 400, detail: 'The request body ended early.' };
 
-/**
- * The first raw value of a header, or undefined. Scans `rawHeaders` (lengths first) because
- * `req.headers` is built lazily and costs a whole object on the hot path.
- */
-function rawHeader(req: IncomingMessage, lowerName: string): string | undefined {
-  const raw = req.rawHeaders;
-  for (let index = 0; index < raw.length; index += 2) {
-    const name = raw[index] as string;
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[index + 1];
-  }
-  return undefined;
-}
-
 /** Whether a request has a body (RFC 9112 §6.3: Content-Length other than 0, or Transfer-Encoding). */
 export function hasBody(req: IncomingMessage): boolean {
-  const length = rawHeader(req, 'content-length');
-  return rawHeader(req, 'transfer-encoding') !== undefined || (length !== undefined && length !== '0');
+  const length = firstRawHeader(req.rawHeaders, 'content-length');
+  return firstRawHeader(req.rawHeaders, 'transfer-encoding') !== undefined || (length !== undefined && length !== '0');
 }
 
 /** The declared Content-Length, or -1 when there is none (chunked). Node has already refused malformed values. */
 export function declaredLength(req: IncomingMessage): number {
-  const length = rawHeader(req, 'content-length');
+  const length = firstRawHeader(req.rawHeaders, 'content-length');
   return length === undefined ? -1 : Number(length);
 }
 
 /** Whether the request declares `Transfer-Encoding` (a chunked body of unknown length). */
 export function isChunked(req: IncomingMessage): boolean {
-  return rawHeader(req, 'transfer-encoding') !== undefined;
+  return firstRawHeader(req.rawHeaders, 'transfer-encoding') !== undefined;
 }
 
 /** Reads a whole body of at most `limit` bytes; answers 413 as soon as it would exceed it. */

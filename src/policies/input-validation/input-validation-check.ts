@@ -1,3 +1,4 @@
+import { countRawHeader } from '../../gateway/raw-headers.ts';
 import type { Denial } from '../../gateway/error-catalogue.ts';
 import type { Check, CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
 import type { Operation } from '../../routes/operation.ts';
@@ -23,15 +24,6 @@ const EMPTY: readonly string[] = [];
 
 function unsupported(detail: string): Denial {
   return { code: 'unsupported_media_type', status: 415, detail };
-}
-
-function countHeader(rawHeaders: readonly string[], lowerName: string): number {
-  let count = 0;
-  for (let index = 0; index < rawHeaders.length; index += 2) {
-    const name = rawHeaders[index] as string;
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) count++;
-  }
-  return count;
 }
 
 /**
@@ -108,7 +100,7 @@ export function createInputValidationCheck(options: InputValidationOptions): Che
     if (!hasBody(req)) return body !== null && body.required ? BODY_REQUIRED : null;
     if (body === null) return NO_BODY_DECLARED;
     // Two Content-Type lines: the gateway would read one and the upstream perhaps the other.
-    if (countHeader(req.rawHeaders, 'content-type') > 1) return CONTENT_TYPE_REPEATED;
+    if (countRawHeader(req.rawHeaders, 'content-type') > 1) return CONTENT_TYPE_REPEATED;
     const header = req.headers['content-type'];
     const contentType = header === undefined ? null : parseContentType(header);
     if (contentType === null) return unsupported(`The request body needs a Content-Type this operation accepts: ${body.accepted}.`);

@@ -1,0 +1,24 @@
+/**
+ * Reading `req.rawHeaders` (flat name/value pairs) directly. `req.headers` is built lazily and
+ * costs a whole object, and it folds duplicates away; the hot path reads the raw list instead,
+ * comparing lengths first so most names are never lower-cased.
+ */
+
+/** The first value of a header (`lowerName` in lower case), or undefined. */
+export function firstRawHeader(rawHeaders: readonly string[], lowerName: string): string | undefined {
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index] as string;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return rawHeaders[index + 1];
+  }
+  return undefined;
+}
+
+/** How many lines of a header (`lowerName` in lower case) the request carries. */
+export function countRawHeader(rawHeaders: readonly string[], lowerName: string): number {
+  let count = 0;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index] as string;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) count++;
+  }
+  return count;
+}
