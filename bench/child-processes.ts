@@ -69,6 +69,11 @@ export class ChildProcesses {
     clearTimeout(timer);
   }
 
+  /** Stops the child with this process id, if it is one of ours (a row's server between rounds). */
+  async stopPid(pid: number): Promise<void> {
+    for (const child of this.#children) if (child.process.pid === pid) await this.stop(child);
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all([...this.#children].map((child) => this.stop(child)));
   }

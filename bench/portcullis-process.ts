@@ -3,7 +3,7 @@
  * on its own copy of the seeded key store, and waits until it serves an
  * authenticated request.
  */
-import { access, copyFile } from 'node:fs/promises';
+import { access, copyFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createConnection, createServer } from 'node:net';
@@ -52,7 +52,7 @@ export async function startPortcullis(
   // A gateway that let everyone through would post flattering figures.
   const anonymous = await statusOf(scheme, port, null);
   if (anonymous === 200) throw new Error(`${name} answered 200 to a request without a key: key auth is not on`);
-  return { url: `${scheme}://127.0.0.1:${port}`, pid: child.process.pid! };
+  return { url: `${scheme}://127.0.0.1:${port}`, pid: child.process.pid!, ownsProcess: true };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -66,6 +66,8 @@ async function exists(path: string): Promise<boolean> {
 
 /** Each row gets its own copy, so rows never share a database file (or its usage writes). */
 async function copyStore(source: string, destination: string): Promise<string> {
+  // A row started afresh for a new round must not pick up the last process's WAL.
+  for (const suffix of ['-wal', '-shm']) await rm(destination + suffix, { force: true });
   await copyFile(source, destination);
   for (const suffix of ['-wal', '-shm']) {
     if (await exists(source + suffix)) await copyFile(source + suffix, destination + suffix);

@@ -32,6 +32,12 @@ export interface Ratio {
   p99: number;
   /** target / baseline: above 1 means the target spends more CPU per request; null without /proc. */
   serverCpuPerRequest: number | null;
+  /**
+   * The median over rounds of target / baseline within each round (the two rows ran seconds
+   * apart in every round), for req/s and CPU per request. On a machine whose load drifts, it
+   * compares like with like; the ratios of medians above compare figures taken minutes apart.
+   */
+  paired: { requestsPerSecond: number; serverCpuPerRequest: number | null };
 }
 
 export function median(values: readonly number[]): number {
@@ -75,9 +81,25 @@ export function ratios(rows: readonly RowSummary[]): Ratio[] {
       serverCpuPerRequest: row.median.serverCpuUsPerRequest === null || baseline.median.serverCpuUsPerRequest === null
         ? null
         : row.median.serverCpuUsPerRequest / baseline.median.serverCpuUsPerRequest,
+      paired: pairedRatios(row.rounds, baseline.rounds),
     });
   }
   return result;
+}
+
+/** Median over the rounds both rows have of the per-round ratio target / baseline. */
+export function pairedRatios(target: readonly RoundResult[], baseline: readonly RoundResult[]): Ratio['paired'] {
+  const rounds = Math.min(target.length, baseline.length);
+  if (rounds === 0) throw new Error('paired ratio of rows without rounds');
+  const requests: number[] = [];
+  const cpu: number[] = [];
+  for (let index = 0; index < rounds; index++) {
+    const row = target[index]!;
+    const base = baseline[index]!;
+    requests.push(row.figures.requestsPerSecond / base.figures.requestsPerSecond);
+    if (row.serverCpuUsPerRequest !== null && base.serverCpuUsPerRequest !== null) cpu.push(row.serverCpuUsPerRequest / base.serverCpuUsPerRequest);
+  }
+  return { requestsPerSecond: median(requests), serverCpuPerRequest: cpu.length === rounds ? median(cpu) : null };
 }
 
 function formatTable(header: string[], body: string[][]): string {
@@ -105,7 +127,9 @@ export function formatReport(rows: readonly RowSummary[], rowRatios: readonly Ra
   const lines = [table, ''];
   for (const ratio of rowRatios) {
     const cpu = ratio.serverCpuPerRequest === null ? '' : `, cpu/req ${ratio.serverCpuPerRequest.toFixed(2)}`;
-    lines.push(`${ratio.target} / ${ratio.baseline}: req/s ${ratio.requestsPerSecond.toFixed(2)}, p99 ${ratio.p99.toFixed(2)}${cpu}`);
+    const pairedCpu = ratio.paired.serverCpuPerRequest === null ? '' : `, cpu/req ${ratio.paired.serverCpuPerRequest.toFixed(2)}`;
+    lines.push(`${ratio.target} / ${ratio.baseline}: req/s ${ratio.requestsPerSecond.toFixed(2)}, p99 ${ratio.p99.toFixed(2)}${cpu}`
+      + ` | paired by round: req/s ${ratio.paired.requestsPerSecond.toFixed(2)}${pairedCpu}`);
   }
   if (rows.some((row) => row.median.serverCpuUsPerRequest !== null)) {
     lines.push('(cpu µs/req: CPU time of the row\'s own server process per request; for direct that is the upstream, for proxies the proxy alone)');

@@ -33,6 +33,8 @@ interface Settings {
   keyCount: number;
   requestKeyCount: number;
   only: string[] | null;
+  /** Start every row's server afresh for each round (BENCH_FRESH, default on). */
+  fresh: boolean;
 }
 
 function positiveNumber(name: string, fallback: number, { integer = false, allowZero = false } = {}): number {
@@ -55,7 +57,16 @@ function readSettings(): Settings {
     keyCount: positiveNumber('BENCH_KEYS', 1000, { integer: true }),
     requestKeyCount: positiveNumber('BENCH_REQUEST_KEYS', 100, { integer: true }),
     only: only === undefined || only.trim() === '' ? null : only.split(',').map((name) => name.trim()).filter(Boolean),
+    fresh: readFlag('BENCH_FRESH', true),
   };
+}
+
+function readFlag(name: string, fallback: boolean): boolean {
+  const raw = process.env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  throw new UsageError(`${name} must be 1 or 0 (true or false), not ${JSON.stringify(raw)}`);
 }
 
 class UsageError extends Error {}
@@ -64,6 +75,7 @@ interface RunningTarget {
   target: TargetDefinition;
   url: string;
   pid: number;
+  ownsProcess: boolean;
   script: string;
   rounds: RoundResult[];
   /** wrk's text report for each round, kept in the JSON results. */
@@ -149,7 +161,7 @@ async function main(): Promise<number> {
   const loadBefore = loadavg();
   try {
     log(`rows: ${selected.map((target) => target.name).join(', ')}; ${settings.rounds} rounds of ${settings.durationSeconds} s `
-      + `(warm-up ${settings.warmupSeconds} s), wrk -t${settings.threads} -c${settings.connections}`);
+      + `(warm-up ${settings.warmupSeconds} s${settings.fresh ? ', fresh processes every round' : ''}), wrk -t${settings.threads} -c${settings.connections}`);
 
     const upstream = await spawnPeer(children, 'upstream', [join(repoRoot, 'bench/peers/upstream.ts'), '0']);
     const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
@@ -173,11 +185,22 @@ async function main(): Promise<number> {
     const running: RunningTarget[] = [];
     for (const target of selected) {
       log(`starting ${target.name}`);
-      const { url, pid } = await target.start(context);
+      const { url, pid, ownsProcess = false } = await target.start(context);
       const script = join(workDir, `${target.name}.lua`);
       await writeWrkScript(script, target.request, tokens);
-      running.push({ target, url, pid, script, rounds: [], reports: [] });
+      running.push({ target, url, pid, ownsProcess, script, rounds: [], reports: [] });
     }
+
+    // Each Node.js process settles into its own JIT state (which functions get inlined where),
+    // and that alone moves a row by several percent for the life of the process. A fresh process
+    // per round turns that into round-to-round noise, which the medians then discount.
+    const restart = async (row: RunningTarget): Promise<void> => {
+      if (!row.ownsProcess) return;
+      await children.stopPid(row.pid);
+      const { url, pid } = await row.target.start(context);
+      row.url = url;
+      row.pid = pid;
+    };
 
     const measure = async (row: RunningTarget, durationSeconds: number): Promise<{ result: RoundResult; report: string }> => {
       const cpuBefore = processTreeCpuMs(row.pid);
@@ -189,15 +212,20 @@ async function main(): Promise<number> {
       return { result: { figures, serverCpuUsPerRequest }, report };
     };
 
-    if (settings.warmupSeconds > 0) {
-      for (const row of running) {
-        const { result } = await measure(row, settings.warmupSeconds);
-        log(`warm-up ${row.target.name}: ${describeRound(result)}`);
-      }
-    }
+    const warmUp = async (row: RunningTarget): Promise<void> => {
+      if (settings.warmupSeconds === 0) return;
+      const { result } = await measure(row, settings.warmupSeconds);
+      log(`warm-up ${row.target.name}: ${describeRound(result)}`);
+    };
+
+    if (!settings.fresh) for (const row of running) await warmUp(row);
 
     for (let round = 1; round <= settings.rounds; round++) {
       for (const row of running) {
+        if (settings.fresh) {
+          if (round > 1) await restart(row);
+          await warmUp(row);
+        }
         const { result, report } = await measure(row, settings.durationSeconds);
         row.rounds.push(result);
         row.reports.push(report);

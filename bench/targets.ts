@@ -46,13 +46,15 @@ export interface StartedTarget {
   url: string;
   /** The process whose CPU time (with its descendants') the row charges to itself. */
   pid: number;
+  /** Whether the row owns that process (it is stopped and started afresh each round); not so for `direct`. */
+  ownsProcess?: boolean;
 }
 
 /** One bare proxy process (bench/peers/bare-proxy.ts) in front of the shared upstream. */
 async function startBareProxy(context: BenchContext, name: string): Promise<StartedTarget> {
   const script = join(context.repoRoot, 'bench/peers/bare-proxy.ts');
   const { child, port } = await spawnPeer(context.children, name, [script, '0', context.upstreamOrigin]);
-  return { url: `http://127.0.0.1:${port}`, pid: child.process.pid! };
+  return { url: `http://127.0.0.1:${port}`, pid: child.process.pid!, ownsProcess: true };
 }
 
 export const targets: readonly TargetDefinition[] = [
@@ -92,7 +94,7 @@ export const targets: readonly TargetDefinition[] = [
       const { certPath, keyPath } = await benchCertificate(context.workDir);
       const script = join(context.repoRoot, 'bench/peers/bare-tls-proxy.ts');
       const { child, port } = await spawnPeer(context.children, 'bare-tls-proxy', [script, '0', context.upstreamOrigin, certPath, keyPath]);
-      return { url: `https://127.0.0.1:${port}`, pid: child.process.pid! };
+      return { url: `https://127.0.0.1:${port}`, pid: child.process.pid!, ownsProcess: true };
     },
   },
   {

@@ -33,7 +33,7 @@ export interface Config {
   requests: { maxBodySize: number; maxJsonBodySize: number; maxJsonDepth: number };
   cors: CorsOptions;
   server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number; maxHeaderSize: number; drainTimeout: number };
-  cache: { maxKeys: number; maxUnknown: number };
+  cache: { maxKeys: number; maxUnknown: number; maxVerifiedKeys: number };
   changeFeed: { pollInterval: number; staleFor: number };
   health: { listen: HostPort | null };
   workers: number;
@@ -209,7 +209,7 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
     requests: { maxBodySize: string | number; maxJsonBodySize: string | number; maxJsonDepth: number };
     cors: Omit<CorsOptions, 'maxAge'> & { maxAge: string | number };
     server: Record<string, unknown> & { maxConnections: number };
-    cache: { maxKeys: number; maxUnknown: number };
+    cache: { maxKeys: number; maxUnknown: number; maxVerifiedKeys: number };
     changeFeed: Record<string, unknown>;
     health: { listen: string | number | null };
     workers: number;

@@ -172,6 +172,7 @@ export const configSchema = {
       properties: {
         maxKeys: { type: 'integer', minimum: 1, default: 100000, description: 'Key records kept in memory (least recently used are evicted and re-read from the store).' },
         maxUnknown: { type: 'integer', minimum: 0, default: 10000, description: 'Unknown key digests remembered, so repeated bad keys cost no store lookup. Bounded so a flood of random keys cannot grow memory.' },
+        maxVerifiedKeys: { type: 'integer', minimum: 0, default: 10000, description: 'Keys that recently matched a record, remembered in memory with their digest so a repeat request skips the checksum and the SHA-256. Holds plaintext keys in process memory only (never written or logged); only keys that matched a record enter it. 0 turns it off.' },
       },
     },
     changeFeed: {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
 import { createKeyParser } from '../keys/key-format.ts';
 import type { KeyVerifier } from '../verify/key-verifier.ts';
+import { VerifiedKeyMemo } from '../verify/verified-key-memo.ts';
 import { createRequestSanityCheck } from '../policies/request-sanity/request-sanity-check.ts';
 import { createKeyAuthCheck } from '../policies/key-auth/key-auth-check.ts';
 import { createCredentialReader } from '../policies/key-auth/credential-reader.ts';
@@ -57,6 +58,7 @@ export function buildChecks(config: Config, { verifier, logger, abuseLimits, rou
       verifier,
       queryParameter: config.keys.queryParameter,
       onStoreError,
+      memo: config.cache.maxVerifiedKeys > 0 ? new VerifiedKeyMemo(config.cache.maxVerifiedKeys) : null,
       onMissingKey: config.tls?.certificateIdentity === true ? createCertificateIdentity(verifier, onStoreError) : undefined,
     }),
     // 7. Key policy: per-key network allowlist, certificate binding, scopes.

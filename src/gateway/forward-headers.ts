@@ -1,3 +1,4 @@
+import { usualCapitalisation } from './raw-headers.ts';
 import { forwardedNodeValue } from './forwarding-chain.ts';
 
 /**
@@ -83,6 +84,9 @@ export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>, option
   const special = new Map(REQUEST_SPECIAL);
   for (const name of keyHeaders) special.set(name, name === 'authorization' ? Kind.authorization : Kind.key);
   const specialLengths = new Set([...special.keys()].map((name) => name.length));
+  // Most clients spell names in lower case or in the usual capitalisation (`Content-Length`):
+  // both are looked up as sent, so only unusual spellings pay for lower-casing.
+  for (const [name, kind] of [...special]) special.set(usualCapitalisation(name), kind);
 
   /** Set by the last call: whether the request has a body to stream (RFC 9112 §6.3). */
   const result = { headers: [] as string[], hasBody: false };
@@ -112,7 +116,7 @@ export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>, option
         headers.push(name, value);
         continue;
       }
-      const kind = special.get(name.toLowerCase());
+      const kind = special.get(name) ?? special.get(name.toLowerCase());
       switch (kind) {
         case undefined:
           if (!isPortcullisHeader(name)) headers.push(name, value);

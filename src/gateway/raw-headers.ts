@@ -22,3 +22,11 @@ export function countRawHeader(rawHeaders: readonly string[], lowerName: string)
   }
   return count;
 }
+
+/**
+ * `content-length` → `Content-Length`: the spelling most clients send besides lower case.
+ * Hot paths look both spellings up as sent, so only unusual ones pay for lower-casing.
+ */
+export function usualCapitalisation(lowerCaseName: string): string {
+  return lowerCaseName.replace(/(^|-)([a-z])/g, (_match, dash: string, letter: string) => dash + letter.toUpperCase());
+}

@@ -86,7 +86,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.ownsCors) headers = withGatewayCors(headers, this.res.getHeader('vary') as string | undefined);
     // Headers every response to this request carries (RateLimit fields): added after the upstream's.
     const extra = this.context.responseHeaders;
-    if (extra !== null) headers.push(...extra);
+    if (extra !== null) for (let index = 0; index < extra.length; index++) headers.push(extra[index] as string);
     this.res.writeHead(statusCode, headers);
   }
 

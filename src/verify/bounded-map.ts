@@ -1,10 +1,21 @@
 /**
- * A Map with a maximum size that evicts the least recently used entry. JavaScript Maps keep
- * insertion order, so "recently used" is kept by re-inserting on access. Used for the key
+ * A Map with a maximum size that evicts a long-unused entry when it is full. Used for the key
  * cache and the unknown-key cache, whose memory must stay bounded whatever clients send.
+ *
+ * Eviction is "second chance" (the CLOCK approximation of least-recently-used): a hit only sets
+ * a flag on the entry, and the eviction scan, oldest first, spares a flagged entry once (moving
+ * it to the back with its flag cleared) and evicts the first unflagged one. Exact LRU would
+ * re-insert the entry on every hit: a delete and a set of a 64-character digest per request,
+ * which is most of what a cache hit used to cost. An entry used since the last scan passed it
+ * is never the one evicted.
  */
+interface Slot<V> {
+  value: V;
+  used: boolean;
+}
+
 export class BoundedMap<K, V> {
-  readonly #entries = new Map<K, V>();
+  readonly #entries = new Map<K, Slot<V>>();
   readonly #capacity: number;
 
   constructor(capacity: number) {
@@ -17,12 +28,10 @@ export class BoundedMap<K, V> {
   }
 
   get(key: K): V | undefined {
-    const value = this.#entries.get(key);
-    if (value === undefined) return undefined;
-    // Refresh recency only when the entry is not already the newest, to keep hits cheap.
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    return value;
+    const slot = this.#entries.get(key);
+    if (slot === undefined) return undefined;
+    slot.used = true;
+    return slot.value;
   }
 
   has(key: K): boolean {
@@ -31,12 +40,14 @@ export class BoundedMap<K, V> {
 
   set(key: K, value: V): void {
     if (this.#capacity === 0) return;
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    if (this.#entries.size > this.#capacity) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
+    const existing = this.#entries.get(key);
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.used = true;
+      return;
     }
+    if (this.#entries.size >= this.#capacity) this.#evictOne();
+    this.#entries.set(key, { value, used: false });
   }
 
   delete(key: K): boolean {
@@ -47,7 +58,21 @@ export class BoundedMap<K, V> {
     this.#entries.clear();
   }
 
-  values(): IterableIterator<V> {
-    return this.#entries.values();
+  *values(): IterableIterator<V> {
+    for (const slot of this.#entries.values()) yield slot.value;
+  }
+
+  /** Oldest first: a used entry gets a second chance at the back; the first unused one goes. */
+  #evictOne(): void {
+    // After one full pass every flag is clear, so this ends within size + 1 steps.
+    for (;;) {
+      const oldest = this.#entries.entries().next();
+      if (oldest.done === true) return;
+      const [key, slot] = oldest.value;
+      this.#entries.delete(key);
+      if (!slot.used) return;
+      slot.used = false;
+      this.#entries.set(key, slot);
+    }
   }
 }

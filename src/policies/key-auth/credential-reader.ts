@@ -1,4 +1,5 @@
 import { isBearer } from '../../gateway/forward-headers.ts';
+import { usualCapitalisation } from '../../gateway/raw-headers.ts';
 
 /** Returned when a request carries two different keys: refused, never guessed between. */
 export const AMBIGUOUS_CREDENTIALS: unique symbol = Symbol('ambiguous credentials');
@@ -21,13 +22,19 @@ export function createCredentialReader(options: CredentialReaderOptions): Creden
   const names = new Set(options.headers);
   // Most header names have a length no key header has: skip them without lower-casing.
   const lengths = new Set(options.headers.map((name) => name.length));
+  // The spellings clients usually send, recognised without lower-casing.
+  const spellings = new Map<string, string>();
+  for (const name of options.headers) {
+    spellings.set(name, name);
+    spellings.set(usualCapitalisation(name), name);
+  }
   const queryParameter = options.queryParameter;
   return function readCredential(rawHeaders, url) {
     let found: string | null = null;
     for (let index = 0; index < rawHeaders.length; index += 2) {
       const rawName = rawHeaders[index] as string;
       if (!lengths.has(rawName.length)) continue;
-      const name = rawName.toLowerCase();
+      const name = spellings.get(rawName) ?? rawName.toLowerCase();
       if (!names.has(name)) continue;
       let value = (rawHeaders[index + 1] as string).trim();
       if (name === 'authorization') {

@@ -2,6 +2,7 @@ import { digestKey } from '../../keys/key-digest.ts';
 import { keyStatus } from '../../keys/key-record.ts';
 import type { ParsedKey } from '../../keys/key-format.ts';
 import type { CachedKey, KeyVerifier } from '../../verify/key-verifier.ts';
+import type { VerifiedKeyMemo } from '../../verify/verified-key-memo.ts';
 import { denial, type Denial } from '../../gateway/error-catalogue.ts';
 import type { Check, CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
 import { AMBIGUOUS_CREDENTIALS, stripQueryCredential, type CredentialReader } from './credential-reader.ts';
@@ -24,6 +25,8 @@ export interface KeyAuthCheckOptions {
   verifier: KeyVerifier;
   queryParameter: string | null;
   onStoreError: (error: unknown) => void;
+  /** Keys that matched a record before, with their digests (verify/verified-key-memo.ts); null: off. */
+  memo?: VerifiedKeyMemo | null;
   /** What to do when the request carries no key (default: 401 key_missing); certificate identity plugs in here. */
   onMissingKey?: ((context: RequestContext) => CheckOutcome) | undefined;
 }
@@ -53,13 +56,21 @@ function settleCached(context: RequestContext, key: CachedKey | null, freshUntil
 /**
  * Authentication by API key: read exactly one key, reject malformed ones by format and
  * checksum without any lookup, then find its record by SHA-256 digest in the verifier's cache.
+ * A key that matched a record recently is found in the memo instead, which gives its digest
+ * without the checksum and the SHA-256; the record is still looked up by that digest.
  */
 export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
   const { readCredential, parseKey, verifier, queryParameter, onStoreError } = options;
   const onMissingKey = options.onMissingKey ?? null;
+  const memo = options.memo ?? null;
   const storeFailed = (error: unknown): Denial => {
     onStoreError(error);
     return STORE_UNAVAILABLE;
+  };
+  /** Remembers a key whose digest matched a record, so its next request skips parse and digest. */
+  const rememberMatch = (credential: string, key: CachedKey | null): CachedKey | null => {
+    if (key !== null && memo !== null) memo.remember(credential, key.record.digest);
+    return key;
   };
   return {
     name: 'key-auth',
@@ -67,16 +78,22 @@ export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
       const credential = readCredential(context.req.rawHeaders, context.upstreamPath);
       if (credential === null) return onMissingKey === null ? KEY_MISSING : onMissingKey(context);
       if (credential === AMBIGUOUS_CREDENTIALS) return KEY_AMBIGUOUS;
-      if (parseKey(credential) === null) return KEY_INVALID;
+      let digest = memo === null ? undefined : memo.digestOf(credential);
+      const remembered = digest !== undefined;
+      if (digest === undefined) {
+        if (parseKey(credential) === null) return KEY_INVALID;
+        digest = digestKey(credential);
+      }
       if (queryParameter !== null) context.upstreamPath = stripQueryCredential(context.upstreamPath, queryParameter);
       let found: ReturnType<KeyVerifier['lookup']>;
       try {
-        found = verifier.lookup(digestKey(credential));
+        found = verifier.lookup(digest);
       } catch (error) {
         return storeFailed(error);
       }
       // A promise is a fresh store read; anything else came from memory.
-      if (found instanceof Promise) return found.then((key) => settle(context, key), storeFailed);
+      if (found instanceof Promise) return found.then((key) => settle(context, rememberMatch(credential, key)), storeFailed);
+      if (!remembered) rememberMatch(credential, found);
       return settleCached(context, found, verifier.freshUntil);
     },
   };

@@ -31,6 +31,19 @@ describe('BoundedMap', () => {
     assert.equal(map.get('c'), 3);
     assert.equal(map.size, 2);
   });
+  it('keeps an entry that is in use through a flood of new ones, and never grows past its capacity', () => {
+    const map = new BoundedMap<string, number>(100);
+    map.set('hot', 0);
+    for (let index = 0; index < 10_000; index++) {
+      map.set(`cold-${index}`, index);
+      if (index % 50 === 0) assert.equal(map.get('hot'), 0, `hot entry evicted after ${index} inserts`);
+      assert.ok(map.size <= 100);
+    }
+    assert.equal(map.size, 100);
+    assert.equal(map.has('cold-0'), false);
+    assert.equal(map.get('cold-9999'), 9999);
+    assert.deepEqual([...map.values()].length, 100);
+  });
   it('holds nothing at capacity 0 and refuses a negative capacity', () => {
     const map = new BoundedMap<string, number>(0);
     map.set('a', 1);

@@ -1,0 +1,99 @@
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createKeyAuthCheck } from '../../../src/policies/key-auth/key-auth-check.ts';
+import { createCredentialReader } from '../../../src/policies/key-auth/credential-reader.ts';
+import { createKeyParser, displayPrefixOf, generateKey, generateKeyId } from '../../../src/keys/key-format.ts';
+import { digestKey } from '../../../src/keys/key-digest.ts';
+import { KeyVerifier } from '../../../src/verify/key-verifier.ts';
+import { VerifiedKeyMemo } from '../../../src/verify/verified-key-memo.ts';
+import { openKeyStore } from '../../../src/store/open-key-store.ts';
+import type { KeyStore } from '../../../src/store/key-store.ts';
+import { CLI_ACTOR } from '../../../src/store/audit-log.ts';
+import type { Denial } from '../../../src/gateway/error-catalogue.ts';
+import type { RequestContext } from '../../../src/gateway/request-context.ts';
+import { temporaryDirectory } from '../../support/processes.ts';
+
+function contextFor(key: string): RequestContext {
+  const req = { rawHeaders: ['Authorization', `Bearer ${key}`], url: '/' } as unknown as IncomingMessage;
+  return {
+    req, res: {} as ServerResponse, now: Date.now(), startedAt: 0, requestId: 'r', clientAddress: '127.0.0.1',
+    client: { address: '127.0.0.1', ip: null as never, chain: ['127.0.0.1'] }, upstreamPath: '/', path: '/',
+    key: null, presentedKey: null, responseHeaders: null, operation: null, pathParameters: null, forwardBody: null,
+  };
+}
+
+describe('key auth with the verified-key memo', () => {
+  let directory: ReturnType<typeof temporaryDirectory>;
+  let store: KeyStore;
+  beforeEach(async () => {
+    directory = temporaryDirectory();
+    store = await openKeyStore(join(directory.path, 'k.db'));
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    directory.remove();
+  });
+
+  async function setUp(memo: VerifiedKeyMemo | null) {
+    const key = generateKey('pcl');
+    const id = generateKeyId();
+    await store.createKey({ id, digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'n', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {}, expiresAt: null }, Date.now(), CLI_ACTOR);
+    const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
+    const parse = createKeyParser(['pcl']);
+    let parses = 0;
+    const check = createKeyAuthCheck({
+      readCredential: createCredentialReader({ headers: ['authorization'], queryParameter: null }),
+      parseKey: (input) => {
+        parses++;
+        return parse(input);
+      },
+      verifier,
+      queryParameter: null,
+      onStoreError: (error) => assert.fail(String(error)),
+      memo,
+    });
+    const run = async (presented: string) => {
+      const context = contextFor(presented);
+      const outcome = (await check.run(context)) as Denial | null;
+      return { outcome, context };
+    };
+    return { key, id, verifier, run, parses: () => parses };
+  }
+
+  it('skips the format check for a key that matched before, and still sees its revocation at once', async () => {
+    const memo = new VerifiedKeyMemo(100);
+    const { key, id, verifier, run, parses } = await setUp(memo);
+    assert.equal((await run(key)).outcome, null);
+    assert.equal(parses(), 1);
+    assert.equal(memo.size, 1);
+    const second = await run(key);
+    assert.equal(second.outcome, null);
+    assert.equal(second.context.key?.record.id, id);
+    assert.equal(parses(), 1, 'a remembered key is not parsed and hashed again');
+
+    const revoked = await store.revokeKey(id, 'leaked', Date.now(), CLI_ACTOR);
+    verifier.applyChange(revoked!);
+    assert.equal((await run(key)).outcome?.code, 'key_revoked');
+  });
+
+  it('never remembers a key that matched no record, nor a malformed one', async () => {
+    const memo = new VerifiedKeyMemo(100);
+    const { run, parses } = await setUp(memo);
+    const stranger = generateKey('pcl');
+    assert.equal((await run(stranger)).outcome?.code, 'key_invalid');
+    assert.equal((await run(stranger)).outcome?.code, 'key_invalid');
+    assert.equal((await run('pcl_not-a-key')).outcome?.code, 'key_invalid');
+    assert.equal(memo.size, 0);
+    assert.equal(parses(), 3, 'every unknown or malformed key is checked again');
+  });
+
+  it('parses every request when the memo is off (cache.maxVerifiedKeys: 0)', async () => {
+    const { key, run, parses } = await setUp(null);
+    await run(key);
+    await run(key);
+    assert.equal(parses(), 2);
+  });
+});
