@@ -59,6 +59,8 @@ export interface RouteRule {
   path: string;
   scopes: string[];
   maxBodySize: number | null;
+  /** Rate limit per key on this route; null: none. */
+  rate: CompiledRate | null;
 }
 
 export interface ConfigSources {
@@ -204,7 +206,7 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
     tls: Parameters<typeof normaliseTls>[0];
     keys: { prefix: string; acceptedPrefixes?: string[]; headers: string[]; queryParameter: string | null };
     openapi: Config['openapi'];
-    routes: Array<{ method: string; path: string; scopes: string[]; maxBodySize?: string | number }>;
+    routes: Array<{ method: string; path: string; scopes: string[]; maxBodySize?: string | number; rate?: string }>;
     paths: Config['paths'];
     requests: { maxBodySize: string | number; maxJsonBodySize: string | number; maxJsonDepth: number };
     cors: Omit<CorsOptions, 'maxAge'> & { maxAge: string | number };
@@ -245,7 +247,7 @@ function normaliseConfig(document: Record<string, unknown>, configFile: string |
       queryParameter: raw.keys.queryParameter,
     },
     openapi: { ...raw.openapi, file: raw.openapi.file === null ? null : resolve(cwd, raw.openapi.file) },
-    routes: raw.routes.map((rule) => ({ method: rule.method, path: rule.path, scopes: rule.scopes, maxBodySize: rule.maxBodySize === undefined ? null : (parseByteSize(rule.maxBodySize) as number) })),
+    routes: raw.routes.map((rule) => ({ method: rule.method, path: rule.path, scopes: rule.scopes, maxBodySize: rule.maxBodySize === undefined ? null : (parseByteSize(rule.maxBodySize) as number), rate: rule.rate === undefined ? null : compileRateText(rule.rate) })),
     paths: raw.paths,
     requests: { maxBodySize: parseByteSize(raw.requests.maxBodySize) as number, maxJsonBodySize: parseByteSize(raw.requests.maxJsonBodySize) as number, maxJsonDepth: raw.requests.maxJsonDepth },
     cors: { ...raw.cors, maxAge: duration(raw.cors.maxAge) },

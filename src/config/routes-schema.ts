@@ -39,7 +39,7 @@ export const routesConfigSchema = {
   type: 'array',
   default: [],
   description:
-    'Route rules, for an API without an OpenAPI document (or to add scopes and limits to one): a list of `{method, path, scopes, maxBodySize}`, such as `{method: GET, path: \'/orders/{id}\', scopes: [orders:read]}`. When any rule is set, only the routes listed (and those of the document) are forwarded. A rule for an operation the document already has adds its scopes and limit to it. Set in the config file (quote templates in YAML flow style, as here); README.md has an example.',
+    'Route rules, for an API without an OpenAPI document (or to add scopes and limits to one): a list of `{method, path, scopes, maxBodySize, rate}`, such as `{method: GET, path: \'/orders/{id}\', scopes: [orders:read]}`. When any rule is set, only the routes listed (and those of the document) are forwarded. `rate` (such as `10/s` or `100/min burst 20`) limits each key on that route, on top of the key\'s own rate (429 `rate_limited`). A rule for an operation the document already has adds its scopes and limits to it. Set in the config file (quote templates in YAML flow style, as here); README.md has an example.',
   items: {
     type: 'object',
     additionalProperties: false,
@@ -49,6 +49,7 @@ export const routesConfigSchema = {
       path: { type: 'string', format: 'path-template' },
       scopes: { type: 'array', items: { type: 'string', format: 'scope' }, uniqueItems: true, default: [] },
       maxBodySize: { type: ['string', 'integer'], format: 'byte-size' },
+      rate: { type: 'string', format: 'rate-policy' },
     },
   },
 } as const;

@@ -1,7 +1,8 @@
 import type { CompiledRate } from './rate-policy.ts';
 
 /** Whose budget a request is charged to. Key ids and addresses never share state. */
-export type LimitSubject = 'key' | 'address';
+/** Whose limit: a key's own, a key's on one route (`<key id> <route>`), or an address's. */
+export type LimitSubject = 'key' | 'route' | 'address';
 
 /** One request against a quota: the period it falls in and what this node knows was used. */
 export interface QuotaTake {

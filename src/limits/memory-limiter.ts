@@ -32,6 +32,9 @@ class GcraTable {
  */
 export class MemoryLimiter implements LimiterBackend {
   readonly #keys: GcraTable;
+  /** Per key and route; allocated on first use, so a gateway without route limits pays nothing for it. */
+  #routes: GcraTable | null = null;
+  readonly #maxKeys: number;
   readonly #addresses: GcraTable;
   readonly #failures: SlotTable;
   /** Per address in #failures: failures counted in the current window, its start, and the lock end. */
@@ -41,6 +44,7 @@ export class MemoryLimiter implements LimiterBackend {
 
   constructor(options: MemoryLimiterOptions) {
     this.#keys = new GcraTable(options.maxKeys);
+    this.#maxKeys = options.maxKeys;
     this.#addresses = new GcraTable(options.maxAddresses);
     this.#failures = new SlotTable(options.maxAddresses);
     this.#failureCount = new Float64Array(options.maxAddresses);
@@ -49,7 +53,7 @@ export class MemoryLimiter implements LimiterBackend {
   }
 
   take(subject: LimitSubject, id: string, rate: CompiledRate | null, quota: QuotaTake | null, now: number): LimitOutcome {
-    const table = subject === 'key' ? this.#keys : this.#addresses;
+    const table = subject === 'key' ? this.#keys : subject === 'route' ? (this.#routes ??= new GcraTable(this.#maxKeys)) : this.#addresses;
     let remaining = 0;
     let resetMs = 0;
     let newTat = 0;

@@ -18,7 +18,7 @@ import type { CompiledQuota, CompiledRate } from './rate-policy.ts';
 export const POLICY_FIELD = 'RateLimit-Policy';
 export const LIMIT_FIELD = 'RateLimit';
 
-export type PolicyName = 'key' | 'quota' | 'address';
+export type PolicyName = 'key' | 'route' | 'quota' | 'address';
 
 /** One policy item of RateLimit-Policy for a rate. */
 export function ratePolicyItem(name: PolicyName, rate: CompiledRate): string {

@@ -168,7 +168,7 @@ export class RedisLimiter implements LimiterBackend {
 
   take(subject: LimitSubject, id: string, rate: CompiledRate | null, quota: QuotaTake | null, now: number): LimitOutcome | Promise<LimitOutcome> {
     if (!this.#shared) return this.#local.take(subject, id, rate, quota, now);
-    const tag = `${this.#options.keyPrefix}{${subject === 'key' ? 'k' : 'a'}:${id}}`;
+    const tag = `${this.#options.keyPrefix}{${subject === 'key' ? 'k' : subject === 'route' ? 'r' : 'a'}:${id}}`;
     return this.#redis
       .portcullisTake(
         `${tag}:rate`,

@@ -224,6 +224,7 @@ export class OpenApiCompiler {
       source: this.#set.describe(description.where),
       scopes: description.scopes,
       maxBodySize: description.maxBodySize,
+      rate: description.rate,
       validation,
     };
   }

@@ -1,3 +1,4 @@
+import { compileRateText, type CompiledRate } from '../limits/rate-policy.ts';
 import { parseByteSize } from '../config/units.ts';
 import { isValidRequiredScope, type ScopeRequirement } from '../routes/scopes.ts';
 import { OpenApiError, type DocumentSet, type Location } from './document-set.ts';
@@ -39,6 +40,8 @@ export interface OperationDescription {
   readonly body: { readonly required: boolean; readonly content: readonly MediaTypeDescription[] } | null;
   readonly scopes: ScopeRequirement | null;
   readonly maxBodySize: number | null;
+  /** `x-portcullis-rate`: a rate limit per key on this operation. */
+  readonly rate: CompiledRate | null;
 }
 
 /** Methods OpenAPI can declare that the gateway forwards (TRACE never is). */
@@ -131,7 +134,13 @@ export class OperationReader {
       maxBodySize = parseByteSize(limit.value);
       if (maxBodySize === null) this.#fail(limit, 'expected a size such as 512kb or 10mb, or a number of bytes');
     }
-    return { method, template, where, parameters, body: operation.requestBody === undefined ? null : this.#body(this.#set.at(where, 'requestBody')), scopes, maxBodySize };
+    let rate: CompiledRate | null = null;
+    const rateExtension = this.#set.at(where, 'x-portcullis-rate');
+    if (rateExtension.value !== undefined) {
+      rate = compileRateText(rateExtension.value);
+      if (rate === null) this.#fail(rateExtension, 'expected a rate such as 100/s, 6000/m or 100/s burst 200');
+    }
+    return { method, template, where, parameters, body: operation.requestBody === undefined ? null : this.#body(this.#set.at(where, 'requestBody')), scopes, maxBodySize, rate };
   }
 
   /** `security` as a requirement; undefined when absent (inherit), null when it requires no scopes. */

@@ -23,13 +23,13 @@ function routeKey(operation: Pick<Operation, 'method' | 'template' | 'source'>, 
 }
 
 function ruleOperation(rule: RouteRule, index: number): Operation {
-  return { method: rule.method, template: rule.path, source: `routes[${index}]`, scopes: requireAlso(null, rule.scopes), maxBodySize: rule.maxBodySize, validation: null };
+  return { method: rule.method, template: rule.path, source: `routes[${index}]`, scopes: requireAlso(null, rule.scopes), maxBodySize: rule.maxBodySize, rate: rule.rate, validation: null };
 }
 
 /**
  * The route table from `openapi.file` and `routes`, compiled once at start; null when neither
  * is configured (then every route is allowed, as without this layer). A rule for an operation
- * the document declares adds its scopes and body limit to it; any other rule is a route of
+ * the document declares adds its scopes, body limit and rate to it; any other rule is a route of
  * its own, without validation. Throws ConfigError (exit 2) naming the problem's location.
  */
 export function loadRoutes(config: Config): LoadedRoutes | null {
@@ -63,6 +63,7 @@ export function loadRoutes(config: Config): LoadedRoutes | null {
       source: `${operation.source} and routes[${index}]`,
       scopes: requireAlso(operation.scopes, rule.scopes),
       maxBodySize: rule.maxBodySize ?? operation.maxBodySize,
+      rate: rule.rate ?? operation.rate,
     };
   });
   try {

@@ -1,4 +1,5 @@
 import type { ScopeRequirement } from './scopes.ts';
+import type { CompiledRate } from '../limits/rate-policy.ts';
 import type { OperationValidation } from '../policies/input-validation/operation-validation.ts';
 
 /** One method on one path template: what the route table finds for a request. Compiled at start. */
@@ -12,6 +13,8 @@ export interface Operation {
   readonly scopes: ScopeRequirement | null;
   /** The operation's own body limit in bytes; null means the global limit. */
   readonly maxBodySize: number | null;
+  /** Rate limit per key on this operation (`x-portcullis-rate`, or a route rule's `rate`); null: none. */
+  readonly rate: CompiledRate | null;
   /** Parameters and body as the OpenAPI document describes them; null for route rules. */
   readonly validation: OperationValidation | null;
 }

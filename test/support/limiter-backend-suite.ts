@@ -93,10 +93,12 @@ export function runLimiterBackendSuite(label: string, makeBackend: MakeLimiterBa
         assert.equal(later.remaining, 2);
       });
 
-      it('keeps keys, addresses and ids apart', async () => {
+      it('keeps keys, routes, addresses and ids apart', async () => {
         const policy = rate('1/m burst 1');
         assert.equal((await backend.take('key', id, policy, null, t0)).refusedBy, null);
         assert.equal((await backend.take('key', id, policy, null, t0)).refusedBy, 'rate');
+        assert.equal((await backend.take('route', id, policy, null, t0)).refusedBy, null);
+        assert.equal((await backend.take('route', id, policy, null, t0)).refusedBy, 'rate');
         assert.equal((await backend.take('address', id, policy, null, t0)).refusedBy, null);
         assert.equal((await backend.take('key', `${id}-other`, policy, null, t0)).refusedBy, null);
       });

@@ -4,10 +4,13 @@ import type { KeyRecord } from '../../keys/key-record.ts';
 import type { LimitOutcome, LimiterBackend } from '../../limits/limiter-backend.ts';
 import type { QuotaEntry, QuotaLedger } from '../../limits/quota-ledger.ts';
 import { compileQuotaText, compileRateText, type CompiledQuota, type CompiledRate } from '../../limits/rate-policy.ts';
-import { keyPolicyField, limitItem, LIMIT_FIELD, POLICY_FIELD, retryAfterSeconds } from '../../limits/rate-limit-fields.ts';
+import { keyPolicyField, limitItem, LIMIT_FIELD, POLICY_FIELD, ratePolicyItem, retryAfterSeconds } from '../../limits/rate-limit-fields.ts';
+import type { Operation } from '../../routes/operation.ts';
+import type { CachedKey } from '../../verify/key-verifier.ts';
 import { retryDenials } from '../../limits/retry-denials.ts';
 
 const keyThrottled = retryDenials('rate_limited', 'The API key\'s rate limit is exceeded. Retry after the number of seconds in Retry-After.');
+const routeThrottled = retryDenials('rate_limited', 'The API key\'s rate limit on this route is exceeded. Retry after the number of seconds in Retry-After.');
 const quotaUsedUp = retryDenials('quota_exceeded', 'The API key\'s quota for this period is used up. It is refilled at the start of the next period (UTC), after the number of seconds in Retry-After.');
 const POLICY_INVALID = denial('internal_error', 'The gateway failed to handle the request.');
 const STORE_UNAVAILABLE = denial('store_unavailable', 'The key store cannot be reached; try again shortly.', [['retry-after', '5']]);
@@ -37,6 +40,10 @@ export interface KeyLimitCheckOptions {
  * call (one Redis round trip when Redis is configured) and only when both allow the request;
  * a refused request costs neither. Every response to a limited key carries RateLimit-Policy
  * and RateLimit. The charge stands whatever the upstream then answers.
+ *
+ * A route with a rate of its own (`x-portcullis-rate`, a route rule's `rate`) is limited per key
+ * first, as the policy named "route": a request it refuses costs the key's own rate and quota
+ * nothing. Its RateLimit fields go on field lines of their own, which RFC 9651 lists allow.
  */
 export function createKeyLimitCheck(options: KeyLimitCheckOptions): Check {
   const { backend, ledger, defaultRate, defaultQuota, onInvalidPolicy, onStoreError } = options;
@@ -92,25 +99,55 @@ export function createKeyLimitCheck(options: KeyLimitCheckOptions): Check {
     return STORE_UNAVAILABLE;
   }
 
+  /** Per operation with a rate: the limiter id's suffix (`<key id> <method> <template>`) and its RateLimit-Policy item. */
+  const routePlans = new WeakMap<Operation, { suffix: string; policy: string }>();
+  function routePlanFor(operation: Operation, rate: CompiledRate): { suffix: string; policy: string } {
+    let plan = routePlans.get(operation);
+    if (plan === undefined) {
+      plan = { suffix: ` ${operation.method} ${operation.template}`, policy: ratePolicyItem('route', rate) };
+      routePlans.set(operation, plan);
+    }
+    return plan;
+  }
+
+  function afterRoute(context: RequestContext, key: CachedKey, policy: string, outcome: LimitOutcome): CheckOutcome {
+    if (outcome.refusedBy !== null) {
+      const seconds = retryAfterSeconds(outcome.retryAfterMs);
+      setFields(context, policy, `"route";r=0;t=${seconds}`);
+      return routeThrottled(seconds);
+    }
+    setFields(context, policy, limitItem('route', outcome.remaining, outcome.resetMs));
+    return keyLimits(context, key);
+  }
+
+  function keyLimits(context: RequestContext, key: CachedKey): CheckOutcome {
+    let plan = plans.get(key.record);
+    if (plan === undefined) {
+      plan = planFor(key.record);
+      plans.set(key.record, plan);
+    }
+    if (plan === null) return null;
+    if (plan === INVALID_POLICY) return POLICY_INVALID;
+    if (plan.quota === null) return take(context, plan, null);
+    const entry = ledger.entry(key.record.id, plan.quota, context.now);
+    if (entry instanceof Promise) {
+      const known = plan;
+      return entry.then((loaded) => take(context, known, loaded), storeFailed);
+    }
+    return take(context, plan, entry);
+  }
+
   return {
     name: 'key-limits',
     run(context): CheckOutcome {
       const key = context.key;
       if (key === null) return null;
-      let plan = plans.get(key.record);
-      if (plan === undefined) {
-        plan = planFor(key.record);
-        plans.set(key.record, plan);
-      }
-      if (plan === null) return null;
-      if (plan === INVALID_POLICY) return POLICY_INVALID;
-      if (plan.quota === null) return take(context, plan, null);
-      const entry = ledger.entry(key.record.id, plan.quota, context.now);
-      if (entry instanceof Promise) {
-        const known = plan;
-        return entry.then((loaded) => take(context, known, loaded), storeFailed);
-      }
-      return take(context, plan, entry);
+      const operation = context.operation;
+      if (operation === null || operation.rate === null) return keyLimits(context, key);
+      const routePlan = routePlanFor(operation, operation.rate);
+      const outcome = backend.take('route', key.record.id + routePlan.suffix, operation.rate, null, context.now);
+      if (outcome instanceof Promise) return outcome.then((result) => afterRoute(context, key, routePlan.policy, result));
+      return afterRoute(context, key, routePlan.policy, outcome);
     },
   };
 }

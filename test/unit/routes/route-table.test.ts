@@ -5,7 +5,7 @@ import type { Operation } from '../../../src/routes/operation.ts';
 import { grants, isValidKeyScope, requireAlso, satisfies } from '../../../src/routes/scopes.ts';
 
 function operation(method: string, template: string): Operation {
-  return { method, template, source: `${method} ${template}`, scopes: null, maxBodySize: null, validation: null };
+  return { method, template, source: `${method} ${template}`, scopes: null, maxBodySize: null, rate: null, validation: null };
 }
 
 function build(...entries: Array<[string, string]>): RouteTable {
