@@ -23,15 +23,22 @@ describe('per-route rate limits', () => {
   let upstream: RecordingUpstream;
   let gateway: TestGateway;
 
-  before(async () => {
+  /** An OpenAPI document whose `POST /reports` has `x-portcullis-rate: <reportsRate>`, plus `morePaths`. */
+  function writeDocument(reportsRate: string, morePaths: string[] = []): void {
     writeFileSync(openapiPath, [
       'openapi: 3.1.0',
       'info: { title: t, version: "1" }',
       'paths:',
       '  /reports:',
       '    post:',
-      '      x-portcullis-rate: 1/m',
+      `      x-portcullis-rate: ${reportsRate}`,
       '      responses: { "200": { description: ok } }',
+      ...morePaths,
+    ].join('\n'));
+  }
+
+  before(async () => {
+    writeDocument('1/m', [
       '  /orders/{id}:',
       '    parameters: [{ name: id, in: path, required: true, schema: { type: string } }]',
       '    get:',
@@ -39,7 +46,7 @@ describe('per-route rate limits', () => {
       '  /health:',
       '    get:',
       '      responses: { "200": { description: ok } }',
-    ].join('\n'));
+    ]);
     writeFileSync(configPath, [
       `openapi: { file: ${JSON.stringify(openapiPath)} }`,
       'routes:',
@@ -105,15 +112,7 @@ describe('per-route rate limits', () => {
   });
 
   it('refuses to start with a rate it cannot read, naming where it is', () => {
-    writeFileSync(openapiPath, [
-      'openapi: 3.1.0',
-      'info: { title: t, version: "1" }',
-      'paths:',
-      '  /reports:',
-      '    post:',
-      '      x-portcullis-rate: lots',
-      '      responses: { "200": { description: ok } }',
-    ].join('\n'));
+    writeDocument('lots');
     const config = loadConfig({ env: { PORTCULLIS_OPENAPI_FILE: openapiPath, PORTCULLIS_LOG_LEVEL: 'silent' } });
     assert.throws(() => loadRoutes(config), (error: unknown) => error instanceof ConfigError && /x-portcullis-rate/.test(error.message) && /expected a rate such as 100\/s/.test(error.message));
     const badRule = join(directory.path, 'bad-rule.yaml');

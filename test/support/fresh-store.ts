@@ -1,4 +1,8 @@
 import { afterEach, beforeEach } from 'node:test';
+import { join } from 'node:path';
+import { openKeyStore } from '../../src/store/open-key-store.ts';
+import type { KeyStore } from '../../src/store/key-store.ts';
+import { temporaryDirectory } from './processes.ts';
 
 export type MakeFreshStore<S> = () => Promise<{ store: S; cleanup: () => Promise<void> }>;
 
@@ -20,4 +24,17 @@ export function freshStorePerTest<S extends { migrate(): Promise<void> }>(make: 
     use(made.store);
   });
   afterEach(() => cleanup());
+}
+
+/** A SQLite key store in a temporary directory, for `freshStorePerTest`. */
+export async function temporarySqliteStore(): Promise<{ store: KeyStore; cleanup: () => Promise<void> }> {
+  const directory = temporaryDirectory();
+  const store = await openKeyStore(join(directory.path, 'k.db'));
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      directory.remove();
+    },
+  };
 }

@@ -1,6 +1,5 @@
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createKeyAuthCheck } from '../../../src/policies/key-auth/key-auth-check.ts';
 import { createCredentialReader } from '../../../src/policies/key-auth/credential-reader.ts';
@@ -8,12 +7,11 @@ import { createKeyParser, displayPrefixOf, generateKey, generateKeyId } from '..
 import { digestKey } from '../../../src/keys/key-digest.ts';
 import { KeyVerifier } from '../../../src/verify/key-verifier.ts';
 import { VerifiedKeyMemo } from '../../../src/verify/verified-key-memo.ts';
-import { openKeyStore } from '../../../src/store/open-key-store.ts';
 import type { KeyStore } from '../../../src/store/key-store.ts';
 import { CLI_ACTOR } from '../../../src/store/audit-log.ts';
 import type { Denial } from '../../../src/gateway/error-catalogue.ts';
 import type { RequestContext } from '../../../src/gateway/request-context.ts';
-import { temporaryDirectory } from '../../support/processes.ts';
+import { freshStorePerTest, temporarySqliteStore } from '../../support/fresh-store.ts';
 
 function contextFor(key: string): RequestContext {
   const req = { rawHeaders: ['Authorization', `Bearer ${key}`], url: '/' } as unknown as IncomingMessage;
@@ -25,17 +23,8 @@ function contextFor(key: string): RequestContext {
 }
 
 describe('key auth with the verified-key memo', () => {
-  let directory: ReturnType<typeof temporaryDirectory>;
   let store: KeyStore;
-  beforeEach(async () => {
-    directory = temporaryDirectory();
-    store = await openKeyStore(join(directory.path, 'k.db'));
-    await store.migrate();
-  });
-  afterEach(async () => {
-    await store.close();
-    directory.remove();
-  });
+  freshStorePerTest(temporarySqliteStore, (fresh) => (store = fresh));
 
   async function setUp(memo: VerifiedKeyMemo | null) {
     const key = generateKey('pcl');

@@ -1,15 +1,13 @@
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { BoundedMap } from '../../../src/verify/bounded-map.ts';
 import { KeyVerifier } from '../../../src/verify/key-verifier.ts';
 import { ChangeFeedFollower } from '../../../src/verify/change-feed-follower.ts';
-import { openKeyStore } from '../../../src/store/open-key-store.ts';
 import type { KeyStore, NewKey } from '../../../src/store/key-store.ts';
 import { CLI_ACTOR } from '../../../src/store/audit-log.ts';
 import { digestKey } from '../../../src/keys/key-digest.ts';
 import { displayPrefixOf, generateKey, generateKeyId } from '../../../src/keys/key-format.ts';
-import { temporaryDirectory } from '../../support/processes.ts';
+import { freshStorePerTest, temporarySqliteStore } from '../../support/fresh-store.ts';
 
 function newKey(overrides: Partial<NewKey> = {}): { key: string; row: NewKey } {
   const key = generateKey('pcl');
@@ -53,17 +51,8 @@ describe('BoundedMap', () => {
 });
 
 describe('KeyVerifier with the change feed', () => {
-  let directory: ReturnType<typeof temporaryDirectory>;
   let store: KeyStore;
-  beforeEach(async () => {
-    directory = temporaryDirectory();
-    store = await openKeyStore(join(directory.path, 'k.db'));
-    await store.migrate();
-  });
-  afterEach(async () => {
-    await store.close();
-    directory.remove();
-  });
+  freshStorePerTest(temporarySqliteStore, (fresh) => (store = fresh));
 
   it('serves a known key from memory after the first lookup', async () => {
     const { row } = newKey();
