@@ -133,6 +133,8 @@ describe('dashboard in Chromium', { skip: existsSync(CHROMIUM) || process.env.CI
     await page.getByRole('link', { name: 'made-elsewhere' }).waitFor({ timeout: 3000 });
     await page.getByLabel('Search').fill('e2e');
     await page.getByRole('button', { name: 'Filter' }).click();
+    // web-e2e was listed before the filter too: wait for the filtered list to replace the full one.
+    await page.getByRole('link', { name: 'made-elsewhere' }).waitFor({ state: 'detached', timeout: 3000 });
     await page.getByRole('link', { name: 'web-e2e' }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'made-elsewhere' }).count(), 0);
     await page.getByRole('link', { name: 'Clear' }).click();
