@@ -16,7 +16,7 @@
  * what to optimise and inline on timing; compare rows of one run, and repeat a run to see it.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -78,7 +78,7 @@ async function measure(row: Row, context: { upstream: string; seeded: string; wo
   const children = new ChildProcesses();
   const port = await freePort();
   const store = join(context.workDir, `${row.name}.db`);
-  execFileSync('cp', [context.seeded, store]);
+  copyFileSync(context.seeded, store);
   const out = join(context.workDir, `${row.name}.callgrind`);
   const child = children.spawn(row.name, 'valgrind', [
     '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`,

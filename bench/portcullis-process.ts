@@ -6,12 +6,15 @@
 import { access, copyFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createConnection, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../test/support/free-port.ts';
 import { delay } from './child-processes.ts';
 import type { ManagedChild } from './child-processes.ts';
 import type { BenchContext, StartedTarget } from './targets.ts';
+
+// The CLI takes an explicit port; the other bench scripts take theirs from here too.
+export { freePort };
 
 const readyTimeoutMs = 15_000;
 
@@ -75,17 +78,6 @@ async function copyStore(source: string, destination: string): Promise<string> {
   return destination;
 }
 
-/** A port that was free a moment ago (the CLI takes an explicit port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function acceptsConnection(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,7 +1,9 @@
 import type { CompiledRate } from './rate-policy.ts';
 
-/** Whose budget a request is charged to. Key ids and addresses never share state. */
-/** Whose limit: a key's own, a key's on one route (`<key id> <route>`), or an address's. */
+/**
+ * Whose budget a request is charged to: a key's own, a key's on one route (`<key id> <method>
+ * <template>`), or an address's. The three never share state, even for equal ids.
+ */
 export type LimitSubject = 'key' | 'route' | 'address';
 
 /** One request against a quota: the period it falls in and what this node knows was used. */

@@ -14,6 +14,8 @@ import { BoundedMap } from './bounded-map.ts';
  */
 export class VerifiedKeyMemo {
   readonly #digests: BoundedMap<string, string>;
+  /** The longest key remembered: a longer value (up to a whole header) is not even hashed for the lookup. */
+  #longest = 0;
 
   constructor(capacity: number) {
     this.#digests = new BoundedMap(capacity);
@@ -21,7 +23,7 @@ export class VerifiedKeyMemo {
 
   /** The digest of a key that matched a record before; undefined when it is not remembered. */
   digestOf(presentedKey: string): string | undefined {
-    return this.#digests.get(presentedKey);
+    return presentedKey.length > this.#longest ? undefined : this.#digests.get(presentedKey);
   }
 
   /**
@@ -30,6 +32,7 @@ export class VerifiedKeyMemo {
    */
   remember(presentedKey: string, recordDigest: string): void {
     this.#digests.set(presentedKey, recordDigest);
+    if (presentedKey.length > this.#longest) this.#longest = presentedKey.length;
   }
 
   get size(): number {

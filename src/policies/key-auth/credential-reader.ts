@@ -19,10 +19,10 @@ export interface CredentialReaderOptions {
  * hide a second, different key.
  */
 export function createCredentialReader(options: CredentialReaderOptions): CredentialReader {
-  const names = new Set(options.headers);
   // Most header names have a length no key header has: skip them without lower-casing.
   const lengths = new Set(options.headers.map((name) => name.length));
-  // The spellings clients usually send, recognised without lower-casing.
+  // Key header names (lower case), found as sent in that spelling or the usual capitalisation;
+  // any other spelling is lower-cased first.
   const spellings = new Map<string, string>();
   for (const name of options.headers) {
     spellings.set(name, name);
@@ -34,8 +34,8 @@ export function createCredentialReader(options: CredentialReaderOptions): Creden
     for (let index = 0; index < rawHeaders.length; index += 2) {
       const rawName = rawHeaders[index] as string;
       if (!lengths.has(rawName.length)) continue;
-      const name = spellings.get(rawName) ?? rawName.toLowerCase();
-      if (!names.has(name)) continue;
+      const name = spellings.get(rawName) ?? spellings.get(rawName.toLowerCase());
+      if (name === undefined) continue;
       let value = (rawHeaders[index + 1] as string).trim();
       if (name === 'authorization') {
         if (!isBearer(value)) continue;
