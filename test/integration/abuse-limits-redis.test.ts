@@ -29,12 +29,29 @@ const RATE = 100;
 const BURST = 50;
 
 /**
+ * The longest stretch of the run in which the limiter refused nothing: from the start to the
+ * first 429, between two 429s, or from the last 429 to the end.
+ */
+function longestStretchWithoutRefusal(refusedAtMs: readonly number[], spanMs: number): number {
+  let longest = 0;
+  let previous = 0;
+  for (const at of [...refusedAtMs, spanMs]) {
+    longest = Math.max(longest, at - previous);
+    previous = at;
+  }
+  return longest;
+}
+
+/**
  * Runs the load and checks it against the tolerance. The ceiling is asserted on every run.
- * The floor needs clients that offer more than the limit (some 429s); a machine so busy that
- * 8 clients cannot send 100 requests a second gets two more tries, and if it still cannot,
- * only the ceiling is asserted and the test says so.
+ * The floor holds only while the clients keep the limiter saturated: a 429 at least once per
+ * burst's worth of time (500 ms) from start to end, so the bucket never sat full while
+ * tokens went to waste, and at least one request in ten refused. A machine so busy that the
+ * clients (or the gateway) stall for longer gets two more tries; if it still cannot, only the
+ * ceiling is asserted and the test says so.
  */
 async function measureAccuracy(urls: readonly string[], key: string, concurrency: number, label: string): Promise<void> {
+  const burstMs = (BURST * 1000) / RATE;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const result = await hammer(urls, key, LOAD_MS, concurrency);
     const admitted = result.byStatus.get(200) ?? 0;
@@ -43,16 +60,17 @@ async function measureAccuracy(urls: readonly string[], key: string, concurrency
     const ceiling = BURST + (RATE * result.spanMs) / 1000 + 2;
     const floor = 0.8 * (BURST + (RATE * result.spanMs) / 1000);
     const measured = ((admitted - BURST) * 1000) / result.spanMs;
-    process.stdout.write(`# ${label}: ${admitted} admitted, ${refused} refused in ${Math.round(result.spanMs)} ms = ${measured.toFixed(1)}/s after the burst (ceiling ${ceiling.toFixed(0)}, floor ${floor.toFixed(0)}; load average ${loadavg()[0]?.toFixed(1)})\n`);
+    const stall = longestStretchWithoutRefusal(result.refusedAtMs, result.spanMs);
+    process.stdout.write(`# ${label}: ${admitted} admitted, ${refused} refused in ${Math.round(result.spanMs)} ms = ${measured.toFixed(1)}/s after the burst (ceiling ${ceiling.toFixed(0)}, floor ${floor.toFixed(0)}; longest stretch without a 429 ${Math.round(stall)} ms; load average ${loadavg()[0]?.toFixed(1)})\n`);
     assert.ok(admitted <= ceiling, `${label}: ${admitted} admitted > ${ceiling}`);
-    if (refused >= admitted / 10) {
+    if (refused >= admitted / 10 && stall <= burstMs) {
       assert.ok(admitted >= floor, `${label}: ${admitted} admitted < ${floor}`);
       return;
     }
     // The key's burst is spent; let it refill before the next try.
-    await new Promise((resolve) => setTimeout(resolve, (BURST * 1000) / RATE));
+    await new Promise((resolve) => setTimeout(resolve, burstMs));
   }
-  process.stdout.write(`# ${label}: the clients never offered more than the limit (machine too busy); only the ceiling was checked\n`);
+  process.stdout.write(`# ${label}: the clients never kept the limiter saturated (machine too busy); only the ceiling was checked\n`);
 }
 
 describe('rate-limit accuracy: 8 concurrent clients against 100/s', () => {
