@@ -8,6 +8,8 @@
  *
  * Usage: npm run bench:instructions          (rows: bare, portcullis, ratelimit-memory)
  *        INSTR_ONLY=bare,portcullis INSTR_REQUESTS=8000 npm run bench:instructions
+ *        INSTR_KEEP=/tmp/cg npm run bench:instructions   (keeps the callgrind files there, for
+ *        callgrind_annotate or kcachegrind; the main thread's file ends in -01)
  *
  * Needs valgrind (`apt-get install valgrind`). A row takes a minute or two: the server runs
  * 20–50 times slower under valgrind. Periodic work (change-feed polls, usage flushes) is slowed
@@ -17,7 +19,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
@@ -148,6 +150,12 @@ async function main(): Promise<void> {
     }
   } finally {
     await children.stopAll();
+    const keep = process.env['INSTR_KEEP'];
+    if (keep !== undefined && keep !== '') {
+      await mkdir(keep, { recursive: true });
+      for (const file of readdirSync(workDir).filter((name) => name.includes('.callgrind-'))) copyFileSync(join(workDir, file), join(keep, file));
+      process.stderr.write(`callgrind files kept in ${keep}\n`);
+    }
     await rm(workDir, { recursive: true, force: true });
   }
 }

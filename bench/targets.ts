@@ -77,6 +77,14 @@ export const targets: readonly TargetDefinition[] = [
     start: (context) => startBareProxy(context, 'bare-proxy'),
   },
   {
+    name: 'bare-again',
+    description: 'a second bare proxy, measured right after `bare`: the benchmark\'s own error (an A/A control)',
+    needsKeyStore: false,
+    compareTo: 'bare',
+    request: bearerGet,
+    start: (context) => startBareProxy(context, 'bare-proxy-again'),
+  },
+  {
     name: 'portcullis',
     description: 'wrk → Portcullis, key auth on, 1,000 keys in the store → upstream',
     needsKeyStore: true,

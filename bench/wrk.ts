@@ -35,6 +35,8 @@ export interface WrkSettings {
   threads: number;
   connections: number;
   durationSeconds: number;
+  /** A `taskset -c` CPU list to run wrk on (bench/shared-core.ts); anywhere when absent. */
+  cpus?: string;
 }
 
 export interface WrkRun {
@@ -123,7 +125,9 @@ export async function runWrk(
     url,
   ];
   let report = '';
-  const child = children.spawn('wrk', wrkPath, args, {
+  // Pinned to some CPUs (bench/shared-core.ts) by starting it under `taskset -c`.
+  const [command, commandArgs] = settings.cpus === undefined ? [wrkPath, args] : ['taskset', ['-c', settings.cpus, wrkPath, ...args]];
+  const child = children.spawn('wrk', command, commandArgs, {
     onLine(line) {
       report += `${line}\n`;
     },

@@ -1,0 +1,164 @@
+/**
+ * `npm run bench:shared-core`: compares two rows (default `bare` and `portcullis`) by running
+ * them at the same time on one shared CPU. Both servers are pinned to CPU 0, the upstream and
+ * both wrk processes to CPU 1, and each row gets its own wrk for the same seconds. The kernel
+ * then splits CPU 0 between the two servers in the same instants, so whatever the machine is
+ * doing hits both alike, and the ratio of their req/s (and of their CPU time per request)
+ * says how much work each request costs one against the other.
+ *
+ * Why a second method: `npm run bench` measures each row alone, as the targets are stated,
+ * but on a shared VM the speed of one CPU second moves by 20–40 % between rounds seconds
+ * apart, and so does a ratio of rows measured one after the other. Here the per-round ratios
+ * stay within a few percent of each other. It is not the same quantity as req/s alone (each
+ * server has half a core, not a whole one), so the docs report both and never one in place of
+ * the other. Every round starts both servers afresh (their JIT state differs per process).
+ *
+ * Usage: npm run bench:shared-core
+ *        BENCH_PAIR=portcullis,ratelimit-memory BENCH_ROUNDS=12 npm run bench:shared-core
+ * Env: BENCH_PAIR (baseline,target), BENCH_ROUNDS (8), BENCH_DURATION (4 s), BENCH_WARMUP
+ * (5 s), BENCH_CONNECTIONS (50 per wrk), BENCH_KEYS (1000), BENCH_REQUEST_KEYS (100).
+ * Needs Linux with at least 2 CPUs, `taskset` (util-linux) and wrk.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ChildProcesses, spawnPeer } from './child-processes.ts';
+import { processTreeCpuMs } from './process-cpu.ts';
+import { median } from './report.ts';
+import { targets, type BenchContext, type StartedTarget, type TargetDefinition } from './targets.ts';
+import { findWrk, runWrk, writeWrkScript } from './wrk.ts';
+import { errorCount } from './wrk-output.ts';
+
+const SERVER_CPU = '0';
+const LOAD_CPU = '1';
+
+function wholeNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a whole number > 0, not ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function pickPair(): [TargetDefinition, TargetDefinition] {
+  const names = (process.env['BENCH_PAIR'] ?? 'bare,portcullis').split(',').map((name) => name.trim());
+  const rows = names.map((name) => targets.find((target) => target.name === name));
+  if (rows.length !== 2 || rows.some((row) => row === undefined)) {
+    throw new Error(`BENCH_PAIR must name two rows, baseline first (known: ${targets.map((target) => target.name).join(', ')})`);
+  }
+  const [baseline, target] = rows as [TargetDefinition, TargetDefinition];
+  if (baseline.name === 'direct' || target.name === 'direct') throw new Error('BENCH_PAIR: `direct` is the upstream itself, which runs on the load CPU here');
+  return [baseline, target];
+}
+
+/** Busy and total jiffies of one CPU, from /proc/stat. */
+function cpuJiffies(cpu: string): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((entry) => entry.startsWith(`cpu${cpu} `));
+  if (line === undefined) throw new Error(`/proc/stat has no line for CPU ${cpu}`);
+  const fields = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  return { busy: total - idle, total };
+}
+
+/** Pins a process and all its threads to `cpuList`. */
+function pin(pid: number, cpuList: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+}
+
+interface Measured {
+  requests: number;
+  requestsPerSecond: number;
+  cpuUsPerRequest: number;
+  errors: number;
+}
+
+async function main(): Promise<void> {
+  if (cpus().length < 2) throw new Error('needs at least 2 CPUs: one shared by the two servers, one for the upstream and wrk');
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('taskset is not installed (apt-get install util-linux)');
+  }
+  const wrkPath = findWrk();
+  if (wrkPath === null) throw new Error('wrk is not installed (apt-get install wrk)');
+  const pair = pickPair();
+  const rounds = wholeNumber('BENCH_ROUNDS', 8);
+  const durationSeconds = wholeNumber('BENCH_DURATION', 4);
+  const warmupSeconds = wholeNumber('BENCH_WARMUP', 5);
+  const connections = wholeNumber('BENCH_CONNECTIONS', 50);
+
+  const repoRoot = resolve(import.meta.dirname, '..');
+  const children = new ChildProcesses();
+  const workDir = await mkdtemp(join(tmpdir(), 'portcullis-shared-core-'));
+  process.on('exit', () => children.killAllNow());
+  try {
+    const upstream = await spawnPeer(children, 'upstream', [join(repoRoot, 'bench/peers/upstream.ts'), '0']);
+    pin(upstream.child.process.pid!, LOAD_CPU);
+    const seededStorePath = join(workDir, 'seed.db');
+    const { seedKeyStore } = await import('./seed-key-store.ts');
+    const keys = await seedKeyStore(seededStorePath, wholeNumber('BENCH_KEYS', 1000));
+    const tokens = keys.slice(0, wholeNumber('BENCH_REQUEST_KEYS', 100));
+    const context: BenchContext = { children, repoRoot, workDir, upstreamOrigin: `http://127.0.0.1:${upstream.port}`, upstreamPid: upstream.child.process.pid!, seededStorePath, tokens };
+    const scripts = await Promise.all(pair.map(async (row) => {
+      const script = join(workDir, `${row.name}.lua`);
+      await writeWrkScript(script, row.request, tokens);
+      return script;
+    }));
+
+    /** Both rows under load at once, each from its own wrk; CPU time read around the run. */
+    const loadBoth = async (started: StartedTarget[], seconds: number): Promise<Measured[]> => {
+      const before = started.map((row) => processTreeCpuMs(row.pid));
+      const runs = await Promise.all(started.map((row, index) => runWrk(children, wrkPath, row.url, scripts[index]!, { threads: 1, connections, durationSeconds: seconds, cpus: LOAD_CPU })));
+      return runs.map(({ figures }, index) => {
+        const cpuMs = (processTreeCpuMs(started[index]!.pid) ?? Number.NaN) - (before[index] ?? Number.NaN);
+        return { requests: figures.requests, requestsPerSecond: figures.requestsPerSecond, cpuUsPerRequest: (cpuMs * 1000) / figures.requests, errors: errorCount(figures) };
+      });
+    };
+
+    process.stderr.write(`shared core: ${pair[0].name} and ${pair[1].name} pinned to CPU ${SERVER_CPU}, upstream and wrk -c${connections} ×2 on CPU ${LOAD_CPU}; `
+      + `${rounds} rounds of ${durationSeconds} s, fresh processes and ${warmupSeconds} s of warm-up each\n`);
+    const requestRatios: number[] = [];
+    const cpuRatios: number[] = [];
+    let errors = 0;
+    let saturatedRounds = 0;
+    for (let round = 1; round <= rounds; round++) {
+      const started: StartedTarget[] = [];
+      for (const row of pair) {
+        const server = await row.start(context);
+        pin(server.pid, SERVER_CPU);
+        started.push(server);
+      }
+      await loadBoth(started, warmupSeconds);
+      const loadCpuBefore = cpuJiffies(LOAD_CPU);
+      const [base, target] = await loadBoth(started, durationSeconds) as [Measured, Measured];
+      const loadCpuAfter = cpuJiffies(LOAD_CPU);
+      const loadCpuBusy = (loadCpuAfter.busy - loadCpuBefore.busy) / (loadCpuAfter.total - loadCpuBefore.total);
+      errors += base.errors + target.errors;
+      requestRatios.push(target.requestsPerSecond / base.requestsPerSecond);
+      cpuRatios.push(target.cpuUsPerRequest / base.cpuUsPerRequest);
+      process.stderr.write(`round ${round}/${rounds}: ${pair[0].name} ${Math.round(base.requestsPerSecond)} req/s ${base.cpuUsPerRequest.toFixed(1)} µs cpu/req | `
+        + `${pair[1].name} ${Math.round(target.requestsPerSecond)} req/s ${target.cpuUsPerRequest.toFixed(1)} µs cpu/req | `
+        + `ratio req/s ${requestRatios.at(-1)!.toFixed(3)}, cpu/req ${cpuRatios.at(-1)!.toFixed(3)}; load CPU ${Math.round(loadCpuBusy * 100)} % busy\n`);
+      // The servers must be what limits the rate; a saturated load CPU would cap both alike.
+      if (loadCpuBusy > 0.95) saturatedRounds++;
+      for (const server of started) await children.stopPid(server.pid);
+    }
+    const spread = (values: number[]) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
+    process.stdout.write(`\n${pair[1].name} / ${pair[0].name}, sharing one CPU (median of ${rounds} rounds): `
+      + `req/s ${median(requestRatios).toFixed(3)} (rounds ${spread(requestRatios)}), cpu/req ${median(cpuRatios).toFixed(3)} (rounds ${spread(cpuRatios)})`
+      + `${errors > 0 ? `, ${errors} FAILED requests` : ''}; load average ${loadavg()[0]?.toFixed(1)}\n`);
+    if (saturatedRounds > 0) process.stdout.write(`WARNING: in ${saturatedRounds} of ${rounds} rounds the load CPU was over 95 % busy, so wrk or the upstream, not the servers, may have set the pace\n`);
+    if (errors > 0) process.exitCode = 1;
+  } finally {
+    await children.stopAll();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
