@@ -50,6 +50,9 @@ function pickPair(): [TargetDefinition, TargetDefinition] {
   }
   const [baseline, target] = rows as [TargetDefinition, TargetDefinition];
   if (baseline.name === 'direct' || target.name === 'direct') throw new Error('BENCH_PAIR: `direct` is the upstream itself, which runs on the load CPU here');
+  // Pinning covers the threads a server has when it is pinned; worker processes forked by a
+  // supervisor would escape it, and two processes per row would not share the CPU one to one.
+  if ([baseline, target].some((row) => row.name.startsWith('workers'))) throw new Error('BENCH_PAIR: the workers rows run several processes; compare single-process rows here');
   return [baseline, target];
 }
 
