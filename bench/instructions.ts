@@ -26,6 +26,7 @@ import { Pool } from 'undici';
 import { ChildProcesses, delay, spawnPeer } from './child-processes.ts';
 import { freePort } from './portcullis-process.ts';
 import { seedKeyStore } from './seed-key-store.ts';
+import { BenchUsageError, envNumber } from './bench-env.ts';
 
 interface Row {
   name: string;
@@ -43,12 +44,6 @@ const rows: Row[] = [
   { name: 'portcullis', args: serve },
   { name: 'ratelimit-memory', args: serve, env: { PORTCULLIS_LIMITS_KEY_RATE: '1000000/s' } },
 ];
-
-function count(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a whole number > 0`);
-  return value;
-}
 
 /** `count` GETs over `connections` keep-alive connections, rotating the keys; throws on anything but 200. */
 async function send(url: string, tokens: readonly string[], total: number, connections: number): Promise<void> {
@@ -76,7 +71,7 @@ function totalOf(file: string): number {
   return Number(match[1]);
 }
 
-async function measure(row: Row, context: { upstream: string; seeded: string; workDir: string; tokens: string[] }): Promise<{ main: number; background: number }> {
+async function measure(row: Row, context: { upstream: string; seeded: string; workDir: string; tokens: string[]; warmup: number; requests: number }): Promise<{ main: number; background: number }> {
   const children = new ChildProcesses();
   const port = await freePort();
   const store = join(context.workDir, `${row.name}.db`);
@@ -104,8 +99,8 @@ async function measure(row: Row, context: { upstream: string; seeded: string; wo
         await delay(200);
       }
     }
-    await send(url, context.tokens, count('INSTR_WARMUP', 20_000), 20);
-    const requests = count('INSTR_REQUESTS', 4_000);
+    await send(url, context.tokens, context.warmup, 20);
+    const requests = context.requests;
     const pid = String(child.process.pid);
     execFileSync('callgrind_control', ['--instr=on', pid], { stdio: 'ignore' });
     await send(url, context.tokens, requests, 20);
@@ -128,6 +123,8 @@ async function main(): Promise<void> {
   } catch {
     throw new Error('valgrind is not installed (apt-get install valgrind)');
   }
+  const warmup = envNumber('INSTR_WARMUP', 20_000, { integer: true });
+  const requests = envNumber('INSTR_REQUESTS', 4_000, { integer: true });
   const only = process.env['INSTR_ONLY']?.split(',').map((name) => name.trim()).filter(Boolean);
   const selected = only === undefined ? rows : rows.filter((row) => only.includes(row.name));
   if (selected.length === 0) throw new Error(`INSTR_ONLY names no known row (known: ${rows.map((row) => row.name).join(', ')})`);
@@ -140,7 +137,7 @@ async function main(): Promise<void> {
     const results: Array<[string, { main: number; background: number }]> = [];
     for (const row of selected) {
       process.stderr.write(`counting ${row.name} …\n`);
-      results.push([row.name, await measure(row, { upstream: `http://127.0.0.1:${upstream.port}`, seeded, workDir, tokens })]);
+      results.push([row.name, await measure(row, { upstream: `http://127.0.0.1:${upstream.port}`, seeded, workDir, tokens, warmup, requests })]);
     }
     const baseline = results.find(([name]) => name === 'bare')?.[1].main;
     process.stdout.write('row                 main thread / request   background / request   main / bare\n');
@@ -162,5 +159,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof BenchUsageError ? 2 : 1;
 });

@@ -23,6 +23,7 @@ import type { BenchContext, TargetDefinition } from './targets.ts';
 import { findWrk, runWrk, writeWrkScript } from './wrk.ts';
 import type { WrkSettings } from './wrk.ts';
 import { errorCount } from './wrk-output.ts';
+import { BenchUsageError, envFlag, envNumber } from './bench-env.ts';
 
 interface Settings {
   durationSeconds: number;
@@ -37,39 +38,21 @@ interface Settings {
   fresh: boolean;
 }
 
-function positiveNumber(name: string, fallback: number, { integer = false, allowZero = false } = {}): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  const valid = Number.isFinite(value) && (allowZero ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
-  if (!valid) throw new UsageError(`${name} must be a ${integer ? 'whole ' : ''}number ${allowZero ? '>= 0' : '> 0'}, not ${JSON.stringify(raw)}`);
-  return value;
-}
-
 function readSettings(): Settings {
   const only = process.env['BENCH_ONLY'];
   return {
-    durationSeconds: positiveNumber('BENCH_DURATION', 10, { integer: true }),
-    warmupSeconds: positiveNumber('BENCH_WARMUP', 2, { integer: true, allowZero: true }),
-    rounds: positiveNumber('BENCH_ROUNDS', 3, { integer: true }),
-    connections: positiveNumber('BENCH_CONNECTIONS', 50, { integer: true }),
-    threads: positiveNumber('BENCH_THREADS', 1, { integer: true }),
-    keyCount: positiveNumber('BENCH_KEYS', 1000, { integer: true }),
-    requestKeyCount: positiveNumber('BENCH_REQUEST_KEYS', 100, { integer: true }),
+    durationSeconds: envNumber('BENCH_DURATION', 10, { integer: true }),
+    warmupSeconds: envNumber('BENCH_WARMUP', 2, { integer: true, allowZero: true }),
+    rounds: envNumber('BENCH_ROUNDS', 3, { integer: true }),
+    connections: envNumber('BENCH_CONNECTIONS', 50, { integer: true }),
+    threads: envNumber('BENCH_THREADS', 1, { integer: true }),
+    keyCount: envNumber('BENCH_KEYS', 1000, { integer: true }),
+    requestKeyCount: envNumber('BENCH_REQUEST_KEYS', 100, { integer: true }),
     only: only === undefined || only.trim() === '' ? null : only.split(',').map((name) => name.trim()).filter(Boolean),
-    fresh: readFlag('BENCH_FRESH', true),
+    fresh: envFlag('BENCH_FRESH', true),
   };
 }
 
-function readFlag(name: string, fallback: boolean): boolean {
-  const raw = process.env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === '1' || raw === 'true') return true;
-  if (raw === '0' || raw === 'false') return false;
-  throw new UsageError(`${name} must be 1 or 0 (true or false), not ${JSON.stringify(raw)}`);
-}
-
-class UsageError extends Error {}
 
 interface RunningTarget {
   target: TargetDefinition;
@@ -90,19 +73,9 @@ function selectTargets(only: string[] | null): TargetDefinition[] {
   const known = new Set(targets.map((target) => target.name));
   const unknown = only.filter((name) => !known.has(name));
   if (unknown.length > 0) {
-    throw new UsageError(`BENCH_ONLY names unknown rows: ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+    throw new BenchUsageError(`BENCH_ONLY names unknown rows: ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
   }
   return targets.filter((target) => only.includes(target.name));
-}
-
-/** `count` keys spread evenly over all of them, so requests do not all hit one corner of the store. */
-function spreadPick(keys: readonly string[], count: number): string[] {
-  const picked: string[] = [];
-  const step = keys.length / Math.min(count, keys.length);
-  for (let position = 0; position < keys.length && picked.length < count; position += step) {
-    picked.push(keys[Math.floor(position)]!);
-  }
-  return picked;
 }
 
 /** Stand-in tokens for runs without a key store: as long as real keys (`pcl_` + 49 digits), not valid. */
@@ -173,7 +146,7 @@ async function main(): Promise<number> {
       seededStorePath = join(workDir, 'seed.db');
       log(`seeding ${settings.keyCount} keys into a fresh store`);
       // Loaded only here, so the baseline rows run even before the store exists.
-      const { seedKeyStore } = await import('./seed-key-store.ts');
+      const { seedKeyStore, spreadPick } = await import('./seed-key-store.ts');
       const keys = await seedKeyStore(seededStorePath, settings.keyCount);
       tokens = spreadPick(keys, settings.requestKeyCount);
     } else {
@@ -268,7 +241,7 @@ main().then(
   },
   (error: unknown) => {
     if (interrupted) return;
-    log(error instanceof UsageError ? error.message : `bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-    process.exitCode = error instanceof UsageError ? 2 : 1;
+    log(error instanceof BenchUsageError ? error.message : `bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    process.exitCode = error instanceof BenchUsageError ? 2 : 1;
   },
 );

@@ -38,3 +38,13 @@ export async function seedKeyStore(path: string, count: number): Promise<string[
     await store.close();
   }
 }
+
+/** `count` keys spread evenly over all of them, so requests do not all hit one corner of the store. */
+export function spreadPick(keys: readonly string[], count: number): string[] {
+  const picked: string[] = [];
+  const step = keys.length / Math.min(count, keys.length);
+  for (let position = 0; position < keys.length && picked.length < count; position += step) {
+    picked.push(keys[Math.floor(position)]!);
+  }
+  return picked;
+}

@@ -30,17 +30,10 @@ import { median } from './report.ts';
 import { targets, type BenchContext, type StartedTarget, type TargetDefinition } from './targets.ts';
 import { findWrk, runWrk, writeWrkScript } from './wrk.ts';
 import { errorCount } from './wrk-output.ts';
+import { BenchUsageError, envNumber } from './bench-env.ts';
 
 const SERVER_CPU = '0';
 const LOAD_CPU = '1';
-
-function wholeNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a whole number > 0, not ${JSON.stringify(raw)}`);
-  return value;
-}
 
 function pickPair(): [TargetDefinition, TargetDefinition] {
   const names = (process.env['BENCH_PAIR'] ?? 'bare,portcullis').split(',').map((name) => name.trim());
@@ -88,10 +81,10 @@ async function main(): Promise<void> {
   const wrkPath = findWrk();
   if (wrkPath === null) throw new Error('wrk is not installed (apt-get install wrk)');
   const pair = pickPair();
-  const rounds = wholeNumber('BENCH_ROUNDS', 8);
-  const durationSeconds = wholeNumber('BENCH_DURATION', 4);
-  const warmupSeconds = wholeNumber('BENCH_WARMUP', 5);
-  const connections = wholeNumber('BENCH_CONNECTIONS', 50);
+  const rounds = envNumber('BENCH_ROUNDS', 8, { integer: true });
+  const durationSeconds = envNumber('BENCH_DURATION', 4, { integer: true });
+  const warmupSeconds = envNumber('BENCH_WARMUP', 5, { integer: true });
+  const connections = envNumber('BENCH_CONNECTIONS', 50, { integer: true });
 
   const repoRoot = resolve(import.meta.dirname, '..');
   const children = new ChildProcesses();
@@ -101,9 +94,10 @@ async function main(): Promise<void> {
     const upstream = await spawnPeer(children, 'upstream', [join(repoRoot, 'bench/peers/upstream.ts'), '0']);
     pin(upstream.child.process.pid!, LOAD_CPU);
     const seededStorePath = join(workDir, 'seed.db');
-    const { seedKeyStore } = await import('./seed-key-store.ts');
-    const keys = await seedKeyStore(seededStorePath, wholeNumber('BENCH_KEYS', 1000));
-    const tokens = keys.slice(0, wholeNumber('BENCH_REQUEST_KEYS', 100));
+    const { seedKeyStore, spreadPick } = await import('./seed-key-store.ts');
+    const keys = await seedKeyStore(seededStorePath, envNumber('BENCH_KEYS', 1000, { integer: true }));
+    // The same keys `npm run bench` picks: spread over the store.
+    const tokens = spreadPick(keys, envNumber('BENCH_REQUEST_KEYS', 100, { integer: true }));
     const context: BenchContext = { children, repoRoot, workDir, upstreamOrigin: `http://127.0.0.1:${upstream.port}`, upstreamPid: upstream.child.process.pid!, seededStorePath, tokens };
     const scripts = await Promise.all(pair.map(async (row) => {
       const script = join(workDir, `${row.name}.lua`);
@@ -163,5 +157,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof BenchUsageError ? 2 : 1;
 });
