@@ -17,10 +17,13 @@
  *        BENCH_PAIR=portcullis,ratelimit-memory BENCH_ROUNDS=12 npm run bench:shared-core
  * Env: BENCH_PAIR (baseline,target), BENCH_ROUNDS (8), BENCH_DURATION (4 s), BENCH_WARMUP
  * (5 s), BENCH_CONNECTIONS (50 per wrk), BENCH_KEYS (1000), BENCH_REQUEST_KEYS (100).
- * Needs Linux with at least 2 CPUs, `taskset` (util-linux) and wrk.
+ * BENCH_PERF=<dir> also records both servers with `perf record -e cpu-clock -g` during every
+ * measured window (the servers run with --perf-basic-prof-only-functions, so JavaScript frames
+ * have names) and writes `round-N.data` and `round-N.json` there, for bench/perf-attribution.ts.
+ * Needs Linux with at least 2 CPUs, `taskset` (util-linux) and wrk; BENCH_PERF needs `perf`.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -64,6 +67,18 @@ function pin(pid: number, cpuList: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
 }
 
+/**
+ * Starts `perf record` on the servers for `seconds`; resolves when it has written its file.
+ * cpu-clock, not cycles: it works on VMs without hardware counters.
+ */
+function recordPerf(pids: readonly number[], seconds: number, output: string): Promise<void> {
+  const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-g', '-o', output, '-p', pids.join(','), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+  return new Promise((resolve, reject) => {
+    perf.once('error', reject);
+    perf.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`perf record exited with ${code}`))));
+  });
+}
+
 interface Measured {
   requests: number;
   requestsPerSecond: number;
@@ -82,6 +97,17 @@ async function main(): Promise<void> {
   if (wrkPath === null) throw new Error('wrk is not installed (apt-get install wrk)');
   const pair = pickPair();
   const rounds = envNumber('BENCH_ROUNDS', 8, { integer: true });
+  const perfDir = process.env['BENCH_PERF']?.trim() || null;
+  if (perfDir !== null) {
+    try {
+      execFileSync('perf', ['--version'], { stdio: 'ignore' });
+    } catch {
+      throw new BenchUsageError('BENCH_PERF needs perf (apt-get install linux-perf)');
+    }
+    mkdirSync(perfDir, { recursive: true });
+    // Inherited by the servers this script starts: perf then names their JavaScript frames.
+    process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --perf-basic-prof-only-functions`.trim();
+  }
   const durationSeconds = envNumber('BENCH_DURATION', 4, { integer: true });
   const warmupSeconds = envNumber('BENCH_WARMUP', 5, { integer: true });
   const connections = envNumber('BENCH_CONNECTIONS', 50, { integer: true });
@@ -130,7 +156,16 @@ async function main(): Promise<void> {
       }
       await loadBoth(started, warmupSeconds);
       const loadCpuBefore = cpuJiffies(LOAD_CPU);
+      // perf stops a second before wrk does, so its window holds only steady load.
+      const recording = perfDir === null ? null : recordPerf(started.map((server) => server.pid), Math.max(1, durationSeconds - 1), join(perfDir, `round-${round}.data`));
       const [base, target] = await loadBoth(started, durationSeconds) as [Measured, Measured];
+      if (recording !== null && perfDir !== null) {
+        await recording;
+        // Requests scaled to perf's window, so attribution per request is right.
+        const share = Math.max(1, durationSeconds - 1) / durationSeconds;
+        const rows = [base, target].map((measured, index) => ({ name: pair[index]!.name, pid: started[index]!.pid, requests: Math.round(measured.requests * share) }));
+        writeFileSync(join(perfDir, `round-${round}.json`), `${JSON.stringify({ rows }, null, 2)}\n`);
+      }
       const loadCpuAfter = cpuJiffies(LOAD_CPU);
       const loadCpuBusy = (loadCpuAfter.busy - loadCpuBefore.busy) / (loadCpuAfter.total - loadCpuBefore.total);
       errors += base.errors + target.errors;
@@ -148,6 +183,9 @@ async function main(): Promise<void> {
       + `req/s ${median(requestRatios).toFixed(3)} (rounds ${spread(requestRatios)}), cpu/req ${median(cpuRatios).toFixed(3)} (rounds ${spread(cpuRatios)})`
       + `${errors > 0 ? `, ${errors} FAILED requests` : ''}; load average ${loadavg()[0]?.toFixed(1)}\n`);
     if (saturatedRounds > 0) process.stdout.write(`WARNING: in ${saturatedRounds} of ${rounds} rounds the load CPU was over 95 % busy, so wrk or the upstream, not the servers, may have set the pace\n`);
+    if (perfDir !== null) {
+      process.stdout.write(`perf data in ${perfDir}; for each round: perf script -i ${perfDir}/round-1.data -F comm,pid,tid,ip,sym | node bench/perf-attribution.ts ${perfDir}/round-1.json\n`);
+    }
     if (errors > 0) process.exitCode = 1;
   } finally {
     await children.stopAll();
