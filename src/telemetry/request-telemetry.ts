@@ -55,8 +55,9 @@ export class RequestTelemetry implements ExchangeObserver {
 
   /** The request passed every check and is about to be sent upstream. */
   forwarding(context: RequestContext): void {
-    if (context.key === null) return;
-    this.#usage.record(context.key.record.id, context.clientAddress, context.now, Number(firstRawHeader(context.req.rawHeaders, 'content-length')) || 0);
+    const key = context.key;
+    if (key === null) return;
+    this.#usage.record(key.record.id, context.clientAddress, context.now, Number(firstRawHeader(context.req.rawHeaders, 'content-length')) || 0, key);
   }
 
   upstreamResponded(_context: RequestContext, statusCode: number, seconds: number): void {
@@ -69,7 +70,8 @@ export class RequestTelemetry implements ExchangeObserver {
     else if (error !== null) this.#aborted.inc();
     else this.#forwarded.inc();
     this.#metrics.requestSeconds.observe((performance.now() - context.startedAt) / 1000);
-    if (context.key !== null) this.#usage.recordResponse(context.key.record.id, Date.now(), responseBytes, problem === null ? null : problem.code);
+    const key = context.key;
+    if (key !== null) this.#usage.recordResponse(key.record.id, Date.now(), responseBytes, problem === null ? null : problem.code, key);
     if (error !== null) this.#logger.debug({ err: error, reqId: context.requestId }, 'upstream exchange failed');
     if (this.#accessLog) this.#logRequest(context, context.res.statusCode, problem !== null ? problem.code : error !== null ? ABORTED_OUTCOME : FORWARDED_OUTCOME);
   }

@@ -20,6 +20,8 @@ export class UsageBucket {
   /** Last forwarded request (0 when there was none). */
   lastUsedAt = 0;
   lastUsedAddress = '';
+  /** Set once the bucket has left the current minute's map (minute over, or taken by a flush): nothing may be added to it after that. */
+  closed = false;
 
   constructor(keyId: string, minute: number) {
     this.keyId = keyId;
@@ -38,6 +40,15 @@ export class UsageBucket {
   toUsageMinute(): UsageMinute {
     return { keyId: this.keyId, minute: this.minute, requests: this.requests, bytesIn: this.bytesIn, bytesOut: this.bytesOut, denials: this.denials ?? {}, addresses: [...this.addresses] };
   }
+}
+
+/**
+ * Where a caller keeps the bucket it last used for one key (the key cache's entry does), so the
+ * next request of that key finds it without a map lookup: per-key lookups are cold in memory
+ * when many keys take turns, and that showed in the benchmark.
+ */
+export interface UsageBucketHolder {
+  usageBucket: UsageBucket | null;
 }
 
 export interface UsageRecorderOptions {
@@ -72,19 +83,35 @@ export class UsageRecorder {
     const minute = now - (now % MINUTE);
     let bucket = this.#current.get(keyId);
     if (bucket === undefined || bucket.minute !== minute) {
-      if (bucket !== undefined) this.#finished.push(bucket);
+      if (bucket !== undefined) {
+        bucket.closed = true;
+        this.#finished.push(bucket);
+      }
       bucket = new UsageBucket(keyId, minute);
       this.#current.set(keyId, bucket);
     }
     return bucket;
   }
 
-  /** A forwarded request: counts it and moves the last-used facts. */
-  record(keyId: string, address: string, now: number, bytesIn = 0): void {
-    const bucket = this.#bucket(keyId, now);
+  /**
+   * `#bucket`, but first the one `holder` kept, while it is still open and of this minute: an
+   * open bucket is the one `#current` holds for its key and minute, so the answer is the same.
+   */
+  #bucketVia(holder: UsageBucketHolder | null, keyId: string, now: number): UsageBucket {
+    if (holder === null) return this.#bucket(keyId, now);
+    const held = holder.usageBucket;
+    if (held !== null && !held.closed && held.keyId === keyId && now >= held.minute && now < held.minute + MINUTE) return held;
+    return (holder.usageBucket = this.#bucket(keyId, now));
+  }
+
+  /** A forwarded request: counts it and moves the last-used facts. `holder`: see UsageBucketHolder. */
+  record(keyId: string, address: string, now: number, bytesIn = 0, holder: UsageBucketHolder | null = null): void {
+    const bucket = this.#bucketVia(holder, keyId, now);
+    // The last-used address was added when it was recorded: skip the set for a client that repeats.
+    const repeated = bucket.lastUsedAt !== 0 && address === bucket.lastUsedAddress;
     bucket.requests++;
     bucket.bytesIn += bytesIn;
-    bucket.addAddress(address);
+    if (!repeated) bucket.addAddress(address);
     if (now >= bucket.lastUsedAt) {
       bucket.lastUsedAt = now;
       bucket.lastUsedAddress = address;
@@ -96,8 +123,8 @@ export class UsageRecorder {
    * answered with if the upstream failed. Counted in the minute it ends (the request's bucket
    * may already have been flushed).
    */
-  recordResponse(keyId: string, now: number, bytesOut: number, failureCode: string | null): void {
-    const bucket = this.#bucket(keyId, now);
+  recordResponse(keyId: string, now: number, bytesOut: number, failureCode: string | null, holder: UsageBucketHolder | null = null): void {
+    const bucket = this.#bucketVia(holder, keyId, now);
     bucket.bytesOut += bytesOut;
     if (failureCode !== null) bucket.countDenial(failureCode);
   }
@@ -125,7 +152,10 @@ export class UsageRecorder {
   /** Writes what has accumulated; on failure the batch is kept for the next flush, so nothing is lost. */
   async flush(now = Date.now()): Promise<void> {
     const batch = this.#finished;
-    for (const bucket of this.#current.values()) batch.push(bucket);
+    for (const bucket of this.#current.values()) {
+      bucket.closed = true;
+      batch.push(bucket);
+    }
     this.#current = new Map();
     this.#finished = [];
     if (batch.length > 0) {

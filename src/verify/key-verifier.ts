@@ -1,9 +1,10 @@
 import type { KeyRecord } from '../keys/key-record.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import { BoundedMap } from './bounded-map.ts';
+import type { UsageBucketHolder } from '../telemetry/usage-recorder.ts';
 
 /** A key record as the gateway uses it, with what the proxy adds to forwarded requests precomputed. */
-export interface CachedKey {
+export interface CachedKey extends UsageBucketHolder {
   record: KeyRecord;
   /** Value of `X-Portcullis-Key-Name`: the name, percent-encoded when it is not visible ASCII. */
   nameHeaderValue: string;
@@ -22,7 +23,7 @@ export interface KeyVerifierOptions {
 const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
 
 function toCachedKey(record: KeyRecord): CachedKey {
-  return { record, nameHeaderValue: VISIBLE_ASCII.test(record.name) ? record.name : encodeURIComponent(record.name) };
+  return { record, nameHeaderValue: VISIBLE_ASCII.test(record.name) ? record.name : encodeURIComponent(record.name), usageBucket: null };
 }
 
 /**

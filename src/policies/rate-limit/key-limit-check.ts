@@ -49,6 +49,7 @@ export function createKeyLimitCheck(options: KeyLimitCheckOptions): Check {
   const { backend, ledger, defaultRate, defaultQuota, onInvalidPolicy, onStoreError } = options;
   // Keyed by record: a change from the feed brings a new record object, and so a new plan.
   const plans = new WeakMap<KeyRecord, KeyLimitPlan | null | typeof INVALID_POLICY>();
+  const noDefaults = defaultRate === null && defaultQuota === null;
 
   function planFor(record: KeyRecord): KeyLimitPlan | null | typeof INVALID_POLICY {
     const rate = record.rateLimit === null ? defaultRate : compileRateText(record.rateLimit);
@@ -121,6 +122,9 @@ export function createKeyLimitCheck(options: KeyLimitCheckOptions): Check {
   }
 
   function keyLimits(context: RequestContext, key: CachedKey): CheckOutcome {
+    // A key without limits of its own, and no defaults: planFor would say null. Skipping the
+    // WeakMap saves a lookup that is cold in memory when many keys take turns.
+    if (noDefaults && key.record.rateLimit === null && key.record.quota === null) return null;
     let plan = plans.get(key.record);
     if (plan === undefined) {
       plan = planFor(key.record);

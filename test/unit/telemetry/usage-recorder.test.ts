@@ -87,6 +87,42 @@ describe('UsageRecorder', () => {
     assert.equal(requests, 2, 'no request lost, none counted twice');
   });
 
+  it('counts the same through a holder that keeps the last bucket, across minutes and flushes', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    const holder = { usageBucket: null };
+    recorder.record('key_a', '192.0.2.1', m0 + 1_000, 10, holder);
+    recorder.record('key_a', '192.0.2.1', m0 + 2_000, 20, holder);
+    recorder.record('key_a', '192.0.2.2', m0 + 3_000, 0, holder);
+    recorder.recordResponse('key_a', m0 + 4_000, 300, null, holder);
+    // Without the holder the same bucket is found through the map.
+    recorder.record('key_a', '192.0.2.3', m0 + 5_000);
+    // The minute turns: the held bucket is closed and a new one is taken.
+    recorder.record('key_a', '192.0.2.1', m0 + MINUTE + 1, 0, holder);
+    await recorder.flush(m0 + MINUTE + 2);
+    // After a flush the held bucket is written and closed: later counts go to a new one, none are lost.
+    recorder.recordResponse('key_a', m0 + MINUTE + 3, 7, null, holder);
+    recorder.record('key_a', '192.0.2.1', m0 + MINUTE + 4, 0, holder);
+    await recorder.flush(m0 + MINUTE + 5);
+    assert.deepEqual(written.minutes, [
+      [
+        { keyId: 'key_a', minute: m0, requests: 4, bytesIn: 30, bytesOut: 300, denials: {}, addresses: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] },
+        { keyId: 'key_a', minute: m0 + MINUTE, requests: 1, bytesIn: 0, bytesOut: 0, denials: {}, addresses: ['192.0.2.1'] },
+      ],
+      [{ keyId: 'key_a', minute: m0 + MINUTE, requests: 1, bytesIn: 0, bytesOut: 7, denials: {}, addresses: ['192.0.2.1'] }],
+    ]);
+  });
+
+  it('never adds to a bucket held for another key', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    const holder = { usageBucket: null };
+    recorder.record('key_a', '192.0.2.1', m0 + 1, 0, holder);
+    recorder.record('key_b', '192.0.2.1', m0 + 2, 0, holder);
+    await recorder.flush(m0 + 3);
+    assert.deepEqual(written.minutes[0]!.map((usage) => [usage.keyId, usage.requests]), [['key_a', 1], ['key_b', 1]]);
+  });
+
   it('purges usage older than the retention, about once an hour', async () => {
     const { store, written } = fakeStore();
     const recorder = new UsageRecorder(store, { retention: 7 * 86_400_000 });
