@@ -12,7 +12,21 @@
 interface Slot<V> {
   value: V;
   used: boolean;
+  removed: boolean;
 }
+
+/**
+ * An entry's handle, as `set` returns it: lets a holder check that the entry is still in the
+ * map with this value (`removed` turns true when it is deleted, evicted or cleared; a later
+ * `set` of the same key replaces `value`), and mark it used, without a lookup.
+ */
+export interface BoundedMapSlot<V> {
+  readonly value: V;
+  readonly removed: boolean;
+  used: boolean;
+}
+
+const NOT_KEPT: BoundedMapSlot<never> = Object.freeze({ value: undefined as never, removed: true, used: false });
 
 export class BoundedMap<K, V> {
   readonly #entries = new Map<K, Slot<V>>();
@@ -38,23 +52,30 @@ export class BoundedMap<K, V> {
     return this.#entries.has(key);
   }
 
-  set(key: K, value: V): void {
-    if (this.#capacity === 0) return;
+  /** Stores `value` and returns its entry's handle (one that is already removed when the capacity is 0). */
+  set(key: K, value: V): BoundedMapSlot<V> {
+    if (this.#capacity === 0) return NOT_KEPT;
     const existing = this.#entries.get(key);
     if (existing !== undefined) {
       existing.value = value;
       existing.used = true;
-      return;
+      return existing;
     }
     if (this.#entries.size >= this.#capacity) this.#evictOne();
-    this.#entries.set(key, { value, used: false });
+    const slot: Slot<V> = { value, used: false, removed: false };
+    this.#entries.set(key, slot);
+    return slot;
   }
 
   delete(key: K): boolean {
+    const slot = this.#entries.get(key);
+    if (slot === undefined) return false;
+    slot.removed = true;
     return this.#entries.delete(key);
   }
 
   clear(): void {
+    for (const slot of this.#entries.values()) slot.removed = true;
     this.#entries.clear();
   }
 
@@ -70,7 +91,10 @@ export class BoundedMap<K, V> {
       if (oldest.done === true) return;
       const [key, slot] = oldest.value;
       this.#entries.delete(key);
-      if (!slot.used) return;
+      if (!slot.used) {
+        slot.removed = true;
+        return;
+      }
       slot.used = false;
       this.#entries.set(key, slot);
     }

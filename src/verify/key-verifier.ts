@@ -1,6 +1,6 @@
 import type { KeyRecord } from '../keys/key-record.ts';
 import type { KeyStore } from '../store/key-store.ts';
-import { BoundedMap } from './bounded-map.ts';
+import { BoundedMap, type BoundedMapSlot } from './bounded-map.ts';
 import type { UsageBucketHolder } from '../telemetry/usage-recorder.ts';
 
 /** A key record as the gateway uses it, with what the proxy adds to forwarded requests precomputed. */
@@ -8,6 +8,8 @@ export interface CachedKey extends UsageBucketHolder {
   record: KeyRecord;
   /** Value of `X-Portcullis-Key-Name`: the name, percent-encoded when it is not visible ASCII. */
   nameHeaderValue: string;
+  /** Its entry in the key cache, or null when it was never cached (see `KeyVerifier.current`). */
+  cacheSlot: BoundedMapSlot<CachedKey> | null;
 }
 
 export interface KeyVerifierOptions {
@@ -23,7 +25,7 @@ export interface KeyVerifierOptions {
 const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
 
 function toCachedKey(record: KeyRecord): CachedKey {
-  return { record, nameHeaderValue: VISIBLE_ASCII.test(record.name) ? record.name : encodeURIComponent(record.name), usageBucket: null };
+  return { record, nameHeaderValue: VISIBLE_ASCII.test(record.name) ? record.name : encodeURIComponent(record.name), usageBucket: null, cacheSlot: null };
 }
 
 /**
@@ -89,6 +91,22 @@ export class KeyVerifier {
     this.#freshUntil = Math.max(this.#freshUntil, at + this.#staleFor);
   }
 
+  /**
+   * `lookup(key.record.digest)` for a key this verifier returned before (the verified-key memo
+   * keeps them), without the map lookup while `key` is still the cache's entry for its digest:
+   * a change from the feed puts a new object in that entry, and eviction or `clear()` removes
+   * it, so an answer from here is exactly what `lookup` would give.
+   */
+  current(key: CachedKey): CachedKey | null | Promise<CachedKey | null> {
+    const slot = key.cacheSlot;
+    if (slot !== null && !slot.removed && slot.value === key) {
+      slot.used = true;
+      this.#hits++;
+      return key;
+    }
+    return this.lookup(key.record.digest);
+  }
+
   /** The cached key for a digest, null when no key has it, or a promise when the store must be asked. */
   lookup(digest: string): CachedKey | null | Promise<CachedKey | null> {
     const cached = this.#known.get(digest);
@@ -113,9 +131,7 @@ export class KeyVerifier {
         this.#unknown.set(digest, true);
         return null;
       }
-      const key = toCachedKey(record);
-      this.#known.set(digest, key);
-      return key;
+      return this.#cache(toCachedKey(record));
     }
     // The feed is very busy; answer from a fresh read without caching it.
     const record = await this.#store.getKeyByDigest(digest);
@@ -126,8 +142,13 @@ export class KeyVerifier {
   applyChange(record: KeyRecord): void {
     this.#generation++;
     this.#unknown.delete(record.digest);
-    if (this.#known.has(record.digest)) this.#known.set(record.digest, toCachedKey(record));
+    if (this.#known.has(record.digest)) this.#cache(toCachedKey(record));
     if (this.#byCertificate.size > 0) this.#byCertificate.clear();
+  }
+
+  #cache(key: CachedKey): CachedKey {
+    key.cacheSlot = this.#known.set(key.record.digest, key);
+    return key;
   }
 
   /** Forgets everything cached, e.g. after the feed lost its place. */

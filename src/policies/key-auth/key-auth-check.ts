@@ -69,7 +69,7 @@ export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
   };
   /** Remembers a key whose digest matched a record, so its next request skips parse and digest. */
   const rememberMatch = (credential: string, key: CachedKey | null): CachedKey | null => {
-    if (key !== null && memo !== null) memo.remember(credential, key.record.digest);
+    if (key !== null && memo !== null) memo.remember(credential, key);
     return key;
   };
   return {
@@ -78,22 +78,23 @@ export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
       const credential = readCredential(context.req.rawHeaders, context.upstreamPath);
       if (credential === null) return onMissingKey === null ? KEY_MISSING : onMissingKey(context);
       if (credential === AMBIGUOUS_CREDENTIALS) return KEY_AMBIGUOUS;
-      let digest = memo === null ? undefined : memo.digestOf(credential);
-      const remembered = digest !== undefined;
-      if (digest === undefined) {
+      // A remembered key's record has this key's digest; the verifier confirms it is current.
+      const remembered = memo === null ? undefined : memo.keyOf(credential);
+      let digest: string | null = null;
+      if (remembered === undefined) {
         if (parseKey(credential) === null) return KEY_INVALID;
         digest = digestKey(credential);
       }
       if (queryParameter !== null) context.upstreamPath = stripQueryCredential(context.upstreamPath, queryParameter);
       let found: ReturnType<KeyVerifier['lookup']>;
       try {
-        found = verifier.lookup(digest);
+        found = digest === null ? verifier.current(remembered as CachedKey) : verifier.lookup(digest);
       } catch (error) {
         return storeFailed(error);
       }
       // A promise is a fresh store read; anything else came from memory.
       if (found instanceof Promise) return found.then((key) => settle(context, rememberMatch(credential, key)), storeFailed);
-      if (!remembered) rememberMatch(credential, found);
+      if (found !== remembered) rememberMatch(credential, found);
       return settleCached(context, found, verifier.freshUntil);
     },
   };

@@ -26,11 +26,16 @@ describe('key auth with the verified-key memo', () => {
   let store: KeyStore;
   freshStorePerTest(temporarySqliteStore, (fresh) => (store = fresh));
 
-  async function setUp(memo: VerifiedKeyMemo | null) {
+  async function createKey(): Promise<{ key: string; id: string }> {
     const key = generateKey('pcl');
     const id = generateKeyId();
     await store.createKey({ id, digest: digestKey(key), displayPrefix: displayPrefixOf(key), name: 'n', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {}, expiresAt: null }, Date.now(), CLI_ACTOR);
-    const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
+    return { key, id };
+  }
+
+  async function setUp(memo: VerifiedKeyMemo | null, maxKeys = 10) {
+    const { key, id } = await createKey();
+    const verifier = new KeyVerifier(store, { maxKeys, maxUnknown: 10 });
     const parse = createKeyParser(['pcl']);
     let parses = 0;
     const check = createKeyAuthCheck({
@@ -66,6 +71,28 @@ describe('key auth with the verified-key memo', () => {
     const revoked = await store.revokeKey(id, 'leaked', Date.now(), CLI_ACTOR);
     verifier.applyChange(revoked!);
     assert.equal((await run(key)).outcome?.code, 'key_revoked');
+  });
+
+  it('reads the store again when the remembered key has left the key cache (evicted or cleared)', async () => {
+    const memo = new VerifiedKeyMemo(100);
+    const { key, id, verifier, run, parses } = await setUp(memo, 1);
+    const other = await createKey();
+    assert.equal((await run(key)).outcome, null);
+    // Revoked in the store while no feed runs here: only a fresh read can see it.
+    await store.revokeKey(id, 'leaked', Date.now(), CLI_ACTOR);
+    assert.equal((await run(key)).outcome, null, 'served from the cache entry the memo points at');
+    const missesBefore = verifier.stats.misses;
+    assert.equal((await run(other.key)).outcome, null, 'the other key takes the only cache slot');
+    assert.equal((await run(key)).outcome?.code, 'key_revoked', 'an evicted entry is not trusted');
+    assert.equal(verifier.stats.misses, missesBefore + 2);
+    assert.equal(parses(), 2, 'each key parsed once: the memo spared the parse, only the lookup was repeated');
+
+    const again = await setUp(memo, 10);
+    assert.equal((await again.run(again.key)).outcome, null);
+    await store.revokeKey(again.id, 'leaked', Date.now(), CLI_ACTOR);
+    again.verifier.clear();
+    assert.equal((await again.run(again.key)).outcome?.code, 'key_revoked', 'nor is one from before clear()');
+    assert.equal(again.parses(), 1);
   });
 
   it('never remembers a key that matched no record, nor a malformed one', async () => {

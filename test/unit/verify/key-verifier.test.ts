@@ -44,9 +44,26 @@ describe('BoundedMap', () => {
   });
   it('holds nothing at capacity 0 and refuses a negative capacity', () => {
     const map = new BoundedMap<string, number>(0);
-    map.set('a', 1);
+    assert.equal(map.set('a', 1).removed, true);
     assert.equal(map.size, 0);
     assert.throws(() => new BoundedMap(-1), RangeError);
+  });
+  it('hands out entry handles that tell when the entry was replaced, evicted, deleted or cleared', () => {
+    const map = new BoundedMap<string, number>(2);
+    const a = map.set('a', 1);
+    assert.deepEqual([a.value, a.removed], [1, false]);
+    assert.equal(map.set('a', 2), a, 'a new value for a key keeps its entry');
+    assert.equal(a.value, 2);
+    a.used = true; // as a hit through the handle: spared once by the eviction scan
+    const b = map.set('b', 3);
+    map.set('c', 4);
+    assert.deepEqual([a.removed, b.removed], [false, true], 'the unused entry was evicted');
+    assert.equal(map.has('b'), false);
+    map.delete('a');
+    assert.equal(a.removed, true);
+    const c = map.set('d', 5);
+    map.clear();
+    assert.equal(c.removed, true);
   });
 });
 
