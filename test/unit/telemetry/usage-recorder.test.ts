@@ -87,10 +87,14 @@ describe('UsageRecorder', () => {
     assert.equal(requests, 2, 'no request lost, none counted twice');
   });
 
-  it('counts the same through a holder that keeps the last bucket, across minutes and flushes', async () => {
+  /** A recorder and a holder such as the key cache's entry, which keeps the key's last bucket. */
+  function withHolder() {
     const { store, written } = fakeStore();
-    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
-    const holder = { usageBucket: null };
+    return { written, recorder: new UsageRecorder(store, { retention: 86_400_000 }), holder: { usageBucket: null } };
+  }
+
+  it('counts the same through a holder that keeps the last bucket, across minutes and flushes', async () => {
+    const { written, recorder, holder } = withHolder();
     recorder.record('key_a', '192.0.2.1', m0 + 1_000, 10, holder);
     recorder.record('key_a', '192.0.2.1', m0 + 2_000, 20, holder);
     recorder.record('key_a', '192.0.2.2', m0 + 3_000, 0, holder);
@@ -114,9 +118,7 @@ describe('UsageRecorder', () => {
   });
 
   it('never adds to a bucket held for another key', async () => {
-    const { store, written } = fakeStore();
-    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
-    const holder = { usageBucket: null };
+    const { written, recorder, holder } = withHolder();
     recorder.record('key_a', '192.0.2.1', m0 + 1, 0, holder);
     recorder.record('key_b', '192.0.2.1', m0 + 2, 0, holder);
     await recorder.flush(m0 + 3);
