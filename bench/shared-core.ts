@@ -17,6 +17,8 @@
  *        BENCH_PAIR=portcullis,ratelimit-memory BENCH_ROUNDS=12 npm run bench:shared-core
  * Env: BENCH_PAIR (baseline,target), BENCH_ROUNDS (8), BENCH_DURATION (4 s), BENCH_WARMUP
  * (5 s), BENCH_CONNECTIONS (50 per wrk), BENCH_KEYS (1000), BENCH_REQUEST_KEYS (100).
+ * BENCH_PAIR=portcullis-other,portcullis with BENCH_OTHER_CHECKOUT=<root> compares another
+ * checkout's Portcullis (say, the previous commit in a `git worktree`) with this one.
  * BENCH_PERF=<dir> also records both servers with `perf record -e cpu-clock -g` during every
  * measured window (the servers run with --perf-basic-prof-only-functions, so JavaScript frames
  * have names) and writes `round-N.data` and `round-N.json` there, for bench/perf-attribution.ts.
@@ -31,6 +33,7 @@ import { ChildProcesses, spawnPeer } from './child-processes.ts';
 import { processTreeCpuMs } from './process-cpu.ts';
 import { median } from './report.ts';
 import { targets, type BenchContext, type StartedTarget, type TargetDefinition } from './targets.ts';
+import { startPortcullis } from './portcullis-process.ts';
 import { findWrk, runWrk, writeWrkScript } from './wrk.ts';
 import { errorCount } from './wrk-output.ts';
 import { BenchUsageError, envNumber } from './bench-env.ts';
@@ -38,11 +41,32 @@ import { BenchUsageError, envNumber } from './bench-env.ts';
 const SERVER_CPU = '0';
 const LOAD_CPU = '1';
 
+/**
+ * `portcullis` as another checkout builds it (BENCH_OTHER_CHECKOUT: its root, with its own
+ * node_modules), for an A/B of two commits on one CPU: `BENCH_PAIR=portcullis-other,portcullis`.
+ */
+function otherCheckoutRow(): TargetDefinition {
+  const portcullis = targets.find((target) => target.name === 'portcullis');
+  if (portcullis === undefined) throw new Error('targets.ts has no portcullis row');
+  const root = process.env['BENCH_OTHER_CHECKOUT']?.trim() || null;
+  return {
+    ...portcullis,
+    name: 'portcullis-other',
+    description: `portcullis from ${root ?? 'another checkout'}`,
+    compareTo: 'portcullis',
+    start: (context) => startPortcullis({ ...context, repoRoot: resolve(root ?? '.') }, 'portcullis-other'),
+  };
+}
+
 function pickPair(): [TargetDefinition, TargetDefinition] {
   const names = (process.env['BENCH_PAIR'] ?? 'bare,portcullis').split(',').map((name) => name.trim());
-  const rows = names.map((name) => targets.find((target) => target.name === name));
+  const known = [...targets, otherCheckoutRow()];
+  const rows = names.map((name) => known.find((target) => target.name === name));
   if (rows.length !== 2 || rows.some((row) => row === undefined)) {
-    throw new Error(`BENCH_PAIR must name two rows, baseline first (known: ${targets.map((target) => target.name).join(', ')})`);
+    throw new Error(`BENCH_PAIR must name two rows, baseline first (known: ${known.map((target) => target.name).join(', ')})`);
+  }
+  if (names.includes('portcullis-other') && !process.env['BENCH_OTHER_CHECKOUT']?.trim()) {
+    throw new BenchUsageError('portcullis-other needs BENCH_OTHER_CHECKOUT=<root of another checkout, with node_modules>');
   }
   const [baseline, target] = rows as [TargetDefinition, TargetDefinition];
   if (baseline.name === 'direct' || target.name === 'direct') throw new Error('BENCH_PAIR: `direct` is the upstream itself, which runs on the load CPU here');
