@@ -168,6 +168,8 @@ export class UsageRecorder {
         if (this.#finished.length > MAX_RETRY_BUCKETS) this.#dropped += this.#finished.splice(0, this.#finished.length - MAX_RETRY_BUCKETS).length;
         throw error;
       }
+      // Written: a cached key may still hold its last bucket, so let the addresses go now.
+      for (const bucket of batch) bucket.addresses.clear();
     }
     if (now - this.#lastPurge >= PURGE_EVERY) {
       this.#lastPurge = now;

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KeyStore, KeyUsage } from '../../../src/store/key-store.ts';
 import type { UsageMinute, UsageStore } from '../../../src/store/usage-store.ts';
-import { MAX_ADDRESSES_PER_MINUTE, UsageRecorder } from '../../../src/telemetry/usage-recorder.ts';
+import { MAX_ADDRESSES_PER_MINUTE, UsageRecorder, type UsageBucket } from '../../../src/telemetry/usage-recorder.ts';
 
 const MINUTE = 60_000;
 const m0 = 28_000_000 * MINUTE;
@@ -90,7 +90,7 @@ describe('UsageRecorder', () => {
   /** A recorder and a holder such as the key cache's entry, which keeps the key's last bucket. */
   function withHolder() {
     const { store, written } = fakeStore();
-    return { written, recorder: new UsageRecorder(store, { retention: 86_400_000 }), holder: { usageBucket: null } };
+    return { written, recorder: new UsageRecorder(store, { retention: 86_400_000 }), holder: { usageBucket: null as UsageBucket | null } };
   }
 
   it('counts the same through a holder that keeps the last bucket, across minutes and flushes', async () => {
@@ -108,6 +108,7 @@ describe('UsageRecorder', () => {
     recorder.recordResponse('key_a', m0 + MINUTE + 3, 7, null, holder);
     recorder.record('key_a', '192.0.2.1', m0 + MINUTE + 4, 0, holder);
     await recorder.flush(m0 + MINUTE + 5);
+    assert.equal(holder.usageBucket?.addresses.size, 0, 'a written bucket the holder keeps lets its addresses go');
     assert.deepEqual(written.minutes, [
       [
         { keyId: 'key_a', minute: m0, requests: 4, bytesIn: 30, bytesOut: 300, denials: {}, addresses: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] },
