@@ -129,12 +129,15 @@ async function main(): Promise<void> {
       throw new BenchUsageError('BENCH_PERF needs perf (apt-get install linux-perf)');
     }
     mkdirSync(perfDir, { recursive: true });
-    // Inherited by the servers this script starts: perf then names their JavaScript frames.
+    // Inherited by every Node.js process this script starts (the servers, and the upstream):
+    // perf then names their JavaScript frames.
     process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --perf-basic-prof-only-functions`.trim();
   }
   const durationSeconds = envNumber('BENCH_DURATION', 4, { integer: true });
   const warmupSeconds = envNumber('BENCH_WARMUP', 5, { integer: true });
   const connections = envNumber('BENCH_CONNECTIONS', 50, { integer: true });
+  // perf stops a second before wrk does (when the window allows), so it records only steady load.
+  const perfSeconds = Math.max(1, durationSeconds - 1);
 
   const repoRoot = resolve(import.meta.dirname, '..');
   const children = new ChildProcesses();
@@ -180,14 +183,12 @@ async function main(): Promise<void> {
       }
       await loadBoth(started, warmupSeconds);
       const loadCpuBefore = cpuJiffies(LOAD_CPU);
-      // perf stops a second before wrk does, so its window holds only steady load.
-      const recording = perfDir === null ? null : recordPerf(started.map((server) => server.pid), Math.max(1, durationSeconds - 1), join(perfDir, `round-${round}.data`));
+      const recording = perfDir === null ? null : recordPerf(started.map((server) => server.pid), perfSeconds, join(perfDir, `round-${round}.data`));
       const [base, target] = await loadBoth(started, durationSeconds) as [Measured, Measured];
-      if (recording !== null && perfDir !== null) {
+      if (perfDir !== null) {
         await recording;
         // Requests scaled to perf's window, so attribution per request is right.
-        const share = Math.max(1, durationSeconds - 1) / durationSeconds;
-        const rows = [base, target].map((measured, index) => ({ name: pair[index]!.name, pid: started[index]!.pid, requests: Math.round(measured.requests * share) }));
+        const rows = [base, target].map((measured, index) => ({ name: pair[index]!.name, pid: started[index]!.pid, requests: Math.round((measured.requests * perfSeconds) / durationSeconds) }));
         writeFileSync(join(perfDir, `round-${round}.json`), `${JSON.stringify({ rows }, null, 2)}\n`);
       }
       const loadCpuAfter = cpuJiffies(LOAD_CPU);
