@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pairedRatios, ratios, summariseRow } from './report.ts';
+import { combineSlices, pairedRatios, ratios, summariseRow } from './report.ts';
 import type { RoundResult } from './report.ts';
 
 function round(requestsPerSecond: number, cpu: number | null): RoundResult {
@@ -35,5 +35,29 @@ describe('ratios between rows', () => {
   it('has no paired CPU ratio when a round has no CPU figure, and refuses rows without rounds', () => {
     assert.equal(pairedRatios([round(1, null)], [round(1, 1)]).serverCpuPerRequest, null);
     assert.throws(() => pairedRatios([], []));
+  });
+});
+
+describe('a round measured in slices', () => {
+  const slice = (requests: number, seconds: number, cpu: number | null, p99: number, non2xx = 0): RoundResult => ({
+    figures: { requestsPerSecond: requests / seconds, requests, latencyMs: { p50: p99 / 4, p75: p99 / 3, p90: p99 / 2, p99 }, non2xx3xx: non2xx, socketErrors: { connect: 0, read: 1, write: 0, timeout: 0 } },
+    serverCpuUsPerRequest: cpu,
+  });
+
+  it('adds requests and errors, weighs CPU by requests, and takes the median slice latency', () => {
+    const round = combineSlices([slice(10_000, 2, 100, 10), slice(5_000, 2, 200, 50, 3), slice(10_000, 2, 100, 12)]);
+    assert.equal(round.figures.requests, 25_000);
+    assert.ok(Math.abs(round.figures.requestsPerSecond - 25_000 / 6) < 1e-9);
+    assert.ok(Math.abs((round.serverCpuUsPerRequest as number) - (10_000 * 100 + 5_000 * 200 + 10_000 * 100) / 25_000) < 1e-9);
+    assert.equal(round.figures.latencyMs.p99, 12, 'one slow slice does not set the round\'s p99');
+    assert.equal(round.figures.non2xx3xx, 3);
+    assert.equal(round.figures.socketErrors.read, 3);
+  });
+
+  it('has no CPU figure when a slice has none, returns a single slice as it is, and refuses none', () => {
+    assert.equal(combineSlices([slice(1, 1, 5, 1), slice(1, 1, null, 1)]).serverCpuUsPerRequest, null);
+    const only = slice(7, 1, 3, 2);
+    assert.equal(combineSlices([only]), only);
+    assert.throws(() => combineSlices([]));
   });
 });

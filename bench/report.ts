@@ -47,6 +47,43 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/**
+ * One round of a row from its slices (bench/run.ts measures the rows of a round in turns of a
+ * few seconds each, so that every row sees the same minutes of a drifting machine): requests
+ * and errors add up, req/s is requests over the time the slices took, CPU per request is total
+ * CPU over total requests, and each latency percentile is the median of the slices' (one
+ * slice's hiccup does not become the round's figure).
+ */
+export function combineSlices(slices: readonly RoundResult[]): RoundResult {
+  if (slices.length === 0) throw new Error('a round of no slices');
+  if (slices.length === 1) return slices[0]!;
+  let requests = 0;
+  let seconds = 0;
+  let cpuUs = 0;
+  let cpuKnown = true;
+  let non2xx3xx = 0;
+  const socketErrors = { connect: 0, read: 0, write: 0, timeout: 0 };
+  for (const { figures, serverCpuUsPerRequest } of slices) {
+    requests += figures.requests;
+    if (figures.requestsPerSecond > 0) seconds += figures.requests / figures.requestsPerSecond;
+    if (serverCpuUsPerRequest === null) cpuKnown = false;
+    else cpuUs += serverCpuUsPerRequest * figures.requests;
+    non2xx3xx += figures.non2xx3xx;
+    for (const kind of ['connect', 'read', 'write', 'timeout'] as const) socketErrors[kind] += figures.socketErrors[kind];
+  }
+  const latency = (percentile: 'p50' | 'p75' | 'p90' | 'p99') => median(slices.map((slice) => slice.figures.latencyMs[percentile]));
+  return {
+    figures: {
+      requestsPerSecond: seconds === 0 ? 0 : requests / seconds,
+      requests,
+      latencyMs: { p50: latency('p50'), p75: latency('p75'), p90: latency('p90'), p99: latency('p99') },
+      non2xx3xx,
+      socketErrors,
+    },
+    serverCpuUsPerRequest: cpuKnown && requests > 0 ? cpuUs / requests : null,
+  };
+}
+
 export function summariseRow(
   row: { name: string; description: string; compareTo: string | null },
   rounds: RoundResult[],

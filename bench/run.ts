@@ -4,7 +4,7 @@
  * interleaved rounds and each figure is the median over the rounds, so a
  * noisy neighbour on a shared machine hurts every row alike.
  *
- * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3),
+ * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_SLICES (5),
  * BENCH_CONNECTIONS (50), BENCH_THREADS (1), BENCH_KEYS (1000),
  * BENCH_REQUEST_KEYS (100), BENCH_ONLY (comma-separated row names).
  * See bench/README.md.
@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ChildProcesses, spawnPeer } from './child-processes.ts';
-import { formatReport, ratios, summariseRow } from './report.ts';
+import { combineSlices, formatReport, ratios, summariseRow } from './report.ts';
 import type { RoundResult, RowSummary } from './report.ts';
 import { processTreeCpuMs } from './process-cpu.ts';
 import { targets } from './targets.ts';
@@ -29,6 +29,8 @@ interface Settings {
   durationSeconds: number;
   warmupSeconds: number;
   rounds: number;
+  /** Turns a round's measured time is split into, taking the rows in rotation (BENCH_SLICES). */
+  slices: number;
   connections: number;
   threads: number;
   keyCount: number;
@@ -44,6 +46,7 @@ function readSettings(): Settings {
     durationSeconds: envNumber('BENCH_DURATION', 10, { integer: true }),
     warmupSeconds: envNumber('BENCH_WARMUP', 2, { integer: true, allowZero: true }),
     rounds: envNumber('BENCH_ROUNDS', 3, { integer: true }),
+    slices: envNumber('BENCH_SLICES', 5, { integer: true }),
     connections: envNumber('BENCH_CONNECTIONS', 50, { integer: true }),
     threads: envNumber('BENCH_THREADS', 1, { integer: true }),
     keyCount: envNumber('BENCH_KEYS', 1000, { integer: true }),
@@ -133,7 +136,7 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const loadBefore = loadavg();
   try {
-    log(`rows: ${selected.map((target) => target.name).join(', ')}; ${settings.rounds} rounds of ${settings.durationSeconds} s `
+    log(`rows: ${selected.map((target) => target.name).join(', ')}; ${settings.rounds} rounds of ${settings.durationSeconds} s in ${settings.slices} turns `
       + `(warm-up ${settings.warmupSeconds} s${settings.fresh ? ', fresh processes every round' : ''}), wrk -t${settings.threads} -c${settings.connections}`);
 
     const upstream = await spawnPeer(children, 'upstream', [join(repoRoot, 'bench/peers/upstream.ts'), '0']);
@@ -193,15 +196,28 @@ async function main(): Promise<number> {
 
     if (!settings.fresh) for (const row of running) await warmUp(row);
 
+    // Within a round every row is measured in turns of a few seconds (BENCH_SLICES), so rows
+    // compared with each other share the same minutes of a machine whose speed drifts; a
+    // whole row measured after another would not.
+    const sliceSeconds = Math.max(1, Math.round(settings.durationSeconds / settings.slices));
+    const slices = Math.max(1, Math.round(settings.durationSeconds / sliceSeconds));
     for (let round = 1; round <= settings.rounds; round++) {
-      for (const row of running) {
-        if (settings.fresh) {
-          if (round > 1) await restart(row);
-          await warmUp(row);
+      if (settings.fresh) {
+        for (const row of running) if (round > 1) await restart(row);
+        for (const row of running) await warmUp(row);
+      }
+      const measured = new Map<RunningTarget, RoundResult[]>(running.map((row) => [row, []]));
+      for (let slice = 0; slice < slices; slice++) {
+        for (let turn = 0; turn < running.length; turn++) {
+          const row = running[(slice + turn) % running.length]!;
+          const { result, report } = await measure(row, sliceSeconds);
+          measured.get(row)!.push(result);
+          row.reports.push(report);
         }
-        const { result, report } = await measure(row, settings.durationSeconds);
+      }
+      for (const row of running) {
+        const result = combineSlices(measured.get(row)!);
         row.rounds.push(result);
-        row.reports.push(report);
         log(`round ${round}/${settings.rounds} ${row.target.name}: ${describeRound(result)}`);
       }
     }

@@ -5,7 +5,6 @@ import type { KeyVerifier } from '../verify/key-verifier.ts';
 import { VerifiedKeyMemo } from '../verify/verified-key-memo.ts';
 import { createRequestSanityCheck } from '../policies/request-sanity/request-sanity-check.ts';
 import { createKeyAuthCheck } from '../policies/key-auth/key-auth-check.ts';
-import { createCredentialReader } from '../policies/key-auth/credential-reader.ts';
 import { createNetworkAccessCheck } from '../policies/network-access/network-access-check.ts';
 import { createClientCertificateCheck } from '../policies/client-certificate/client-certificate-check.ts';
 import { createCertificateIdentity } from '../policies/certificate-identity/certificate-identity.ts';
@@ -53,7 +52,6 @@ export function buildChecks(config: Config, { verifier, logger, abuseLimits, rou
     // 6. Authentication: a client certificate when required per request, then the key (or the certificate as identity).
     config.tls?.clientCa != null && config.tls.clientAuth === 'request' ? createClientCertificateCheck() : null,
     createKeyAuthCheck({
-      readCredential: createCredentialReader(config.keys),
       parseKey: createKeyParser(config.keys.acceptedPrefixes),
       verifier,
       queryParameter: config.keys.queryParameter,

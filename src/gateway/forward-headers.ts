@@ -1,5 +1,6 @@
 import { usualCapitalisation } from './raw-headers.ts';
 import { forwardedNodeValue } from './forwarding-chain.ts';
+import { bearerCredential, withCredential, type PresentedCredential } from '../policies/key-auth/credential-reader.ts';
 
 /**
  * Which headers cross the gateway, in each direction.
@@ -11,13 +12,15 @@ import { forwardedNodeValue } from './forwarding-chain.ts';
  * forwarding headers, which the gateway rewrites so the API sees a truthful chain, and
  * `X-Request-Id`, replaced by the request's id (the client's own when it was safe).
  *
- * This runs for every request, so names are classified by length first: most headers
- * (`accept`, `user-agent`, …) have a length no special header has, and pass without being
- * lower-cased or looked up.
+ * The same pass finds what the other stages need from the headers (the presented key, the
+ * body framing, the client's request id), so a request's headers are read once. It runs for
+ * every request, so names are classified by length first: most headers (`accept`,
+ * `user-agent`, …) have a length no special header has, and pass without being lower-cased or
+ * looked up.
  */
 
 /** How a special request header is treated (numbers, so the switch below stays cheap). */
-const Kind = { hop: 1, connection: 2, rewritten: 3, host: 4, key: 5, authorization: 6, contentLength: 7, transferEncoding: 8 } as const;
+const Kind = { hop: 1, connection: 2, rewritten: 3, host: 4, key: 5, authorization: 6, contentLength: 7, transferEncoding: 8, requestId: 9 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
 
 const REQUEST_SPECIAL = new Map<string, Kind>([
@@ -35,7 +38,7 @@ const REQUEST_SPECIAL = new Map<string, Kind>([
   ['x-forwarded-host', Kind.rewritten],
   ['forwarded', Kind.rewritten],
   ['expect', Kind.rewritten],
-  ['x-request-id', Kind.rewritten],
+  ['x-request-id', Kind.requestId],
   ['host', Kind.host],
   ['content-length', Kind.contentLength],
 ]);
@@ -65,22 +68,43 @@ function dropNamed(headers: string[], named: Set<string>): string[] {
   return kept;
 }
 
-export interface UpstreamIdentity {
-  keyId: string;
-  keyName: string;
-}
-
-export function isBearer(value: string): boolean {
-  return value.length > 7 && value.charCodeAt(6) === 32 && value.slice(0, 6).toLowerCase() === 'bearer';
-}
+/** Returned for a header a request must carry at most once and carried more often. */
+export const REPEATED_HEADER: unique symbol = Symbol('repeated header');
 
 /**
- * Compiles the request-header filter for a set of key-carrying header names (lower case).
- * `authorization` is only dropped when it carries a Bearer token, so other schemes still
- * reach the API.
+ * What one pass over a request's raw headers finds: everything the pipeline needs to know
+ * about them, so no stage reads `rawHeaders` again on the common path.
  */
-export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>, options: { forwardedHeader?: boolean } = {}) {
-  const forwardedHeader = options.forwardedHeader ?? false;
+export interface ScannedRequestHeaders {
+  /**
+   * The client's headers that may reach the upstream, as flat name/value pairs: without the key
+   * headers, hop-by-hop headers (and those `Connection` names), client-sent `X-Portcullis-*`,
+   * forwarding headers, `X-Request-Id`, `Expect` and `Host`. The gateway's own are added when it
+   * forwards (`appendGatewayHeaders`).
+   */
+  upstreamHeaders: string[];
+  /** Whether the request has a body to stream (RFC 9112 §6.3): Content-Length other than 0, or Transfer-Encoding. */
+  hasBody: boolean;
+  /** The first Content-Length value (Node has refused malformed and conflicting ones), or undefined. */
+  contentLength: string | undefined;
+  /** Whether Transfer-Encoding is present: a body of unknown length. */
+  chunked: boolean;
+  /** The Host header, for X-Forwarded-Host. */
+  host: string | undefined;
+  /** The key the key headers present (policies/key-auth/credential-reader.ts). */
+  credential: PresentedCredential;
+  /** The client's X-Request-Id: its value, null when absent, REPEATED_HEADER when sent twice. */
+  requestIdHeader: string | null | typeof REPEATED_HEADER;
+}
+
+export type RequestHeaderScanner = (rawHeaders: readonly string[], into: ScannedRequestHeaders) => void;
+
+/**
+ * Compiles the one reader of request headers for a set of key-carrying header names (lower
+ * case). `authorization` carries a key only in the Bearer scheme: other schemes still reach the
+ * API. Every other stage reads what it found from the `ScannedRequestHeaders` it fills in.
+ */
+export function createRequestHeaderScanner(keyHeaders: Iterable<string>): RequestHeaderScanner {
   const special = new Map(REQUEST_SPECIAL);
   for (const name of keyHeaders) special.set(name, name === 'authorization' ? Kind.authorization : Kind.key);
   const specialLengths = new Set([...special.keys()].map((name) => name.length));
@@ -88,26 +112,14 @@ export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>, option
   // both are looked up as sent, so only unusual spellings pay for lower-casing.
   for (const [name, kind] of [...special]) special.set(usualCapitalisation(name), kind);
 
-  /** Set by the last call: whether the request has a body to stream (RFC 9112 §6.3). */
-  const result = { headers: [] as string[], hasBody: false };
-
-  /**
-   * The header list (flat name/value array) sent to the upstream, plus whether the request
-   * has a body. The returned object is reused by the next call: read it at once.
-   * `forwardedFor` is the chain the gateway vouches for (client, trusted proxies, socket peer;
-   * see client-address.ts), or just the client address: the client's own copies are dropped.
-   */
-  return function buildUpstreamRequestHeaders(
-    rawHeaders: readonly string[],
-    identity: UpstreamIdentity | null,
-    forwardedFor: string | readonly string[],
-    protocol: 'http' | 'https',
-    requestId: string,
-  ): { headers: string[]; hasBody: boolean } {
+  return function scanRequestHeaders(rawHeaders, into) {
     const headers: string[] = [];
     let named: Set<string> | null = null;
     let host: string | undefined;
-    let hasBody = false;
+    let contentLength: string | undefined;
+    let chunked = false;
+    let credential: PresentedCredential = null;
+    let requestId: string | null | typeof REPEATED_HEADER = null;
     for (let index = 0; index < rawHeaders.length; index += 2) {
       const name = rawHeaders[index] as string;
       const value = rawHeaders[index + 1] as string;
@@ -122,11 +134,11 @@ export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>, option
           if (!isPortcullisHeader(name)) headers.push(name, value);
           continue;
         case Kind.contentLength:
-          if (value !== '0') hasBody = true;
+          if (contentLength === undefined) contentLength = value;
           headers.push(name, value);
           continue;
         case Kind.transferEncoding:
-          hasBody = true;
+          chunked = true;
           continue;
         case Kind.connection:
           named = connectionTokens(value, named);
@@ -134,25 +146,51 @@ export function createUpstreamHeaderBuilder(keyHeaders: Iterable<string>, option
         case Kind.host:
           host = value;
           continue;
-        case Kind.authorization:
-          if (!isBearer(value)) headers.push(name, value);
+        case Kind.requestId:
+          requestId = requestId === null ? value : REPEATED_HEADER;
+          continue;
+        case Kind.authorization: {
+          const key = bearerCredential(value);
+          if (key === undefined) headers.push(name, value);
+          else credential = withCredential(credential, key);
+          continue;
+        }
+        case Kind.key:
+          credential = withCredential(credential, value.trim());
           continue;
         default:
-          continue; // hop-by-hop, rewritten forwarding headers, key headers
+          continue; // hop-by-hop, rewritten forwarding headers
       }
     }
-    const chain = typeof forwardedFor === 'string' ? forwardedFor : forwardedFor.length === 1 ? (forwardedFor[0] as string) : forwardedFor.join(', ');
-    headers.push('x-forwarded-for', chain, 'x-forwarded-proto', protocol, 'x-request-id', requestId);
-    if (host !== undefined) headers.push('x-forwarded-host', host);
-    if (forwardedHeader) headers.push('forwarded', forwardedValue(typeof forwardedFor === 'string' ? [forwardedFor] : forwardedFor, protocol, host));
-    if (identity !== null) headers.push('x-portcullis-key-id', identity.keyId, 'x-portcullis-key-name', identity.keyName);
-    result.headers = named === null ? headers : dropNamed(headers, named);
-    result.hasBody = hasBody;
-    return result;
+    into.upstreamHeaders = named === null ? headers : dropNamed(headers, named);
+    into.hasBody = chunked || (contentLength !== undefined && contentLength !== '0');
+    into.contentLength = contentLength;
+    into.chunked = chunked;
+    into.host = host;
+    into.credential = credential;
+    into.requestIdHeader = requestId;
   };
 }
 
-export type UpstreamHeaderBuilder = ReturnType<typeof createUpstreamHeaderBuilder>;
+/**
+ * Adds the gateway's own request headers to the client's: the forwarding chain it vouches for
+ * (client, trusted proxies, socket peer; see client-address.ts), the scheme and host the client
+ * used, the request id, and the authenticated key's identity. Only the gateway may assert these.
+ */
+export function appendGatewayHeaders(
+  headers: string[],
+  chain: readonly string[],
+  protocol: 'http' | 'https',
+  host: string | undefined,
+  requestId: string,
+  key: { readonly record: { readonly id: string }; readonly nameHeaderValue: string } | null,
+  forwardedHeader: boolean,
+): void {
+  headers.push('x-forwarded-for', chain.length === 1 ? (chain[0] as string) : chain.join(', '), 'x-forwarded-proto', protocol, 'x-request-id', requestId);
+  if (host !== undefined) headers.push('x-forwarded-host', host);
+  if (forwardedHeader) headers.push('forwarded', forwardedValue(chain, protocol, host));
+  if (key !== null) headers.push('x-portcullis-key-id', key.record.id, 'x-portcullis-key-name', key.nameHeaderValue);
+}
 
 const HOST_VALUE = /^[A-Za-z0-9.:[\]-]{1,255}$/;
 

@@ -156,8 +156,8 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   const isKey = createKeyParser([...config.keys.acceptedPrefixes, ADMIN_TOKEN_PREFIX]);
   const requestIds = new RequestIds(undefined, (value) => isKey(value) !== null);
   const telemetry = new RequestTelemetry({ metrics, usage, logger, accessLog: config.log.access });
-  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, ownsCors: cors !== null, observer: telemetry, ...(upstreamTls ? { connect: upstreamTls } : {}) });
-  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, telemetry, requestIds, logger, onDenial: abuseLimits.onDenial });
+  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, ...(upstreamTls ? { connect: upstreamTls } : {}) });
+  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, ownsCors: cors !== null, telemetry, requestIds, logger, onDenial: abuseLimits.onDenial });
   const server = new GatewayServer(handler, {
     listen: config.listen,
     ...config.server,

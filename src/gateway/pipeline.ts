@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import { denial, type Denial } from './error-catalogue.ts';
 import { sendProblem } from './problem-response.ts';
 import type { ClientAddressResolver } from './client-address.ts';
-import { createUpstreamHeaderBuilder } from './forward-headers.ts';
+import { appendGatewayHeaders, createRequestHeaderScanner } from './forward-headers.ts';
 import { ANSWERED, type Check, type CheckOutcome, type RequestContext } from './request-context.ts';
+import { Exchange, type ExchangeSettings } from './exchange.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
+import { WallClock } from './wall-clock.ts';
 import type { RequestTelemetry } from '../telemetry/request-telemetry.ts';
 import type { RequestIds } from '../telemetry/request-id.ts';
 
@@ -35,6 +37,8 @@ export interface PipelineParts {
   resolveClient: ClientAddressResolver;
   /** Also send RFC 7239 `Forwarded` upstream. */
   forwardedHeader: boolean;
+  /** The gateway answers CORS itself: the upstream's Access-Control-* response headers are dropped. */
+  ownsCors: boolean;
   /** Stage 11: metrics, usage and access logs. */
   telemetry: RequestTelemetry;
   requestIds: RequestIds;
@@ -54,10 +58,12 @@ const ANSWERED_BY_GATEWAY = denial('request_invalid', 'Answered by the gateway w
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createPipeline(parts: PipelineParts): RequestHandler {
-  const { checks, proxy, protocol, resolveClient, telemetry, requestIds, logger } = parts;
+  const { checks, proxy, protocol, resolveClient, telemetry, requestIds, logger, forwardedHeader } = parts;
   const onDenial = parts.onDenial ?? null;
   const checkCount = checks.length;
-  const buildUpstreamRequestHeaders = createUpstreamHeaderBuilder(parts.keyHeaders, { forwardedHeader: parts.forwardedHeader });
+  const scanHeaders = createRequestHeaderScanner(parts.keyHeaders);
+  const settings: ExchangeSettings = { observer: telemetry, ownsCors: parts.ownsCors };
+  const clock = new WallClock();
 
   /** Runs the checks from `start`; synchronous until a check returns a promise. */
   function runChecks(context: RequestContext, start: number): CheckOutcome {
@@ -70,12 +76,10 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     return null;
   }
 
-  function forward(context: RequestContext): void {
-    const key = context.key;
-    const identity = key === null ? null : { keyId: key.record.id, keyName: key.nameHeaderValue };
-    const { headers, hasBody } = buildUpstreamRequestHeaders(context.req.rawHeaders, identity, context.client.chain, protocol, context.requestId);
-    telemetry.forwarding(context);
-    proxy.forward(context, headers, hasBody);
+  function forward(exchange: Exchange): void {
+    const headers = exchange.upstreamHeaders;
+    appendGatewayHeaders(headers, exchange.client.chain, protocol, exchange.host, exchange.requestId, exchange.key, forwardedHeader);
+    proxy.forward(exchange, headers);
   }
 
   function refuse(context: RequestContext, outcome: Denial): void {
@@ -90,65 +94,50 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     refuse(context, INTERNAL_ERROR);
   }
 
-  function settle(context: RequestContext, outcome: Denial | typeof ANSWERED | null): void {
+  function settle(exchange: Exchange, outcome: Denial | typeof ANSWERED | null): void {
     if (outcome === ANSWERED) {
-      if (onDenial !== null) void Promise.resolve(onDenial(context, ANSWERED_BY_GATEWAY)).catch((error: unknown) => logger.error({ err: error }, 'denial hook failed'));
+      if (onDenial !== null) void Promise.resolve(onDenial(exchange, ANSWERED_BY_GATEWAY)).catch((error: unknown) => logger.error({ err: error }, 'denial hook failed'));
       return;
     }
     if (outcome !== null) {
-      const observed = onDenial === null ? undefined : onDenial(context, outcome);
+      const observed = onDenial === null ? undefined : onDenial(exchange, outcome);
       if (observed instanceof Promise) {
         observed.then(
-          () => refuse(context, outcome),
+          () => refuse(exchange, outcome),
           (error: unknown) => {
-            logger.error({ err: error, reqId: context.requestId }, 'denial hook failed');
-            refuse(context, outcome);
+            logger.error({ err: error, reqId: exchange.requestId }, 'denial hook failed');
+            refuse(exchange, outcome);
           },
         );
-      } else refuse(context, outcome);
+      } else refuse(exchange, outcome);
       return;
     }
     try {
-      forward(context);
+      forward(exchange);
     } catch (error) {
       // Nothing a client sends may crash the gateway: a request undici refuses is answered here.
-      logger.warn({ err: error, reqId: context.requestId }, 'request could not be forwarded');
-      refuse(context, INTERNAL_ERROR);
+      logger.warn({ err: error, reqId: exchange.requestId }, 'request could not be forwarded');
+      refuse(exchange, INTERNAL_ERROR);
     }
   }
 
   return function handleRequest(req, res) {
-    const client = resolveClient(req);
-    const url = req.url as string;
-    const context: RequestContext = {
-      req,
-      res,
-      now: Date.now(),
-      startedAt: performance.now(),
-      requestId: requestIds.forRequest(req.rawHeaders),
-      clientAddress: client.address,
-      client,
-      upstreamPath: url,
-      path: url,
-      key: null,
-      presentedKey: null,
-      responseHeaders: null,
-      operation: null,
-      pathParameters: null,
-      forwardBody: null,
-    };
+    // One clock reading per arrival: latency metrics and every time-based check use it.
+    const startedAt = performance.now();
+    const exchange = new Exchange(req, res, settings, scanHeaders, resolveClient(req), startedAt, clock.wallTime(startedAt));
+    exchange.requestId = requestIds.fromHeader(exchange.requestIdHeader);
     let outcome: CheckOutcome;
     try {
-      outcome = runChecks(context, 0);
+      outcome = runChecks(exchange, 0);
     } catch (error) {
-      checkFailed(context, error);
+      checkFailed(exchange, error);
       return;
     }
     if (outcome instanceof Promise) {
       outcome.then(
-        (result) => settle(context, result),
-        (error: unknown) => checkFailed(context, error),
+        (result) => settle(exchange, result),
+        (error: unknown) => checkFailed(exchange, error),
       );
-    } else settle(context, outcome);
+    } else settle(exchange, outcome);
   };
 }

@@ -4,15 +4,6 @@
  * comparing lengths first so most names are never lower-cased.
  */
 
-/** The first value of a header (`lowerName` in lower case), or undefined. */
-export function firstRawHeader(rawHeaders: readonly string[], lowerName: string): string | undefined {
-  for (let index = 0; index < rawHeaders.length; index += 2) {
-    const name = rawHeaders[index] as string;
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return rawHeaders[index + 1];
-  }
-  return undefined;
-}
-
 /** How many lines of a header (`lowerName` in lower case) the request carries. */
 export function countRawHeader(rawHeaders: readonly string[], lowerName: string): number {
   let count = 0;

@@ -3,9 +3,13 @@ import type { Readable } from 'node:stream';
 import type { CachedKey } from '../verify/key-verifier.ts';
 import type { ResolvedClient } from './client-address.ts';
 import type { Operation } from '../routes/operation.ts';
+import type { ScannedRequestHeaders } from './forward-headers.ts';
 
-/** What the checks learn about one request as it moves down the pipeline. */
-export interface RequestContext {
+/**
+ * What the checks learn about one request as it moves down the pipeline, beside what the one
+ * pass over its headers found (`ScannedRequestHeaders`, filled in before the first check).
+ */
+export interface RequestContext extends ScannedRequestHeaders {
   req: IncomingMessage;
   res: ServerResponse;
   /** Time the request arrived (ms since epoch), used by every time-based check. */

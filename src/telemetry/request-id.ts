@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { REPEATED_HEADER } from '../gateway/forward-headers.ts';
 
 const HEADER = 'x-request-id';
 /** What an incoming id may look like: UUIDs, ULIDs, hex and most tracing ids fit. Bounded, and safe in any log or header. */
@@ -7,8 +8,9 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * Request ids: a safe `X-Request-Id` from the client (or a proxy in front) is kept, so one id
  * follows a request across systems; otherwise the gateway makes one. Made ones are a random
- * per-process prefix and a counter (`3f9a1c07-1k`), which is unique across nodes and restarts
- * without any per-request randomness.
+ * per-process prefix and a decimal counter (`3f9a1c07-1042`), which is unique across nodes and
+ * restarts without any per-request randomness (and a small integer turns into text through
+ * V8's number-string cache, where base 36 would be a runtime call per request).
  */
 export class RequestIds {
   readonly #prefix: string;
@@ -25,18 +27,25 @@ export class RequestIds {
   }
 
   next(): string {
-    return this.#prefix + (++this.#counter).toString(36);
+    return this.#prefix + ++this.#counter;
+  }
+
+  /**
+   * The id for a request whose `X-Request-Id` is `header` (as the request-header scanner found
+   * it): that value when it is safe and was sent once, else a new one.
+   */
+  fromHeader(header: string | null | typeof REPEATED_HEADER): string {
+    return typeof header === 'string' && SAFE_REQUEST_ID.test(header) && !this.#isCredential(header) ? header : this.next();
   }
 
   /** The request's own id when it sent exactly one safe `X-Request-Id`, else a new one. */
   forRequest(rawHeaders: readonly string[]): string {
-    let found: string | null = null;
+    let found: string | null | typeof REPEATED_HEADER = null;
     for (let index = 0; index < rawHeaders.length; index += 2) {
       const name = rawHeaders[index] as string;
       if (name.length !== HEADER.length || name.toLowerCase() !== HEADER) continue;
-      if (found !== null) return this.next();
-      found = rawHeaders[index + 1] as string;
+      found = found === null ? (rawHeaders[index + 1] as string) : REPEATED_HEADER;
     }
-    return found !== null && SAFE_REQUEST_ID.test(found) && !this.#isCredential(found) ? found : this.next();
+    return this.fromHeader(found);
   }
 }

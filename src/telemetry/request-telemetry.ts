@@ -1,8 +1,7 @@
-import { firstRawHeader } from '../gateway/raw-headers.ts';
 import type { Logger } from 'pino';
 import type { Denial } from '../gateway/error-catalogue.ts';
 import type { RequestContext } from '../gateway/request-context.ts';
-import type { ExchangeObserver } from '../gateway/upstream-proxy.ts';
+import type { Exchange, ExchangeObserver } from '../gateway/exchange.ts';
 import { ABORTED_OUTCOME, FORWARDED_OUTCOME, type GatewayMetrics } from './gateway-metrics.ts';
 import type { CounterChild } from './fast-metrics.ts';
 import type { UsageRecorder } from './usage-recorder.ts';
@@ -23,9 +22,10 @@ function pathOf(url: string): string {
 
 /**
  * Stage 11, record: what each request did, for metrics, per-key usage and logs. The pipeline
- * tells it about refusals and forwards, the proxy about the upstream's answer and the end of
- * the exchange. Everything here is counter and map updates; the database is written in
- * batches by the usage recorder.
+ * tells it about refusals; a forwarded exchange tells it once, when it is over, everything at
+ * once (when the upstream answered, with what, how many bytes), so a request costs one call
+ * here. Everything here is counter and field updates; the database is written in batches by
+ * the usage recorder.
  */
 export class RequestTelemetry implements ExchangeObserver {
   readonly #metrics: GatewayMetrics;
@@ -53,27 +53,25 @@ export class RequestTelemetry implements ExchangeObserver {
     if (this.#accessLog) this.#logRequest(context, denial.status, denial.code);
   }
 
-  /** The request passed every check and is about to be sent upstream. */
-  forwarding(context: RequestContext): void {
-    const key = context.key;
-    if (key === null) return;
-    this.#usage.record(key.record.id, context.clientAddress, context.now, Number(firstRawHeader(context.req.rawHeaders, 'content-length')) || 0, key);
-  }
-
-  upstreamResponded(_context: RequestContext, statusCode: number, seconds: number): void {
-    this.#metrics.upstreamStatus(statusCode);
-    this.#metrics.upstreamSeconds.observe(seconds);
-  }
-
-  exchangeFinished(context: RequestContext, problem: Denial | null, error: Error | null, responseBytes: number): void {
-    if (problem !== null) this.#metrics.outcome(problem.code).inc();
+  exchangeFinished(exchange: Exchange, problem: Denial | null, error: Error | null): void {
+    const metrics = this.#metrics;
+    const endedAt = performance.now();
+    if (exchange.upstreamStatus !== 0) {
+      metrics.upstreamStatus(exchange.upstreamStatus);
+      metrics.upstreamSeconds.observe((exchange.respondedAt - exchange.dispatchedAt) / 1000);
+    }
+    if (problem !== null) metrics.outcome(problem.code).inc();
     else if (error !== null) this.#aborted.inc();
     else this.#forwarded.inc();
-    this.#metrics.requestSeconds.observe((performance.now() - context.startedAt) / 1000);
-    const key = context.key;
-    if (key !== null) this.#usage.recordResponse(key.record.id, Date.now(), responseBytes, problem === null ? null : problem.code, key);
-    if (error !== null) this.#logger.debug({ err: error, reqId: context.requestId }, 'upstream exchange failed');
-    if (this.#accessLog) this.#logRequest(context, context.res.statusCode, problem !== null ? problem.code : error !== null ? ABORTED_OUTCOME : FORWARDED_OUTCOME);
+    metrics.requestSeconds.observe((endedAt - exchange.startedAt) / 1000);
+    const key = exchange.key;
+    if (key !== null) {
+      // Counted in the minute the exchange ends; last used as of its arrival.
+      const endedAtWall = exchange.now + (endedAt - exchange.startedAt);
+      this.#usage.recordExchange(key.record.id, exchange.clientAddress, exchange.now, endedAtWall, Number(exchange.contentLength) || 0, exchange.responseBytes, problem === null ? null : problem.code, key);
+    }
+    if (error !== null) this.#logger.debug({ err: error, reqId: exchange.requestId }, 'upstream exchange failed');
+    if (this.#accessLog) this.#logRequest(exchange, exchange.res.statusCode, problem !== null ? problem.code : error !== null ? ABORTED_OUTCOME : FORWARDED_OUTCOME);
   }
 
   #logRequest(context: RequestContext, status: number, outcome: string): void {

@@ -104,28 +104,24 @@ export class UsageRecorder {
     return (holder.usageBucket = this.#bucket(keyId, now));
   }
 
-  /** A forwarded request: counts it and moves the last-used facts. `holder`: see UsageBucketHolder. */
-  record(keyId: string, address: string, now: number, bytesIn = 0, holder: UsageBucketHolder | null = null): void {
-    const bucket = this.#bucketVia(holder, keyId, now);
+  /**
+   * A forwarded request, told once when its exchange is over: counted in the minute it ends
+   * (`endedAt`), with its bytes both ways and the code the gateway answered with if the
+   * upstream failed; its arrival (`usedAt`) moves the last-used facts. `holder`: see
+   * UsageBucketHolder.
+   */
+  recordExchange(keyId: string, address: string, usedAt: number, endedAt: number, bytesIn: number, bytesOut: number, failureCode: string | null, holder: UsageBucketHolder | null = null): void {
+    const bucket = this.#bucketVia(holder, keyId, endedAt);
     // The last-used address was added when it was recorded: skip the set for a client that repeats.
     const repeated = bucket.lastUsedAt !== 0 && address === bucket.lastUsedAddress;
     bucket.requests++;
     bucket.bytesIn += bytesIn;
+    bucket.bytesOut += bytesOut;
     if (!repeated) bucket.addAddress(address);
-    if (now >= bucket.lastUsedAt) {
-      bucket.lastUsedAt = now;
+    if (usedAt >= bucket.lastUsedAt) {
+      bucket.lastUsedAt = usedAt;
       bucket.lastUsedAddress = address;
     }
-  }
-
-  /**
-   * The end of a forwarded request's exchange: the response bytes, and the code the gateway
-   * answered with if the upstream failed. Counted in the minute it ends (the request's bucket
-   * may already have been flushed).
-   */
-  recordResponse(keyId: string, now: number, bytesOut: number, failureCode: string | null, holder: UsageBucketHolder | null = null): void {
-    const bucket = this.#bucketVia(holder, keyId, now);
-    bucket.bytesOut += bytesOut;
     if (failureCode !== null) bucket.countDenial(failureCode);
   }
 

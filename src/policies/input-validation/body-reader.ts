@@ -1,4 +1,3 @@
-import { firstRawHeader } from '../../gateway/raw-headers.ts';
 import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Denial } from '../../gateway/error-catalogue.ts';
@@ -14,23 +13,6 @@ export function bodyTooLarge(limit: number): Denial {
 }
 
 const CLIENT_GONE: Denial = { code: 'request_invalid', status: 400, detail: 'The request body ended early.' };
-
-/** Whether a request has a body (RFC 9112 §6.3: Content-Length other than 0, or Transfer-Encoding). */
-export function hasBody(req: IncomingMessage): boolean {
-  const length = firstRawHeader(req.rawHeaders, 'content-length');
-  return firstRawHeader(req.rawHeaders, 'transfer-encoding') !== undefined || (length !== undefined && length !== '0');
-}
-
-/** The declared Content-Length, or -1 when there is none (chunked). Node has already refused malformed values. */
-export function declaredLength(req: IncomingMessage): number {
-  const length = firstRawHeader(req.rawHeaders, 'content-length');
-  return length === undefined ? -1 : Number(length);
-}
-
-/** Whether the request declares `Transfer-Encoding` (a chunked body of unknown length). */
-export function isChunked(req: IncomingMessage): boolean {
-  return firstRawHeader(req.rawHeaders, 'transfer-encoding') !== undefined;
-}
 
 /** Reads a whole body of at most `limit` bytes; answers 413 as soon as it would exceed it. */
 class BoundedRead {

@@ -2,7 +2,7 @@ import { countRawHeader } from '../../gateway/raw-headers.ts';
 import type { Denial } from '../../gateway/error-catalogue.ts';
 import type { Check, CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
 import type { Operation } from '../../routes/operation.ts';
-import { bodyTooLarge, declaredLength, hasBody, isChunked, limitedBody, readBoundedBody } from './body-reader.ts';
+import { bodyTooLarge, limitedBody, readBoundedBody } from './body-reader.ts';
 import { isJsonMediaType, matchMediaType, parseContentType } from './media-type.ts';
 import type { BodyMediaType, OperationValidation } from './operation-validation.ts';
 import { collectHeaderParameters, collectPathParameters, collectQueryParameters } from './request-parameters.ts';
@@ -42,9 +42,11 @@ export function createInputValidationCheck(options: InputValidationOptions): Che
 
   /** A streamed body under `limit`: refused now when its declared length is larger, else counted as it passes. */
   function limitStream(context: RequestContext, limit: number): Denial | null {
-    const length = declaredLength(context.req);
-    if (length > limit) return bodyTooLarge(limit);
-    if (length === -1 && isChunked(context.req)) context.forwardBody = limitedBody(context.req, limit);
+    // Content-Length and Transfer-Encoding as the request-header scanner found them.
+    if (!context.hasBody) return null;
+    const declared = context.contentLength;
+    if (declared !== undefined && Number(declared) > limit) return bodyTooLarge(limit);
+    if (declared === undefined && context.chunked) context.forwardBody = limitedBody(context.req, limit);
     return null;
   }
 
@@ -97,7 +99,7 @@ export function createInputValidationCheck(options: InputValidationOptions): Che
   function checkBody(context: RequestContext, operation: Operation, validation: OperationValidation): CheckOutcome {
     const req = context.req;
     const body = validation.body;
-    if (!hasBody(req)) return body !== null && body.required ? BODY_REQUIRED : null;
+    if (!context.hasBody) return body !== null && body.required ? BODY_REQUIRED : null;
     if (body === null) return NO_BODY_DECLARED;
     // Two Content-Type lines: the gateway would read one and the upstream perhaps the other.
     if (countRawHeader(req.rawHeaders, 'content-type') > 1) return CONTENT_TYPE_REPEATED;
@@ -112,7 +114,7 @@ export function createInputValidationCheck(options: InputValidationOptions): Che
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return unsupported('A JSON body that this operation validates cannot be compressed (Content-Encoding).');
     const limit = operation.maxBodySize ?? maxJsonBodySize;
-    if (declaredLength(req) > limit) return bodyTooLarge(limit);
+    if (context.contentLength !== undefined && Number(context.contentLength) > limit) return bodyTooLarge(limit);
     return readJson(context, media, limit);
   }
 

@@ -1,61 +1,42 @@
-import { isBearer } from '../../gateway/forward-headers.ts';
-import { usualCapitalisation } from '../../gateway/raw-headers.ts';
-
 /** Returned when a request carries two different keys: refused, never guessed between. */
 export const AMBIGUOUS_CREDENTIALS: unique symbol = Symbol('ambiguous credentials');
 
-export type CredentialReader = (rawHeaders: readonly string[], url: string) => string | null | typeof AMBIGUOUS_CREDENTIALS;
+/** The key a request presents: none (null), one, or several different ones. */
+export type PresentedCredential = string | null | typeof AMBIGUOUS_CREDENTIALS;
 
-export interface CredentialReaderOptions {
-  /** Lower-case header names; `authorization` means the Bearer scheme. */
-  headers: readonly string[];
-  /** Query parameter carrying a key, or null (the default: URLs leak into logs). */
-  queryParameter: string | null;
+/*
+ * What counts as a presented key. The request-header scanner (gateway/forward-headers.ts) calls
+ * these for every configured key header, because it reads each header once for every stage; it
+ * reads `rawHeaders` rather than `req.headers` because Node keeps only the first of duplicate
+ * `Authorization` headers there, which would hide a second, different key.
+ */
+
+/** Whether an `Authorization` value is in the Bearer scheme (any case, one space). */
+export function isBearer(value: string): boolean {
+  return value.length > 7 && value.charCodeAt(6) === 32 && value.slice(0, 6).toLowerCase() === 'bearer';
 }
 
-/**
- * Compiles the reader of the presented key. It walks `rawHeaders` rather than `req.headers`
- * because Node keeps only the first of duplicate `Authorization` headers there, which would
- * hide a second, different key.
- */
-export function createCredentialReader(options: CredentialReaderOptions): CredentialReader {
-  // Most header names have a length no key header has: skip them without lower-casing.
-  const lengths = new Set(options.headers.map((name) => name.length));
-  // Key header names (lower case), found as sent in that spelling or the usual capitalisation;
-  // any other spelling is lower-cased first.
-  const spellings = new Map<string, string>();
-  for (const name of options.headers) {
-    spellings.set(name, name);
-    spellings.set(usualCapitalisation(name), name);
+/** The token of an `Authorization` value in the Bearer scheme (RFC 6750 §2.1); undefined for other schemes, which are not keys. */
+export function bearerCredential(value: string): string | undefined {
+  const trimmed = value.trim();
+  return isBearer(trimmed) ? trimmed.slice(7).trim() : undefined;
+}
+
+/** `found` with one more presented value: an empty value presents nothing, a second different key makes it ambiguous. */
+export function withCredential(found: PresentedCredential, value: string): PresentedCredential {
+  if (value === '' || found === AMBIGUOUS_CREDENTIALS) return found;
+  return found === null || found === value ? value : AMBIGUOUS_CREDENTIALS;
+}
+
+/** `found` with the values of the key's query parameter (`keys.queryParameter`, off by default: URLs leak into logs). */
+export function withQueryCredential(found: PresentedCredential, url: string, queryParameter: string): PresentedCredential {
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return found;
+  for (const value of new URLSearchParams(url.slice(queryStart + 1)).getAll(queryParameter)) {
+    if (found !== null && found !== value) return AMBIGUOUS_CREDENTIALS;
+    found = value;
   }
-  const queryParameter = options.queryParameter;
-  return function readCredential(rawHeaders, url) {
-    let found: string | null = null;
-    for (let index = 0; index < rawHeaders.length; index += 2) {
-      const rawName = rawHeaders[index] as string;
-      if (!lengths.has(rawName.length)) continue;
-      const name = spellings.get(rawName) ?? spellings.get(rawName.toLowerCase());
-      if (name === undefined) continue;
-      let value = (rawHeaders[index + 1] as string).trim();
-      if (name === 'authorization') {
-        if (!isBearer(value)) continue;
-        value = value.slice(7).trim();
-      }
-      if (value === '') continue;
-      if (found !== null && found !== value) return AMBIGUOUS_CREDENTIALS;
-      found = value;
-    }
-    if (queryParameter !== null) {
-      const queryStart = url.indexOf('?');
-      if (queryStart !== -1) {
-        for (const value of new URLSearchParams(url.slice(queryStart + 1)).getAll(queryParameter)) {
-          if (found !== null && found !== value) return AMBIGUOUS_CREDENTIALS;
-          found = value;
-        }
-      }
-    }
-    return found;
-  };
+  return found;
 }
 
 /** The URL without the key's query parameter, so the key never reaches the upstream. */

@@ -5,7 +5,7 @@ import type { CachedKey, KeyVerifier } from '../../verify/key-verifier.ts';
 import type { VerifiedKeyMemo } from '../../verify/verified-key-memo.ts';
 import { denial, type Denial } from '../../gateway/error-catalogue.ts';
 import type { Check, CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
-import { AMBIGUOUS_CREDENTIALS, stripQueryCredential, type CredentialReader } from './credential-reader.ts';
+import { AMBIGUOUS_CREDENTIALS, stripQueryCredential, withQueryCredential } from './credential-reader.ts';
 
 // RFC 6750 §3: no error attribute when credentials are missing, `invalid_token` when they fail.
 const CHALLENGE = [['www-authenticate', 'Bearer realm="portcullis"']] as const;
@@ -20,7 +20,6 @@ export const STORE_UNAVAILABLE = denial('store_unavailable', 'The key store cann
 export const STORE_OUT_OF_REACH = denial('store_unavailable', 'The key store has been unreachable for too long to trust cached keys; try again shortly.', [['retry-after', '5']]);
 
 export interface KeyAuthCheckOptions {
-  readCredential: CredentialReader;
   parseKey: (input: unknown) => ParsedKey | null;
   verifier: KeyVerifier;
   queryParameter: string | null;
@@ -54,13 +53,13 @@ function settleCached(context: RequestContext, key: CachedKey | null, freshUntil
 }
 
 /**
- * Authentication by API key: read exactly one key, reject malformed ones by format and
+ * Authentication by API key: exactly one key presented, malformed ones rejected by format and
  * checksum without any lookup, then find its record by SHA-256 digest in the verifier's cache.
  * A key that matched a record recently is found in the memo instead, which gives its digest
  * without the checksum and the SHA-256; the record is still looked up by that digest.
  */
 export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
-  const { readCredential, parseKey, verifier, queryParameter, onStoreError } = options;
+  const { parseKey, verifier, queryParameter, onStoreError } = options;
   const onMissingKey = options.onMissingKey ?? null;
   const memo = options.memo ?? null;
   const storeFailed = (error: unknown): Denial => {
@@ -75,7 +74,8 @@ export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
   return {
     name: 'key-auth',
     run(context): CheckOutcome {
-      const credential = readCredential(context.req.rawHeaders, context.upstreamPath);
+      // The key headers were read with every other header (gateway/forward-headers.ts).
+      const credential = queryParameter === null ? context.credential : withQueryCredential(context.credential, context.upstreamPath, queryParameter);
       if (credential === null) return onMissingKey === null ? KEY_MISSING : onMissingKey(context);
       if (credential === AMBIGUOUS_CREDENTIALS) return KEY_AMBIGUOUS;
       // A remembered key's record has this key's digest; the verifier confirms it is current.

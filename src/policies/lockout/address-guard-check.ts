@@ -18,6 +18,8 @@ export function createAddressGuardCheck(refused: RefusedAddresses, addressRate: 
   return {
     name: 'address-guard',
     run(context) {
+      // Usually nobody is refused: then there is nothing to look up.
+      if (refused.size === 0) return null;
       const slot = refused.find(context.clientAddress);
       if (slot === -1) return null;
       const now = context.now;

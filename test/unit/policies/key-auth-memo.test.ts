@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createKeyAuthCheck } from '../../../src/policies/key-auth/key-auth-check.ts';
-import { createCredentialReader } from '../../../src/policies/key-auth/credential-reader.ts';
+import { createRequestHeaderScanner } from '../../../src/gateway/forward-headers.ts';
 import { createKeyParser, displayPrefixOf, generateKey, generateKeyId } from '../../../src/keys/key-format.ts';
 import { digestKey } from '../../../src/keys/key-digest.ts';
 import { KeyVerifier } from '../../../src/verify/key-verifier.ts';
@@ -13,13 +13,18 @@ import type { Denial } from '../../../src/gateway/error-catalogue.ts';
 import type { RequestContext } from '../../../src/gateway/request-context.ts';
 import { freshStorePerTest, temporarySqliteStore } from '../../support/fresh-store.ts';
 
+const scanHeaders = createRequestHeaderScanner(['authorization']);
+
 function contextFor(key: string): RequestContext {
   const req = { rawHeaders: ['Authorization', `Bearer ${key}`], url: '/' } as unknown as IncomingMessage;
-  return {
+  const context: RequestContext = {
     req, res: {} as ServerResponse, now: Date.now(), startedAt: 0, requestId: 'r', clientAddress: '127.0.0.1',
     client: { address: '127.0.0.1', ip: null as never, chain: ['127.0.0.1'] }, upstreamPath: '/', path: '/',
     key: null, presentedKey: null, responseHeaders: null, operation: null, pathParameters: null, forwardBody: null,
+    upstreamHeaders: [], hasBody: false, contentLength: undefined, chunked: false, host: undefined, credential: null, requestIdHeader: null,
   };
+  scanHeaders(req.rawHeaders, context);
+  return context;
 }
 
 describe('key auth with the verified-key memo', () => {
@@ -39,7 +44,6 @@ describe('key auth with the verified-key memo', () => {
     const parse = createKeyParser(['pcl']);
     let parses = 0;
     const check = createKeyAuthCheck({
-      readCredential: createCredentialReader({ headers: ['authorization'], queryParameter: null }),
       parseKey: (input) => {
         parses++;
         return parse(input);

@@ -32,13 +32,11 @@ describe('UsageRecorder', () => {
   it('aggregates per key and minute: requests, denials by code, bytes and addresses', async () => {
     const { store, written } = fakeStore();
     const recorder = new UsageRecorder(store, { retention: 30 * 86_400_000 });
-    recorder.record('key_a', '192.0.2.1', m0 + 1_000, 100);
-    recorder.record('key_a', '192.0.2.2', m0 + 2_000, 0);
-    recorder.recordResponse('key_a', m0 + 3_000, 5_000, null);
-    recorder.recordResponse('key_a', m0 + 3_500, 0, 'upstream_timeout');
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 1_000, m0 + 3_000, 100, 5_000, null);
+    recorder.recordExchange('key_a', '192.0.2.2', m0 + 2_000, m0 + 3_500, 0, 0, 'upstream_timeout');
     recorder.recordDenial('key_a', '192.0.2.1', m0 + 4_000, 'key_revoked');
     recorder.recordDenial('key_a', '192.0.2.3', m0 + 5_000, 'key_revoked');
-    recorder.record('key_b', '2001:db8::1', m0 + 6_000, 0);
+    recorder.recordExchange('key_b', '2001:db8::1', m0 + 6_000, m0 + 6_000, 0, 0, null);
     await recorder.flush(m0 + 10_000);
     assert.deepEqual(written.minutes, [[
       { keyId: 'key_a', minute: m0, requests: 4, bytesIn: 100, bytesOut: 5_000, denials: { upstream_timeout: 1, key_revoked: 2 }, addresses: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] },
@@ -54,12 +52,22 @@ describe('UsageRecorder', () => {
   it('starts a new bucket when the minute turns, and keeps the newest last use', async () => {
     const { store, written } = fakeStore();
     const recorder = new UsageRecorder(store, { retention: 86_400_000 });
-    recorder.record('key_a', '192.0.2.1', m0 + 59_000);
-    recorder.record('key_a', '192.0.2.9', m0 + MINUTE + 1);
-    recorder.record('key_a', '192.0.2.9', m0 + MINUTE + 2);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 59_000, m0 + 59_000, 0, 0, null);
+    recorder.recordExchange('key_a', '192.0.2.9', m0 + MINUTE + 1, m0 + MINUTE + 1, 0, 0, null);
+    recorder.recordExchange('key_a', '192.0.2.9', m0 + MINUTE + 2, m0 + MINUTE + 2, 0, 0, null);
     await recorder.flush(m0 + 2 * MINUTE);
     assert.deepEqual(written.minutes[0]!.map((usage) => [usage.minute, usage.requests]), [[m0, 1], [m0 + MINUTE, 2]]);
     assert.deepEqual(written.lastUses[0], [{ keyId: 'key_a', lastUsedAt: m0 + MINUTE + 2, lastUsedAddress: '192.0.2.9' }]);
+  });
+
+  it('counts an exchange in the minute it ends, and its arrival as the last use', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 59_900, m0 + MINUTE + 200, 10, 20, null);
+    recorder.recordExchange('key_a', '192.0.2.2', m0 + MINUTE + 100, m0 + MINUTE + 150, 0, 0, null);
+    await recorder.flush(m0 + 2 * MINUTE);
+    assert.deepEqual(written.minutes[0]!.map((usage) => [usage.minute, usage.requests, usage.bytesIn, usage.bytesOut]), [[m0 + MINUTE, 2, 10, 20]]);
+    assert.deepEqual(written.lastUses[0], [{ keyId: 'key_a', lastUsedAt: m0 + MINUTE + 100, lastUsedAddress: '192.0.2.2' }], 'the later arrival is the last use, though it ended first');
   });
 
   it('bounds the distinct addresses kept per key and minute', async () => {
@@ -77,10 +85,10 @@ describe('UsageRecorder', () => {
     const recorder = new UsageRecorder(store, { retention: 86_400_000 });
     await recorder.flush(m0);
     assert.deepEqual(written.minutes, []);
-    recorder.record('key_a', '192.0.2.1', m0 + 1);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 1, m0 + 1, 0, 0, null);
     fail(true);
     await assert.rejects(recorder.flush(m0 + 2), /store down/);
-    recorder.record('key_a', '192.0.2.1', m0 + 3);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 3, m0 + 3, 0, 0, null);
     fail(false);
     await recorder.flush(m0 + 4);
     const requests = written.minutes.flat().reduce((sum: number, usage: UsageMinute) => sum + usage.requests, 0);
@@ -95,18 +103,16 @@ describe('UsageRecorder', () => {
 
   it('counts the same through a holder that keeps the last bucket, across minutes and flushes', async () => {
     const { written, recorder, holder } = withHolder();
-    recorder.record('key_a', '192.0.2.1', m0 + 1_000, 10, holder);
-    recorder.record('key_a', '192.0.2.1', m0 + 2_000, 20, holder);
-    recorder.record('key_a', '192.0.2.2', m0 + 3_000, 0, holder);
-    recorder.recordResponse('key_a', m0 + 4_000, 300, null, holder);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 1_000, m0 + 1_000, 10, 0, null, holder);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 2_000, m0 + 2_000, 20, 0, null, holder);
+    recorder.recordExchange('key_a', '192.0.2.2', m0 + 3_000, m0 + 4_000, 0, 300, null, holder);
     // Without the holder the same bucket is found through the map.
-    recorder.record('key_a', '192.0.2.3', m0 + 5_000);
+    recorder.recordExchange('key_a', '192.0.2.3', m0 + 5_000, m0 + 5_000, 0, 0, null);
     // The minute turns: the held bucket is closed and a new one is taken.
-    recorder.record('key_a', '192.0.2.1', m0 + MINUTE + 1, 0, holder);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + MINUTE + 1, m0 + MINUTE + 1, 0, 0, null, holder);
     await recorder.flush(m0 + MINUTE + 2);
     // After a flush the held bucket is written and closed: later counts go to a new one, none are lost.
-    recorder.recordResponse('key_a', m0 + MINUTE + 3, 7, null, holder);
-    recorder.record('key_a', '192.0.2.1', m0 + MINUTE + 4, 0, holder);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + MINUTE + 3, m0 + MINUTE + 4, 0, 7, null, holder);
     await recorder.flush(m0 + MINUTE + 5);
     assert.equal(holder.usageBucket?.addresses.size, 0, 'a written bucket the holder keeps lets its addresses go');
     assert.deepEqual(written.minutes, [
@@ -120,8 +126,8 @@ describe('UsageRecorder', () => {
 
   it('never adds to a bucket held for another key', async () => {
     const { written, recorder, holder } = withHolder();
-    recorder.record('key_a', '192.0.2.1', m0 + 1, 0, holder);
-    recorder.record('key_b', '192.0.2.1', m0 + 2, 0, holder);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 1, m0 + 1, 0, 0, null, holder);
+    recorder.recordExchange('key_b', '192.0.2.1', m0 + 2, m0 + 2, 0, 0, null, holder);
     await recorder.flush(m0 + 3);
     assert.deepEqual(written.minutes[0]!.map((usage) => [usage.keyId, usage.requests]), [['key_a', 1], ['key_b', 1]]);
   });
