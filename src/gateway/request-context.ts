@@ -49,10 +49,11 @@ export interface RequestContext extends ScannedRequestHeaders {
 /** Returned by a check that has answered the request itself (a CORS preflight): nothing more is sent. */
 export const ANSWERED: unique symbol = Symbol('answered');
 
-type Outcome = import('./error-catalogue.ts').Denial | typeof ANSWERED | null;
+/** A check's verdict: null to pass the request on, a denial to stop it, or ANSWERED. */
+export type CheckResult = import('./error-catalogue.ts').Denial | typeof ANSWERED | null;
 
-/** What a check returns: null to pass the request on, a denial to stop it, ANSWERED, or a promise of one of these. */
-export type CheckOutcome = Outcome | Promise<Outcome>;
+/** What a check returns: its verdict, or a promise of it. */
+export type CheckOutcome = CheckResult | Promise<CheckResult>;
 
 /** One step of the pipeline (see pipeline.ts for the order). */
 export interface Check {

@@ -8,13 +8,21 @@
  * between steps the error stays below what NTP slewing moves in a second (well under 1 ms).
  */
 export class WallClock {
+  readonly #readWall: () => number;
+  readonly #readMonotonic: () => number;
   #offset = 0;
   #syncedAt = Number.NEGATIVE_INFINITY;
+
+  /** The two clocks can be replaced in tests. */
+  constructor(readWall: () => number = Date.now, readMonotonic: () => number = () => performance.now()) {
+    this.#readWall = readWall;
+    this.#readMonotonic = readMonotonic;
+  }
 
   /** The wall-clock time (ms since the epoch) of a `performance.now()` reading. */
   wallTime(monotonic: number): number {
     if (monotonic - this.#syncedAt >= 1000 || monotonic < this.#syncedAt) {
-      this.#offset = Date.now() - performance.now();
+      this.#offset = this.#readWall() - this.#readMonotonic();
       this.#syncedAt = monotonic;
     }
     return this.#offset + monotonic;

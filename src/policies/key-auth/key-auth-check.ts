@@ -71,6 +71,9 @@ export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
     if (key !== null && memo !== null) memo.remember(credential, key);
     return key;
   };
+  // Its own function, so `run` creates no closure (which would cost a context per request).
+  const settleRead = (read: Promise<CachedKey | null>, context: RequestContext, credential: string): Promise<Denial | null> =>
+    read.then((key) => settle(context, rememberMatch(credential, key)), storeFailed);
   return {
     name: 'key-auth',
     run(context): CheckOutcome {
@@ -93,7 +96,7 @@ export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
         return storeFailed(error);
       }
       // A promise is a fresh store read; anything else came from memory.
-      if (found instanceof Promise) return found.then((key) => settle(context, rememberMatch(credential, key)), storeFailed);
+      if (found instanceof Promise) return settleRead(found, context, credential);
       if (found !== remembered) rememberMatch(credential, found);
       return settleCached(context, found, verifier.freshUntil);
     },

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RequestIds } from '../../../src/telemetry/request-id.ts';
+import { REPEATED_HEADER } from '../../../src/gateway/forward-headers.ts';
 import { createKeyParser, generateKey } from '../../../src/keys/key-format.ts';
 
 const SAFE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -12,6 +13,7 @@ describe('RequestIds', () => {
     assert.deepEqual([ids.next(), ids.next(), ids.next()], ['node1-1', 'node1-2', 'node1-3']);
     const made = new Set(Array.from({ length: 10_000 }, () => ids.next()));
     assert.equal(made.size, 10_000);
+    assert.ok(made.has('node1-10') && made.has('node1-10003'), 'the counter is decimal');
     assert.notEqual(new RequestIds().next(), new RequestIds().next(), 'two processes have different prefixes');
   });
 
@@ -29,6 +31,14 @@ describe('RequestIds', () => {
     assert.equal(ids.forRequest(['X-Request-Id', 'a'.repeat(129)]), 'n-4');
     assert.equal(ids.forRequest(['X-Request-Id', '"},{"level":60']), 'n-5');
     assert.equal(ids.forRequest(['X-Request-Id', 'one', 'x-request-id', 'two']), 'n-6');
+  });
+
+  it('takes the header as the request-header scanner found it', () => {
+    const ids = new RequestIds('n');
+    assert.equal(ids.fromHeader('abc-1'), 'abc-1');
+    assert.equal(ids.fromHeader(null), 'n-1');
+    assert.equal(ids.fromHeader(REPEATED_HEADER), 'n-2');
+    assert.equal(ids.fromHeader('no spaces allowed'), 'n-3');
   });
 
   it('replaces one that looks like a key, so a key sent there by mistake is neither logged nor forwarded', () => {
