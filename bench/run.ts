@@ -133,10 +133,15 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('exit', () => children.killAllNow());
 
+  // Within a round every row is measured in turns of a few seconds (BENCH_SLICES), so rows
+  // compared with each other share the same minutes of a machine whose speed drifts; a whole
+  // row measured after another would not. wrk takes whole seconds, so the turns are rounded.
+  const sliceSeconds = Math.max(1, Math.round(settings.durationSeconds / settings.slices));
+  const slices = Math.max(1, Math.round(settings.durationSeconds / sliceSeconds));
   const startedAt = new Date();
   const loadBefore = loadavg();
   try {
-    log(`rows: ${selected.map((target) => target.name).join(', ')}; ${settings.rounds} rounds of ${settings.durationSeconds} s in ${settings.slices} turns `
+    log(`rows: ${selected.map((target) => target.name).join(', ')}; ${settings.rounds} rounds of ${slices} turns of ${sliceSeconds} s per row `
       + `(warm-up ${settings.warmupSeconds} s${settings.fresh ? ', fresh processes every round' : ''}), wrk -t${settings.threads} -c${settings.connections}`);
 
     const upstream = await spawnPeer(children, 'upstream', [join(repoRoot, 'bench/peers/upstream.ts'), '0']);
@@ -196,11 +201,6 @@ async function main(): Promise<number> {
 
     if (!settings.fresh) for (const row of running) await warmUp(row);
 
-    // Within a round every row is measured in turns of a few seconds (BENCH_SLICES), so rows
-    // compared with each other share the same minutes of a machine whose speed drifts; a
-    // whole row measured after another would not.
-    const sliceSeconds = Math.max(1, Math.round(settings.durationSeconds / settings.slices));
-    const slices = Math.max(1, Math.round(settings.durationSeconds / sliceSeconds));
     for (let round = 1; round <= settings.rounds; round++) {
       if (settings.fresh) {
         for (const row of running) if (round > 1) await restart(row);

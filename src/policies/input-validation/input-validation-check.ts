@@ -22,6 +22,11 @@ const BODY_REQUIRED = invalidAt('/body', 'is required');
 const CONTENT_TYPE_REPEATED = invalidAt('/headers/content-type', 'must appear once');
 const EMPTY: readonly string[] = [];
 
+/** Whether the request's Content-Length (Node has refused malformed ones) is above `limit`. */
+function declaresMoreThan(context: RequestContext, limit: number): boolean {
+  return context.contentLength !== undefined && Number(context.contentLength) > limit;
+}
+
 function unsupported(detail: string): Denial {
   return { code: 'unsupported_media_type', status: 415, detail };
 }
@@ -44,9 +49,8 @@ export function createInputValidationCheck(options: InputValidationOptions): Che
   function limitStream(context: RequestContext, limit: number): Denial | null {
     // Content-Length and Transfer-Encoding as the request-header scanner found them.
     if (!context.hasBody) return null;
-    const declared = context.contentLength;
-    if (declared !== undefined && Number(declared) > limit) return bodyTooLarge(limit);
-    if (declared === undefined && context.chunked) context.forwardBody = limitedBody(context.req, limit);
+    if (declaresMoreThan(context, limit)) return bodyTooLarge(limit);
+    if (context.contentLength === undefined && context.chunked) context.forwardBody = limitedBody(context.req, limit);
     return null;
   }
 
@@ -114,7 +118,7 @@ export function createInputValidationCheck(options: InputValidationOptions): Che
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return unsupported('A JSON body that this operation validates cannot be compressed (Content-Encoding).');
     const limit = operation.maxBodySize ?? maxJsonBodySize;
-    if (context.contentLength !== undefined && Number(context.contentLength) > limit) return bodyTooLarge(limit);
+    if (declaresMoreThan(context, limit)) return bodyTooLarge(limit);
     return readJson(context, media, limit);
   }
 
