@@ -33,7 +33,7 @@ import { freePort, waitUntilServing } from './portcullis-process.ts';
 import { openKeyStore } from '../src/store/open-key-store.ts';
 import { digestKey } from '../src/keys/key-digest.ts';
 import { seedKeyStore } from './seed-key-store.ts';
-import { parseDuration } from '../src/config/units.ts';
+import { parseDuration } from '../src/http/units.ts';
 
 const runFile = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '..');

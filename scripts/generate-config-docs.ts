@@ -5,7 +5,7 @@
  *   npm run docs:config             rewrite docs/configuration.md
  *   npm run docs:config -- --check  exit 1 when docs/configuration.md is stale
  *
- * test/unit/docs/configuration-docs.test.ts runs the same rendering in memory and fails when
+ * src/config/configuration-docs.test.ts runs the same rendering in memory and fails when
  * the committed file differs.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@ import type {} from '@fastify/cookie';
 import { digestKey } from '../keys/key-digest.ts';
 import { createKeyParser } from '../keys/key-format.ts';
 import { isBearer } from '../policies/key-auth/credential-reader.ts';
-import { socketAddressOf } from '../gateway/client-address.ts';
+import { socketAddressOf } from '../engine/client-address.ts';
 import type { AdminRole, AdminTokenRecord, AdminTokenStore } from '../store/admin-token-store.ts';
 import type { AuditActor } from '../store/audit-log.ts';
 import { ADMIN_TOKEN_PREFIX } from '../keys/mint-key.ts';

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ERROR_CATALOGUE, problemTypeFor, type ErrorCode } from '../gateway/error-catalogue.ts';
+import { ERROR_CATALOGUE, problemTypeFor, type ErrorCode } from '../http/error-catalogue.ts';
 
 /**
  * The admin API answers every error as RFC 9457 problem+json with a stable `code`, like the

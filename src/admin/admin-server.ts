@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
-import { formatHostPort, type HostPort } from '../config/units.ts';
+import { formatHostPort, type HostPort } from '../http/units.ts';
 import type { Store } from '../store/store.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { RequestIds } from '../telemetry/request-id.ts';

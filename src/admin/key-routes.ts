@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { parseDuration } from '../config/units.ts';
+import { parseDuration } from '../http/units.ts';
 import { keyStatus, type KeyRecord, type KeyStatus } from '../keys/key-record.ts';
 import { mintKey } from '../keys/mint-key.ts';
 import type { KeySettingsUpdate } from '../store/key-store.ts';

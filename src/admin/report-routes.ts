@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/store.ts';
 import type { UsagePoint } from '../store/usage-store.ts';
-import { verifyAuditChain } from '../telemetry/audit-chain.ts';
+import { verifyAuditChain } from '../store/audit-chain.ts';
 import type { AdminRoute } from './admin-openapi.ts';
 import { AdminProblem } from './admin-problems.ts';
 import { registerOperation } from './admin-routes.ts';

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { auditEntryView } from '../admin/admin-views.ts';
-import { verifyAuditChain } from '../telemetry/audit-chain.ts';
+import { verifyAuditChain } from '../store/audit-chain.ts';
 import { formatTime, printJson, UsageError, type StoreFlags } from './cli-support.ts';
 import { storeOptions, withStore } from './command-store.ts';
 

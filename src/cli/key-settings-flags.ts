@@ -1,8 +1,8 @@
-import { parseDuration } from '../config/units.ts';
+import { parseDuration } from '../http/units.ts';
 import { compileQuotaText, compileRateText } from '../limits/rate-policy.ts';
 import { UsageError } from './cli-support.ts';
-import { createCidrMatcher, InvalidCidrError } from '../gateway/cidr.ts';
-import { normaliseFingerprint } from '../gateway/peer-certificate.ts';
+import { createCidrMatcher, InvalidCidrError } from '../http/cidr.ts';
+import { normaliseFingerprint } from '../http/peer-certificate.ts';
 import { isValidKeyScope, SCOPE_SYNTAX } from '../routes/scopes.ts';
 
 /** Validation of what a person types for key settings; each message names the flag. */

@@ -5,10 +5,10 @@ import { configSchema } from './schema.ts';
 import { ConfigError, describeFound } from './config-error.ts';
 import { validateConfigDocument } from './validate-config.ts';
 import { isPostgresLocation } from '../store/store-location.ts';
-import { parseByteSize, parseDuration, parseHostPort, type HostPort } from './units.ts';
+import { parseByteSize, parseDuration, parseHostPort, type HostPort } from '../http/units.ts';
 import { normaliseNetwork, normaliseTls, normaliseUpstreamTls, type NetworkConfig, type TlsConfig, type UpstreamTlsConfig } from './tls-network-config.ts';
 import { compileQuotaText, compileRateText, type CompiledQuota, type CompiledRate } from '../limits/rate-policy.ts';
-import type { NonCanonicalPolicy } from '../gateway/canonical-path.ts';
+import type { NonCanonicalPolicy } from '../http/canonical-path.ts';
 import type { CorsOptions } from '../policies/cors/cors-policy.ts';
 
 export interface Config {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { ConfigError } from './config-error.ts';
-import { parseDuration, parseHostPort, type HostPort } from './units.ts';
+import { parseDuration, parseHostPort, type HostPort } from '../http/units.ts';
 
 /** The `network` section, normalised. CIDRs are validated by the schema and compiled by the checks. */
 export interface NetworkConfig {

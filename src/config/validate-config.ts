@@ -1,12 +1,12 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { configSchema } from './schema.ts';
 import { ConfigError, describeFound } from './config-error.ts';
-import { parseByteSize, parseDuration, parseHostPort } from './units.ts';
-import { parseCidr } from '../gateway/cidr.ts';
+import { parseByteSize, parseDuration, parseHostPort } from '../http/units.ts';
+import { parseCidr } from '../http/cidr.ts';
 import { parseQuotaPolicy, parseRatePolicy } from '../limits/rate-policy.ts';
 import { parsePathTemplate } from '../routes/path-template.ts';
 import { isValidRequiredScope, SCOPE_SYNTAX } from '../routes/scopes.ts';
-import { canonicalisePath } from '../gateway/canonical-path.ts';
+import { canonicalisePath } from '../http/canonical-path.ts';
 import { ORIGIN_FORMAT } from '../policies/cors/cors-policy.ts';
 
 /** Human words for each custom format, used in "expected …" messages. */

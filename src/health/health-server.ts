@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { HostPort } from '../config/units.ts';
+import type { HostPort } from '../http/units.ts';
 import { healthResponse, type HealthProbe, type HealthReport } from './health-report.ts';
 
 export interface HealthServer {

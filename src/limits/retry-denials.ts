@@ -1,4 +1,4 @@
-import { denial, type Denial, type ErrorCode } from '../gateway/error-catalogue.ts';
+import { denial, type Denial, type ErrorCode } from '../http/error-catalogue.ts';
 
 const CACHED_SECONDS = 3600;
 

@@ -1,5 +1,5 @@
 import { compileRateText, type CompiledRate } from '../limits/rate-policy.ts';
-import { parseByteSize } from '../config/units.ts';
+import { parseByteSize } from '../http/units.ts';
 import { isValidRequiredScope, type ScopeRequirement } from '../routes/scopes.ts';
 import { OpenApiError, type DocumentSet, type Location } from './document-set.ts';
 import type { OpenApiVersion } from './schema-preparation.ts';

@@ -1,6 +1,6 @@
 import type { ScopeRequirement } from './scopes.ts';
 import type { CompiledRate } from '../limits/rate-policy.ts';
-import type { OperationValidation } from '../policies/input-validation/operation-validation.ts';
+import type { OperationValidation } from './operation-validation.ts';
 
 /** One method on one path template: what the route table finds for a request. Compiled at start. */
 export interface Operation {

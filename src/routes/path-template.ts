@@ -1,9 +1,9 @@
-import { canonicaliseSegment } from '../gateway/canonical-path.ts';
+import { canonicaliseSegment } from '../http/canonical-path.ts';
 
 /**
  * Path templates (`/orders/{orderId}/items`, `/files/{name}.json`), parsed once at start into
  * segments the route table can match. Literal text is brought to the canonical form of
- * gateway/canonical-path.ts, because that is the form requests are matched in, and lower-cased:
+ * http/canonical-path.ts, because that is the form requests are matched in, and lower-cased:
  * literals match without regard to case, so that an API whose router ignores case (Express by
  * default, ASP.NET) cannot be reached at `/ADMIN` around a rule that protects `/admin`.
  */

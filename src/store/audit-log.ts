@@ -2,7 +2,7 @@
  * The audit log: an append-only, hash-chained record of every change made to keys and admin
  * tokens. Stores write an entry in the same transaction as the change it records (see
  * `KeyStore`), so no path can change a key without leaving an entry. The chain itself (how an
- * entry's hash is computed and checked) lives in `src/telemetry/audit-chain.ts`, shared by
+ * entry's hash is computed and checked) lives in `src/store/audit-chain.ts`, shared by
  * every store, so each store only runs SQL.
  */
 

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { ERROR_CATALOGUE } from '../gateway/error-catalogue.ts';
+import { ERROR_CATALOGUE } from '../http/error-catalogue.ts';
 import { CollectedMetric, CounterFamily, FastHistogram, type CounterChild } from './fast-metrics.ts';
 
 /** Seconds; from a cache-hit denial (tens of µs) to a slow upstream. */

@@ -1,4 +1,4 @@
-import type { HostPort } from '../config/units.ts';
+import type { HostPort } from '../http/units.ts';
 import type { HealthReport } from '../health/health-report.ts';
 
 /**

@@ -1,8 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
-import type { HostPort } from '../config/units.ts';
-import { formatHostPort } from '../config/units.ts';
+import type { HostPort } from '../http/units.ts';
+import { formatHostPort } from '../http/units.ts';
 import { combineWorkerReports, type HealthReport } from '../health/health-report.ts';
 import { startHealthServer, type HealthServer } from '../health/health-server.ts';
 import { HEALTH_REPORT_INTERVAL_MS, isWorkerMessage, WORKER_PORT_VARIABLE, WORKER_SERVES_ADMIN_VARIABLE, type WorkerMessage } from './worker-messages.ts';

@@ -10,7 +10,7 @@ import { spawnGateway, temporaryDirectory, type GatewayProcess } from '../suppor
 import { hammer } from '../support/load-client.ts';
 import { freePort, SHARED_REDIS_URL, skipUnlessRedis, startOwnRedis, uniqueRedisPrefix, type OwnRedis } from '../support/redis.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
-import { startGateway, type RunningGateway } from '../../src/gateway/gateway.ts';
+import { startGateway, type RunningGateway } from '../../src/app/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 
 const skip = await skipUnlessRedis();

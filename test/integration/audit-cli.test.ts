@@ -112,7 +112,7 @@ describe('audit log through the CLI', () => {
       const head = /hash ([0-9a-f]{64})/.exec((await cli('audit', 'verify')).stdout)![1]!;
       // Rewrite the whole chain from entry 1 with a consistent new history, head included.
       const db = new Database(store);
-      const { auditEntryHash, GENESIS_HASH } = await import('../../src/telemetry/audit-chain.ts');
+      const { auditEntryHash, GENESIS_HASH } = await import('../../src/store/audit-chain.ts');
       const rows = db.prepare('SELECT seq, at, actor, actor_address AS address, action, target, reason, details FROM audit_log ORDER BY seq').all() as Array<{ seq: number; at: number; actor: string; address: string | null; action: 'key.created'; target: string; reason: string | null; details: string }>;
       db.exec('DELETE FROM audit_log');
       let previous = GENESIS_HASH;

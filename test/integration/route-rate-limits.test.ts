@@ -7,7 +7,7 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/recor
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
-import { loadRoutes } from '../../src/routes/load-routes.ts';
+import { loadRoutes } from '../../src/app/load-routes.ts';
 import { ConfigError } from '../../src/config/config-error.ts';
 
 /** Every value of a response header, whether undici gave one line or several. */

@@ -13,7 +13,7 @@ import { CLI_ACTOR } from '../../src/store/audit-log.ts';
 import type { Store } from '../../src/store/store.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
 import { copiedTables } from '../../src/store/copy/copied-tables.ts';
-import { verifyAuditChain } from '../../src/telemetry/audit-chain.ts';
+import { verifyAuditChain } from '../../src/store/audit-chain.ts';
 import { createAdminToken } from '../support/admin-client.ts';
 import { createKeyInStore } from '../support/in-process-gateway.ts';
 import { checkTestPostgres, createTestSchema, runSql, type TestSchema } from '../support/postgres.ts';

@@ -7,7 +7,7 @@ import { createKeyInStore } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
 import { rawRequest } from '../support/raw-http.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
-import { startGateway, type RunningGateway } from '../../src/gateway/gateway.ts';
+import { startGateway, type RunningGateway } from '../../src/app/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 
 /**

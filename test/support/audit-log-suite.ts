@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { AuditActor, AuditEntry } from '../../src/store/audit-log.ts';
 import type { Store } from '../../src/store/store.ts';
-import { auditEntryHash, GENESIS_HASH, verifyAuditChain } from '../../src/telemetry/audit-chain.ts';
+import { auditEntryHash, GENESIS_HASH, verifyAuditChain } from '../../src/store/audit-chain.ts';
 import { freshStorePerTest, type MakeFreshStore } from './fresh-store.ts';
 import { newKey, replacementFor } from './key-store-suite.ts';
 

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../../src/config/load-config.ts';
-import { startGateway, type RunningGateway } from '../../src/gateway/gateway.ts';
+import { startGateway, type RunningGateway } from '../../src/app/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
 import type { Store } from '../../src/store/store.ts';

@@ -1,6 +1,6 @@
-import { denial } from '../../gateway/error-catalogue.ts';
-import { verifiedPeerFingerprint } from '../../gateway/peer-certificate.ts';
-import type { Check } from '../../gateway/request-context.ts';
+import { denial } from '../../http/error-catalogue.ts';
+import { verifiedPeerFingerprint } from '../../http/peer-certificate.ts';
+import type { Check } from '../request-context.ts';
 
 const CLIENT_CERTIFICATE_REQUIRED = denial(
   'client_certificate_required',

@@ -1,4 +1,4 @@
-import { ANSWERED, type Check } from '../../gateway/request-context.ts';
+import { ANSWERED, type Check } from '../request-context.ts';
 import type { CorsPolicy } from './cors-policy.ts';
 
 const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';

@@ -1,10 +1,10 @@
-import { countRawHeader } from '../../gateway/raw-headers.ts';
-import type { Denial } from '../../gateway/error-catalogue.ts';
-import type { Check, CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
+import { countRawHeader } from '../../http/raw-headers.ts';
+import type { Denial } from '../../http/error-catalogue.ts';
+import type { Check, CheckOutcome, RequestContext } from '../request-context.ts';
 import type { Operation } from '../../routes/operation.ts';
-import { bodyTooLarge, limitedBody, readBoundedBody } from './body-reader.ts';
-import { isJsonMediaType, matchMediaType, parseContentType } from './media-type.ts';
-import type { BodyMediaType, OperationValidation } from './operation-validation.ts';
+import { bodyTooLarge, limitedBody, readBoundedBody } from '../../http/request-body.ts';
+import { isJsonMediaType, matchMediaType, parseContentType } from '../../http/media-type.ts';
+import type { BodyMediaType, OperationValidation } from '../../routes/operation-validation.ts';
 import { collectHeaderParameters, collectPathParameters, collectQueryParameters } from './request-parameters.ts';
 import { parseStrictJsonBody, StrictJsonError } from './strict-json.ts';
 import { fromSchemaErrors, invalidAt } from './validation-errors.ts';

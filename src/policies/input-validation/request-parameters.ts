@@ -1,5 +1,5 @@
-import type { Denial } from '../../gateway/error-catalogue.ts';
-import type { ParameterSpec, ValueType } from './operation-validation.ts';
+import type { Denial } from '../../http/error-catalogue.ts';
+import type { ParameterSpec, ValueType } from '../../routes/operation-validation.ts';
 import { invalidAt } from './validation-errors.ts';
 import { escapeToken as escapePointerToken } from '../../openapi/json-pointer.ts';
 import { parseStrictJson, StrictJsonError } from './strict-json.ts';

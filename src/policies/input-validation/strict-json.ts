@@ -13,7 +13,7 @@
  * No maintained library does all of this (`secure-json-parse` and `@hapi/bourne` refuse
  * `__proto__` but accept duplicate keys; the duplicate-key validators on npm do not refuse
  * `__proto__` or bound depth and are unmaintained), hence this small recursive-descent parser.
- * It is property-tested against `JSON.parse` (test/unit/policies/strict-json.test.ts).
+ * It is property-tested against `JSON.parse` (strict-json.test.ts, beside it).
  */
 
 /** Why a body is not acceptable JSON. The message is bounded and never holds more than 40 characters of input. */

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import type { Denial, ProblemError } from '../../gateway/error-catalogue.ts';
+import type { Denial, ProblemError } from '../../http/error-catalogue.ts';
 import { escapeToken as escapePointerToken } from '../../openapi/json-pointer.ts';
 
 /**

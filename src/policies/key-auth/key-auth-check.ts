@@ -3,8 +3,8 @@ import { keyStatus } from '../../keys/key-record.ts';
 import type { ParsedKey } from '../../keys/key-format.ts';
 import type { CachedKey, KeyVerifier } from '../../verify/key-verifier.ts';
 import type { VerifiedKeyMemo } from '../../verify/verified-key-memo.ts';
-import { denial, type Denial } from '../../gateway/error-catalogue.ts';
-import type { Check, CheckOutcome, RequestContext } from '../../gateway/request-context.ts';
+import { denial, type Denial } from '../../http/error-catalogue.ts';
+import type { Check, CheckOutcome, RequestContext } from '../request-context.ts';
 import { AMBIGUOUS_CREDENTIALS, stripQueryCredential, withQueryCredential } from './credential-reader.ts';
 
 // RFC 6750 §3: no error attribute when credentials are missing, `invalid_token` when they fail.

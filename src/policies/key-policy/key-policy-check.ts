@@ -1,7 +1,7 @@
-import { createCidrMatcher, type CidrMatcher } from '../../gateway/cidr.ts';
-import { denial } from '../../gateway/error-catalogue.ts';
-import { verifiedPeerFingerprint } from '../../gateway/peer-certificate.ts';
-import type { Check } from '../../gateway/request-context.ts';
+import { createCidrMatcher, type CidrMatcher } from '../../http/cidr.ts';
+import { denial } from '../../http/error-catalogue.ts';
+import { verifiedPeerFingerprint } from '../../http/peer-certificate.ts';
+import type { Check } from '../request-context.ts';
 import type { KeyRecord } from '../../keys/key-record.ts';
 import { IP_NOT_ALLOWED } from '../network-access/network-access-check.ts';
 

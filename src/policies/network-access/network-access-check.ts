@@ -1,6 +1,6 @@
-import { createCidrMatcher } from '../../gateway/cidr.ts';
-import { denial } from '../../gateway/error-catalogue.ts';
-import type { Check } from '../../gateway/request-context.ts';
+import { createCidrMatcher } from '../../http/cidr.ts';
+import { denial } from '../../http/error-catalogue.ts';
+import type { Check } from '../request-context.ts';
 
 export const IP_NOT_ALLOWED = denial('ip_not_allowed', 'Requests from this address are not allowed.');
 

@@ -1,9 +1,9 @@
-import { canonicaliseTarget, pathLengthOf, type NonCanonicalPolicy } from '../../gateway/canonical-path.ts';
-import { denial, type Denial } from '../../gateway/error-catalogue.ts';
-import type { Check } from '../../gateway/request-context.ts';
+import { canonicaliseTarget, pathLengthOf, type NonCanonicalPolicy } from '../../http/canonical-path.ts';
+import { denial, type Denial } from '../../http/error-catalogue.ts';
+import type { Check } from '../request-context.ts';
 
 /**
- * Stage 1, after request-sanity: the path in its one canonical form (gateway/canonical-path.ts),
+ * Stage 1, after request-sanity: the path in its one canonical form (http/canonical-path.ts),
  * which every later stage matches and the proxy forwards. A non-canonical path is refused
  * (400 path_not_canonical) or, with `paths.nonCanonical: normalise`, rewritten.
  */

@@ -1,5 +1,5 @@
-import { denial } from '../../gateway/error-catalogue.ts';
-import type { Check } from '../../gateway/request-context.ts';
+import { denial } from '../../http/error-catalogue.ts';
+import type { Check } from '../request-context.ts';
 
 /** Methods a proxied API may receive. CONNECT tunnels and TRACE (cross-site tracing) never pass. */
 export const FORWARDED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'QUERY'] as const;

@@ -1,5 +1,5 @@
-import { denial, type Denial } from '../../gateway/error-catalogue.ts';
-import type { Check } from '../../gateway/request-context.ts';
+import { denial, type Denial } from '../../http/error-catalogue.ts';
+import type { Check } from '../request-context.ts';
 import type { PathRoutes, RouteTable } from '../../routes/route-table.ts';
 
 const ROUTE_NOT_FOUND = denial('route_not_found', 'No route of this API matches the path.');

@@ -1,5 +1,5 @@
-import { denial } from '../../gateway/error-catalogue.ts';
-import type { Check } from '../../gateway/request-context.ts';
+import { denial } from '../../http/error-catalogue.ts';
+import type { Check } from '../request-context.ts';
 import { describeRequirement, satisfies } from '../../routes/scopes.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { AuditEntry, AuditHead, AuditLog, AuditQuery, NewAuditEntry } from '../audit-log.ts';
-import { chainAuditEntry } from '../../telemetry/audit-chain.ts';
+import { chainAuditEntry } from '../audit-chain.ts';
 import { auditLimit } from '../sqlite/sqlite-audit-log.ts';
 
 const auditColumns = 'seq, at, actor, actor_address AS address, action, target, reason, details, prev_hash AS "prevHash", hash';

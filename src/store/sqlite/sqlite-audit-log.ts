@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AuditEntry, AuditHead, AuditLog, AuditQuery, NewAuditEntry } from '../audit-log.ts';
-import { chainAuditEntry } from '../../telemetry/audit-chain.ts';
+import { chainAuditEntry } from '../audit-chain.ts';
 
 const defaultAuditLimit = 100;
 const maxAuditLimit = 1000;

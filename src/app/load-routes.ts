@@ -1,0 +1,74 @@
+import type { Config, RouteRule } from '../config/load-config.ts';
+import { ConfigError } from '../config/config-error.ts';
+import { compileOpenApi } from '../openapi/compile-openapi.ts';
+import { OpenApiError } from '../openapi/document-set.ts';
+import type { Operation } from '../routes/operation.ts';
+import { parsePathTemplate, shapeOf } from '../routes/path-template.ts';
+import { RouteTable } from '../routes/route-table.ts';
+import { requireAlso } from '../routes/scopes.ts';
+
+export interface LoadedRoutes {
+  table: RouteTable;
+  operations: readonly Operation[];
+  /** Parameters the gateway cannot check (unsupported serialisations), for a start-up warning. */
+  unchecked: readonly string[];
+}
+
+function routeKey(operation: Pick<Operation, 'method' | 'template' | 'source'>, field: string): string {
+  try {
+    return `${operation.method} ${shapeOf(parsePathTemplate(operation.template))}`;
+  } catch (error) {
+    throw new ConfigError([`${field}: ${operation.source}: ${(error as Error).message}`]);
+  }
+}
+
+function ruleOperation(rule: RouteRule, index: number): Operation {
+  return { method: rule.method, template: rule.path, source: `routes[${index}]`, scopes: requireAlso(null, rule.scopes), maxBodySize: rule.maxBodySize, rate: rule.rate, validation: null };
+}
+
+/**
+ * The route table from `openapi.file` and `routes`, compiled once at start; null when neither
+ * is configured (then every route is allowed, as without this layer). A rule for an operation
+ * the document declares adds its scopes, body limit and rate to it; any other rule is a route of
+ * its own, without validation. Throws ConfigError (exit 2) naming the problem's location.
+ */
+export function loadRoutes(config: Config): LoadedRoutes | null {
+  if (config.openapi.file === null && config.routes.length === 0) return null;
+  const operations: Operation[] = [];
+  let unchecked: string[] = [];
+  const documented = new Map<string, number>();
+  if (config.openapi.file !== null) {
+    try {
+      const compiled = compileOpenApi(config.openapi.file, { basePath: config.openapi.basePath, refuseUnknownQuery: config.openapi.unknownQueryParameters === 'refuse' });
+      for (const operation of compiled.operations) {
+        documented.set(routeKey(operation, 'openapi.file'), operations.length);
+        operations.push(operation);
+      }
+      unchecked = compiled.unchecked;
+    } catch (error) {
+      if (error instanceof OpenApiError) throw new ConfigError([`openapi.file: ${error.message}`]);
+      if (error instanceof ConfigError) throw error;
+      throw new ConfigError([`openapi.file: ${config.openapi.file}: ${(error as Error).message}`]);
+    }
+  }
+  config.routes.forEach((rule, index) => {
+    const position = documented.get(routeKey({ method: rule.method, template: rule.path, source: `routes[${index}]` }, 'routes'));
+    if (position === undefined) {
+      operations.push(ruleOperation(rule, index));
+      return;
+    }
+    const operation = operations[position] as Operation;
+    operations[position] = {
+      ...operation,
+      source: `${operation.source} and routes[${index}]`,
+      scopes: requireAlso(operation.scopes, rule.scopes),
+      maxBodySize: rule.maxBodySize ?? operation.maxBodySize,
+      rate: rule.rate ?? operation.rate,
+    };
+  });
+  try {
+    return { table: RouteTable.build(operations), operations, unchecked };
+  } catch (error) {
+    throw new ConfigError([`${config.routes.length > 0 ? 'routes' : 'openapi.file'}: ${(error as Error).message}`]);
+  }
+}

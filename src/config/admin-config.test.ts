@@ -1,0 +1,40 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from './load-config.ts';
+import { ConfigError } from './config-error.ts';
+
+const load = (env: Record<string, string>) => loadConfig({ env, cwd: '/srv/portcullis' });
+
+describe('admin, usage and log options', () => {
+  it('default to a loopback admin listener, local clients only, 30 days of usage, no access log', () => {
+    const config = load({});
+    assert.deepEqual(config.admin.listen, { host: '127.0.0.1', port: 8081 });
+    assert.equal(config.admin.allowRemote, false);
+    assert.equal(config.admin.tls, null);
+    assert.equal(config.admin.sessionLifetime, 8 * 3_600_000);
+    assert.equal(config.admin.sessionIdleTimeout, 30 * 60_000);
+    assert.equal(config.usage.retention, 30 * 86_400_000);
+    assert.equal(config.log.access, false);
+  });
+
+  it('turn the admin listener off with an empty PORTCULLIS_ADMIN_LISTEN', () => {
+    assert.equal(load({ PORTCULLIS_ADMIN_LISTEN: '' }).admin.listen, null);
+    assert.deepEqual(load({ PORTCULLIS_ADMIN_LISTEN: '[::1]:9000' }).admin.listen, { host: '::1', port: 9000 });
+  });
+
+  it('resolve TLS files against the working directory', () => {
+    const config = load({ PORTCULLIS_ADMIN_TLS_CERT: 'tls/admin.pem', PORTCULLIS_ADMIN_TLS_KEY: '/etc/admin.key', PORTCULLIS_ADMIN_TLS_CLIENT_CA: 'ca.pem' });
+    assert.deepEqual(config.admin.tls, { cert: '/srv/portcullis/tls/admin.pem', key: '/etc/admin.key', clientCa: '/srv/portcullis/ca.pem' });
+  });
+
+  it('refuse half a TLS setting, naming the field', () => {
+    assert.throws(() => load({ PORTCULLIS_ADMIN_TLS_CERT: 'a.pem' }), (error: ConfigError) => /admin\.tls: expected both cert and key, found only cert/.test(error.message));
+    assert.throws(() => load({ PORTCULLIS_ADMIN_TLS_KEY: 'a.key' }), (error: ConfigError) => /found only key/.test(error.message));
+    assert.throws(() => load({ PORTCULLIS_ADMIN_TLS_CLIENT_CA: 'ca.pem' }), (error: ConfigError) => /admin\.tls\.clientCa: requires admin\.tls\.cert/.test(error.message));
+  });
+
+  it('refuse a malformed listener or retention, naming the field and its source', () => {
+    assert.throws(() => load({ PORTCULLIS_ADMIN_LISTEN: 'everywhere' }), (error: ConfigError) => /admin\.listen \(from PORTCULLIS_ADMIN_LISTEN\): expected HOST:PORT/.test(error.message));
+    assert.throws(() => load({ PORTCULLIS_USAGE_RETENTION: 'forever' }), (error: ConfigError) => /usage\.retention \(from PORTCULLIS_USAGE_RETENTION\): expected a duration/.test(error.message));
+  });
+});

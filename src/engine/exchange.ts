@@ -1,0 +1,173 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { buildClientResponseHeaders, type REPEATED_HEADER, type RequestHeaderScanner } from './forward-headers.ts';
+import { denial, type Denial } from '../http/error-catalogue.ts';
+import { sendProblem } from '../http/problem-response.ts';
+import type { RequestContext } from '../policies/request-context.ts';
+import type { ResolvedClient } from './client-address.ts';
+import type { CachedKey } from '../verify/key-verifier.ts';
+import type { Operation } from '../routes/operation.ts';
+import type { PresentedCredential } from '../policies/key-auth/credential-reader.ts';
+import { BodyTooLargeError, bodyTooLarge } from '../http/request-body.ts';
+import { withGatewayCors } from '../policies/cors/cors-response-headers.ts';
+
+/** What the gateway is told about each forwarded exchange (metrics, usage, logs): one object for every request. */
+export interface ExchangeObserver {
+  /**
+   * The exchange is over. `problem` is the denial the gateway answered with instead of a
+   * response (null when the upstream's response was relayed or the client was gone); `error`
+   * is what went wrong, or null. The exchange says when the upstream answered and how much.
+   */
+  exchangeFinished(exchange: Exchange, problem: Denial | null, error: Error | null): void;
+}
+
+/** What every exchange of one gateway shares. */
+export interface ExchangeSettings {
+  observer: ExchangeObserver;
+  /** The gateway answers CORS itself: drop the upstream's Access-Control-* response headers. */
+  ownsCors: boolean;
+}
+
+const UPSTREAM_UNAVAILABLE = denial('upstream_unavailable', 'The upstream API could not be reached.');
+const UPSTREAM_TIMEOUT = denial('upstream_timeout', 'The upstream API did not answer in time.');
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** The denial an upstream failure maps to, when the client has not received a response yet. */
+export function denialForUpstreamError(error: unknown): Denial {
+  if (error instanceof BodyTooLargeError) return bodyTooLarge(error.limit);
+  const code = (error as { code?: string } | null)?.code;
+  return code !== undefined && TIMEOUT_CODES.has(code) ? UPSTREAM_TIMEOUT : UPSTREAM_UNAVAILABLE;
+}
+
+const kExchange = Symbol('portcullis.exchange');
+/** The value before the scanner's own list replaces it; frozen, so a stage that ran too early fails loudly. */
+const NOT_SCANNED: string[] = Object.freeze([]) as unknown as string[];
+
+interface ExchangeResponse extends ServerResponse {
+  [kExchange]?: Exchange;
+}
+
+/**
+ * One request's trip through the gateway, in one object: what the checks learn about it (the
+ * RequestContext they read and write), then, once it is forwarded, undici's handler for its
+ * upstream exchange, which streams the response to the client with backpressure both ways.
+ *
+ * One class with every field set in the constructor, rather than a context literal and a
+ * handler object per request: one allocation, one shape that every stage sees (so their
+ * property reads stay monomorphic), and nothing allocated for callbacks.
+ */
+export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** `performance.now()` at arrival: latency metrics and the time every check uses both come from it. */
+  readonly startedAt: number;
+  readonly now: number;
+  readonly client: ResolvedClient;
+  readonly clientAddress: string;
+  requestId = '';
+  upstreamPath: string;
+  path: string;
+  key: CachedKey | null = null;
+  presentedKey: CachedKey | null = null;
+  responseHeaders: string[] | null = null;
+  operation: Operation | null = null;
+  pathParameters: string[] | null = null;
+  forwardBody: Buffer | Readable | null = null;
+
+  // What the request-header scanner found (ScannedRequestHeaders): it runs in the constructor.
+  upstreamHeaders: string[] = NOT_SCANNED;
+  hasBody = false;
+  contentLength: string | undefined = undefined;
+  chunked = false;
+  host: string | undefined = undefined;
+  credential: PresentedCredential = null;
+  requestIdHeader: string | null | typeof REPEATED_HEADER = null;
+
+  // The upstream leg.
+  readonly settings: ExchangeSettings;
+  controller: Dispatcher.DispatchController | null = null;
+  /** `performance.now()` when the request was sent upstream, and when the response headers came; 0 before. */
+  dispatchedAt = 0;
+  respondedAt = 0;
+  /** The upstream's status; 0 before it answered. */
+  upstreamStatus = 0;
+  /** Body bytes relayed to the client. */
+  responseBytes = 0;
+  /** Whether undici has finished with this exchange (ended or failed). */
+  settled = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, settings: ExchangeSettings, scanHeaders: RequestHeaderScanner, client: ResolvedClient, startedAt: number, now: number) {
+    const url = req.url as string;
+    this.req = req;
+    this.res = res;
+    this.settings = settings;
+    this.client = client;
+    this.clientAddress = client.address;
+    this.startedAt = startedAt;
+    this.now = now;
+    this.upstreamPath = url;
+    this.path = url;
+    scanHeaders(req.rawHeaders, this);
+  }
+
+  /** Just before the exchange is dispatched: from now on, a client that goes away aborts its upstream request. */
+  watchClient(): void {
+    this.dispatchedAt = performance.now();
+    const res = this.res as ExchangeResponse;
+    res[kExchange] = this;
+    res.once('close', abortIfUnfinished);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.res.destroyed) controller.abort(new Error('client went away'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
+    // Interim 1xx responses are not relayed: Node's server answers 100-continue itself.
+    if (statusCode < 200) return;
+    this.respondedAt = performance.now();
+    this.upstreamStatus = statusCode;
+    let headers = buildClientResponseHeaders((controller.rawHeaders ?? []) as Array<Buffer | string>);
+    if (this.settings.ownsCors) headers = withGatewayCors(headers, this.res.getHeader('vary') as string | undefined);
+    // Headers every response to this request carries (RateLimit fields): added after the upstream's.
+    const extra = this.responseHeaders;
+    if (extra !== null) for (let index = 0; index < extra.length; index++) headers.push(extra[index] as string);
+    this.res.writeHead(statusCode, headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.responseBytes += chunk.length;
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', resumeUpstream);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.settled = true;
+    this.res.end();
+    this.settings.observer.exchangeFinished(this, null, null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.settled = true;
+    let problem: Denial | null = null;
+    if (this.res.headersSent) this.res.destroy(error);
+    else if (!this.res.destroyed) sendProblem(this.res, (problem = denialForUpstreamError(error)), this.requestId);
+    this.settings.observer.exchangeFinished(this, problem, error);
+  }
+}
+
+// Named functions with `this` bound to the response: no closure per request.
+function resumeUpstream(this: ExchangeResponse): void {
+  this[kExchange]?.controller?.resume();
+}
+
+function abortIfUnfinished(this: ExchangeResponse): void {
+  const exchange = this[kExchange];
+  if (exchange === undefined || exchange.settled || this.writableFinished) return;
+  exchange.settled = true;
+  exchange.controller?.abort(new Error('client closed the connection'));
+}

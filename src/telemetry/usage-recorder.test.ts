@@ -1,0 +1,143 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KeyStore, KeyUsage } from '../store/key-store.ts';
+import type { UsageMinute, UsageStore } from '../store/usage-store.ts';
+import { MAX_ADDRESSES_PER_MINUTE, UsageRecorder, type UsageBucket } from './usage-recorder.ts';
+
+const MINUTE = 60_000;
+const m0 = 28_000_000 * MINUTE;
+
+/** Records what the recorder writes; can be told to fail. */
+function fakeStore() {
+  const written = { lastUses: [] as KeyUsage[][], minutes: [] as UsageMinute[][], purges: [] as number[] };
+  let failing = false;
+  const store = {
+    async recordUsage(batch: KeyUsage[]) {
+      if (failing) throw new Error('store down');
+      written.lastUses.push(batch);
+    },
+    async recordUsageMinutes(batch: UsageMinute[]) {
+      if (failing) throw new Error('store down');
+      written.minutes.push(batch);
+    },
+    async purgeUsageBefore(minute: number) {
+      written.purges.push(minute);
+      return 0;
+    },
+  } as unknown as KeyStore & UsageStore;
+  return { store, written, fail: (value: boolean) => (failing = value) };
+}
+
+describe('UsageRecorder', () => {
+  it('aggregates per key and minute: requests, denials by code, bytes and addresses', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 30 * 86_400_000 });
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 1_000, m0 + 3_000, 100, 5_000, null);
+    recorder.recordExchange('key_a', '192.0.2.2', m0 + 2_000, m0 + 3_500, 0, 0, 'upstream_timeout');
+    recorder.recordDenial('key_a', '192.0.2.1', m0 + 4_000, 'key_revoked');
+    recorder.recordDenial('key_a', '192.0.2.3', m0 + 5_000, 'key_revoked');
+    recorder.recordExchange('key_b', '2001:db8::1', m0 + 6_000, m0 + 6_000, 0, 0, null);
+    await recorder.flush(m0 + 10_000);
+    assert.deepEqual(written.minutes, [[
+      { keyId: 'key_a', minute: m0, requests: 4, bytesIn: 100, bytesOut: 5_000, denials: { upstream_timeout: 1, key_revoked: 2 }, addresses: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] },
+      { keyId: 'key_b', minute: m0, requests: 1, bytesIn: 0, bytesOut: 0, denials: {}, addresses: ['2001:db8::1'] },
+    ]]);
+    // Last use counts forwarded requests only, not refusals.
+    assert.deepEqual(written.lastUses, [[
+      { keyId: 'key_a', lastUsedAt: m0 + 2_000, lastUsedAddress: '192.0.2.2' },
+      { keyId: 'key_b', lastUsedAt: m0 + 6_000, lastUsedAddress: '2001:db8::1' },
+    ]]);
+  });
+
+  it('starts a new bucket when the minute turns, and keeps the newest last use', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 59_000, m0 + 59_000, 0, 0, null);
+    recorder.recordExchange('key_a', '192.0.2.9', m0 + MINUTE + 1, m0 + MINUTE + 1, 0, 0, null);
+    recorder.recordExchange('key_a', '192.0.2.9', m0 + MINUTE + 2, m0 + MINUTE + 2, 0, 0, null);
+    await recorder.flush(m0 + 2 * MINUTE);
+    assert.deepEqual(written.minutes[0]!.map((usage) => [usage.minute, usage.requests]), [[m0, 1], [m0 + MINUTE, 2]]);
+    assert.deepEqual(written.lastUses[0], [{ keyId: 'key_a', lastUsedAt: m0 + MINUTE + 2, lastUsedAddress: '192.0.2.9' }]);
+  });
+
+  it('counts an exchange in the minute it ends, and its arrival as the last use', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 59_900, m0 + MINUTE + 200, 10, 20, null);
+    recorder.recordExchange('key_a', '192.0.2.2', m0 + MINUTE + 100, m0 + MINUTE + 150, 0, 0, null);
+    await recorder.flush(m0 + 2 * MINUTE);
+    assert.deepEqual(written.minutes[0]!.map((usage) => [usage.minute, usage.requests, usage.bytesIn, usage.bytesOut]), [[m0 + MINUTE, 2, 10, 20]]);
+    assert.deepEqual(written.lastUses[0], [{ keyId: 'key_a', lastUsedAt: m0 + MINUTE + 100, lastUsedAddress: '192.0.2.2' }], 'the later arrival is the last use, though it ended first');
+  });
+
+  it('bounds the distinct addresses kept per key and minute', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    for (let i = 0; i < MAX_ADDRESSES_PER_MINUTE + 100; i++) recorder.recordDenial('key_a', `10.0.${i >> 8}.${i & 255}`, m0, 'key_expired');
+    await recorder.flush(m0 + 1);
+    const [usage] = written.minutes[0]!;
+    assert.equal(usage!.addresses.length, MAX_ADDRESSES_PER_MINUTE);
+    assert.equal(usage!.requests, MAX_ADDRESSES_PER_MINUTE + 100);
+  });
+
+  it('writes nothing when nothing happened, and keeps a failed batch for the next flush', async () => {
+    const { store, written, fail } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    await recorder.flush(m0);
+    assert.deepEqual(written.minutes, []);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 1, m0 + 1, 0, 0, null);
+    fail(true);
+    await assert.rejects(recorder.flush(m0 + 2), /store down/);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 3, m0 + 3, 0, 0, null);
+    fail(false);
+    await recorder.flush(m0 + 4);
+    const requests = written.minutes.flat().reduce((sum: number, usage: UsageMinute) => sum + usage.requests, 0);
+    assert.equal(requests, 2, 'no request lost, none counted twice');
+  });
+
+  /** A recorder and a holder such as the key cache's entry, which keeps the key's last bucket. */
+  function withHolder() {
+    const { store, written } = fakeStore();
+    return { written, recorder: new UsageRecorder(store, { retention: 86_400_000 }), holder: { usageBucket: null as UsageBucket | null } };
+  }
+
+  it('counts the same through a holder that keeps the last bucket, across minutes and flushes', async () => {
+    const { written, recorder, holder } = withHolder();
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 1_000, m0 + 1_000, 10, 0, null, holder);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 2_000, m0 + 2_000, 20, 0, null, holder);
+    recorder.recordExchange('key_a', '192.0.2.2', m0 + 3_000, m0 + 4_000, 0, 300, null, holder);
+    // Without the holder the same bucket is found through the map.
+    recorder.recordExchange('key_a', '192.0.2.3', m0 + 5_000, m0 + 5_000, 0, 0, null);
+    // The minute turns: the held bucket is closed and a new one is taken.
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + MINUTE + 1, m0 + MINUTE + 1, 0, 0, null, holder);
+    await recorder.flush(m0 + MINUTE + 2);
+    // After a flush the held bucket is written and closed: later counts go to a new one, none are lost.
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + MINUTE + 3, m0 + MINUTE + 4, 0, 7, null, holder);
+    await recorder.flush(m0 + MINUTE + 5);
+    assert.equal(holder.usageBucket?.addresses.size, 0, 'a written bucket the holder keeps lets its addresses go');
+    assert.deepEqual(written.minutes, [
+      [
+        { keyId: 'key_a', minute: m0, requests: 4, bytesIn: 30, bytesOut: 300, denials: {}, addresses: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] },
+        { keyId: 'key_a', minute: m0 + MINUTE, requests: 1, bytesIn: 0, bytesOut: 0, denials: {}, addresses: ['192.0.2.1'] },
+      ],
+      [{ keyId: 'key_a', minute: m0 + MINUTE, requests: 1, bytesIn: 0, bytesOut: 7, denials: {}, addresses: ['192.0.2.1'] }],
+    ]);
+  });
+
+  it('never adds to a bucket held for another key', async () => {
+    const { written, recorder, holder } = withHolder();
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 1, m0 + 1, 0, 0, null, holder);
+    recorder.recordExchange('key_b', '192.0.2.1', m0 + 2, m0 + 2, 0, 0, null, holder);
+    await recorder.flush(m0 + 3);
+    assert.deepEqual(written.minutes[0]!.map((usage) => [usage.keyId, usage.requests]), [['key_a', 1], ['key_b', 1]]);
+  });
+
+  it('purges usage older than the retention, about once an hour', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 7 * 86_400_000 });
+    await recorder.flush(m0);
+    await recorder.flush(m0 + 5 * MINUTE);
+    await recorder.flush(m0 + 61 * MINUTE);
+    assert.deepEqual(written.purges, [m0 - 7 * 86_400_000, m0 + 61 * MINUTE - 7 * 86_400_000]);
+  });
+});
