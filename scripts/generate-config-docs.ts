@@ -1,55 +1,25 @@
 /**
- * Generates docs/configuration.md from the configuration schema (src/config/schema.ts), so
- * the reference can never drift from what the gateway accepts.
+ * Generates docs/configuration.md from the options every part of the gateway declares (its
+ * config fragments, put together in src/app/config.ts), so the reference can never drift from
+ * what the gateway accepts.
  *
  *   npm run docs:config             rewrite docs/configuration.md
  *   npm run docs:config -- --check  exit 1 when docs/configuration.md is stale
  *
- * src/config/configuration-docs.test.ts runs the same rendering in memory and fails when
+ * src/app/configuration-docs.test.ts runs the same rendering in memory and fails when
  * the committed file differs.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { configFields, environmentVariableFor } from '../src/config/load-config.ts';
+import { gatewayConfig } from '../src/app/config.ts';
 import { ConfigError } from '../src/config/config-error.ts';
-import { validateConfigDocument } from '../src/config/validate-config.ts';
+import type { OptionSchema } from '../src/config/config-fragment.ts';
+import { configFormats, environmentVariableFor, typesOf } from '../src/config/config-schema.ts';
 
 export const CONFIGURATION_DOC_PATH = resolve(import.meta.dirname, '..', 'docs', 'configuration.md');
 
-/** The schema keywords this generator knows how to describe; anything else fails loudly. */
-interface OptionSchema {
-  type?: string | readonly string[];
-  format?: string;
-  enum?: readonly unknown[];
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  minItems?: number;
-  uniqueItems?: boolean;
-  pattern?: string;
-  items?: OptionSchema;
-  default?: unknown;
-  description?: string;
-  'x-flag'?: string;
-}
-
-/** What each custom format accepts, in words. A new format in the schema needs a line here. */
-export const FORMAT_DESCRIPTIONS: Record<string, string> = {
-  duration: 'A duration: a number followed by `ms`, `s`, `m`, `h` or `d` (`250ms`, `30s`, `5m`, `1h`, `30d`; decimals such as `1.5s` are allowed), or a plain integer number of milliseconds.',
-  'byte-size': 'A size: a number followed by `b`, `kb`, `mb` or `gb` (`512kb`, `10mb`; 1kb = 1024 bytes), or a plain integer number of bytes.',
-  'host-port': '`HOST:PORT`, with IPv6 hosts in brackets (`[::]:8080`, `[::1]:8080`). A bare port (`8080`) means `127.0.0.1:8080`. Port `0` picks a free port.',
-  'upstream-url': 'An `http://` or `https://` URL without user name, password, query or fragment. A path (`http://10.0.0.5:3000/api`) is prefixed to every forwarded path.',
-  'key-prefix': 'Lowercase letters and digits starting with a letter (at most 16), optionally followed by `_` and an environment tag of at most 16 lowercase letters and digits: `pcl`, `pcl_live`, `acme_test`.',
-  'header-name': 'An HTTP header name: letters, digits and `-`, at most 64 characters. Matched without regard to case.',
-  cidr: 'An IPv4 or IPv6 range in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`) or a single address (`192.0.2.7`, `::1`). Host bits must be zero (`10.0.0.1/8` is refused). `::ffff:a.b.c.d/N` (N ≥ 96) is the IPv4 range it maps. In an environment variable, separate entries with commas.',
-  'file-path': 'The path of a file, relative to the working directory. It is read at start-up; a missing or unreadable file stops the start with an error that names the option.',
-  'rate-policy': 'A rate: a count, `/`, and `s`, `m`, `h` or `d` (`100/s`, `6000/m`), optionally followed by `burst N`, the requests allowed at once after a quiet spell (`100/s burst 200`; without it, the burst is the count). Enforced with GCRA: smooth, no window edges.',
-  'quota-policy': 'A quota: a count, `/`, and `day` or `month` (`10000/day`, `300000/month`). Periods are calendar days and months in UTC.',
-  'redis-url': 'A `redis://` or `rediss://` (TLS) URL, optionally with a password and database: `redis://:secret@10.0.0.9:6379/0`.',
-  'header-name-or-star': 'An HTTP header name (letters, digits and `-`, at most 64 characters, matched without regard to case), or `*`.',
-  'base-path': 'A path prefix: `/` followed by segments (`/v1`, `/api/v2`), canonical, without a trailing `/` or `{parameters}`; or the empty string for none.',
-  'cors-origin': 'An origin as browsers send it, lower case and without a path: `https://app.example.com`, `http://localhost:5173`; a wildcard leftmost label, `https://*.example.com`, matches one or more labels in front of `example.com` (not `example.com` itself); `*` matches any origin.',
-};
+/** What each format accepts, in words: each format's own documentation. */
+const FORMATS = configFormats(gatewayConfig.fragments);
 
 /** A valid portcullis.yaml that shows the shape of the file; the docs test loads it. */
 export const EXAMPLE_CONFIG_YAML = `# portcullis.yaml: every option is optional. These values are examples, not the defaults.
@@ -80,11 +50,6 @@ log:
   level: info
 `;
 
-function typesOf(schema: OptionSchema): string[] {
-  if (schema.type === undefined) return [];
-  return typeof schema.type === 'string' ? [schema.type] : [...schema.type];
-}
-
 function code(text: string): string {
   return `\`${text}\``;
 }
@@ -94,7 +59,7 @@ export function describeType(schema: OptionSchema): string {
   const types = typesOf(schema);
   const nullable = types.includes('null') ? ' or `null`' : '';
   if (schema.format !== undefined) {
-    if (!(schema.format in FORMAT_DESCRIPTIONS)) throw new Error(`No description for format "${schema.format}": add it to FORMAT_DESCRIPTIONS in scripts/generate-config-docs.ts`);
+    if (!FORMATS.has(schema.format)) throw new Error(`No format "${schema.format}": declare it in the fragment that uses it`);
     return `${schema.format} ([format](#${schema.format}))${nullable}`;
   }
   if (schema.enum !== undefined) return `one of ${schema.enum.map((value) => code(String(value))).join(', ')}`;
@@ -104,7 +69,7 @@ export function describeType(schema: OptionSchema): string {
   if (type === 'array') {
     if (schema.items === undefined) throw new Error('Cannot describe an array without items');
     const bounds = [schema.minItems !== undefined && schema.minItems > 0 ? `at least ${schema.minItems}` : '', schema.uniqueItems ? 'no duplicates' : ''].filter(Boolean);
-    return `list of ${describeType(schema.items)}${bounds.length > 0 ? ` (${bounds.join(', ')})` : ''}${nullable}`;
+    return `list of ${describeType(schema.items as OptionSchema)}${bounds.length > 0 ? ` (${bounds.join(', ')})` : ''}${nullable}`;
   }
   if (type === 'integer' || type === 'number') {
     if (schema.minimum !== undefined && schema.maximum !== undefined) return `${type}, ${schema.minimum}–${schema.maximum}${nullable}`;
@@ -135,7 +100,7 @@ function sampleValidationMessage(): string {
   const document: Record<string, unknown> = { upstream: { headersTimeout: 'soon' }, upstreem: { url: 'http://127.0.0.1:3000' } };
   const sources: Record<string, string> = { 'upstream.headersTimeout': 'PORTCULLIS_UPSTREAM_HEADERS_TIMEOUT', upstreem: '/etc/portcullis/portcullis.yaml' };
   try {
-    validateConfigDocument(document, (field) => sources[field]);
+    gatewayConfig.validate(document, (field) => sources[field]);
   } catch (error) {
     if (error instanceof ConfigError) return error.message;
     throw error;
@@ -143,24 +108,35 @@ function sampleValidationMessage(): string {
   throw new Error('the sample invalid configuration unexpectedly validated');
 }
 
+/** The options grouped by their top-level section, in the order each section first appears. */
+export function optionsBySection(): Array<{ field: string; schema: OptionSchema }> {
+  const sections = new Map<string, Array<{ field: string; schema: OptionSchema }>>();
+  for (const option of gatewayConfig.options) {
+    const section = option.field.split('.')[0] as string;
+    let list = sections.get(section);
+    if (list === undefined) sections.set(section, (list = []));
+    list.push(option);
+  }
+  return [...sections.values()].flat();
+}
+
 /** The whole of docs/configuration.md. */
 export function renderConfigurationDocs(): string {
-  const fields = configFields();
-  const rows = fields.map(({ field, schema: raw }) => {
-    const schema = raw as OptionSchema;
-    if (schema.description === undefined) throw new Error(`${field} has no description in src/config/schema.ts`);
+  const fields = optionsBySection();
+  const rows = fields.map(({ field, schema }) => {
+    if (schema.description === undefined) throw new Error(`${field} has no description in its config fragment`);
     const flag = schema['x-flag'] === undefined ? '—' : code(schema['x-flag']);
     return `| ${[code(field), code(environmentVariableFor(field)), flag, describeType(schema), describeDefault(schema.default), schema.description].map(cell).join(' | ')} |`;
   });
   const usedFormats = new Set<string>();
   const collectFormats = (schema: OptionSchema) => {
     if (schema.format !== undefined) usedFormats.add(schema.format);
-    if (schema.items !== undefined) collectFormats(schema.items);
+    if (schema.items !== undefined) collectFormats(schema.items as OptionSchema);
   };
-  for (const { schema } of fields) collectFormats(schema as OptionSchema);
-  const formats = [...usedFormats].sort().map((format) => `### ${format}\n\n${FORMAT_DESCRIPTIONS[format]}\n`);
+  for (const { schema } of fields) collectFormats(schema);
+  const formats = [...usedFormats].sort().map((format) => `### ${format}\n\n${FORMATS.get(format)?.documentation}\n`);
 
-  return `<!-- Generated by scripts/generate-config-docs.ts from src/config/schema.ts. Do not edit: run \`npm run docs:config\`. -->
+  return `<!-- Generated by scripts/generate-config-docs.ts from the config fragments (src/app/config.ts). Do not edit: run \`npm run docs:config\`. -->
 # Configuration
 
 Every option can be set in a YAML file, as a \`PORTCULLIS_…\` environment variable, and some as
@@ -187,7 +163,8 @@ the config file's folder.
 
 ## Validation
 
-The merged configuration is checked against one schema (\`src/config/schema.ts\`) before
+The merged configuration is checked against one schema, made of the options each part declares
+(\`src/app/config.ts\` lists the parts), before
 anything starts. Unknown options are errors, not ignored, so a typo cannot silently leave a
 protection off. An invalid configuration makes the process print every problem, naming the
 option, where it came from, what was expected and what was found, and exit with status

@@ -4,7 +4,7 @@
  * Fastify compiles at start-up). Schemas stay within what both OpenAPI 3.1 (JSON Schema
  * 2020-12) and Fastify's ajv (draft-07) read the same way.
  */
-import { TAG_PATTERN } from '../cli/key-settings-flags.ts';
+import { TAG_PATTERN } from '../keys/key-record.ts';
 
 type Schema = Record<string, unknown>;
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import pino from 'pino';
 import { buildAdminApp } from './admin-server.ts';
-import { loadConfig } from '../config/load-config.ts';
+import { loadConfig } from '../app/config.ts';
 import { openKeyStore } from '../store/open-key-store.ts';
 import type { Store } from '../store/store.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
-import type { Config } from '../config/load-config.ts';
+import type { AdminConfig } from './admin-config.ts';
 import { formatHostPort, type HostPort } from '../http/units.ts';
 import type { Store } from '../store/store.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
@@ -28,7 +28,8 @@ export interface ChangeFeedState extends KeyEventSource {
 }
 
 export interface AdminDependencies {
-  config: Config;
+  /** The admin listener's settings, and the prefix of the keys it creates. */
+  config: { admin: AdminConfig; keys: { prefix: string } };
   store: Store;
   changeFeed: ChangeFeedState;
   metrics: GatewayMetrics;

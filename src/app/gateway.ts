@@ -1,35 +1,37 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { Config } from '../config/load-config.ts';
-import { formatHostPort, type HostPort } from '../http/units.ts';
-import { openKeyStore } from '../store/open-key-store.ts';
-import type { Store } from '../store/store.ts';
-import type { ChangeSubscription } from '../store/key-store.ts';
-import { describeStoreLocation } from '../store/store-location.ts';
-import { assessHealth, type GatewayHealthSnapshot, type HealthReport } from '../health/health-report.ts';
-import { startHealthServer, type HealthServer } from '../health/health-server.ts';
-import { KeyVerifier } from '../verify/key-verifier.ts';
-import { ChangeFeedFollower } from '../verify/change-feed-follower.ts';
-import { UsageRecorder } from '../telemetry/usage-recorder.ts';
-import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import { startAdminServer, type RunningAdmin } from '../admin/admin-server.ts';
+import { ConfigError } from '../config/config-error.ts';
+import { createClientAddressResolver } from '../engine/client-address.ts';
+import { GatewayServer } from '../engine/gateway-server.ts';
+import { createHttpsRedirectServer } from '../engine/https-redirect.ts';
+import { createPipeline } from '../engine/pipeline.ts';
 import { RequestTelemetry } from '../engine/request-telemetry.ts';
-import { RequestIds } from '../telemetry/request-id.ts';
+import { CertificateReloader, listenerTlsOptions, readListenerCredentials, upstreamConnectOptions } from '../engine/tls-credentials.ts';
+import { UpstreamProxy } from '../engine/upstream-proxy.ts';
+import { assessHealth, type HealthReport } from '../health/health-report.ts';
+import { startHealthServer } from '../health/health-server.ts';
+import { InvalidCidrError } from '../http/cidr.ts';
+import { formatHostPort, type HostPort } from '../http/units.ts';
 import { createKeyParser } from '../keys/key-format.ts';
 import { ADMIN_TOKEN_PREFIX } from '../keys/mint-key.ts';
-import { startAdminServer, type RunningAdmin } from '../admin/admin-server.ts';
-import { buildChecks } from './pipeline-checks.ts';
-import { createPipeline } from '../engine/pipeline.ts';
-import { GatewayServer } from '../engine/gateway-server.ts';
-import { UpstreamProxy } from '../engine/upstream-proxy.ts';
+import type { PolicyParts } from '../policies/policy.ts';
+import type { Check } from '../policies/request-context.ts';
+import type { ChangeSubscription } from '../store/key-store.ts';
+import { openKeyStore } from '../store/open-key-store.ts';
+import { describeStoreLocation } from '../store/store-location.ts';
+import type { Store } from '../store/store.ts';
+import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import { RequestIds } from '../telemetry/request-id.ts';
+import { UsageRecorder } from '../telemetry/usage-recorder.ts';
+import { ChangeFeedFollower } from '../verify/change-feed-follower.ts';
+import { KeyVerifier } from '../verify/key-verifier.ts';
+import type { Config } from './config.ts';
 import { startExampleUpstream } from './example-upstream.ts';
-import { createClientAddressResolver } from '../engine/client-address.ts';
-import { InvalidCidrError } from '../http/cidr.ts';
-import { ConfigError } from '../config/config-error.ts';
-import { CertificateReloader, listenerTlsOptions, readListenerCredentials, upstreamConnectOptions } from '../engine/tls-credentials.ts';
-import { createHttpsRedirectServer } from '../engine/https-redirect.ts';
-import { startAbuseLimits } from './abuse-limits.ts';
-import { loadRoutes } from './load-routes.ts';
-import { compileCors, logRouteSummary } from './route-setup.ts';
+import { startLimiter, type Limiter } from './limiter.ts';
+import { PIPELINE_POLICIES } from './pipeline-policies.ts';
+import { ProcessParts } from './process-parts.ts';
+import { loadRoutes, logRouteSummary } from './routes.ts';
 
 export interface RunningGateway {
   address: HostPort;
@@ -70,28 +72,83 @@ export interface GatewayDependencies {
   serveAdmin?: boolean;
 }
 
-/** Builds every part from a validated config and starts listening. */
+/** The store and what follows it: the key cache, the change feed, usage batches and limits. */
+interface KeyParts {
+  store: Store;
+  verifier: KeyVerifier;
+  follower: ChangeFeedFollower;
+  subscription: ChangeSubscription | null;
+  metrics: GatewayMetrics;
+  usage: UsageRecorder;
+  limiter: Limiter;
+}
+
+/**
+ * Builds every part from a validated config and starts listening. The parts start in order
+ * and are closed in the reverse order by `stop` (or by a start that fails half-way): the
+ * public listener drains first, the store closes last.
+ */
 export async function startGateway(config: Config, logger: Logger, dependencies: GatewayDependencies = {}): Promise<RunningGateway> {
-  // Routes and CORS compile first: a bad document or policy exits 2 before anything opens.
+  // Routes compile first: a bad document exits 2 before anything opens.
   const routes = loadRoutes(config);
-  const cors = compileCors(config.cors);
   logRouteSummary(logger, routes);
-  const store = dependencies.store ?? (await openKeyStore(config.store, { onConnectionError: (error) => logger.debug({ err: error }, 'key store connection lost') }));
-  await store.migrate();
-  let phase: GatewayHealthSnapshot['phase'] = 'starting';
-
-  let exampleUpstream: Server | null = null;
-  let upstreamUrl = config.upstream.url;
-  if (upstreamUrl === null) {
-    const example = await startExampleUpstream();
-    exampleUpstream = example.server;
-    upstreamUrl = example.url;
+  const parts = new ProcessParts(logger);
+  try {
+    const keys = await startKeyParts(config, logger, parts, dependencies.store);
+    const upstream = await startUpstream(config, parts);
+    let phase: 'starting' | 'serving' = 'starting';
+    const health = () => healthOf(keys, phase);
+    // Everything that reads files or compiles config comes before anything listens, so a bad
+    // CIDR, PEM or CA stops the start with exit status 2.
+    const checks = withConfigErrors(() => createChecks(config, { logger, verifier: keys.verifier, routes, limiter: keys.limiter.backend, quotas: keys.limiter.quotas }));
+    const requestIds = new RequestIds(undefined, credentialShape(config));
+    const listener = createPublicListener(config, logger, checks, upstream.proxy, keys, requestIds, dependencies);
+    // The admin listener first: a gateway whose admin address is taken never serves traffic.
+    const admin = config.admin.listen !== null && dependencies.serveAdmin !== false
+      ? parts.add('admin listener', await startAdminServer({ config, store: keys.store, changeFeed: keys.follower, metrics: keys.metrics, requestIds, logger, health }), (running) => running.close())
+      : null;
+    const healthServer = config.health.listen !== null && dependencies.serveHealth !== false ? parts.add('health listener', await startHealthServer(config.health.listen, health), (running) => running.close()) : null;
+    const address = await listenPublic(config, logger, listener, parts);
+    phase = 'serving';
+    const reloader = watchCertificates(config, listener, parts);
+    const redirectAddress = await startRedirectListener(config, address, parts);
+    if (admin !== null) logger.info({ listen: formatHostPort(admin.address), url: admin.url }, 'admin listening');
+    logger.info({ listen: formatHostPort(address), protocol: listener.protocol, upstream: upstream.url.href, store: describeStoreLocation(config.store), ...(redirectAddress ? { redirect: formatHostPort(redirectAddress) } : {}), ...(healthServer && { health: formatHostPort(healthServer.address) }) }, 'gateway listening');
+    return {
+      address,
+      upstreamUrl: upstream.url,
+      usingExampleUpstream: upstream.example,
+      protocol: listener.protocol,
+      redirectAddress,
+      reloadCertificates: () => reloader?.reload() ?? false,
+      store: keys.store,
+      metrics: keys.metrics,
+      admin,
+      verifier: keys.verifier,
+      follower: keys.follower,
+      healthAddress: healthServer?.address ?? null,
+      health,
+      flushUsage: () => Promise.all([keys.usage.flush(), keys.limiter.flush()]).then(() => undefined),
+      stop: () => parts.closeAll(),
+    };
+  } catch (error) {
+    await parts.closeAll().catch(() => {});
+    throw error;
   }
+}
 
+/** Opens the store (unless one is given) and starts what reads it: key cache, change feed, usage, limits. */
+async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts, given: Store | undefined): Promise<KeyParts> {
+  const store = given ?? parts.add('key store', await openKeyStore(config.store, { onConnectionError: (error) => logger.debug({ err: error }, 'key store connection lost') }), (opened) => opened.close());
+  await store.migrate();
   const verifier = new KeyVerifier(store, { ...config.cache, staleFor: config.changeFeed.staleFor });
+  const metrics = new GatewayMetrics({
+    keyCache: () => verifier.stats,
+    changeFeedCaughtUpAt: () => follower.caughtUpAt,
+    changeFeedPosition: () => follower.lastSeq,
+  });
   const follower = new ChangeFeedFollower(store, verifier, {
     pollInterval: config.changeFeed.pollInterval,
-    // Polls start after `metrics` exists (follower.start() below).
     onError: (error) => {
       metrics.changeFeedPollErrors.inc();
       logger.debug({ err: error }, 'change feed poll failed; retrying');
@@ -103,23 +160,9 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     onLogReset: (previousSeq, latestSeq) => logger.warn({ previousSeq, latestSeq }, 'key event log is behind this node (restored or replaced database): dropped cached keys'),
     onApplied: (seq, count) => logger.debug({ seq, count }, 'applied key changes'),
   });
-  const metrics = new GatewayMetrics({
-    keyCache: () => verifier.stats,
-    changeFeedCaughtUpAt: () => follower.caughtUpAt,
-    changeFeedPosition: () => follower.lastSeq,
-  });
   await follower.start();
-  const subscription: ChangeSubscription | null = store.subscribeToChanges ? await store.subscribeToChanges(() => follower.wake()) : null;
-
-  const health = (): HealthReport => {
-    const feed = follower.state;
-    return assessHealth({
-      phase,
-      store: { reachable: feed.reachable, lastContactAt: feed.lastContactAt, freshUntil: verifier.freshUntil },
-      changeFeed: { lastSeq: feed.lastSeq, notifications: subscription === null ? 'not-used' : subscription.listening ? 'listening' : 'reconnecting' },
-    }, Date.now());
-  };
-
+  parts.add('change feed', follower, (started) => started.stop());
+  const subscription = store.subscribeToChanges ? parts.add('change notifications', await store.subscribeToChanges(() => follower.wake()), (listening) => listening.close()) : null;
   const usage = new UsageRecorder(store, {
     retention: config.usage.retention,
     onError: (error) => {
@@ -128,36 +171,82 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     },
   });
   usage.start(config.usage.flushInterval);
-
-  // Everything that reads files or compiles config comes before anything listens, so a bad
-  // CIDR, PEM or CA stops the start with exit status 2.
-  let checks: ReturnType<typeof buildChecks>;
-  let resolveClient: ReturnType<typeof createClientAddressResolver>;
-  const abuseLimits = await startAbuseLimits(config, store, logger);
+  parts.add('usage recorder', usage, (recorder) => recorder.stop().catch((error: unknown) => logger.error({ err: error }, 'final usage flush failed')));
+  const limiter = parts.add('limiter', await startLimiter(config, store, logger), (started) => started.stop());
   // The limiter backend's state is a metric: memory is always up; Redis is up while shared.
-  const limiterBackend = abuseLimits.backend as { shared?: boolean };
-  if (typeof limiterBackend.shared === 'boolean') metrics.addLimiterBackend('redis', () => limiterBackend.shared === true);
+  if (limiter.isShared !== null) metrics.addLimiterBackend('redis', limiter.isShared);
   metrics.addLimiterBackend('memory', () => true);
+  return { store, verifier, follower, subscription, metrics, usage, limiter };
+}
+
+/** The upstream (the built-in example when none is configured) and the pool that reaches it. */
+async function startUpstream(config: Config, parts: ProcessParts): Promise<{ url: URL; example: boolean; proxy: UpstreamProxy }> {
+  let url = config.upstream.url;
+  let example: Server | null = null;
+  if (url === null) {
+    const started = await startExampleUpstream();
+    example = parts.add('example upstream', started.server, (server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    url = started.url;
+  }
+  const connect = url.protocol === 'https:' ? upstreamConnectOptions(config.upstream.tls) : undefined;
+  const proxy = parts.add('upstream pool', new UpstreamProxy({ ...config.upstream, url, ...(connect ? { connect } : {}) }), (pool) => pool.close());
+  return { url, example: example !== null, proxy };
+}
+
+function healthOf(keys: KeyParts, phase: 'starting' | 'serving'): HealthReport {
+  const feed = keys.follower.state;
+  const subscription = keys.subscription;
+  return assessHealth({
+    phase,
+    store: { reachable: feed.reachable, lastContactAt: feed.lastContactAt, freshUntil: keys.verifier.freshUntil },
+    changeFeed: { lastSeq: feed.lastSeq, notifications: subscription === null ? 'not-used' : subscription.listening ? 'listening' : 'reconnecting' },
+  }, Date.now());
+}
+
+/** The pipeline's checks, made from the configuration in the order of the list; a policy left off makes none. */
+function createChecks(config: Config, parts: PolicyParts): Check[] {
+  const checks: Check[] = [];
+  for (const policy of PIPELINE_POLICIES) {
+    const check = policy.create(config, parts);
+    if (check !== null) checks.push(check);
+  }
+  return checks;
+}
+
+/** A bad CIDR found while making the checks is a configuration error (exit 2). */
+function withConfigErrors<T>(make: () => T): T {
   try {
-    checks = buildChecks(config, { verifier, logger, abuseLimits, routes, cors });
-    resolveClient = createClientAddressResolver({ trustProxy: config.network.trustProxy, header: config.network.clientAddressHeader });
+    return make();
   } catch (error) {
     if (error instanceof InvalidCidrError) throw new ConfigError([error.message]);
     throw error;
   }
+}
+
+/** Says whether a value is shaped like a key or an admin token, so it is never logged or forwarded as a request id. */
+function credentialShape(config: Config): (value: string) => boolean {
+  const isKey = createKeyParser([...config.keys.acceptedPrefixes, ADMIN_TOKEN_PREFIX]);
+  return (value) => isKey(value) !== null;
+}
+
+interface PublicListener {
+  server: GatewayServer;
+  protocol: 'http' | 'https';
+  /** Reads the TLS files again when they change; null without TLS. */
+  reloader: CertificateReloader | null;
+}
+
+/** The public listener with the pipeline behind it (not listening yet). */
+function createPublicListener(config: Config, logger: Logger, checks: Check[], proxy: UpstreamProxy, keys: KeyParts, requestIds: RequestIds, dependencies: GatewayDependencies): PublicListener {
   const tls = config.tls;
   const credentials = tls === null ? null : readListenerCredentials(tls);
-  const upstreamTls = upstreamUrl.protocol === 'https:' ? upstreamConnectOptions(config.upstream.tls) : undefined;
-  if (upstreamTls?.rejectUnauthorized === false) {
-    logger.error({ upstream: upstreamUrl.href }, 'INSECURE: upstream.tls.insecureSkipVerify is set; the upstream certificate and host name are NOT verified, so anyone on the network path can read and change this traffic');
+  if (config.upstream.tls.insecureSkipVerify) {
+    logger.error({ upstream: config.upstream.url?.href }, 'INSECURE: upstream.tls.insecureSkipVerify is set; the upstream certificate and host name are NOT verified, so anyone on the network path can read and change this traffic');
   }
-
   const protocol = tls === null ? 'http' : 'https';
-  const isKey = createKeyParser([...config.keys.acceptedPrefixes, ADMIN_TOKEN_PREFIX]);
-  const requestIds = new RequestIds(undefined, (value) => isKey(value) !== null);
-  const telemetry = new RequestTelemetry({ metrics, usage, logger, accessLog: config.log.access });
-  const proxy = new UpstreamProxy({ ...config.upstream, url: upstreamUrl, ...(upstreamTls ? { connect: upstreamTls } : {}) });
-  const handler = createPipeline({ checks, proxy, keyHeaders: new Set(config.keys.headers), protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, ownsCors: cors !== null, telemetry, requestIds, logger, onDenial: abuseLimits.onDenial });
+  const telemetry = new RequestTelemetry({ metrics: keys.metrics, usage: keys.usage, logger, accessLog: config.log.access });
+  const resolveClient = withConfigErrors(() => createClientAddressResolver({ trustProxy: config.network.trustProxy, header: config.network.clientAddressHeader }));
+  const handler = createPipeline({ checks, proxy, protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, telemetry, requestIds, logger });
   const server = new GatewayServer(handler, {
     listen: config.listen,
     ...config.server,
@@ -172,82 +261,39 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
         server.setSecureContext(listenerTlsOptions(tls, fresh));
         logger.info({ cert: tls.cert }, 'TLS certificate reloaded; new connections use it');
       }, (error) => logger.error({ err: error }, 'TLS certificate reload failed; still serving the previous certificate'));
-  let admin: RunningAdmin | null = null;
-  let healthServer: HealthServer | null = null;
-  let address: HostPort;
-  try {
-    // The admin listener first: a gateway whose admin address is taken never serves traffic.
-    if (config.admin.listen !== null && dependencies.serveAdmin !== false) admin = await startAdminServer({ config, store, changeFeed: follower, metrics, requestIds, logger, health });
-    address = await server.listen();
-    phase = 'serving';
-    if (config.health.listen !== null && dependencies.serveHealth !== false) healthServer = await startHealthServer(config.health.listen, health);
-  } catch (error) {
-    // Release what has started, so a failed start leaves nothing running in this process.
-    await server.drain(0).catch(() => {});
-    await admin?.close();
-    await subscription?.close();
-    await follower.stop();
-    await usage.stop().catch(() => {});
-    await abuseLimits.stop();
-    await proxy.close();
-    if (exampleUpstream !== null) await new Promise((resolve) => exampleUpstream.close(resolve));
-    if (dependencies.store === undefined) await store.close();
-    throw error;
-  }
-  if (admin !== null) logger.info({ listen: formatHostPort(admin.address), url: admin.url }, 'admin listening');
-  if (reloader !== null && tls?.watch === true) reloader.watch();
-  let redirect: Server | null = null;
-  let redirectAddress: HostPort | null = null;
-  if (tls?.redirectListen != null) {
-    const redirectServer = createHttpsRedirectServer(address.port);
-    redirect = redirectServer;
-    const wanted = tls.redirectListen;
-    await new Promise<void>((resolve, reject) => {
-      redirectServer.once('error', reject);
-      redirectServer.listen(wanted.port, wanted.host, () => resolve());
-    });
-    const bound = redirectServer.address();
-    if (bound !== null && typeof bound !== 'string') redirectAddress = { host: bound.address, port: bound.port };
-  }
-  logger.info({ listen: formatHostPort(address), protocol, upstream: upstreamUrl.href, store: describeStoreLocation(config.store), ...(redirectAddress ? { redirect: formatHostPort(redirectAddress) } : {}), ...(healthServer && { health: formatHostPort(healthServer.address) }) }, 'gateway listening');
+  return { server, protocol, reloader };
+}
 
-  let stopping: Promise<void> | undefined;
-  return {
-    address,
-    upstreamUrl,
-    usingExampleUpstream: exampleUpstream !== null,
-    protocol,
-    redirectAddress,
-    reloadCertificates: () => reloader?.reload() ?? false,
-    store,
-    metrics,
-    admin,
-    verifier,
-    follower,
-    healthAddress: healthServer?.address ?? null,
-    health,
-    flushUsage: () => Promise.all([usage.flush(), abuseLimits.flush()]).then(() => undefined),
-    stop() {
-      stopping ??= (async () => {
-        reloader?.close();
-        if (redirect !== null) {
-          const closing = new Promise((resolve) => redirect.close(resolve));
-          redirect.closeAllConnections();
-          await closing;
-        }
-        const { forced } = await server.drain(config.server.drainTimeout);
-        if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
-        await admin?.close();
-        await healthServer?.close();
-        await subscription?.close();
-        await follower.stop();
-        await usage.stop().catch((error: unknown) => logger.error({ err: error }, 'final usage flush failed'));
-        await abuseLimits.stop();
-        await proxy.close();
-        if (exampleUpstream !== null) await new Promise((resolve) => exampleUpstream.close(resolve));
-        await store.close();
-      })();
-      return stopping;
-    },
-  };
+/** Listens; stopping drains in-flight requests for `server.drainTimeout`, then closes what is left. */
+async function listenPublic(config: Config, logger: Logger, { server }: PublicListener, parts: ProcessParts): Promise<HostPort> {
+  parts.add('public listener', server, async (listening) => {
+    const { forced } = await listening.drain(config.server.drainTimeout);
+    if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
+  });
+  return server.listen();
+}
+
+/** Serves renewed certificates without a restart: on SIGHUP, and when the files change (`tls.watch`). */
+function watchCertificates(config: Config, { reloader }: PublicListener, parts: ProcessParts): CertificateReloader | null {
+  if (reloader === null) return null;
+  if (config.tls?.watch === true) reloader.watch();
+  return parts.add('certificate watcher', reloader, (watcher) => watcher.close());
+}
+
+/** With TLS, the optional plaintext listener that only redirects to https (`tls.redirectListen`). */
+async function startRedirectListener(config: Config, address: HostPort, parts: ProcessParts): Promise<HostPort | null> {
+  const wanted = config.tls?.redirectListen ?? null;
+  if (wanted === null) return null;
+  const redirect = createHttpsRedirectServer(address.port);
+  await new Promise<void>((resolve, reject) => {
+    redirect.once('error', reject);
+    redirect.listen(wanted.port, wanted.host, () => resolve());
+  });
+  parts.add('redirect listener', redirect, (server) => {
+    const closing = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    return closing.then(() => undefined);
+  });
+  const bound = redirect.address();
+  return bound !== null && typeof bound !== 'string' ? { host: bound.address, port: bound.port } : null;
 }

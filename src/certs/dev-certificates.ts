@@ -127,9 +127,3 @@ export async function issueServerCertificate(ca: Pick<IssuedCertificate, 'cert' 
 export async function issueClientCertificate(ca: Pick<IssuedCertificate, 'cert' | 'key'>, name: string, options: CertificateOptions = {}): Promise<IssuedCertificate> {
   return issueLeaf(ca, name, 'client', [], options);
 }
-
-/** The SHA-256 fingerprint (64 lower-case hex digits) of the first certificate in a PEM text. */
-export async function certificateFingerprint(pem: string): Promise<string> {
-  const certificate = new x509.X509Certificate(pem);
-  return Buffer.from(await certificate.getThumbprint('SHA-256')).toString('hex');
-}

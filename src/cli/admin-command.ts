@@ -23,7 +23,7 @@ function parseRole(value: string): AdminRole {
 }
 
 export function adminCommand(): Command {
-  const admin = new Command('admin').description('admin API and dashboard access');
+  const admin = new Command('admin');
   const token = admin.command('token').description('create, list and revoke admin tokens');
 
   storeOptions(token.command('create').description('create an admin token and print it once'))

@@ -12,7 +12,7 @@ function positiveInteger(flag: string, value: string | undefined, max: number): 
 }
 
 export function auditCommand(): Command {
-  const audit = new Command('audit').description('read and verify the audit log of changes to keys and admin tokens');
+  const audit = new Command('audit');
 
   storeOptions(audit.command('list').description('list audit entries, newest first'))
     .option('--target <id>', 'only entries about this key or admin token id')

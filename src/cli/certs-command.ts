@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { certificateFingerprint, createCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../certs/dev-certificates.ts';
+import { createCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../certs/dev-certificates.ts';
+import { readCertificateFingerprint } from './certificate-file.ts';
 import { collect, printJson, UsageError } from './cli-support.ts';
 
 const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -27,7 +28,7 @@ function readCa(directory: string): { cert: string; key: string } {
 
 /** `portcullis certs init|client|fingerprint`: development certificates, made offline. */
 export function certsCommand(): Command {
-  const certs = new Command('certs').description('development certificates: a local CA, a server certificate and client certificates');
+  const certs = new Command('certs');
 
   certs
     .command('init')
@@ -100,19 +101,4 @@ export function certsCommand(): Command {
     });
 
   return certs;
-}
-
-/** The fingerprint of a PEM certificate file, or a UsageError naming the flag. */
-export async function readCertificateFingerprint(file: string, flag: string): Promise<string> {
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${flag}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  try {
-    return await certificateFingerprint(pem);
-  } catch {
-    throw new UsageError(`${flag}: ${file} is not a PEM certificate`);
-  }
 }

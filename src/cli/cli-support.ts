@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../config/load-config.ts';
+import { loadConfig, type Config } from '../app/config.ts';
 
 /** Exit statuses of every command: the contract scripts rely on. */
 export const EXIT_OK = 0;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openKeyStore } from '../store/open-key-store.ts';
 import type { Store } from '../store/store.ts';
-import type { Config } from '../config/load-config.ts';
+import type { Config } from '../app/config.ts';
 import { loadCommandConfig, type StoreFlags } from './cli-support.ts';
 
 /** Opens the store as `serve` would, runs `work`, and closes it whatever happens. */

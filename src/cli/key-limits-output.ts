@@ -1,4 +1,4 @@
-import type { Config } from '../config/load-config.ts';
+import type { Config } from '../app/config.ts';
 import type { KeyRecord } from '../keys/key-record.ts';
 import { compileQuotaText, compileRateText, quotaPeriodAt } from '../limits/rate-policy.ts';
 import type { QuotaUsage } from '../store/key-store.ts';

@@ -4,11 +4,11 @@ import { UsageError } from './cli-support.ts';
 import { createCidrMatcher, InvalidCidrError } from '../http/cidr.ts';
 import { normaliseFingerprint } from '../http/peer-certificate.ts';
 import { isValidKeyScope, SCOPE_SYNTAX } from '../routes/scopes.ts';
+import { TAG_PATTERN } from '../keys/key-record.ts';
 
 /** Validation of what a person types for key settings; each message names the flag. */
 
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
-export const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export function parseKeyName(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new UsageError('--name: expected the name of the client instance the key is for, such as web-1');

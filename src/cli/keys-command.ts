@@ -5,13 +5,13 @@ import { collect, printJson, UsageError, type StoreFlags } from './cli-support.t
 import { storeOptions, withStore } from './command-store.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
 import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseScopes, parseTag, parseTags } from './key-settings-flags.ts';
-import { readCertificateFingerprint } from './certs-command.ts';
+import { readCertificateFingerprint } from './certificate-file.ts';
 import { describeLimits } from './key-limits-output.ts';
 
 const SHOWN_ONCE = 'Store it now: the key is shown only this once and cannot be recovered.';
 
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('issue, inspect, revoke and rotate API keys');
+  const keys = new Command('keys');
 
   storeOptions(keys.command('create').description('create a key for one client instance'))
     .requiredOption('--name <name>', 'the client instance the key belongs to, such as web-1')

@@ -10,7 +10,7 @@ interface MigrateFlags {
 }
 
 export function storeCommand(): Command {
-  const store = new Command('store').description('manage the key store itself');
+  const store = new Command('store');
 
   store
     .command('migrate')

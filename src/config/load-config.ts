@@ -1,112 +1,121 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { configSchema } from './schema.ts';
 import { ConfigError, describeFound } from './config-error.ts';
-import { validateConfigDocument } from './validate-config.ts';
-import { isPostgresLocation } from '../store/store-location.ts';
-import { parseByteSize, parseDuration, parseHostPort, type HostPort } from '../http/units.ts';
-import { normaliseNetwork, normaliseTls, normaliseUpstreamTls, type NetworkConfig, type TlsConfig, type UpstreamTlsConfig } from './tls-network-config.ts';
-import { compileQuotaText, compileRateText, type CompiledQuota, type CompiledRate } from '../limits/rate-policy.ts';
-import type { NonCanonicalPolicy } from '../http/canonical-path.ts';
-import type { CorsOptions } from '../policies/cors/cors-policy.ts';
-
-export interface Config {
-  configFile: string | null;
-  listen: HostPort;
-  store: string;
-  upstream: {
-    url: URL | null;
-    connections: number;
-    connectTimeout: number;
-    headersTimeout: number;
-    bodyTimeout: number;
-    keepAliveTimeout: number;
-    tls: UpstreamTlsConfig;
-  };
-  network: NetworkConfig;
-  tls: TlsConfig | null;
-  keys: { prefix: string; acceptedPrefixes: string[]; headers: string[]; queryParameter: string | null };
-  openapi: { file: string | null; basePath: string; unknownQueryParameters: 'refuse' | 'allow' };
-  routes: RouteRule[];
-  paths: { nonCanonical: NonCanonicalPolicy };
-  requests: { maxBodySize: number; maxJsonBodySize: number; maxJsonDepth: number };
-  cors: CorsOptions;
-  server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number; maxHeaderSize: number; drainTimeout: number };
-  cache: { maxKeys: number; maxUnknown: number; maxVerifiedKeys: number };
-  changeFeed: { pollInterval: number; staleFor: number };
-  health: { listen: HostPort | null };
-  workers: number;
-  workerBalancing: 'reuse-port' | 'cluster';
-  usage: { flushInterval: number; retention: number };
-  limits: { keyRate: CompiledRate | null; keyQuota: CompiledQuota | null; addressRate: CompiledRate | null; maxAddresses: number };
-  lockout: { maxFailures: number; window: number; coolOff: number };
-  redis: { url: string | null; keyPrefix: string; commandTimeout: number };
-  admin: {
-    /** Null when the admin listener is off. */
-    listen: HostPort | null;
-    allowRemote: boolean;
-    tls: { cert: string; key: string; clientCa: string | null } | null;
-    sessionLifetime: number;
-    sessionIdleTimeout: number;
-  };
-  log: { level: string; access: boolean };
-}
-
-/** A route rule from `routes` (config/routes-schema.ts). */
-export interface RouteRule {
-  method: string;
-  path: string;
-  scopes: string[];
-  maxBodySize: number | null;
-  /** Rate limit per key on this route; null: none. */
-  rate: CompiledRate | null;
-}
+import type { ConfigDocument, ConfigFragment, OptionSchema } from './config-fragment.ts';
+import { assembleConfigSchema, configFormats, configOptions, environmentVariableFor, typesOf, type ConfigOption } from './config-schema.ts';
+import { compileConfigValidator, type DocumentValidator } from './validate-config.ts';
 
 export interface ConfigSources {
   /** Explicit `--config FILE`; otherwise `PORTCULLIS_CONFIG`, otherwise `./portcullis.yaml` when it exists. */
   configFile?: string | undefined;
   env?: NodeJS.ProcessEnv;
   /** Values from command-line flags by dotted field (`upstream.url`), with the flag's name for messages. */
-  flags?: Array<{ field: string; value: unknown; flag: string }>;
+  flags?: ReadonlyArray<{ field: string; value: unknown; flag: string }>;
   cwd?: string;
 }
 
-interface SchemaNode {
-  type?: string | readonly string[];
-  properties?: Record<string, SchemaNode>;
-  items?: SchemaNode;
+/** What every loaded configuration says besides its fragments' settings. */
+export interface LoadedFrom {
+  /** The config file read, or null when there was none. */
+  configFile: string | null;
 }
 
-/** `upstream.headersTimeout` → `PORTCULLIS_UPSTREAM_HEADERS_TIMEOUT`. */
-export function environmentVariableFor(field: string): string {
-  return `PORTCULLIS_${field.split('.').map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
-}
+/**
+ * A configuration made of fragments, compiled once: the schema, its validator and the
+ * options, ready to load documents from files, environment variables and flags.
+ */
+export class ConfigLoader<Settings> {
+  readonly fragments: readonly ConfigFragment<unknown>[];
+  readonly options: readonly ConfigOption[];
+  readonly schema: object;
+  #validator: DocumentValidator | null = null;
 
-/** Every leaf option of the schema with its dotted name and schema node. */
-export function configFields(node: SchemaNode = configSchema as unknown as SchemaNode, prefix = ''): Array<{ field: string; schema: SchemaNode }> {
-  const fields: Array<{ field: string; schema: SchemaNode }> = [];
-  for (const [name, child] of Object.entries(node.properties ?? {})) {
-    const field = prefix ? `${prefix}.${name}` : name;
-    if (child.properties) fields.push(...configFields(child, field));
-    else fields.push({ field, schema: child });
+  constructor(fragments: readonly ConfigFragment<unknown>[]) {
+    this.fragments = fragments;
+    this.options = configOptions(fragments);
+    this.schema = assembleConfigSchema(fragments);
   }
-  return fields;
+
+  /** Validates a merged document in place (filling defaults); throws ConfigError. */
+  validate(document: Record<string, unknown>, sourceOf: (field: string) => string | undefined): void {
+    this.#validator ??= compileConfigValidator(this.schema, configFormats(this.fragments));
+    this.#validator(document, sourceOf);
+  }
+
+  /**
+   * Loads the configuration: defaults, then the YAML file, then `PORTCULLIS_*` variables, then
+   * flags (each overriding the one before), validated, then read by every fragment and merged.
+   * Throws ConfigError naming every problem.
+   */
+  load(sources: ConfigSources = {}): Settings & LoadedFrom {
+    const env = sources.env ?? process.env;
+    const cwd = sources.cwd ?? process.cwd();
+    const explicitFile = sources.configFile ?? env.PORTCULLIS_CONFIG;
+    const defaultFile = resolve(cwd, 'portcullis.yaml');
+    const configFile = explicitFile ? resolve(cwd, explicitFile) : existsSync(defaultFile) ? defaultFile : null;
+
+    const document: Record<string, unknown> = configFile ? readConfigFile(configFile) : {};
+    const sourceByField = configFile ? collectFileSources(document, configFile) : new Map<string, string>();
+    for (const { field, schema } of this.options) {
+      const name = environmentVariableFor(field);
+      const raw = env[name];
+      if (raw === undefined) continue;
+      setField(document, field, coerceText(raw, schema, true));
+      sourceByField.set(field, name);
+    }
+    const schemaOf = new Map(this.options.map(({ field, schema }) => [field, schema]));
+    for (const { field, value, flag } of sources.flags ?? []) {
+      if (value === undefined) continue;
+      const schema = schemaOf.get(field);
+      setField(document, field, typeof value === 'string' && schema !== undefined ? coerceText(value, schema, false) : value);
+      sourceByField.set(field, flag);
+    }
+
+    const sourceOf = (field: string) => sourceByField.get(field);
+    this.validate(document, sourceOf);
+    return { ...this.read(document, { cwd, sourceOf }), configFile };
+  }
+
+  /** Every fragment's settings from a validated document, merged into one tree. */
+  read(document: ConfigDocument, context: { cwd: string; sourceOf: (field: string) => string | undefined }): Settings {
+    const problems: string[] = [];
+    let settings: Record<string, unknown> = {};
+    for (const fragment of this.fragments) {
+      try {
+        settings = mergeSettings(settings, fragment.read(document, context) as Record<string, unknown>);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        problems.push(...error.problems);
+      }
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    return settings as Settings;
+  }
 }
 
-function typesOf(schema: SchemaNode): readonly string[] {
-  if (schema.type === undefined) return [];
-  return typeof schema.type === 'string' ? [schema.type] : schema.type;
-}
-
-/** Turns an environment string into the value the schema expects (arrays are comma-separated). */
-function coerceEnvironmentValue(raw: string, schema: SchemaNode): unknown {
+/** Turns text from the environment or a flag into the value the schema expects (environment lists are comma-separated). */
+function coerceText(raw: string, schema: OptionSchema, fromEnvironment: boolean): unknown {
   const types = typesOf(schema);
-  if (types.includes('array')) return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
-  if (raw === '' && types.includes('null')) return null;
+  if (fromEnvironment && types.includes('array')) return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (fromEnvironment && raw === '' && types.includes('null')) return null;
   if (types.includes('integer') && /^-?\d+$/.test(raw.trim())) return Number(raw.trim());
   if (types.includes('boolean') && (raw === 'true' || raw === 'false')) return raw === 'true';
   return raw;
+}
+
+/** Plain objects merge key by key; anything else (lists, URLs, null) is a value of its own. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+function mergeSettings(into: Record<string, unknown>, from: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...into };
+  for (const [name, value] of Object.entries(from)) {
+    const known = merged[name];
+    merged[name] = isPlainObject(known) && isPlainObject(value) ? mergeSettings(known, value) : value;
+  }
+  return merged;
 }
 
 function setField(document: Record<string, unknown>, field: string, value: unknown): void {
@@ -146,152 +155,4 @@ function collectFileSources(document: Record<string, unknown>, label: string, pr
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) collectFileSources(value as Record<string, unknown>, label, field, into);
   }
   return into;
-}
-
-/**
- * Loads the configuration: defaults, then the YAML file, then `PORTCULLIS_*` variables, then
- * flags (each overriding the one before), validated against the schema. Throws ConfigError.
- */
-export function loadConfig(sources: ConfigSources = {}): Config {
-  const env = sources.env ?? process.env;
-  const cwd = sources.cwd ?? process.cwd();
-  const explicitFile = sources.configFile ?? env.PORTCULLIS_CONFIG;
-  const defaultFile = resolve(cwd, 'portcullis.yaml');
-  const configFile = explicitFile ? resolve(cwd, explicitFile) : existsSync(defaultFile) ? defaultFile : null;
-
-  const document: Record<string, unknown> = configFile ? readConfigFile(configFile) : {};
-  const sourceByField = configFile ? collectFileSources(document, configFile) : new Map<string, string>();
-
-  for (const { field, schema } of configFields()) {
-    const name = environmentVariableFor(field);
-    const raw = env[name];
-    if (raw === undefined) continue;
-    setField(document, field, coerceEnvironmentValue(raw, schema));
-    sourceByField.set(field, name);
-  }
-  for (const { field, value, flag } of sources.flags ?? []) {
-    if (value === undefined) continue;
-    setField(document, field, value);
-    sourceByField.set(field, flag);
-  }
-
-  validateConfigDocument(document, (field) => sourceByField.get(field));
-  const config = normaliseConfig(document, configFile, cwd);
-  checkCrossFieldRules(config, (field) => sourceByField.get(field));
-  return config;
-}
-
-/** Rules that relate two options, which the schema cannot express; same message shape as the schema's. */
-function checkCrossFieldRules(config: Config, sourceOf: (field: string) => string | undefined): void {
-  const problems: string[] = [];
-  const { pollInterval, staleFor } = config.changeFeed;
-  const minimumStaleFor = Math.max(1000, 4 * pollInterval);
-  if (staleFor < minimumStaleFor) {
-    const source = sourceOf('changeFeed.staleFor');
-    problems.push(
-      `changeFeed.staleFor${source ? ` (from ${source})` : ''}: expected at least ${minimumStaleFor}ms (1s, and 4 × changeFeed.pollInterval, ` +
-        `so that ordinary polling keeps cached keys usable), found ${staleFor}ms`,
-    );
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-}
-
-// After validation every format is known to parse, so the `as` casts below only narrow types.
-function normaliseConfig(document: Record<string, unknown>, configFile: string | null, cwd: string): Config {
-  const raw = document as {
-    listen: string | number;
-    store: string;
-    upstream: Record<string, unknown> & { url: string | null; connections: number; tls: UpstreamTlsConfig };
-    network: NetworkConfig;
-    tls: Parameters<typeof normaliseTls>[0];
-    keys: { prefix: string; acceptedPrefixes?: string[]; headers: string[]; queryParameter: string | null };
-    openapi: Config['openapi'];
-    routes: Array<{ method: string; path: string; scopes: string[]; maxBodySize?: string | number; rate?: string }>;
-    paths: Config['paths'];
-    requests: { maxBodySize: string | number; maxJsonBodySize: string | number; maxJsonDepth: number };
-    cors: Omit<CorsOptions, 'maxAge'> & { maxAge: string | number };
-    server: Record<string, unknown> & { maxConnections: number };
-    cache: { maxKeys: number; maxUnknown: number; maxVerifiedKeys: number };
-    changeFeed: Record<string, unknown>;
-    health: { listen: string | number | null };
-    workers: number;
-    workerBalancing: 'reuse-port' | 'cluster';
-    usage: Record<string, unknown>;
-    limits: { keyRate: string | null; keyQuota: string | null; addressRate: string | null; maxAddresses: number };
-    lockout: Record<string, unknown> & { maxFailures: number };
-    redis: Record<string, unknown> & { url: string | null; keyPrefix: string };
-    admin: { listen: string | number | null; allowRemote: boolean; tls: { cert: string | null; key: string | null; clientCa: string | null }; sessionLifetime: unknown; sessionIdleTimeout: unknown };
-    log: { level: string; access: boolean };
-  };
-  const duration = (value: unknown) => parseDuration(value) as number;
-  const store = isPostgresLocation(raw.store) ? raw.store : resolve(cwd, raw.store);
-  return {
-    configFile,
-    listen: parseHostPort(raw.listen) as HostPort,
-    store,
-    upstream: {
-      url: raw.upstream.url === null ? null : new URL(raw.upstream.url),
-      connections: raw.upstream.connections,
-      connectTimeout: duration(raw.upstream.connectTimeout),
-      headersTimeout: duration(raw.upstream.headersTimeout),
-      bodyTimeout: duration(raw.upstream.bodyTimeout),
-      keepAliveTimeout: duration(raw.upstream.keepAliveTimeout),
-      tls: normaliseUpstreamTls(raw.upstream.tls, raw.upstream.url, cwd),
-    },
-    network: normaliseNetwork(raw.network),
-    tls: normaliseTls(raw.tls, cwd),
-    keys: {
-      prefix: raw.keys.prefix,
-      acceptedPrefixes: raw.keys.acceptedPrefixes ?? [raw.keys.prefix],
-      headers: raw.keys.headers.map((header) => header.toLowerCase()),
-      queryParameter: raw.keys.queryParameter,
-    },
-    openapi: { ...raw.openapi, file: raw.openapi.file === null ? null : resolve(cwd, raw.openapi.file) },
-    routes: raw.routes.map((rule) => ({ method: rule.method, path: rule.path, scopes: rule.scopes, maxBodySize: rule.maxBodySize === undefined ? null : (parseByteSize(rule.maxBodySize) as number), rate: rule.rate === undefined ? null : compileRateText(rule.rate) })),
-    paths: raw.paths,
-    requests: { maxBodySize: parseByteSize(raw.requests.maxBodySize) as number, maxJsonBodySize: parseByteSize(raw.requests.maxJsonBodySize) as number, maxJsonDepth: raw.requests.maxJsonDepth },
-    cors: { ...raw.cors, maxAge: duration(raw.cors.maxAge) },
-    server: {
-      headersTimeout: duration(raw.server.headersTimeout),
-      requestTimeout: duration(raw.server.requestTimeout),
-      keepAliveTimeout: duration(raw.server.keepAliveTimeout),
-      maxConnections: raw.server.maxConnections,
-      maxHeaderSize: parseByteSize(raw.server.maxHeaderSize) as number,
-      drainTimeout: duration(raw.server.drainTimeout),
-    },
-    cache: raw.cache,
-    changeFeed: { pollInterval: duration(raw.changeFeed.pollInterval), staleFor: duration(raw.changeFeed.staleFor) },
-    health: { listen: raw.health.listen === null ? null : (parseHostPort(raw.health.listen) as HostPort) },
-    workers: raw.workers,
-    workerBalancing: raw.workerBalancing,
-    usage: { flushInterval: duration(raw.usage.flushInterval), retention: duration(raw.usage.retention) },
-    limits: {
-      keyRate: compileRateText(raw.limits.keyRate),
-      keyQuota: compileQuotaText(raw.limits.keyQuota),
-      addressRate: compileRateText(raw.limits.addressRate),
-      maxAddresses: raw.limits.maxAddresses,
-    },
-    lockout: { maxFailures: raw.lockout.maxFailures, window: duration(raw.lockout.window), coolOff: duration(raw.lockout.coolOff) },
-    redis: { url: raw.redis.url, keyPrefix: raw.redis.keyPrefix, commandTimeout: duration(raw.redis.commandTimeout) },
-    admin: {
-      listen: raw.admin.listen === null ? null : (parseHostPort(raw.admin.listen) as HostPort),
-      allowRemote: raw.admin.allowRemote,
-      tls: adminTls(raw.admin.tls, cwd),
-      sessionLifetime: duration(raw.admin.sessionLifetime),
-      sessionIdleTimeout: duration(raw.admin.sessionIdleTimeout),
-    },
-    log: raw.log,
-  };
-}
-
-/** `admin.tls`: a certificate and its key together (paths resolved like `store`), or neither. */
-function adminTls(tls: { cert: string | null; key: string | null; clientCa: string | null }, cwd: string): Config['admin']['tls'] {
-  if (tls.cert === null && tls.key === null) {
-    if (tls.clientCa !== null) throw new ConfigError(['admin.tls.clientCa: requires admin.tls.cert and admin.tls.key (client certificates need TLS), found only admin.tls.clientCa']);
-    return null;
-  }
-  if (tls.cert === null || tls.key === null) {
-    throw new ConfigError([`admin.tls: expected both cert and key, found only ${tls.cert === null ? 'key' : 'cert'}`]);
-  }
-  return { cert: resolve(cwd, tls.cert), key: resolve(cwd, tls.key), clientCa: tls.clientCa === null ? null : resolve(cwd, tls.clientCa) };
 }

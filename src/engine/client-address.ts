@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createCidrMatcher } from '../http/cidr.ts';
 import { formatIpAddress, parseIpAddress, type IpAddress } from '../http/ip-address.ts';
+import type { ResolvedClient } from '../http/resolved-client.ts';
 import { INVALID_NODE, parseForwarded, parseNode, parseXForwardedFor, UNKNOWN_NODE, type ChainEntry } from '../http/forwarding-chain.ts';
 
 /**
@@ -22,17 +23,6 @@ import { INVALID_NODE, parseForwarded, parseNode, parseXForwardedFor, UNKNOWN_NO
  * address that a trusted proxy appended (the property test in client-address.test.ts checks this).
  */
 
-export interface ResolvedClient {
-  /** Canonical text of the client address (IPv4-mapped IPv6 unwrapped). */
-  readonly address: string;
-  readonly ip: IpAddress;
-  /**
-   * The chain forwarded to the upstream in X-Forwarded-For, left to right: the client, then
-   * every trusted proxy after it, then the socket peer. Only entries the gateway can vouch for.
-   */
-  readonly chain: readonly string[];
-}
-
 export interface ClientAddressOptions {
   /** CIDRs of proxies whose forwarding headers are believed. Empty: none are. */
   trustProxy: readonly string[];
@@ -44,16 +34,6 @@ export type ClientAddressResolver = (req: IncomingMessage) => ResolvedClient;
 
 /** What a socket reports when it has no address (already closed): matches no allowlist entry. */
 const NO_ADDRESS: IpAddress = { family: 6, words: [0, 0, 0, 0] };
-
-/**
- * The address of the socket's peer, with IPv4-mapped IPv6 (`::ffff:a.b.c.d`) unwrapped so one
- * client has one spelling everywhere.
- */
-export function socketAddressOf(socket: Socket): string {
-  const address = socket.remoteAddress;
-  if (address === undefined) return '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
 
 const SOCKET_CLIENT: unique symbol = Symbol('portcullis socket client');
 type SocketWithClient = Socket & { [SOCKET_CLIENT]?: ResolvedClient };

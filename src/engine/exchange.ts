@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { buildClientResponseHeaders, type REPEATED_HEADER, type RequestHeaderScanner } from './forward-headers.ts';
 import { denial, type Denial } from '../http/error-catalogue.ts';
 import { sendProblem } from '../http/problem-response.ts';
-import type { RequestContext } from '../policies/request-context.ts';
-import type { ResolvedClient } from './client-address.ts';
-import type { CachedKey } from '../verify/key-verifier.ts';
-import type { Operation } from '../routes/operation.ts';
-import type { PresentedCredential } from '../policies/key-auth/credential-reader.ts';
+import type { REPEATED_HEADER } from '../http/raw-headers.ts';
 import { BodyTooLargeError, bodyTooLarge } from '../http/request-body.ts';
-import { withGatewayCors } from '../policies/cors/cors-response-headers.ts';
+import type { ResolvedClient } from '../http/resolved-client.ts';
+import type { Check, PresentedCredential, RequestContext } from '../policies/request-context.ts';
+import type { Operation } from '../routes/operation.ts';
+import type { CachedKey } from '../verify/key-verifier.ts';
+import type { RequestHeaderScanner } from './request-header-scanner.ts';
+import { buildClientResponseHeaders } from './response-headers.ts';
 
 /** What the gateway is told about each forwarded exchange (metrics, usage, logs): one object for every request. */
 export interface ExchangeObserver {
@@ -25,12 +25,15 @@ export interface ExchangeObserver {
 /** What every exchange of one gateway shares. */
 export interface ExchangeSettings {
   observer: ExchangeObserver;
-  /** The gateway answers CORS itself: drop the upstream's Access-Control-* response headers. */
-  ownsCors: boolean;
+  /** The checks that take part in the response side, in pipeline order; null when none does. */
+  responseHooks: readonly ResponseHook[] | null;
 }
 
-const UPSTREAM_UNAVAILABLE = denial('upstream_unavailable', 'The upstream API could not be reached.');
-const UPSTREAM_TIMEOUT = denial('upstream_timeout', 'The upstream API did not answer in time.');
+/** A check with a response side (CORS drops the upstream's own Access-Control-* headers). */
+export type ResponseHook = Required<Pick<Check, 'onUpstreamResponse'>>;
+
+const UPSTREAM_UNAVAILABLE = denial('upstream_unavailable');
+const UPSTREAM_TIMEOUT = denial('upstream_timeout');
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** The denial an upstream failure maps to, when the client has not received a response yet. */
@@ -130,7 +133,8 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
     this.respondedAt = performance.now();
     this.upstreamStatus = statusCode;
     let headers = buildClientResponseHeaders((controller.rawHeaders ?? []) as Array<Buffer | string>);
-    if (this.settings.ownsCors) headers = withGatewayCors(headers, this.res.getHeader('vary') as string | undefined);
+    const hooks = this.settings.responseHooks;
+    if (hooks !== null) for (let index = 0; index < hooks.length; index++) headers = (hooks[index] as ResponseHook).onUpstreamResponse(this, headers);
     // Headers every response to this request carries (RateLimit fields): added after the upstream's.
     const extra = this.responseHeaders;
     if (extra !== null) for (let index = 0; index < extra.length; index++) headers.push(extra[index] as string);

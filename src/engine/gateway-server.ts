@@ -4,7 +4,11 @@ import type { Socket } from 'node:net';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { RequestHandler } from './pipeline.ts';
 import type { HostPort } from '../http/units.ts';
-import { FORWARDED_METHODS } from '../policies/request-sanity/request-sanity-check.ts';
+import { denial } from '../http/error-catalogue.ts';
+import { FORWARDED_METHODS } from '../http/methods.ts';
+import { problemResponseBytes } from '../http/problem-response.ts';
+
+const CONNECT_REFUSED = problemResponseBytes(denial('method_not_allowed', 'CONNECT is not forwarded by the gateway.', [['allow', FORWARDED_METHODS.join(', ')]]), 'Method Not Allowed');
 
 export interface GatewayServerOptions {
   listen: HostPort;
@@ -54,10 +58,7 @@ export class GatewayServer {
       socket.once('close', () => this.#sockets.delete(socket));
     });
     // CONNECT never reaches the request handler in Node; refuse tunnels explicitly.
-    this.server.on('connect', (_req, socket: Socket) => {
-      const body = JSON.stringify({ type: 'urn:portcullis:problem:method_not_allowed', title: 'Method not allowed', status: 405, detail: 'CONNECT is not forwarded by the gateway.', code: 'method_not_allowed' });
-      socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/problem+json\r\nallow: ${FORWARDED_METHODS.join(', ')}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    });
+    this.server.on('connect', (_req, socket: Socket) => socket.end(CONNECT_REFUSED));
     // A malformed request line or headers: answer 400 and close, never crash.
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       if (!socket.writable) return socket.destroy();

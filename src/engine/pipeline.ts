@@ -2,67 +2,56 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { denial, type Denial } from '../http/error-catalogue.ts';
 import { sendProblem } from '../http/problem-response.ts';
-import type { ClientAddressResolver } from './client-address.ts';
-import { appendGatewayHeaders, createRequestHeaderScanner } from './forward-headers.ts';
-import { ANSWERED, type Check, type CheckOutcome, type CheckResult, type RequestContext } from '../policies/request-context.ts';
-import { Exchange, type ExchangeSettings } from './exchange.ts';
-import type { UpstreamProxy } from './upstream-proxy.ts';
 import { WallClock } from '../http/wall-clock.ts';
-import type { RequestTelemetry } from './request-telemetry.ts';
+import { ANSWERED, type Check, type CheckOutcome, type CheckResult, type RequestContext, type RequestHeaderReader } from '../policies/request-context.ts';
 import type { RequestIds } from '../telemetry/request-id.ts';
+import type { ClientAddressResolver } from './client-address.ts';
+import { Exchange, type ExchangeSettings, type ResponseHook } from './exchange.ts';
+import { appendGatewayHeaders } from './gateway-headers.ts';
+import { createRequestHeaderScanner } from './request-header-scanner.ts';
+import type { RequestTelemetry } from './request-telemetry.ts';
+import type { UpstreamProxy } from './upstream-proxy.ts';
 
 /**
- * The request pipeline, in the order of docs/architecture.md. Each stage is a check that
- * passes the request on (null) or stops it with a denial; stages that are not configured are
- * simply absent from the list, so they cost nothing.
- *
- *   1. request-sanity    method and request-target form             400, 405
- *      path-canonical    one canonical path, matched and forwarded   400
- *   2. client address    socket, or rightmost untrusted via proxies -
- *   3. network-access    global allow/deny CIDR lists                403
- *   4. address-guard     locked-out or throttled addresses           429
- *   5. cors, route-match CORS preflights; route table               204, 404, 405
- *   6. client cert, key  certificate (if required), then one key     400, 401, 503
- *   7. key-policy,scopes per-key CIDRs, certificate binding; scopes  401, 403
- *   8. key-limits        the key's rate and quota                    429, 503
- *   9. input-validation  parameters, body, size limits               400, 413, 415
- *  10. proxy             stream to the upstream                      413, 502, 504
- *  11. record            metrics, per-key usage (batched), logs      -
+ * The request pipeline: the checks in their order (src/app/pipeline-policies.ts, drawn in
+ * docs/architecture.md), then the proxy (stage 10) and the record (stage 11). Each check
+ * passes the request on (null) or stops it with a denial; checks that are not configured are
+ * absent from the list, so they cost nothing. The engine knows no check by name: a check that
+ * reads headers, watches denials or touches the response says so on its `Check` object.
  */
 export interface PipelineParts {
-  checks: Check[];
+  checks: readonly Check[];
   proxy: UpstreamProxy;
-  keyHeaders: ReadonlySet<string>;
   protocol: 'http' | 'https';
   resolveClient: ClientAddressResolver;
   /** Also send RFC 7239 `Forwarded` upstream. */
   forwardedHeader: boolean;
-  /** The gateway answers CORS itself: the upstream's Access-Control-* response headers are dropped. */
-  ownsCors: boolean;
   /** Stage 11: metrics, usage and access logs. */
   telemetry: RequestTelemetry;
   requestIds: RequestIds;
   logger: Logger;
-  /** Told of every denial before it is sent (the abuse limits charge it to the address); may be async. */
-  onDenial?: ((context: RequestContext, denial: Denial) => void | Promise<void>) | null;
 }
 
-const INTERNAL_ERROR = denial('internal_error', 'The gateway failed to handle the request.');
+const INTERNAL_ERROR = denial('internal_error');
 
 /**
- * What a request the gateway answered itself (a CORS preflight) costs its address: it is
- * charged like a denial, so preflights are no free bypass of the address limit. Never sent.
+ * What a request the gateway answered itself (a CORS preflight) counts as for the checks that
+ * watch denials: like a denial, so preflights are no free bypass of the address limit. Never sent.
  */
 const ANSWERED_BY_GATEWAY = denial('request_invalid', 'Answered by the gateway without reaching the upstream.');
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+type DenialObserver = Required<Pick<Check, 'onDenial'>>;
+
 export function createPipeline(parts: PipelineParts): RequestHandler {
   const { checks, proxy, protocol, resolveClient, telemetry, requestIds, logger, forwardedHeader } = parts;
-  const onDenial = parts.onDenial ?? null;
   const checkCount = checks.length;
-  const scanHeaders = createRequestHeaderScanner(parts.keyHeaders);
-  const settings: ExchangeSettings = { observer: telemetry, ownsCors: parts.ownsCors };
+  const readers = checks.map((check) => check.requestHeaders).filter((reader): reader is RequestHeaderReader => reader !== undefined);
+  const observers = checks.filter((check): check is Check & DenialObserver => check.onDenial !== undefined);
+  const responseHooks = checks.filter((check): check is Check & ResponseHook => check.onUpstreamResponse !== undefined);
+  const scanHeaders = createRequestHeaderScanner(readers);
+  const settings: ExchangeSettings = { observer: telemetry, responseHooks: responseHooks.length === 0 ? null : responseHooks };
   const clock = new WallClock();
 
   // The functions on the synchronous path create no closures: a closure over a parameter or a
@@ -86,6 +75,17 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     return pending.then((result) => (result === null ? runChecks(context, next) : result));
   }
 
+  /** Tells every check that watches denials; a promise when one of them answers later (Redis). */
+  function observeDenial(context: RequestContext, outcome: Denial): void | Promise<unknown> {
+    if (observers.length === 1) return (observers[0] as DenialObserver).onDenial(context, outcome);
+    let pending: Array<void | Promise<void>> | null = null;
+    for (const observer of observers) {
+      const observed = observer.onDenial(context, outcome);
+      if (observed instanceof Promise) (pending ??= []).push(observed);
+    }
+    return pending === null ? undefined : Promise.all(pending);
+  }
+
   function forward(exchange: Exchange): void {
     const headers = exchange.upstreamHeaders;
     appendGatewayHeaders(headers, exchange.client.chain, protocol, exchange.host, exchange.requestId, exchange.key, forwardedHeader);
@@ -106,11 +106,11 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
 
   function settle(exchange: Exchange, outcome: Denial | typeof ANSWERED | null): void {
     if (outcome === ANSWERED) {
-      if (onDenial !== null) void Promise.resolve(onDenial(exchange, ANSWERED_BY_GATEWAY)).catch((error: unknown) => logger.error({ err: error }, 'denial hook failed'));
+      if (observers.length > 0) void Promise.resolve(observeDenial(exchange, ANSWERED_BY_GATEWAY)).catch(logObserverFailure);
       return;
     }
     if (outcome !== null) {
-      const observed = onDenial === null ? undefined : onDenial(exchange, outcome);
+      const observed = observers.length === 0 ? undefined : observeDenial(exchange, outcome);
       if (observed instanceof Promise) refuseAfter(observed, exchange, outcome);
       else refuse(exchange, outcome);
       return;
@@ -124,8 +124,12 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     }
   }
 
-  /** Refuses once the denial hook (which may ask Redis) is done, whether or not it succeeded. */
-  function refuseAfter(observed: Promise<void>, exchange: Exchange, outcome: Denial): void {
+  function logObserverFailure(error: unknown): void {
+    logger.error({ err: error }, 'denial hook failed');
+  }
+
+  /** Refuses once the checks watching denials (which may ask Redis) are done, whether or not they succeeded. */
+  function refuseAfter(observed: Promise<unknown>, exchange: Exchange, outcome: Denial): void {
     observed.then(
       () => refuse(exchange, outcome),
       (error: unknown) => {

@@ -2,7 +2,8 @@ import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { ConfigError } from '../config/config-error.ts';
-import type { TlsConfig, UpstreamTlsConfig } from '../config/tls-network-config.ts';
+import type { TlsConfig } from './listener-config.ts';
+import type { UpstreamTlsConfig } from './upstream-config.ts';
 
 /**
  * TLS material for the listener and for the upstream hop: read from PEM files, checked at

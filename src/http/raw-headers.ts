@@ -21,3 +21,6 @@ export function countRawHeader(rawHeaders: readonly string[], lowerName: string)
 export function usualCapitalisation(lowerCaseName: string): string {
   return lowerCaseName.replace(/(^|-)([a-z])/g, (_match, dash: string, letter: string) => dash + letter.toUpperCase());
 }
+
+/** Said of a header a request must carry at most once and carried more often. */
+export const REPEATED_HEADER: unique symbol = Symbol('repeated header');

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
-import type { Denial } from './error-catalogue.ts';
+import { denial, type Denial } from './error-catalogue.ts';
 
 /**
  * Request bodies under a size limit, enforced while they arrive: a body is never held beyond
@@ -9,10 +9,11 @@ import type { Denial } from './error-catalogue.ts';
 
 /** 413 with `Connection: close`: the rest of the body is not read, so the connection cannot be reused. */
 export function bodyTooLarge(limit: number): Denial {
-  return { code: 'body_too_large', status: 413, detail: `The request body exceeds the limit of ${limit} bytes.`, headers: [['connection', 'close']] };
+  return denial('body_too_large', `The request body exceeds the limit of ${limit} bytes.`, CLOSE_CONNECTION);
 }
 
-const CLIENT_GONE: Denial = { code: 'request_invalid', status: 400, detail: 'The request body ended early.' };
+const CLOSE_CONNECTION = [['connection', 'close']] as const;
+const CLIENT_GONE = denial('request_invalid', 'The request body ended early.');
 
 /** Reads a whole body of at most `limit` bytes; answers 413 as soon as it would exceed it. */
 class BoundedRead {

@@ -24,7 +24,8 @@ export interface ParsedKey {
   random: string;
 }
 
-const KEY_PREFIX_PATTERN = /^[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})?$/;
+/** A valid key prefix, optionally with an environment tag (`pcl`, `pcl_live`). */
+export const KEY_PREFIX_PATTERN = /^[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})?$/;
 const ID_PREFIX_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
 
 const RANDOM_BYTES = 32;

@@ -49,3 +49,6 @@ export function keyStatus(record: Pick<KeyRecord, 'revokedAt' | 'expiresAt'>, no
   if (record.expiresAt !== null && record.expiresAt <= now) return 'expired';
   return 'active';
 }
+
+/** What a key's tag may look like: letters, digits and `_ . : -`, up to 64, starting with a letter or digit. */
+export const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;

@@ -6,8 +6,8 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { compileOpenApi, type CompiledOpenApi } from './compile-openapi.ts';
 import { OpenApiError } from './document-set.ts';
-import { loadRoutes } from '../app/load-routes.ts';
-import { loadConfig } from '../config/load-config.ts';
+import { loadRoutes } from '../app/routes.ts';
+import { loadConfig } from '../app/config.ts';
 import { ConfigError } from '../config/config-error.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'portcullis-openapi-'));

@@ -1,13 +1,51 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { CachedKey } from '../verify/key-verifier.ts';
-import type { ResolvedClient } from '../engine/client-address.ts';
+import type { Denial } from '../http/error-catalogue.ts';
+import type { REPEATED_HEADER } from '../http/raw-headers.ts';
+import type { ResolvedClient } from '../http/resolved-client.ts';
 import type { Operation } from '../routes/operation.ts';
-import type { ScannedRequestHeaders } from '../engine/forward-headers.ts';
+import type { CachedKey } from '../verify/key-verifier.ts';
+
+/**
+ * The contract between the engine and the policies: the request context every check reads and
+ * writes, and what a check is. The engine fills the context in (one object per request,
+ * engine/exchange.ts); the policies never see the engine.
+ */
+
+/** Said of a request that carries two different keys: refused, never guessed between. */
+export const AMBIGUOUS_CREDENTIALS: unique symbol = Symbol('ambiguous credentials');
+
+/** The key a request presents: none (null), one, or several different ones. */
+export type PresentedCredential = string | null | typeof AMBIGUOUS_CREDENTIALS;
+
+/**
+ * What the engine's one pass over a request's raw headers finds, before the first check: no
+ * stage reads `rawHeaders` again on the common path.
+ */
+export interface ScannedRequestHeaders {
+  /**
+   * The client's headers that may reach the upstream, as flat name/value pairs: without
+   * hop-by-hop headers (and those `Connection` names), client-sent `X-Portcullis-*`, forwarding
+   * headers, `X-Request-Id`, `Expect`, `Host`, and the headers a check's reader kept back (keys).
+   */
+  upstreamHeaders: string[];
+  /** Whether the request has a body to stream (RFC 9112 §6.3): Content-Length other than 0, or Transfer-Encoding. */
+  hasBody: boolean;
+  /** The first Content-Length value (Node has refused malformed and conflicting ones), or undefined. */
+  contentLength: string | undefined;
+  /** Whether Transfer-Encoding is present: a body of unknown length. */
+  chunked: boolean;
+  /** The Host header, for X-Forwarded-Host. */
+  host: string | undefined;
+  /** The key the request presents, as a check's header reader found it (key-auth). */
+  credential: PresentedCredential;
+  /** The client's X-Request-Id: its value, null when absent, REPEATED_HEADER when sent twice. */
+  requestIdHeader: string | null | typeof REPEATED_HEADER;
+}
 
 /**
  * What the checks learn about one request as it moves down the pipeline, beside what the one
- * pass over its headers found (`ScannedRequestHeaders`, filled in before the first check).
+ * pass over its headers found.
  */
 export interface RequestContext extends ScannedRequestHeaders {
   req: IncomingMessage;
@@ -50,13 +88,34 @@ export interface RequestContext extends ScannedRequestHeaders {
 export const ANSWERED: unique symbol = Symbol('answered');
 
 /** A check's verdict: null to pass the request on, a denial to stop it, or ANSWERED. */
-export type CheckResult = import('../http/error-catalogue.ts').Denial | typeof ANSWERED | null;
+export type CheckResult = Denial | typeof ANSWERED | null;
 
 /** What a check returns: its verdict, or a promise of it. */
 export type CheckOutcome = CheckResult | Promise<CheckResult>;
 
-/** One step of the pipeline (see pipeline.ts for the order). */
+/**
+ * Request headers a check reads during the engine's one pass over them, so it never walks
+ * `rawHeaders` again (key-auth reads the key headers this way).
+ */
+export interface RequestHeaderReader {
+  /** Header names, lower case. */
+  readonly names: readonly string[];
+  /** Called for every line of those headers, in order; returns true to keep the line from the upstream. */
+  readHeader(into: ScannedRequestHeaders, lowerCaseName: string, value: string): boolean;
+}
+
+/**
+ * One step of the pipeline (the order is in src/app/pipeline-policies.ts). Besides its decision
+ * on the request (`run`), a check may declare, Envoy-filter style, the other points of the
+ * exchange it takes part in; the engine wires only what some check declares.
+ */
 export interface Check {
   readonly name: string;
   run(context: RequestContext): CheckOutcome;
+  /** The request headers it reads in the engine's header pass. */
+  readonly requestHeaders?: RequestHeaderReader;
+  /** Told of every denial, whichever check made it, before it is sent; may be async (Redis). */
+  onDenial?(context: RequestContext, denial: Denial): void | Promise<void>;
+  /** The upstream's response headers (flat pairs, hop-by-hop ones removed) before they go to the client. */
+  onUpstreamResponse?(context: RequestContext, headers: string[]): string[];
 }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RequestIds } from './request-id.ts';
-import { REPEATED_HEADER } from '../engine/forward-headers.ts';
+import { REPEATED_HEADER } from '../http/raw-headers.ts';
 import { createKeyParser, generateKey } from '../keys/key-format.ts';
 
 const SAFE = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { REPEATED_HEADER } from '../engine/forward-headers.ts';
+import { REPEATED_HEADER } from '../http/raw-headers.ts';
 
 const HEADER = 'x-request-id';
 /** What an incoming id may look like: UUIDs, ULIDs, hex and most tracing ids fit. Bounded, and safe in any log or header. */

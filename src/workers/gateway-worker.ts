@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config/load-config.ts';
+import type { Config } from '../app/config.ts';
 import { startGateway, type RunningGateway } from '../app/gateway.ts';
 import { HEALTH_REPORT_INTERVAL_MS, WORKER_PORT_VARIABLE, WORKER_SERVES_ADMIN_VARIABLE, type WorkerMessage } from './worker-messages.ts';
 

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import type { Config } from '../config/load-config.ts';
+import type { Config } from '../app/config.ts';
 import type { HostPort } from '../http/units.ts';
 import { formatHostPort } from '../http/units.ts';
 import { combineWorkerReports, type HealthReport } from '../health/health-report.ts';

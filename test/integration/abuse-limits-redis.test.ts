@@ -9,7 +9,7 @@ import { createKeyInStore } from '../support/in-process-gateway.ts';
 import { spawnGateway, temporaryDirectory, type GatewayProcess } from '../support/processes.ts';
 import { hammer } from '../support/load-client.ts';
 import { freePort, SHARED_REDIS_URL, skipUnlessRedis, startOwnRedis, uniqueRedisPrefix, type OwnRedis } from '../support/redis.ts';
-import { loadConfig } from '../../src/config/load-config.ts';
+import { loadConfig } from '../../src/app/config.ts';
 import { startGateway, type RunningGateway } from '../../src/app/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 

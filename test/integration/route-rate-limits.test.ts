@@ -6,8 +6,8 @@ import { request } from 'undici';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.ts';
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
-import { loadConfig } from '../../src/config/load-config.ts';
-import { loadRoutes } from '../../src/app/load-routes.ts';
+import { loadConfig } from '../../src/app/config.ts';
+import { loadRoutes } from '../../src/app/routes.ts';
 import { ConfigError } from '../../src/config/config-error.ts';
 
 /** Every value of a response header, whether undici gave one line or several. */

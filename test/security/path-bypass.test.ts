@@ -6,7 +6,7 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/recor
 import { createKeyInStore } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
 import { rawRequest } from '../support/raw-http.ts';
-import { loadConfig } from '../../src/config/load-config.ts';
+import { loadConfig } from '../../src/app/config.ts';
 import { startGateway, type RunningGateway } from '../../src/app/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 

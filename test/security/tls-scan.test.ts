@@ -7,7 +7,7 @@ import { startTestGateway, type TestGateway } from '../support/in-process-gatewa
 import { temporaryDirectory } from '../support/processes.ts';
 import { runTool } from '../support/tools.ts';
 import { makeTlsFixtures, type TlsFixtures } from '../support/tls-fixtures.ts';
-import { DEFAULT_TLS_CIPHERS } from '../../src/config/schema.ts';
+import { DEFAULT_TLS_CIPHERS } from '../../src/engine/listener-config.ts';
 
 interface ScanReport {
   protocols: Map<string, 'enabled' | 'disabled'>;

@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../../src/config/load-config.ts';
+import { loadConfig, type Config } from '../../src/app/config.ts';
 import { startGateway, type RunningGateway } from '../../src/app/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';

@@ -2,11 +2,7 @@ import { denial } from '../../http/error-catalogue.ts';
 import { verifiedPeerFingerprint } from '../../http/peer-certificate.ts';
 import type { Check } from '../request-context.ts';
 
-const CLIENT_CERTIFICATE_REQUIRED = denial(
-  'client_certificate_required',
-  'This gateway requires a client certificate signed by its client CA; connect again presenting one.',
-  [['www-authenticate', 'Bearer realm="portcullis"']],
-);
+const CLIENT_CERTIFICATE_REQUIRED = denial('client_certificate_required', null, [['www-authenticate', 'Bearer realm="portcullis"']]);
 
 /**
  * Stage 6, first: with `tls.clientAuth: request`, the TLS handshake accepts any client, and a

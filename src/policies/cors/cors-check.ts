@@ -1,5 +1,6 @@
 import { ANSWERED, type Check } from '../request-context.ts';
 import type { CorsPolicy } from './cors-policy.ts';
+import { withGatewayCors } from './cors-response-headers.ts';
 
 const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
 
@@ -11,8 +12,9 @@ const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Re
  * preflight. An allowed origin gets the CORS headers; any other gets none, which is how a
  * browser learns it may not call. Other requests pass on; an allowed origin's CORS headers are
  * set on whatever answers them (a denial or the upstream's response, whose own
- * `Access-Control-*` headers the proxy then drops). `Vary: Origin` is always set, so a cache
- * never serves one origin's answer to another.
+ * `Access-Control-*` headers are then dropped on the response side: two policies would
+ * contradict each other). `Vary: Origin` is always set, so a cache never serves one origin's
+ * answer to another.
  */
 export function createCorsCheck(policy: CorsPolicy): Check {
   return {
@@ -44,6 +46,9 @@ export function createCorsCheck(policy: CorsPolicy): Check {
       if (policy.allowCredentials) res.setHeader('access-control-allow-credentials', 'true');
       if (policy.exposeHeaders !== null) res.setHeader('access-control-expose-headers', policy.exposeHeaders);
       return null;
+    },
+    onUpstreamResponse(context, headers) {
+      return withGatewayCors(headers, context.res.getHeader('vary') as string | undefined);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { countRawHeader } from '../../http/raw-headers.ts';
-import type { Denial } from '../../http/error-catalogue.ts';
+import { denial, type Denial } from '../../http/error-catalogue.ts';
 import type { Check, CheckOutcome, RequestContext } from '../request-context.ts';
 import type { Operation } from '../../routes/operation.ts';
 import { bodyTooLarge, limitedBody, readBoundedBody } from '../../http/request-body.ts';
@@ -28,7 +28,7 @@ function declaresMoreThan(context: RequestContext, limit: number): boolean {
 }
 
 function unsupported(detail: string): Denial {
-  return { code: 'unsupported_media_type', status: 415, detail };
+  return denial('unsupported_media_type', detail);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import type { Denial, ProblemError } from '../../http/error-catalogue.ts';
+import { denial, type Denial, type ProblemError } from '../../http/error-catalogue.ts';
 import { escapeToken as escapePointerToken } from '../../openapi/json-pointer.ts';
 
 /**
@@ -17,12 +17,7 @@ function bounded(text: string): string {
 }
 
 export function invalidRequest(errors: readonly ProblemError[]): Denial {
-  return {
-    code: 'request_invalid',
-    status: 400,
-    detail: DETAIL,
-    errors: errors.slice(0, MAX_ERRORS).map(({ pointer, message }) => ({ pointer: bounded(pointer), message: bounded(message) })),
-  };
+  return denial('request_invalid', DETAIL, undefined, errors.slice(0, MAX_ERRORS).map(({ pointer, message }) => ({ pointer: bounded(pointer), message: bounded(message) })));
 }
 
 /** One problem at `pointer` (already escaped). */

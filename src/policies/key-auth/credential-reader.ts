@@ -1,31 +1,38 @@
-/** Returned when a request carries two different keys: refused, never guessed between. */
-export const AMBIGUOUS_CREDENTIALS: unique symbol = Symbol('ambiguous credentials');
-
-/** The key a request presents: none (null), one, or several different ones. */
-export type PresentedCredential = string | null | typeof AMBIGUOUS_CREDENTIALS;
+import { bearerToken } from '../../http/authorization.ts';
+import { AMBIGUOUS_CREDENTIALS, type PresentedCredential, type RequestHeaderReader } from '../request-context.ts';
 
 /*
- * What counts as a presented key. The request-header scanner (gateway/forward-headers.ts) calls
- * these for every configured key header, because it reads each header once for every stage; it
- * reads `rawHeaders` rather than `req.headers` because Node keeps only the first of duplicate
- * `Authorization` headers there, which would hide a second, different key.
+ * What counts as a presented key. The key headers are read in the engine's one pass over the
+ * request headers (see `createKeyHeaderReader`); it reads `rawHeaders` rather than
+ * `req.headers` because Node keeps only the first of duplicate `Authorization` headers there,
+ * which would hide a second, different key.
  */
-
-/** Whether an `Authorization` value is in the Bearer scheme (any case, one space). */
-export function isBearer(value: string): boolean {
-  return value.length > 7 && value.charCodeAt(6) === 32 && value.slice(0, 6).toLowerCase() === 'bearer';
-}
-
-/** The token of an `Authorization` value in the Bearer scheme (RFC 6750 §2.1); undefined for other schemes, which are not keys. */
-export function bearerCredential(value: string): string | undefined {
-  const trimmed = value.trim();
-  return isBearer(trimmed) ? trimmed.slice(7).trim() : undefined;
-}
 
 /** `found` with one more presented value: an empty value presents nothing, a second different key makes it ambiguous. */
 export function withCredential(found: PresentedCredential, value: string): PresentedCredential {
   if (value === '' || found === AMBIGUOUS_CREDENTIALS) return found;
   return found === null || found === value ? value : AMBIGUOUS_CREDENTIALS;
+}
+
+/**
+ * The reader of the key headers (lower case): `authorization` carries a key only in the Bearer
+ * scheme (any other scheme reaches the API untouched); any other key header carries the bare
+ * key. A header that carried a key is kept from the upstream: the API never sees a key.
+ */
+export function createKeyHeaderReader(keyHeaders: readonly string[]): RequestHeaderReader {
+  return {
+    names: keyHeaders,
+    readHeader(into, lowerCaseName, value) {
+      if (lowerCaseName === 'authorization') {
+        const key = bearerToken(value);
+        if (key === undefined) return false;
+        into.credential = withCredential(into.credential, key);
+        return true;
+      }
+      into.credential = withCredential(into.credential, value.trim());
+      return true;
+    },
+  };
 }
 
 /** `found` with the values of the key's query parameter (`keys.queryParameter`, off by default: URLs leak into logs). */

@@ -4,24 +4,27 @@ import type { ParsedKey } from '../../keys/key-format.ts';
 import type { CachedKey, KeyVerifier } from '../../verify/key-verifier.ts';
 import type { VerifiedKeyMemo } from '../../verify/verified-key-memo.ts';
 import { denial, type Denial } from '../../http/error-catalogue.ts';
-import type { Check, CheckOutcome, RequestContext } from '../request-context.ts';
-import { AMBIGUOUS_CREDENTIALS, stripQueryCredential, withQueryCredential } from './credential-reader.ts';
+import { AMBIGUOUS_CREDENTIALS, type Check, type CheckOutcome, type RequestContext, type RequestHeaderReader } from '../request-context.ts';
+import { createKeyHeaderReader, stripQueryCredential, withQueryCredential } from './credential-reader.ts';
 
 // RFC 6750 §3: no error attribute when credentials are missing, `invalid_token` when they fail.
 const CHALLENGE = [['www-authenticate', 'Bearer realm="portcullis"']] as const;
 const INVALID_TOKEN_CHALLENGE = [['www-authenticate', 'Bearer realm="portcullis", error="invalid_token"']] as const;
 
-export const KEY_MISSING = denial('key_missing', 'Send an API key in the Authorization header (Bearer scheme) or the X-API-Key header.', CHALLENGE);
-const KEY_INVALID = denial('key_invalid', 'The API key is not valid.', INVALID_TOKEN_CHALLENGE);
-export const KEY_REVOKED = denial('key_revoked', 'The API key has been revoked.', INVALID_TOKEN_CHALLENGE);
-export const KEY_EXPIRED = denial('key_expired', 'The API key has expired.', INVALID_TOKEN_CHALLENGE);
-const KEY_AMBIGUOUS = denial('key_ambiguous', 'The request carries more than one different API key; send exactly one.');
-export const STORE_UNAVAILABLE = denial('store_unavailable', 'The key store cannot be reached; try again shortly.', [['retry-after', '5']]);
-export const STORE_OUT_OF_REACH = denial('store_unavailable', 'The key store has been unreachable for too long to trust cached keys; try again shortly.', [['retry-after', '5']]);
+export const KEY_MISSING = denial('key_missing', null, CHALLENGE);
+const KEY_INVALID = denial('key_invalid', null, INVALID_TOKEN_CHALLENGE);
+export const KEY_REVOKED = denial('key_revoked', null, INVALID_TOKEN_CHALLENGE);
+export const KEY_EXPIRED = denial('key_expired', null, INVALID_TOKEN_CHALLENGE);
+const KEY_AMBIGUOUS = denial('key_ambiguous');
+const RETRY_SOON = [['retry-after', '5']] as const;
+export const STORE_UNAVAILABLE = denial('store_unavailable', null, RETRY_SOON);
+export const STORE_OUT_OF_REACH = denial('store_unavailable', 'The key store has been unreachable for too long to trust cached keys; try again shortly.', RETRY_SOON);
 
 export interface KeyAuthCheckOptions {
   parseKey: (input: unknown) => ParsedKey | null;
   verifier: KeyVerifier;
+  /** Lower-case names of the headers that may carry a key (`keys.headers`). */
+  keyHeaders: readonly string[];
   queryParameter: string | null;
   onStoreError: (error: unknown) => void;
   /** Keys that matched a record before, with their digests (verify/verified-key-memo.ts); null: off. */
@@ -53,52 +56,75 @@ function settleCached(context: RequestContext, key: CachedKey | null, freshUntil
 }
 
 /**
- * Authentication by API key: exactly one key presented, malformed ones rejected by format and
- * checksum without any lookup, then find its record by SHA-256 digest in the verifier's cache.
- * A key that matched a record recently is found in the memo instead, which gives its digest
- * without the checksum and the SHA-256; the record is still looked up by that digest.
+ * Stage 6, authentication by API key: exactly one key presented, malformed ones rejected by
+ * format and checksum without any lookup, then its record found by SHA-256 digest in the
+ * verifier's cache. A key that matched a record recently is found in the memo instead, which
+ * gives its digest without the checksum and the SHA-256; the record is still looked up by that
+ * digest. The key headers are read in the engine's header pass (`requestHeaders`).
  */
-export function createKeyAuthCheck(options: KeyAuthCheckOptions): Check {
-  const { parseKey, verifier, queryParameter, onStoreError } = options;
-  const onMissingKey = options.onMissingKey ?? null;
-  const memo = options.memo ?? null;
-  const storeFailed = (error: unknown): Denial => {
-    onStoreError(error);
-    return STORE_UNAVAILABLE;
-  };
+export class KeyAuthCheck implements Check {
+  readonly name = 'key-auth';
+  readonly requestHeaders: RequestHeaderReader;
+  readonly #parseKey: (input: unknown) => ParsedKey | null;
+  readonly #verifier: KeyVerifier;
+  readonly #queryParameter: string | null;
+  readonly #onStoreError: (error: unknown) => void;
+  readonly #memo: VerifiedKeyMemo | null;
+  readonly #onMissingKey: ((context: RequestContext) => CheckOutcome) | null;
+
+  constructor(options: KeyAuthCheckOptions) {
+    this.requestHeaders = createKeyHeaderReader(options.keyHeaders);
+    this.#parseKey = options.parseKey;
+    this.#verifier = options.verifier;
+    this.#queryParameter = options.queryParameter;
+    this.#onStoreError = options.onStoreError;
+    this.#memo = options.memo ?? null;
+    this.#onMissingKey = options.onMissingKey ?? null;
+  }
+
+  run(context: RequestContext): CheckOutcome {
+    const queryParameter = this.#queryParameter;
+    const credential = queryParameter === null ? context.credential : withQueryCredential(context.credential, context.upstreamPath, queryParameter);
+    if (credential === null) return this.#onMissingKey === null ? KEY_MISSING : this.#onMissingKey(context);
+    if (credential === AMBIGUOUS_CREDENTIALS) return KEY_AMBIGUOUS;
+    // A remembered key's record has this key's digest; the verifier confirms it is current.
+    const remembered = this.#memo === null ? undefined : this.#memo.keyOf(credential);
+    let digest: string | null = null;
+    if (remembered === undefined) {
+      if (this.#parseKey(credential) === null) return KEY_INVALID;
+      digest = digestKey(credential);
+    }
+    if (queryParameter !== null) context.upstreamPath = stripQueryCredential(context.upstreamPath, queryParameter);
+    let found: ReturnType<KeyVerifier['lookup']>;
+    try {
+      found = digest === null ? this.#verifier.current(remembered as CachedKey) : this.#verifier.lookup(digest);
+    } catch (error) {
+      return this.#storeFailed(error);
+    }
+    // A promise is a fresh store read; anything else came from memory.
+    if (found instanceof Promise) return this.#settleRead(found, context, credential);
+    if (found !== remembered) this.#rememberMatch(credential, found);
+    return settleCached(context, found, this.#verifier.freshUntil);
+  }
+
+  async #settleRead(read: Promise<CachedKey | null>, context: RequestContext, credential: string): Promise<Denial | null> {
+    let key: CachedKey | null;
+    try {
+      key = await read;
+    } catch (error) {
+      return this.#storeFailed(error);
+    }
+    return settle(context, this.#rememberMatch(credential, key));
+  }
+
   /** Remembers a key whose digest matched a record, so its next request skips parse and digest. */
-  const rememberMatch = (credential: string, key: CachedKey | null): CachedKey | null => {
-    if (key !== null && memo !== null) memo.remember(credential, key);
+  #rememberMatch(credential: string, key: CachedKey | null): CachedKey | null {
+    if (key !== null && this.#memo !== null) this.#memo.remember(credential, key);
     return key;
-  };
-  // Its own function, so `run` creates no closure (which would cost a context per request).
-  const settleRead = (read: Promise<CachedKey | null>, context: RequestContext, credential: string): Promise<Denial | null> =>
-    read.then((key) => settle(context, rememberMatch(credential, key)), storeFailed);
-  return {
-    name: 'key-auth',
-    run(context): CheckOutcome {
-      // The key headers were read with every other header (gateway/forward-headers.ts).
-      const credential = queryParameter === null ? context.credential : withQueryCredential(context.credential, context.upstreamPath, queryParameter);
-      if (credential === null) return onMissingKey === null ? KEY_MISSING : onMissingKey(context);
-      if (credential === AMBIGUOUS_CREDENTIALS) return KEY_AMBIGUOUS;
-      // A remembered key's record has this key's digest; the verifier confirms it is current.
-      const remembered = memo === null ? undefined : memo.keyOf(credential);
-      let digest: string | null = null;
-      if (remembered === undefined) {
-        if (parseKey(credential) === null) return KEY_INVALID;
-        digest = digestKey(credential);
-      }
-      if (queryParameter !== null) context.upstreamPath = stripQueryCredential(context.upstreamPath, queryParameter);
-      let found: ReturnType<KeyVerifier['lookup']>;
-      try {
-        found = digest === null ? verifier.current(remembered as CachedKey) : verifier.lookup(digest);
-      } catch (error) {
-        return storeFailed(error);
-      }
-      // A promise is a fresh store read; anything else came from memory.
-      if (found instanceof Promise) return settleRead(found, context, credential);
-      if (found !== remembered) rememberMatch(credential, found);
-      return settleCached(context, found, verifier.freshUntil);
-    },
-  };
+  }
+
+  #storeFailed(error: unknown): Denial {
+    this.#onStoreError(error);
+    return STORE_UNAVAILABLE;
+  }
 }

@@ -1,8 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createKeyAuthCheck } from './key-auth-check.ts';
-import { createRequestHeaderScanner } from '../../engine/forward-headers.ts';
+import { KeyAuthCheck } from './key-auth-check.ts';
+import { fakeContext } from '../../../test/support/fake-context.ts';
 import { createKeyParser, displayPrefixOf, generateKey, generateKeyId } from '../../keys/key-format.ts';
 import { digestKey } from '../../keys/key-digest.ts';
 import { KeyVerifier } from '../../verify/key-verifier.ts';
@@ -13,17 +12,11 @@ import type { Denial } from '../../http/error-catalogue.ts';
 import type { RequestContext } from '../request-context.ts';
 import { freshStorePerTest, temporarySqliteStore } from '../../../test/support/fresh-store.ts';
 
-const scanHeaders = createRequestHeaderScanner(['authorization']);
-
-function contextFor(key: string): RequestContext {
-  const req = { rawHeaders: ['Authorization', `Bearer ${key}`], url: '/' } as unknown as IncomingMessage;
-  const context: RequestContext = {
-    req, res: {} as ServerResponse, now: Date.now(), startedAt: 0, requestId: 'r', clientAddress: '127.0.0.1',
-    client: { address: '127.0.0.1', ip: null as never, chain: ['127.0.0.1'] }, upstreamPath: '/', path: '/',
-    key: null, presentedKey: null, responseHeaders: null, operation: null, pathParameters: null, forwardBody: null,
-    upstreamHeaders: [], hasBody: false, contentLength: undefined, chunked: false, host: undefined, credential: null, requestIdHeader: null,
-  };
-  scanHeaders(req.rawHeaders, context);
+/** A request presenting `key`, as the engine's header pass leaves it: the key headers read. */
+function contextFor(key: string, check: KeyAuthCheck): RequestContext {
+  const headers = ['Authorization', `Bearer ${key}`];
+  const context = fakeContext({ headers }, { now: Date.now() });
+  check.requestHeaders.readHeader(context, 'authorization', headers[1] as string);
   return context;
 }
 
@@ -43,7 +36,8 @@ describe('key auth with the verified-key memo', () => {
     const verifier = new KeyVerifier(store, { maxKeys, maxUnknown: 10 });
     const parse = createKeyParser(['pcl']);
     let parses = 0;
-    const check = createKeyAuthCheck({
+    const check = new KeyAuthCheck({
+      keyHeaders: ['authorization'],
       parseKey: (input) => {
         parses++;
         return parse(input);
@@ -54,7 +48,7 @@ describe('key auth with the verified-key memo', () => {
       memo,
     });
     const run = async (presented: string) => {
-      const context = contextFor(presented);
+      const context = contextFor(presented, check);
       const outcome = (await check.run(context)) as Denial | null;
       return { outcome, context };
     };

@@ -3,13 +3,9 @@ import { denial } from '../../http/error-catalogue.ts';
 import { verifiedPeerFingerprint } from '../../http/peer-certificate.ts';
 import type { Check } from '../request-context.ts';
 import type { KeyRecord } from '../../keys/key-record.ts';
-import { IP_NOT_ALLOWED } from '../network-access/network-access-check.ts';
 
-const KEY_CERTIFICATE_MISMATCH = denial(
-  'key_certificate_mismatch',
-  'This API key is bound to a client certificate; send it on a TLS connection that presents that certificate.',
-  [['www-authenticate', 'Bearer realm="portcullis", error="invalid_token"']],
-);
+const IP_NOT_ALLOWED = denial('ip_not_allowed');
+const KEY_CERTIFICATE_MISMATCH = denial('key_certificate_mismatch', null, [['www-authenticate', 'Bearer realm="portcullis", error="invalid_token"']]);
 
 const MATCHES_NOTHING: CidrMatcher = { source: [], matches: () => false };
 

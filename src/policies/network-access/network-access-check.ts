@@ -2,7 +2,7 @@ import { createCidrMatcher } from '../../http/cidr.ts';
 import { denial } from '../../http/error-catalogue.ts';
 import type { Check } from '../request-context.ts';
 
-export const IP_NOT_ALLOWED = denial('ip_not_allowed', 'Requests from this address are not allowed.');
+const IP_NOT_ALLOWED = denial('ip_not_allowed');
 
 export interface NetworkAccessOptions {
   allow: readonly string[];

@@ -1,8 +1,7 @@
 import { denial } from '../../http/error-catalogue.ts';
+import { FORWARDED_METHODS } from '../../http/methods.ts';
 import type { Check } from '../request-context.ts';
 
-/** Methods a proxied API may receive. CONNECT tunnels and TRACE (cross-site tracing) never pass. */
-export const FORWARDED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'QUERY'] as const;
 const ALLOWED = new Set<string>(FORWARDED_METHODS);
 
 const METHOD_REFUSED = denial('method_not_allowed', 'This method is not forwarded by the gateway.', [['allow', FORWARDED_METHODS.join(', ')]]);

@@ -2,7 +2,7 @@ import { denial, type Denial } from '../../http/error-catalogue.ts';
 import type { Check } from '../request-context.ts';
 import type { PathRoutes, RouteTable } from '../../routes/route-table.ts';
 
-const ROUTE_NOT_FOUND = denial('route_not_found', 'No route of this API matches the path.');
+const ROUTE_NOT_FOUND = denial('route_not_found');
 
 /**
  * Stage 5: deny by default. Once routes are known (an OpenAPI document or route rules), a path

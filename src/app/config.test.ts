@@ -2,8 +2,9 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { environmentVariableFor, loadConfig } from './load-config.ts';
-import { ConfigError } from './config-error.ts';
+import { ConfigError } from '../config/config-error.ts';
+import { environmentVariableFor } from '../config/config-schema.ts';
+import { loadConfig } from './config.ts';
 import { temporaryDirectory } from '../../test/support/processes.ts';
 
 function problemsOf(load: () => unknown): string[] {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from './load-config.ts';
-import { ConfigError } from './config-error.ts';
+import { loadConfig } from '../app/config.ts';
+import { ConfigError } from '../config/config-error.ts';
 
 const load = (env: Record<string, string>) => loadConfig({ env, cwd: '/srv/portcullis' });
 

@@ -1,15 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { appendGatewayHeaders, buildClientResponseHeaders, createRequestHeaderScanner, REPEATED_HEADER, type ScannedRequestHeaders } from './forward-headers.ts';
-import { AMBIGUOUS_CREDENTIALS, stripQueryCredential, withQueryCredential } from '../policies/key-auth/credential-reader.ts';
+import { REPEATED_HEADER } from '../http/raw-headers.ts';
+import { createKeyHeaderReader, stripQueryCredential, withQueryCredential } from '../policies/key-auth/credential-reader.ts';
+import { AMBIGUOUS_CREDENTIALS, type ScannedRequestHeaders } from '../policies/request-context.ts';
+import { appendGatewayHeaders } from './gateway-headers.ts';
+import { createRequestHeaderScanner } from './request-header-scanner.ts';
+import { buildClientResponseHeaders } from './response-headers.ts';
 
 const KEY_HEADERS = ['authorization', 'x-api-key'];
-const scanHeaders = createRequestHeaderScanner(KEY_HEADERS);
+const scanHeaders = createRequestHeaderScanner([createKeyHeaderReader(KEY_HEADERS)]);
 
 function scan(raw: string[], keyHeaders: readonly string[] = KEY_HEADERS): ScannedRequestHeaders {
   const scanned: ScannedRequestHeaders = { upstreamHeaders: [], hasBody: false, contentLength: undefined, chunked: false, host: undefined, credential: null, requestIdHeader: null };
-  (keyHeaders === KEY_HEADERS ? scanHeaders : createRequestHeaderScanner(keyHeaders))(raw, scanned);
+  (keyHeaders === KEY_HEADERS ? scanHeaders : createRequestHeaderScanner([createKeyHeaderReader(keyHeaders)]))(raw, scanned);
   return scanned;
 }
 

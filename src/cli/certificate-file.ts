@@ -1,0 +1,20 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { normaliseFingerprint } from '../http/peer-certificate.ts';
+import { UsageError } from './cli-support.ts';
+
+/** The SHA-256 fingerprint (64 lower-case hex digits) of a PEM certificate file, or a UsageError naming the flag. */
+export async function readCertificateFingerprint(file: string, flag: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  try {
+    // The same SHA-256 of the DER certificate that a TLS connection reports (fingerprint256).
+    return normaliseFingerprint(new X509Certificate(pem).fingerprint256) as string;
+  } catch {
+    throw new UsageError(`${flag}: ${file} is not a PEM certificate`);
+  }
+}

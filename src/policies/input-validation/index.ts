@@ -1,0 +1,38 @@
+import type { ConfigFragment } from '../../config/config-fragment.ts';
+import { parseByteSize } from '../../http/units.ts';
+import type { Policy } from '../policy.ts';
+import { createInputValidationCheck, type InputValidationOptions } from './input-validation-check.ts';
+
+interface RequestsSettings {
+  requests: InputValidationOptions;
+}
+
+const requestsConfig: ConfigFragment<RequestsSettings> = {
+  options: {
+    'requests.maxBodySize': {
+      type: ['string', 'integer'],
+      format: 'byte-size',
+      default: '100mb',
+      description: 'Largest request body streamed to the upstream, unless the operation sets its own (`x-portcullis-max-body-size`, or a route rule\'s `maxBodySize`). Larger bodies get 413 `body_too_large`; the limit is enforced while the body streams.',
+    },
+    'requests.maxJsonBodySize': {
+      type: ['string', 'integer'],
+      format: 'byte-size',
+      default: '1mb',
+      description: 'Largest JSON body the gateway reads to validate against the OpenAPI document, unless the operation sets its own limit.',
+    },
+    'requests.maxJsonDepth': { type: 'integer', minimum: 1, maximum: 1000, default: 32, description: 'Deepest nesting of objects and arrays accepted in a validated JSON body.' },
+  },
+  read(document) {
+    const { requests } = document as unknown as { requests: { maxBodySize: unknown; maxJsonBodySize: unknown; maxJsonDepth: number } };
+    return { requests: { maxBodySize: parseByteSize(requests.maxBodySize) as number, maxJsonBodySize: parseByteSize(requests.maxJsonBodySize) as number, maxJsonDepth: requests.maxJsonDepth } };
+  },
+};
+
+/** Stage 9: parameters and bodies against the operation's description, and every body under a size limit. Always on. */
+export const inputValidation: Policy<RequestsSettings> = {
+  name: 'input-validation',
+  stage: 9,
+  config: requestsConfig,
+  create: (config) => createInputValidationCheck(config.requests),
+};
