@@ -1,17 +1,18 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ERROR_CATALOGUE, problemTypeFor, type ErrorCode } from '../http/error-catalogue.ts';
+import { denial, type ErrorCode } from '../http/error-catalogue.ts';
+import { PROBLEM_CONTENT_TYPE, problemBody } from '../http/problem-response.ts';
 
 /**
  * The admin API answers every error as RFC 9457 problem+json with a stable `code`, like the
  * gateway. Details are written here, from bounded values: never a token, never request input.
  */
 export function sendAdminProblem(reply: FastifyReply, code: ErrorCode, detail: string, headers: Record<string, string> = {}): FastifyReply {
-  const { status, title } = ERROR_CATALOGUE[code];
+  const problem = denial(code, detail);
   return reply
-    .code(status)
-    .headers({ ...headers, 'content-type': 'application/problem+json', 'cache-control': 'no-store' })
-    .send(JSON.stringify({ type: problemTypeFor(code), title, status, detail, code }));
+    .code(problem.status)
+    .headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' })
+    .send(problemBody(problem));
 }
 
 /** An error a route handler throws on purpose: becomes a problem with its code. */

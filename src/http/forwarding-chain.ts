@@ -61,19 +61,16 @@ const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
  */
 export function parseForwarded(value: string): ChainEntry[] | null {
   const entries: ChainEntry[] = [];
-  let index = 0;
   const length = value.length;
-  const skipSpace = () => {
-    while (index < length && (value[index] === ' ' || value[index] === '\t')) index++;
-  };
+  let index = 0;
   let forNode: ChainEntry | null = null;
   let pairsInElement = 0;
   while (true) {
-    skipSpace();
+    index = skipSpace(value, index);
     const nameStart = index;
     while (index < length && TOKEN_CHAR.test(value[index] as string)) index++;
     const name = value.slice(nameStart, index).toLowerCase();
-    skipSpace();
+    index = skipSpace(value, index);
     if (name === '' || value[index] !== '=') {
       // An empty element (`a, , b`) is allowed by the list syntax; anything else is not.
       if (name === '' && pairsInElement === 0 && (index >= length || value[index] === ',')) {
@@ -83,33 +80,15 @@ export function parseForwarded(value: string): ChainEntry[] | null {
       }
       return null;
     }
-    index++;
-    skipSpace();
-    let pairValue: string;
-    if (value[index] === '"') {
-      index++;
-      let text = '';
-      while (index < length && value[index] !== '"') {
-        if (value[index] === '\\') index++;
-        if (index >= length) return null;
-        text += value[index];
-        index++;
-      }
-      if (index >= length) return null;
-      index++;
-      pairValue = text;
-    } else {
-      const valueStart = index;
-      while (index < length && TOKEN_CHAR.test(value[index] as string)) index++;
-      pairValue = value.slice(valueStart, index);
-      if (pairValue === '') return null;
-    }
+    const pair = readPairValue(value, skipSpace(value, index + 1));
+    if (pair === null) return null;
+    index = pair.end;
     pairsInElement++;
     if (name === 'for') {
       if (forNode !== null) return null;
-      forNode = parseNode(pairValue);
+      forNode = parseNode(pair.text);
     }
-    skipSpace();
+    index = skipSpace(value, index);
     if (index >= length || value[index] === ',') {
       entries.push(forNode ?? UNKNOWN_NODE);
       forNode = null;
@@ -122,6 +101,30 @@ export function parseForwarded(value: string): ChainEntry[] | null {
     index++;
   }
   return entries;
+}
+
+function skipSpace(value: string, index: number): number {
+  while (index < value.length && (value[index] === ' ' || value[index] === '\t')) index++;
+  return index;
+}
+
+/** A pair's value at `index`: a token, or a quoted string with its escapes undone; null when malformed. */
+function readPairValue(value: string, index: number): { text: string; end: number } | null {
+  const length = value.length;
+  if (value[index] !== '"') {
+    const start = index;
+    while (index < length && TOKEN_CHAR.test(value[index] as string)) index++;
+    return index === start ? null : { text: value.slice(start, index), end: index };
+  }
+  index++;
+  let text = '';
+  while (index < length && value[index] !== '"') {
+    if (value[index] === '\\') index++;
+    if (index >= length) return null;
+    text += value[index];
+    index++;
+  }
+  return index >= length ? null : { text, end: index + 1 };
 }
 
 /** `for=` value for an address: IPv6 in quotes and brackets, as RFC 7239 §6 requires. */

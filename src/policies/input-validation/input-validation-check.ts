@@ -42,65 +42,29 @@ function unsupported(detail: string): Denial {
  * Without an operation (no routes configured) or without a description (route rules), only
  * the size limit applies.
  */
-export function createInputValidationCheck(options: InputValidationOptions): Check {
-  const { maxBodySize, maxJsonBodySize, maxJsonDepth } = options;
+export class InputValidationCheck implements Check {
+  readonly name = 'input-validation';
+  readonly #maxBodySize: number;
+  readonly #maxJsonBodySize: number;
+  readonly #maxJsonDepth: number;
 
-  /** A streamed body under `limit`: refused now when its declared length is larger, else counted as it passes. */
-  function limitStream(context: RequestContext, limit: number): Denial | null {
-    // Content-Length and Transfer-Encoding as the request-header scanner found them.
-    if (!context.hasBody) return null;
-    if (declaresMoreThan(context, limit)) return bodyTooLarge(limit);
-    if (context.contentLength === undefined && context.chunked) context.forwardBody = limitedBody(context.req, limit);
-    return null;
+  constructor(options: InputValidationOptions) {
+    this.#maxBodySize = options.maxBodySize;
+    this.#maxJsonBodySize = options.maxJsonBodySize;
+    this.#maxJsonDepth = options.maxJsonDepth;
   }
 
-  function checkParameters(context: RequestContext, validation: OperationValidation): Denial | null {
-    const validate = validation.validateParameters;
-    const target = context.upstreamPath;
-    const queryStart = target.indexOf('?');
-    const hasQuery = queryStart !== -1 && queryStart < target.length - 1;
-    if (validate === null && !(hasQuery && validation.refuseUnknownQuery)) return null;
-    const data: Record<string, unknown> = {};
-    if (validation.path.length > 0) {
-      const path: Record<string, unknown> = {};
-      const refused = collectPathParameters(validation.path, context.pathParameters ?? EMPTY, path);
-      if (refused !== null) return refused;
-      data.path = path;
-    }
-    if (validation.query.length > 0 || hasQuery) {
-      const query: Record<string, unknown> = {};
-      const refused = collectQueryParameters(validation.query, hasQuery ? target.slice(queryStart + 1) : '', validation.refuseUnknownQuery, query);
-      if (refused !== null) return refused;
-      data.query = query;
-    }
-    if (validation.headers.length > 0) {
-      const headers: Record<string, unknown> = {};
-      const refused = collectHeaderParameters(validation.headers, context.req.rawHeaders, headers);
-      if (refused !== null) return refused;
-      data.headers = headers;
-    }
-    if (validate !== null && !validate(data)) return fromSchemaErrors(validate.errors, '');
-    return null;
+  run(context: RequestContext): CheckOutcome {
+    const operation = context.operation;
+    if (operation === null) return limitStream(context, this.#maxBodySize);
+    const validation = operation.validation;
+    if (validation === null) return limitStream(context, operation.maxBodySize ?? this.#maxBodySize);
+    const refused = checkParameters(context, validation);
+    if (refused !== null) return refused;
+    return this.#checkBody(context, operation, validation);
   }
 
-  function readJson(context: RequestContext, media: BodyMediaType, limit: number): Promise<Denial | null> {
-    return readBoundedBody(context.req, limit).then((body) => {
-      if (!Buffer.isBuffer(body)) return body as Denial;
-      let value: unknown;
-      try {
-        value = parseStrictJsonBody(body, maxJsonDepth);
-      } catch (error) {
-        if (error instanceof StrictJsonError) return invalidAt('/body', `is not acceptable JSON: ${error.message}`);
-        throw error;
-      }
-      const validate = media.validate;
-      if (validate !== null && !validate(value)) return fromSchemaErrors(validate.errors, '/body');
-      context.forwardBody = body;
-      return null;
-    });
-  }
-
-  function checkBody(context: RequestContext, operation: Operation, validation: OperationValidation): CheckOutcome {
+  #checkBody(context: RequestContext, operation: Operation, validation: OperationValidation): CheckOutcome {
     const req = context.req;
     const body = validation.body;
     if (!context.hasBody) return body !== null && body.required ? BODY_REQUIRED : null;
@@ -113,25 +77,72 @@ export function createInputValidationCheck(options: InputValidationOptions): Che
     const index = matchMediaType(contentType.essence, body.names);
     if (index === -1) return unsupported(`This operation accepts ${body.accepted}.`);
     const media = body.mediaTypes[index] as BodyMediaType;
-    if (!media.json || !isJsonMediaType(contentType.essence)) return limitStream(context, operation.maxBodySize ?? maxBodySize);
+    if (!media.json || !isJsonMediaType(contentType.essence)) return limitStream(context, operation.maxBodySize ?? this.#maxBodySize);
     if (contentType.charset !== null && contentType.charset !== 'utf-8' && contentType.charset !== 'utf8') return unsupported('JSON bodies must be UTF-8.');
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return unsupported('A JSON body that this operation validates cannot be compressed (Content-Encoding).');
-    const limit = operation.maxBodySize ?? maxJsonBodySize;
+    const limit = operation.maxBodySize ?? this.#maxJsonBodySize;
     if (declaresMoreThan(context, limit)) return bodyTooLarge(limit);
-    return readJson(context, media, limit);
+    return this.#readJson(context, media, limit);
   }
 
-  return {
-    name: 'input-validation',
-    run(context) {
-      const operation = context.operation;
-      if (operation === null) return limitStream(context, maxBodySize);
-      const validation = operation.validation;
-      if (validation === null) return limitStream(context, operation.maxBodySize ?? maxBodySize);
-      const refused = checkParameters(context, validation);
-      if (refused !== null) return refused;
-      return checkBody(context, operation, validation);
-    },
-  };
+  /** Reads the body (never beyond `limit`), parses it strictly and validates it; the bytes read are what is forwarded. */
+  async #readJson(context: RequestContext, media: BodyMediaType, limit: number): Promise<Denial | null> {
+    const body = await readBoundedBody(context.req, limit);
+    if (!Buffer.isBuffer(body)) return body;
+    let value: unknown;
+    try {
+      value = parseStrictJsonBody(body, this.#maxJsonDepth);
+    } catch (error) {
+      if (error instanceof StrictJsonError) return invalidAt('/body', `is not acceptable JSON: ${error.message}`);
+      throw error;
+    }
+    const validate = media.validate;
+    if (validate !== null && !validate(value)) return fromSchemaErrors(validate.errors, '/body');
+    context.forwardBody = body;
+    return null;
+  }
+}
+
+export function createInputValidationCheck(options: InputValidationOptions): Check {
+  return new InputValidationCheck(options);
+}
+
+/** A streamed body under `limit`: refused now when its declared length is larger, else counted as it passes. */
+function limitStream(context: RequestContext, limit: number): Denial | null {
+  // Content-Length and Transfer-Encoding as the request-header scanner found them.
+  if (!context.hasBody) return null;
+  if (declaresMoreThan(context, limit)) return bodyTooLarge(limit);
+  if (context.contentLength === undefined && context.chunked) context.forwardBody = limitedBody(context.req, limit);
+  return null;
+}
+
+/** Path, query and header parameters, read strictly and checked against the operation's compiled schema. */
+function checkParameters(context: RequestContext, validation: OperationValidation): Denial | null {
+  const validate = validation.validateParameters;
+  const target = context.upstreamPath;
+  const queryStart = target.indexOf('?');
+  const hasQuery = queryStart !== -1 && queryStart < target.length - 1;
+  if (validate === null && !(hasQuery && validation.refuseUnknownQuery)) return null;
+  const data: Record<string, unknown> = {};
+  if (validation.path.length > 0) {
+    const path: Record<string, unknown> = {};
+    const refused = collectPathParameters(validation.path, context.pathParameters ?? EMPTY, path);
+    if (refused !== null) return refused;
+    data.path = path;
+  }
+  if (validation.query.length > 0 || hasQuery) {
+    const query: Record<string, unknown> = {};
+    const refused = collectQueryParameters(validation.query, hasQuery ? target.slice(queryStart + 1) : '', validation.refuseUnknownQuery, query);
+    if (refused !== null) return refused;
+    data.query = query;
+  }
+  if (validation.headers.length > 0) {
+    const headers: Record<string, unknown> = {};
+    const refused = collectHeaderParameters(validation.headers, context.req.rawHeaders, headers);
+    if (refused !== null) return refused;
+    data.headers = headers;
+  }
+  if (validate !== null && !validate(data)) return fromSchemaErrors(validate.errors, '');
+  return null;
 }

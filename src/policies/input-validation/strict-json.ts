@@ -136,28 +136,32 @@ class Parser {
         case 110: result += '\n'; break;
         case 114: result += '\r'; break;
         case 116: result += '\t'; break;
-        case 117: {
-          this.position = position;
-          const unit = this.hexUnit(position);
-          position += 4;
-          if (unit >= 0xd800 && unit <= 0xdbff) {
-            // A high surrogate must be followed by an escaped low surrogate (I-JSON: no lone surrogates).
-            this.position = position;
-            if (text.charCodeAt(position) !== 92 || text.charCodeAt(position + 1) !== 117) this.fail('lone surrogate in string');
-            const low = this.hexUnit(position + 2);
-            if (low < 0xdc00 || low > 0xdfff) this.fail('lone surrogate in string');
-            position += 6;
-            result += String.fromCharCode(unit, low);
-          } else if (unit >= 0xdc00 && unit <= 0xdfff) {
-            this.fail('lone surrogate in string');
-          } else result += String.fromCharCode(unit);
+        case 117:
+          result += this.unicodeEscape(position);
+          position = this.position;
           break;
-        }
         default:
           this.position = position - 2;
           return this.fail('invalid escape in string');
       }
     }
+  }
+
+  /** The character of a `\\uXXXX` escape whose digits start at `position` (a surrogate pair takes two); moves past it. */
+  unicodeEscape(position: number): string {
+    const text = this.text;
+    this.position = position;
+    const unit = this.hexUnit(position);
+    if (unit >= 0xdc00 && unit <= 0xdfff) this.fail('lone surrogate in string');
+    position += 4;
+    this.position = position;
+    if (unit < 0xd800 || unit > 0xdbff) return String.fromCharCode(unit);
+    // A high surrogate must be followed by an escaped low surrogate (I-JSON: no lone surrogates).
+    if (text.charCodeAt(position) !== 92 || text.charCodeAt(position + 1) !== 117) this.fail('lone surrogate in string');
+    const low = this.hexUnit(position + 2);
+    if (low < 0xdc00 || low > 0xdfff) this.fail('lone surrogate in string');
+    this.position = position + 6;
+    return String.fromCharCode(unit, low);
   }
 
   hexUnit(position: number): number {
