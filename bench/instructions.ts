@@ -37,7 +37,7 @@ interface Row {
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const serve = (upstream: string, port: number, store: string) => [
-  join(repoRoot, 'src/cli/main.ts'), 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', upstream, '--store', store,
+  join(repoRoot, 'src/cli/main.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', upstream, '--store', store,
 ];
 const rows: Row[] = [
   { name: 'bare', args: (upstream, port) => [join(repoRoot, 'bench/peers/bare-proxy.ts'), String(port), upstream] },

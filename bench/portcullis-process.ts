@@ -1,5 +1,5 @@
 /**
- * Starts Portcullis the way an operator would (`node src/cli/main.ts serve`)
+ * Starts Portcullis the way an operator would (`node src/cli/main.js serve`)
  * on its own copy of the seeded key store, and waits until it serves an
  * authenticated request.
  */
@@ -28,7 +28,7 @@ export async function startPortcullis(
   extraArgs: readonly string[] = [],
   env: Record<string, string> = {},
 ): Promise<StartedTarget> {
-  const main = join(context.repoRoot, 'src/cli/main.ts');
+  const main = join(context.repoRoot, 'src/cli/main.js');
   if (!await exists(main)) {
     throw new Error(`Portcullis's CLI (${main}) does not exist yet; run only the baselines with BENCH_ONLY=direct,bare`);
   }

@@ -37,7 +37,7 @@ import { parseDuration } from '../src/http/units.ts';
 
 const runFile = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '..');
-const main = join(repoRoot, 'src/cli/main.ts');
+const main = join(repoRoot, 'src/cli/main.js');
 const perRevocationTimeoutMs = 5000;
 
 function integerSetting(name: string, fallback: number): number {

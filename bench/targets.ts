@@ -15,7 +15,7 @@ import type { RequestShape } from './wrk.ts';
 /** What a row's `start` can use; prepared by run.ts before any row starts. */
 export interface BenchContext {
   children: ChildProcesses;
-  /** The project root (where src/cli/main.ts lives). */
+  /** The project root (where src/cli/main.js lives). */
   repoRoot: string;
   /** A fresh temporary directory, removed at the end of the run. */
   workDir: string;

@@ -15,7 +15,7 @@ import { join, relative, resolve } from 'node:path';
 
 export const EXAMPLE_FOLDER = import.meta.dirname;
 export const PROJECT_ROOT = resolve(EXAMPLE_FOLDER, '..', '..');
-const CLI = join(PROJECT_ROOT, 'src', 'cli', 'main.ts');
+const CLI = join(PROJECT_ROOT, 'src', 'cli', 'main.js');
 
 export interface StackPorts {
   portcullis: number;

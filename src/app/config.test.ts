@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/config-error.ts';
-import { environmentVariableFor } from '../config/config-schema.ts';
-import { loadConfig } from './config.ts';
+import { configFormats, environmentVariableFor } from '../config/config-schema.ts';
+import { compileConfigValidator } from '../config/validate-config.ts';
+import { gatewayConfig, loadConfig } from './config.ts';
 import { temporaryDirectory } from '../../test/support/processes.ts';
 
 function problemsOf(load: () => unknown): string[] {
@@ -16,6 +17,17 @@ function problemsOf(load: () => unknown): string[] {
   }
   assert.fail('expected the configuration to be refused');
 }
+
+describe('the configuration schema', () => {
+  it('is a valid JSON Schema (start-up skips this check for speed)', () => {
+    assert.doesNotThrow(() => compileConfigValidator(gatewayConfig.schema, configFormats(gatewayConfig.fragments), { checkSchema: true }));
+  });
+
+  it('is refused when it is not (the check above can fail)', () => {
+    const broken = { type: 'object', properties: { listen: { type: 'text' } } };
+    assert.throws(() => compileConfigValidator(broken, configFormats(gatewayConfig.fragments), { checkSchema: true }), /schema is invalid/);
+  });
+});
 
 describe('loadConfig', () => {
   const directory = temporaryDirectory();

@@ -8,7 +8,7 @@ import { healthConfig } from '../health/health-config.ts';
 import { redisConfig } from './limiter.ts';
 import { PIPELINE_POLICIES } from './pipeline-policies.ts';
 import { processConfig } from './process-config.ts';
-import { routesConfig } from './routes.ts';
+import { routesConfig } from './routes-config.ts';
 
 /** Every part that owns options: the process's own, the engine's, each policy's (from the ordered list), the admin listener's. */
 const CONFIG_FRAGMENTS = [

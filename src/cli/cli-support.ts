@@ -1,5 +1,3 @@
-import { loadConfig, type Config } from '../app/config.ts';
-
 /** Exit statuses of every command: the contract scripts rely on. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -13,11 +11,6 @@ export class UsageError extends Error {
 export interface StoreFlags {
   config?: string;
   store?: string;
-}
-
-/** Commands find the store exactly as `serve` does: --config, --store, env, or the default path. */
-export function loadCommandConfig(flags: StoreFlags, extra: Array<{ field: string; value: unknown; flag: string }> = []): Config {
-  return loadConfig({ configFile: flags.config, flags: [{ field: 'store', value: flags.store, flag: '--store' }, ...extra] });
 }
 
 export function collect(value: string, previous: string[] = []): string[] {

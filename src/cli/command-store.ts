@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
 import { openKeyStore } from '../store/open-key-store.ts';
 import type { Store } from '../store/store.ts';
-import type { Config } from '../app/config.ts';
-import { loadCommandConfig, type StoreFlags } from './cli-support.ts';
+import { loadConfig, type Config } from '../app/config.ts';
+import type { StoreFlags } from './cli-support.ts';
+
+/** Commands find the store exactly as `serve` does: --config, --store, env, or the default path. */
+export function loadCommandConfig(flags: StoreFlags): Config {
+  return loadConfig({ configFile: flags.config, flags: [{ field: 'store', value: flags.store, flag: '--store' }] });
+}
 
 /** Opens the store as `serve` would, runs `work`, and closes it whatever happens. */
 export async function withStore<T>(flags: StoreFlags, work: (store: Store, keyPrefix: string, config: Config) => Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
 import { ConfigError, describeFound } from './config-error.ts';
 import type { ConfigDocument, ConfigFragment, OptionSchema } from './config-fragment.ts';
 import { assembleConfigSchema, configFormats, configOptions, environmentVariableFor, typesOf, type ConfigOption } from './config-schema.ts';
@@ -136,6 +136,8 @@ function readConfigFile(path: string): Record<string, unknown> {
   } catch (error) {
     throw new ConfigError([`config file ${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
   }
+  // Loaded only when there is a file to read: most commands start without one.
+  const { parseDocument } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (document.errors.length > 0) {
     throw new ConfigError(document.errors.map((error) => `config file ${path}: ${error.message.split('\n')[0]}`));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
-const MAIN = join(PROJECT_ROOT, 'src', 'cli', 'main.ts');
+const MAIN = join(PROJECT_ROOT, 'src', 'cli', 'main.js');
 
 export interface CliResult {
   code: number | null;

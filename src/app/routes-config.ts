@@ -1,0 +1,118 @@
+import { resolve } from 'node:path';
+import type { ConfigFragment } from '../config/config-fragment.ts';
+import { canonicalisePath } from '../http/canonical-path.ts';
+import { FORWARDED_METHODS } from '../http/methods.ts';
+import { parseByteSize } from '../http/units.ts';
+import { RATE_FORMATS } from '../limits/rate-formats.ts';
+import { compileRateText, type CompiledRate } from '../limits/rate-policy.ts';
+import { parsePathTemplate } from '../routes/path-template.ts';
+import { isValidRequiredScope, SCOPE_SYNTAX } from '../routes/scopes.ts';
+
+/** A route rule from `routes`. */
+export interface RouteRule {
+  method: string;
+  path: string;
+  scopes: string[];
+  maxBodySize: number | null;
+  /** Rate limit per key on this route; null: none. */
+  rate: CompiledRate | null;
+}
+
+export interface RoutesSettings {
+  openapi: { file: string | null; basePath: string; unknownQueryParameters: 'refuse' | 'allow' };
+  routes: RouteRule[];
+}
+
+interface RawRoutes {
+  openapi: RoutesSettings['openapi'];
+  routes: Array<{ method: string; path: string; scopes: string[]; maxBodySize?: string | number; rate?: string }>;
+}
+
+function isPathTemplate(value: string): boolean {
+  try {
+    parsePathTemplate(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isBasePath(value: string): boolean {
+  return value === '' || (value !== '/' && canonicalisePath(value, 'refuse') === value && isPathTemplate(value) && !value.includes('{'));
+}
+
+/** What requests may look like: the API's OpenAPI document and route rules, compiled into the route table at start. */
+export const routesConfig: ConfigFragment<RoutesSettings> = {
+  formats: {
+    ...RATE_FORMATS,
+    'path-template': {
+      expected: 'a path template such as /orders/{orderId}, without empty, "." or ".." segments',
+      documentation: 'A path template as OpenAPI writes it: `/orders/{orderId}`, canonical, without empty, `.` or `..` segments.',
+      validate: isPathTemplate,
+    },
+    scope: {
+      expected: `a scope: ${SCOPE_SYNTAX}, without *`,
+      documentation: `A scope: ${SCOPE_SYNTAX}, without \`*\`.`,
+      validate: isValidRequiredScope,
+    },
+    'base-path': {
+      expected: 'a path prefix such as /v1 (starting with /, no trailing /), or an empty string',
+      documentation: 'A path prefix: `/` followed by segments (`/v1`, `/api/v2`), canonical, without a trailing `/` or `{parameters}`; or the empty string for none.',
+      validate: isBasePath,
+    },
+  },
+  options: {
+    'openapi.file': {
+      type: ['string', 'null'],
+      format: 'file-path',
+      default: null,
+      'x-flag': '--openapi',
+      description:
+        'The API\'s OpenAPI document (3.0 or 3.1, YAML or JSON; local `$ref`s, also to other files). When set, only the routes and methods it declares are forwarded (deny by default), requests are validated against it, and operations require the scopes of their `security` or `x-portcullis-scopes`.',
+    },
+    'openapi.basePath': {
+      type: 'string',
+      format: 'base-path',
+      default: '',
+      description: 'A path prefix that requests carry in front of the document\'s paths (`/v1` when clients call `/v1/orders` for the document\'s `/orders`). It is forwarded as part of the path.',
+    },
+    'openapi.unknownQueryParameters': {
+      type: 'string',
+      enum: ['refuse', 'allow'],
+      default: 'refuse',
+      description: 'What to do with query parameters an operation does not declare: `refuse` (400 `request_invalid`) or `allow` (forward them unchecked).',
+    },
+    routes: {
+      type: 'array',
+      default: [],
+      description:
+        'Route rules, for an API without an OpenAPI document (or to add scopes and limits to one): a list of `{method, path, scopes, maxBodySize, rate}`, such as `{method: GET, path: \'/orders/{id}\', scopes: [orders:read]}`. When any rule is set, only the routes listed (and those of the document) are forwarded. `rate` (such as `10/s` or `100/min burst 20`) limits each key on that route, on top of the key\'s own rate (429 `rate_limited`). A rule for an operation the document already has adds its scopes and limits to it. Set in the config file (quote templates in YAML flow style, as here); README.md has an example.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['method', 'path'],
+        properties: {
+          method: { type: 'string', enum: FORWARDED_METHODS },
+          path: { type: 'string', format: 'path-template' },
+          scopes: { type: 'array', items: { type: 'string', format: 'scope' }, uniqueItems: true, default: [] },
+          maxBodySize: { type: ['string', 'integer'], format: 'byte-size' },
+          rate: { type: 'string', format: 'rate-policy' },
+        },
+      },
+    },
+  },
+  read(document, { cwd }) {
+    const raw = document as unknown as RawRoutes;
+    return {
+      openapi: { ...raw.openapi, file: raw.openapi.file === null ? null : resolve(cwd, raw.openapi.file) },
+      routes: raw.routes.map((rule) => ({
+        method: rule.method,
+        path: rule.path,
+        scopes: rule.scopes,
+        maxBodySize: rule.maxBodySize === undefined ? null : (parseByteSize(rule.maxBodySize) as number),
+        rate: rule.rate === undefined ? null : compileRateText(rule.rate),
+      })),
+    };
+  },
+};
+
