@@ -28,7 +28,8 @@ export async function startPortcullis(
   extraArgs: readonly string[] = [],
   env: Record<string, string> = {},
 ): Promise<StartedTarget> {
-  const main = join(context.repoRoot, 'src/cli/main.js');
+  // Older checkouts (BENCH_OTHER_CHECKOUT) start from src/cli/main.ts.
+  const main = (await exists(join(context.repoRoot, 'src/cli/main.js'))) ? join(context.repoRoot, 'src/cli/main.js') : join(context.repoRoot, 'src/cli/main.ts');
   if (!await exists(main)) {
     throw new Error(`Portcullis's CLI (${main}) does not exist yet; run only the baselines with BENCH_ONLY=direct,bare`);
   }

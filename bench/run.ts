@@ -72,7 +72,7 @@ interface RunningTarget {
 let interrupted = false;
 
 function selectTargets(only: string[] | null): TargetDefinition[] {
-  if (only === null) return [...targets];
+  if (only === null) return targets.filter((target) => target.onlyWhenNamed !== true);
   const known = new Set(targets.map((target) => target.name));
   const unknown = only.filter((name) => !known.has(name));
   if (unknown.length > 0) {

@@ -33,7 +33,6 @@ import { ChildProcesses, spawnPeer } from './child-processes.ts';
 import { processTreeCpuMs } from './process-cpu.ts';
 import { median } from './report.ts';
 import { targets, type BenchContext, type StartedTarget, type TargetDefinition } from './targets.ts';
-import { startPortcullis } from './portcullis-process.ts';
 import { findWrk, runWrk, writeWrkScript } from './wrk.ts';
 import { errorCount } from './wrk-output.ts';
 import { BenchUsageError, envNumber } from './bench-env.ts';
@@ -41,29 +40,11 @@ import { BenchUsageError, envNumber } from './bench-env.ts';
 const SERVER_CPU = '0';
 const LOAD_CPU = '1';
 
-/**
- * `portcullis` as another checkout builds it (BENCH_OTHER_CHECKOUT: its root, with its own
- * node_modules), for an A/B of two commits on one CPU: `BENCH_PAIR=portcullis-other,portcullis`.
- */
-function otherCheckoutRow(): TargetDefinition {
-  const portcullis = targets.find((target) => target.name === 'portcullis');
-  if (portcullis === undefined) throw new Error('targets.ts has no portcullis row');
-  const root = process.env['BENCH_OTHER_CHECKOUT']?.trim() || null;
-  return {
-    ...portcullis,
-    name: 'portcullis-other',
-    description: `portcullis from ${root ?? 'another checkout'}`,
-    compareTo: 'portcullis',
-    start: (context) => startPortcullis({ ...context, repoRoot: resolve(root ?? '.') }, 'portcullis-other'),
-  };
-}
-
 function pickPair(): [TargetDefinition, TargetDefinition] {
   const names = (process.env['BENCH_PAIR'] ?? 'bare,portcullis').split(',').map((name) => name.trim());
-  const known = [...targets, otherCheckoutRow()];
-  const rows = names.map((name) => known.find((target) => target.name === name));
+  const rows = names.map((name) => targets.find((target) => target.name === name));
   if (rows.length !== 2 || rows.some((row) => row === undefined)) {
-    throw new Error(`BENCH_PAIR must name two rows, baseline first (known: ${known.map((target) => target.name).join(', ')})`);
+    throw new Error(`BENCH_PAIR must name two rows, baseline first (known: ${targets.map((target) => target.name).join(', ')})`);
   }
   if (names.includes('portcullis-other') && !process.env['BENCH_OTHER_CHECKOUT']?.trim()) {
     throw new BenchUsageError('portcullis-other needs BENCH_OTHER_CHECKOUT=<root of another checkout, with node_modules>');

@@ -4,7 +4,8 @@
  * limits, validation, workers) are one more entry here, usually a
  * `startPortcullis` call with extra flags.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { BenchUsageError } from './bench-env.ts';
 import type { ChildProcesses } from './child-processes.ts';
 import { spawnPeer } from './child-processes.ts';
 import { startPortcullis } from './portcullis-process.ts';
@@ -37,6 +38,8 @@ export interface TargetDefinition {
   /** The row this one is divided by in the printed ratios, if any. */
   compareTo: string | null;
   request: RequestShape;
+  /** Run only when BENCH_ONLY (or BENCH_PAIR) names it, never in a run of every row. */
+  onlyWhenNamed?: boolean;
   /** Starts what the row measures. */
   start(context: BenchContext): Promise<StartedTarget>;
 }
@@ -91,6 +94,19 @@ export const targets: readonly TargetDefinition[] = [
     compareTo: 'bare',
     request: bearerGet,
     start: (context) => startPortcullis(context, 'portcullis'),
+  },
+  {
+    name: 'portcullis-other',
+    description: 'as portcullis, from another checkout (BENCH_OTHER_CHECKOUT, with its own node_modules): an A/B of two commits in one run',
+    needsKeyStore: true,
+    compareTo: 'bare',
+    request: bearerGet,
+    onlyWhenNamed: true,
+    start(context) {
+      const root = process.env['BENCH_OTHER_CHECKOUT']?.trim();
+      if (!root) throw new BenchUsageError('portcullis-other needs BENCH_OTHER_CHECKOUT=<root of another checkout, with node_modules>');
+      return startPortcullis({ ...context, repoRoot: resolve(root) }, 'portcullis-other');
+    },
   },
   {
     name: 'bare-tls',

@@ -11,8 +11,8 @@ import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { RequestIds } from '../telemetry/request-id.ts';
 import type { AdminRole } from '../store/admin-token-store.ts';
 import { healthResponse, type HealthReport } from '../health/health-report.ts';
-import { adminClientAddress, createAdminAuthenticator, isLoopback } from './admin-auth.ts';
-import { adminOpenApi, adminRoutes } from './admin-openapi.ts';
+import { adminClientAddress, createAdminAuthenticator, isLoopback, type AdminAuthenticator } from './admin-auth.ts';
+import { adminOpenApi, adminRoutes, type AdminRoute } from './admin-openapi.ts';
 import { createAdminErrorHandler, sendAdminProblem } from './admin-problems.ts';
 import { registerOperation } from './admin-routes.ts';
 import { AdminSessions } from './admin-sessions.ts';
@@ -65,21 +65,9 @@ declare module 'fastify' {
  * change-feed event stream and the dashboard. Tests call it directly and use `inject`.
  */
 export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ app: FastifyInstance; streams: KeyEventStreams }> {
-  const { config, store, changeFeed, metrics, requestIds, logger } = dependencies;
-  const tls = config.admin.tls;
-  const protocol = tls === null ? 'http' : 'https';
-  const app = Fastify({
-    loggerInstance: logger.child({ component: 'admin' }),
-    // Our own `admin request` line (onResponse below) replaces Fastify's per-request lines.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 64 * 1024,
-    genReqId: (req) => requestIds.forRequest(req.rawHeaders),
-    requestIdHeader: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
-    ...(tls === null
-      ? {}
-      : { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...(tls.clientCa === null ? {} : { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: true }) } }),
-  }) as unknown as FastifyInstance;
+  const { config, store, changeFeed, logger } = dependencies;
+  const protocol = config.admin.tls === null ? 'http' : 'https';
+  const app = createAdminFastify(config.admin.tls, logger, dependencies.requestIds);
 
   const sessions = new AdminSessions({ lifetime: config.admin.sessionLifetime, idleTimeout: config.admin.sessionIdleTimeout });
   const auth = createAdminAuthenticator(store, sessions, protocol);
@@ -90,11 +78,43 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
   app.decorateRequest('admin', null);
   app.setErrorHandler(createAdminErrorHandler(logger));
   app.setNotFoundHandler((_request, reply) => sendAdminProblem(reply, 'not_found', 'No such admin route.'));
+  addAdminHooks(app, config.admin, auth, logger);
 
+  registerKeyRoutes(app, routes, store, config.keys.prefix);
+  registerReportRoutes(app, routes, store);
+  registerSessionRoutes(app, routes, store, sessions, protocol);
+  registerOperation(app, routes, 'streamEvents', async (request, reply) => streams.open(request, reply));
+  registerOperation(app, routes, 'openapi', async () => adminOpenApi);
+  registerMonitoringRoutes(app, routes, dependencies);
+  await registerDashboard(app, dependencies.dashboardDirectory);
+  return { app, streams };
+}
+
+/** The Fastify instance: HTTPS (and client certificates) when `admin.tls` is set, else HTTP. */
+function createAdminFastify(tls: AdminConfig['tls'], logger: Logger, requestIds: RequestIds): FastifyInstance {
+  return Fastify({
+    loggerInstance: logger.child({ component: 'admin' }),
+    // Our own `admin request` line (onResponse in addAdminHooks) replaces Fastify's per-request lines.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024,
+    genReqId: (req) => requestIds.forRequest(req.rawHeaders),
+    requestIdHeader: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ...(tls === null
+      ? {}
+      : { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...(tls.clientCa === null ? {} : { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: true }) } }),
+  }) as unknown as FastifyInstance;
+}
+
+/**
+ * On every request, the security headers, the this-host-only check (unless
+ * admin.allowRemote) and the route's role; on every response, one `admin request` log line.
+ */
+function addAdminHooks(app: FastifyInstance, admin: AdminConfig, auth: AdminAuthenticator, logger: Logger): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.headers({ ...SECURITY_HEADERS, 'x-request-id': request.id });
     // Never trust forwarding headers here: the socket's own address decides.
-    if (!config.admin.allowRemote && !isLoopback(adminClientAddress(request))) {
+    if (!admin.allowRemote && !isLoopback(adminClientAddress(request))) {
       return sendAdminProblem(reply, 'admin_client_refused', 'The admin listener only accepts clients on this host (admin.allowRemote is off).');
     }
     const role = request.routeOptions.config.role ?? 'public';
@@ -110,12 +130,11 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
     if (request.method === 'GET' || request.method === 'HEAD') logger.debug(line, 'admin request');
     else logger.info(line, 'admin request');
   });
+}
 
-  registerKeyRoutes(app, routes, store, config.keys.prefix);
-  registerReportRoutes(app, routes, store);
-  registerSessionRoutes(app, routes, store, sessions, protocol);
-  registerOperation(app, routes, 'streamEvents', async (request, reply) => streams.open(request, reply));
-  registerOperation(app, routes, 'openapi', async () => adminOpenApi);
+/** Metrics, this node's health report (with the change feed's position) and the probes. */
+function registerMonitoringRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, dependencies: AdminDependencies): void {
+  const { metrics, changeFeed } = dependencies;
   registerOperation(app, routes, 'metrics', async (_request, reply) => {
     const { contentType, body } = await metrics.render();
     return reply.type(contentType).header('cache-control', 'no-store').send(body);
@@ -133,8 +152,6 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
       return reply.code(statusCode).type('application/json').header('cache-control', 'no-store').send(body);
     });
   }
-  await registerDashboard(app, dependencies.dashboardDirectory);
-  return { app, streams };
 }
 
 export interface RunningAdmin {

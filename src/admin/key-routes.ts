@@ -56,6 +56,12 @@ function parseTime(value: string | null): number | null {
 }
 
 export function registerKeyRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, store: Store, keyPrefix: string): void {
+  registerKeyRecordRoutes(app, routes, store, keyPrefix);
+  registerKeyRetirementRoutes(app, routes, store, keyPrefix);
+}
+
+/** Listing, creating, reading and changing keys. */
+function registerKeyRecordRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, store: Store, keyPrefix: string): void {
   registerOperation(app, routes, 'listKeys', async (request) => {
     const now = Date.now();
     const query = request.query as KeyListQuery;
@@ -101,7 +107,10 @@ export function registerKeyRoutes(app: FastifyInstance, routes: ReadonlyMap<stri
     if (record === null) throw notFound(id);
     return adminKeyView(record, now);
   });
+}
 
+/** Revoking keys (one, or every key with a tag) and rotating one to a successor. */
+function registerKeyRetirementRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, store: Store, keyPrefix: string): void {
   registerOperation(app, routes, 'revokeKey', async (request) => {
     const { id } = request.params as { id: string };
     const { reason } = request.body as { reason?: string };

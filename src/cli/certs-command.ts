@@ -29,8 +29,14 @@ function readCa(directory: string): { cert: string; key: string } {
 /** `portcullis certs init|client|fingerprint`: development certificates, made offline. */
 export function certsCommand(): Command {
   const certs = new Command('certs');
+  certsInitCommand(certs);
+  certsClientCommand(certs);
+  certsFingerprintCommand(certs);
+  return certs;
+}
 
-  certs
+function certsInitCommand(certs: Command): Command {
+  return certs
     .command('init')
     .description('create a local CA and a server certificate in --dir (default ./certs)')
     .option('--dir <dir>', 'folder for the files', './certs')
@@ -63,8 +69,10 @@ export function certsCommand(): Command {
           `Client certs:     portcullis certs client NAME --dir ${options.dir}  (and --tls-client-ca ${join(options.dir, 'ca.crt')} on serve)\n`,
       );
     });
+}
 
-  certs
+function certsClientCommand(certs: Command): Command {
+  return certs
     .command('client')
     .description('create a client certificate signed by the CA in --dir, for mutual TLS')
     .argument('<name>', 'the client instance, such as web-1 (the certificate subject CN)')
@@ -91,14 +99,14 @@ export function certsCommand(): Command {
             `Call with it:      curl --cacert ${join(options.dir, 'ca.crt')} --cert ${certPath} --key ${keyPath} -H "Authorization: Bearer <key>" https://localhost:8080/\n`,
         );
     });
+}
 
-  certs
+function certsFingerprintCommand(certs: Command): Command {
+  return certs
     .command('fingerprint')
     .description('print the SHA-256 fingerprint of a PEM certificate (what --cert-fingerprint takes)')
     .argument('<file>', 'PEM certificate')
     .action(async (file: string) => {
       process.stdout.write(`${await readCertificateFingerprint(file, 'FILE')}\n`);
     });
-
-  return certs;
 }

@@ -10,10 +10,19 @@ import { describeLimits } from './key-limits-output.ts';
 
 const SHOWN_ONCE = 'Store it now: the key is shown only this once and cannot be recovered.';
 
+/** `portcullis keys create|list|show|revoke|rotate`, in that order in the help. */
 export function keysCommand(): Command {
   const keys = new Command('keys');
+  keysCreateCommand(keys);
+  keysListCommand(keys);
+  keysShowCommand(keys);
+  keysRevokeCommand(keys);
+  keysRotateCommand(keys);
+  return keys;
+}
 
-  storeOptions(keys.command('create').description('create a key for one client instance'))
+function keysCreateCommand(keys: Command): Command {
+  return storeOptions(keys.command('create').description('create a key for one client instance'))
     .requiredOption('--name <name>', 'the client instance the key belongs to, such as web-1')
     .option('--tag <tag>', 'a tag for grouping (repeatable); revoke --tag bans every key with it', collect)
     .option('--scope <scope>', 'what the key may do (repeatable), such as orders:read; orders:* and * are wildcards', collect)
@@ -49,8 +58,10 @@ export function keysCommand(): Command {
         else process.stdout.write(`Created key ${record.id} for "${record.name}":\n\n  ${minted.key}\n\n${SHOWN_ONCE}\n`);
       });
     });
+}
 
-  storeOptions(keys.command('list').description('list keys'))
+function keysListCommand(keys: Command): Command {
+  return storeOptions(keys.command('list').description('list keys'))
     .option('--tag <tag>', 'only keys with this tag')
     .option('--limit <n>', 'at most this many (default 100, up to 1000)')
     .option('--after <id>', 'page: keys whose id sorts after this one')
@@ -64,8 +75,10 @@ export function keysCommand(): Command {
         else process.stdout.write(records.length === 0 ? 'No keys. Create one with: portcullis keys create --name NAME\n' : `${formatKeyTable(records)}\n`);
       });
     });
+}
 
-  storeOptions(keys.command('show').description('show one key (never its secret)'))
+function keysShowCommand(keys: Command): Command {
+  return storeOptions(keys.command('show').description('show one key (never its secret)'))
     .argument('<id>', 'key id, such as key_…')
     .option('--json', 'print a JSON object')
     .action(async (id: string, options: StoreFlags & { json?: boolean }) => {
@@ -77,8 +90,10 @@ export function keysCommand(): Command {
         else process.stdout.write(`${formatKeyDetail(record)}\n${limits.text}\n`);
       });
     });
+}
 
-  storeOptions(keys.command('revoke').description('revoke a key, or every key with a tag; effective on every gateway within a poll interval'))
+function keysRevokeCommand(keys: Command): Command {
+  return storeOptions(keys.command('revoke').description('revoke a key, or every key with a tag; effective on every gateway within a poll interval'))
     .argument('[id]', 'key id')
     .option('--tag <tag>', 'revoke every key carrying this tag')
     .option('--reason <text>', 'why (recorded with the revocation)')
@@ -99,8 +114,10 @@ export function keysCommand(): Command {
         else process.stdout.write(revoked.map((record) => `Revoked ${record.id} ("${record.name}")`).join('\n') + '\n');
       });
     });
+}
 
-  storeOptions(keys.command('rotate').description('issue a replacement key with the same settings; the old one works until the grace period ends'))
+function keysRotateCommand(keys: Command): Command {
+  return storeOptions(keys.command('rotate').description('issue a replacement key with the same settings; the old one works until the grace period ends'))
     .argument('<id>', 'key id')
     .option('--grace <duration>', 'how long the old key keeps working (default 1h; 0s ends it now)')
     .option('--json', 'print one JSON object with the new id and key')
@@ -118,6 +135,4 @@ export function keysCommand(): Command {
           );
       });
     });
-
-  return keys;
 }

@@ -30,6 +30,8 @@ interface Slot {
   reportedAt: number;
 }
 
+type ListeningMessage = Extract<WorkerMessage, { type: 'portcullis:listening' }>;
+
 /**
  * The supervisor of `--workers N` (the process the operator started): forks N workers that
  * each run a whole gateway on the shared port, restarts a worker that dies, serves the
@@ -41,16 +43,122 @@ interface Slot {
  * retried forever.
  */
 export async function superviseWorkers(config: Config, logger: Logger): Promise<SupervisedGateway> {
-  const reusePort = config.workerBalancing === 'reuse-port';
-  const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({ index, worker: null, report: null, reportedAt: 0 }));
-  let stopping = false;
-  let port = config.listen.port;
-  let failures = 0;
+  const pool = new WorkerPool(config, logger);
+  const first = await pool.start();
 
-  function fork(slot: Slot): Promise<Extract<WorkerMessage, { type: 'portcullis:listening' }>> {
+  const healthServer = config.health.listen === null ? null : await startHealthServer(config.health.listen, () => pool.combinedHealth());
+  logger.info(
+    { listen: formatHostPort(first.address), workers: config.workers, balancing: config.workerBalancing, ...(healthServer && { health: formatHostPort(healthServer.address) }) },
+    'supervisor: every worker is listening',
+  );
+  const stopped = stopOnSignal(pool, healthServer, logger);
+
+  return {
+    address: first.address,
+    upstreamUrl: new URL(first.upstreamUrl),
+    usingExampleUpstream: first.usingExampleUpstream,
+    protocol: first.protocol,
+    adminUrl: first.adminUrl,
+    workers: config.workers,
+    stopped,
+  };
+}
+
+/**
+ * The first SIGTERM or SIGINT stops every worker (each drains its in-flight requests), then
+ * the health server, and resolves with the exit status: 1 if a worker exited with a failure
+ * while stopping. SIGHUP is passed on to every worker.
+ */
+function stopOnSignal(pool: WorkerPool, healthServer: HealthServer | null, logger: Logger): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) return;
+      signalled = true;
+      logger.info({ signal }, 'supervisor: stopping every worker (each drains its in-flight requests)');
+      void pool.stop('SIGTERM').then(async () => {
+        await healthServer?.close();
+        resolve(pool.failures === 0 ? 0 : 1);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', () => pool.signalEvery('SIGHUP'));
+  });
+}
+
+/**
+ * The N worker slots: forks a worker into each, forks a replacement into a slot whose worker
+ * dies, and stops them all. A replacement keeps its slot's index, so slot 0 keeps serving
+ * admin.listen.
+ */
+class WorkerPool {
+  readonly #config: Config;
+  readonly #logger: Logger;
+  readonly #reusePort: boolean;
+  readonly #slots: Slot[];
+  #stopping = false;
+  /** The port workers bind: the configured one, then the one the first worker bound. */
+  #port: number;
+  #failures = 0;
+
+  constructor(config: Config, logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#reusePort = config.workerBalancing === 'reuse-port';
+    this.#slots = Array.from({ length: config.workers }, (_, index) => ({ index, worker: null, report: null, reportedAt: 0 }));
+    this.#port = config.listen.port;
+  }
+
+  /** Workers that exited with a failure status while the pool was stopping. */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /**
+   * Forks the first worker, then the others on the port it bound. All or nothing: if one
+   * exits before it listens, every other is stopped and the error is thrown.
+   */
+  async start(): Promise<ListeningMessage> {
+    let first: ListeningMessage;
+    try {
+      first = await this.#fork(this.#slots[0]!);
+      this.#port = first.address.port;
+      await Promise.all(this.#slots.slice(1).map((slot) => this.#fork(slot)));
+    } catch (error) {
+      await this.stop('SIGTERM');
+      throw error;
+    }
+    return first;
+  }
+
+  /** The workers' reports combined; a worker that is gone or silent counts as not running. */
+  combinedHealth(): HealthReport {
+    const now = Date.now();
+    return combineWorkerReports(this.#slots.map((slot) => (slot.worker !== null && now - slot.reportedAt <= REPORT_STALE_AFTER_MS ? slot.report : null)));
+  }
+
+  /** Sends `signal` to every live worker and resolves when they have all exited; none is restarted. */
+  async stop(signal: NodeJS.Signals): Promise<void> {
+    this.#stopping = true;
+    const exits = this.#slots.flatMap((slot) => {
+      const worker = slot.worker;
+      if (worker === null || worker.isDead()) return [];
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.process.kill(signal);
+      return [exited];
+    });
+    await Promise.all(exits);
+  }
+
+  signalEvery(signal: NodeJS.Signals): void {
+    for (const slot of this.#slots) slot.worker?.process.kill(signal);
+  }
+
+  #fork(slot: Slot): Promise<ListeningMessage> {
     // Later workers bind the port the first one got, when it asked for port 0.
     const env = {
-      ...(reusePort && port !== config.listen.port && { [WORKER_PORT_VARIABLE]: String(port) }),
+      ...(this.#reusePort && this.#port !== this.#config.listen.port && { [WORKER_PORT_VARIABLE]: String(this.#port) }),
       // Only the first slot serves admin.listen: N processes cannot all bind it.
       [WORKER_SERVES_ADMIN_VARIABLE]: slot.index === 0 ? '1' : '0',
     };
@@ -68,7 +176,7 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
         if (!isWorkerMessage(message) || message.type !== 'portcullis:listening') return;
         worker.off('message', onMessage);
         worker.off('exit', onEarlyExit);
-        worker.on('exit', (code, signal) => onExit(slot, worker, code, signal));
+        worker.on('exit', (code, signal) => this.#onExit(slot, worker, code, signal));
         resolve(message);
       };
       const onEarlyExit = (code: number | null, signal: string | null) => {
@@ -80,78 +188,16 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
     });
   }
 
-  function onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+  #onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (slot.worker === worker) slot.worker = null;
-    if (stopping) {
-      if (code !== 0) failures++;
+    if (this.#stopping) {
+      if (code !== 0) this.#failures++;
       return;
     }
-    logger.error({ worker: slot.index + 1, code, signal }, 'worker died; starting a new one');
+    this.#logger.error({ worker: slot.index + 1, code, signal }, 'worker died; starting a new one');
     setTimeout(() => {
-      if (stopping) return;
-      fork(slot).catch((error: unknown) => logger.error({ err: error, worker: slot.index + 1 }, 'replacement worker failed to start; trying again'));
+      if (this.#stopping) return;
+      this.#fork(slot).catch((error: unknown) => this.#logger.error({ err: error, worker: slot.index + 1 }, 'replacement worker failed to start; trying again'));
     }, RESTART_DELAY_MS).unref();
   }
-
-  function combinedHealth(): HealthReport {
-    const now = Date.now();
-    return combineWorkerReports(slots.map((slot) => (slot.worker !== null && now - slot.reportedAt <= REPORT_STALE_AFTER_MS ? slot.report : null)));
-  }
-
-  async function stopWorkers(signal: NodeJS.Signals): Promise<void> {
-    stopping = true;
-    const exits = slots.flatMap((slot) => {
-      const worker = slot.worker;
-      if (worker === null || worker.isDead()) return [];
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.process.kill(signal);
-      return [exited];
-    });
-    await Promise.all(exits);
-  }
-
-  let first: Extract<WorkerMessage, { type: 'portcullis:listening' }>;
-  try {
-    first = await fork(slots[0]!);
-    port = first.address.port;
-    await Promise.all(slots.slice(1).map((slot) => fork(slot)));
-  } catch (error) {
-    await stopWorkers('SIGTERM');
-    throw error;
-  }
-
-  let healthServer: HealthServer | null = null;
-  if (config.health.listen !== null) healthServer = await startHealthServer(config.health.listen, combinedHealth);
-  logger.info(
-    { listen: formatHostPort(first.address), workers: config.workers, balancing: config.workerBalancing, ...(healthServer && { health: formatHostPort(healthServer.address) }) },
-    'supervisor: every worker is listening',
-  );
-
-  const stopped = new Promise<number>((resolve) => {
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (signalled) return;
-      signalled = true;
-      logger.info({ signal }, 'supervisor: stopping every worker (each drains its in-flight requests)');
-      void stopWorkers('SIGTERM').then(async () => {
-        await healthServer?.close();
-        resolve(failures === 0 ? 0 : 1);
-      });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-    process.on('SIGHUP', () => {
-      for (const slot of slots) slot.worker?.process.kill('SIGHUP');
-    });
-  });
-
-  return {
-    address: first.address,
-    upstreamUrl: new URL(first.upstreamUrl),
-    usingExampleUpstream: first.usingExampleUpstream,
-    protocol: first.protocol,
-    adminUrl: first.adminUrl,
-    workers: config.workers,
-    stopped,
-  };
 }
