@@ -22,7 +22,7 @@ import { registerKeyRoutes } from './key-routes.ts';
 import { registerReportRoutes } from './report-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 
-export interface ChangeFeedState extends KeyEventSource {
+interface ChangeFeedState extends KeyEventSource {
   readonly lastSeq: number;
   readonly caughtUpAt: number | null;
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 
 /** Where `npm run build` (vite) puts the dashboard. */
-export const DASHBOARD_DIRECTORY = resolve(import.meta.dirname, '..', '..', 'dist', 'dashboard');
+const DASHBOARD_DIRECTORY = resolve(import.meta.dirname, '..', '..', 'dist', 'dashboard');
 
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Portcullis dashboard</title></head>
 <body><h1>The dashboard has not been built</h1><p>Run <code>npm run build</code> in the Portcullis folder, then reload.

@@ -14,7 +14,7 @@ const DEFAULT_GRACE = 3_600_000;
 /** A filtered listing reads at most this many records per call, then hands back a cursor. */
 const MAX_SCANNED = 5000;
 
-export interface KeyListQuery {
+interface KeyListQuery {
   q?: string;
   tag?: string;
   status?: KeyStatus;
@@ -27,7 +27,7 @@ export interface KeyListQuery {
  * other filters are applied here, reading at most MAX_SCANNED records per call; `next` lets
  * the caller continue from where the scan stopped even when a page holds fewer matches.
  */
-export async function listKeysFiltered(store: Store, query: KeyListQuery, now: number): Promise<{ items: KeyRecord[]; next: string | null }> {
+async function listKeysFiltered(store: Store, query: KeyListQuery, now: number): Promise<{ items: KeyRecord[]; next: string | null }> {
   const needle = query.q?.toLowerCase();
   const items: KeyRecord[] = [];
   let after = query.after;

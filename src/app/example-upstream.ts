@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
  * whole path working. It echoes what it received — which shows that the key never arrives and
  * that the gateway added `X-Portcullis-Key-Id`. Clearly labelled in every response.
  */
-export function createExampleUpstream(): Server {
+function createExampleUpstream(): Server {
   return createServer((req, res) => {
     req.resume();
     req.on('end', () => {

@@ -1,5 +1,4 @@
 /** Exit statuses of every command: the contract scripts rely on. */
-export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 

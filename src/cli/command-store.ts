@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '../app/config.ts';
 import type { StoreFlags } from './cli-support.ts';
 
 /** Commands find the store exactly as `serve` does: --config, --store, env, or the default path. */
-export function loadCommandConfig(flags: StoreFlags): Config {
+function loadCommandConfig(flags: StoreFlags): Config {
   return loadConfig({ configFile: flags.config, flags: [{ field: 'store', value: flags.store, flag: '--store' }] });
 }
 

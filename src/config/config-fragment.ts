@@ -39,7 +39,7 @@ export interface ConfigFormat {
 /** The merged, validated configuration document (defaults filled in), before any fragment reads it. */
 export type ConfigDocument = Readonly<Record<string, unknown>>;
 
-export interface ReadContext {
+interface ReadContext {
   /** Relative file paths are resolved against this folder (the working directory, not the config file's). */
   readonly cwd: string;
   /** Where a field's value came from (the config file, `PORTCULLIS_…`, `--flag`), for messages; undefined for a default. */

@@ -66,7 +66,7 @@ function joinedHeader(rawHeaders: readonly string[], name: string): { value: str
  * Picks the client from a chain (left to right) received from the trusted peer `peer`.
  * Exported for the property tests; `isTrusted` says whether an address is a trusted proxy.
  */
-export function pickClient(entries: readonly ChainEntry[], peer: ResolvedClient, isTrusted: (ip: IpAddress) => boolean): ResolvedClient {
+function pickClient(entries: readonly ChainEntry[], peer: ResolvedClient, isTrusted: (ip: IpAddress) => boolean): ResolvedClient {
   let index = entries.length - 1;
   for (; index >= 0; index--) {
     const entry = entries[index] as ChainEntry;

@@ -37,7 +37,7 @@ const UPSTREAM_TIMEOUT = denial('upstream_timeout');
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** The denial an upstream failure maps to, when the client has not received a response yet. */
-export function denialForUpstreamError(error: unknown): Denial {
+function denialForUpstreamError(error: unknown): Denial {
   if (error instanceof BodyTooLargeError) return bodyTooLarge(error.limit);
   const code = (error as { code?: string } | null)?.code;
   return code !== undefined && TIMEOUT_CODES.has(code) ? UPSTREAM_TIMEOUT : UPSTREAM_UNAVAILABLE;

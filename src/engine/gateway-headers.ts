@@ -26,7 +26,7 @@ const HOST_VALUE = /^[A-Za-z0-9.:[\]-]{1,255}$/;
  * RFC 7239 `Forwarded`: one element per address of the chain; the last (this hop's own view
  * of the request) also carries `proto` and, when it is a plain host name, `host`.
  */
-export function forwardedValue(chain: readonly string[], protocol: 'http' | 'https', host: string | undefined): string {
+function forwardedValue(chain: readonly string[], protocol: 'http' | 'https', host: string | undefined): string {
   const elements = chain.map((address) => `for=${forwardedNodeValue(address)}`);
   const hostPart = host !== undefined && HOST_VALUE.test(host) ? `;host="${host}"` : '';
   elements[elements.length - 1] += `;proto=${protocol}${hostPart}`;

@@ -26,7 +26,7 @@ export interface TlsConfig {
   redirectListen: HostPort | null;
 }
 
-export interface ServerConfig {
+interface ServerConfig {
   headersTimeout: number;
   requestTimeout: number;
   keepAliveTimeout: number;

@@ -13,10 +13,10 @@
  * Reports carry no error texts (they can name hosts and users); the logs have those.
  */
 
-export type HealthStatus = 'ok' | 'degraded' | 'not_ready';
+type HealthStatus = 'ok' | 'degraded' | 'not_ready';
 
 /** Whether LISTEN/NOTIFY wakes the change feed: `not-used` on stores without it (SQLite). */
-export type NotificationState = 'listening' | 'reconnecting' | 'not-used';
+type NotificationState = 'listening' | 'reconnecting' | 'not-used';
 
 export interface GatewayHealthSnapshot {
   phase: 'starting' | 'serving' | 'draining';

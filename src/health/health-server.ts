@@ -23,7 +23,7 @@ function send(res: ServerResponse, statusCode: number, body: string, head: boole
  * for, and nothing secret is in a report; bind it to an address only the load balancer
  * reaches (`health.listen`).
  */
-export function handleHealthRequest(currentReport: () => HealthReport) {
+function handleHealthRequest(currentReport: () => HealthReport) {
   return function answerHealthProbe(req: IncomingMessage, res: ServerResponse): void {
     const probe = PROBES.get((req.url ?? '').split('?')[0] ?? '');
     if (probe === undefined) return send(res, 404, '{"error":"not found: use /healthz or /readyz"}\n', false);

@@ -72,7 +72,7 @@ export function parseCidr(text: string): CidrRange {
 }
 
 /** Whether `address` lies in `range`. */
-export function rangeContains(range: CidrRange, address: IpAddress): boolean {
+function rangeContains(range: CidrRange, address: IpAddress): boolean {
   if (address.family !== range.family) return false;
   if (address.family === 4) return ((address.value & (range.masks[0] as number)) >>> 0) === range.words[0];
   for (let index = 0; index < 4; index++) {

@@ -27,7 +27,7 @@ export function ratePolicyItem(name: PolicyName, rate: CompiledRate): string {
 }
 
 /** One policy item of RateLimit-Policy for a quota. */
-export function quotaPolicyItem(quota: CompiledQuota): string {
+function quotaPolicyItem(quota: CompiledQuota): string {
   return quota.period === 'day' ? `"quota";q=${quota.limit};w=86400` : `"quota";q=${quota.limit}`;
 }
 

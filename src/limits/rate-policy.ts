@@ -87,7 +87,7 @@ export function formatRatePolicy(policy: RatePolicy): string {
   return policy.burst === policy.limit ? base : `${base} burst ${policy.burst}`;
 }
 
-export function compileRate(policy: RatePolicy): CompiledRate {
+function compileRate(policy: RatePolicy): CompiledRate {
   const emissionMs = policy.periodMs / policy.limit;
   return {
     ...policy,

@@ -68,7 +68,7 @@ function isSelfContained(value: unknown, depth = 0): boolean {
   return true;
 }
 
-export class OpenApiCompiler {
+class OpenApiCompiler {
   readonly #set: DocumentSet;
   readonly #options: OpenApiOptions;
   #ajv: Ajv | null = null;

@@ -10,7 +10,7 @@ import type { OpenApiVersion } from './schema-preparation.ts';
  * Portcullis's extensions. Every structural problem is an OpenApiError naming its location.
  */
 
-export type ParameterLocation = 'path' | 'query' | 'header' | 'cookie';
+type ParameterLocation = 'path' | 'query' | 'header' | 'cookie';
 
 export interface ParameterDescription {
   readonly name: string;
@@ -25,7 +25,7 @@ export interface ParameterDescription {
   readonly where: Location;
 }
 
-export interface MediaTypeDescription {
+interface MediaTypeDescription {
   /** The declared media type, lower case, without parameters. */
   readonly mediaType: string;
   readonly schema: Location | null;

@@ -32,7 +32,7 @@ export interface BodyMediaType {
   readonly validate: ValidateFunction | null;
 }
 
-export interface BodySpec {
+interface BodySpec {
   readonly required: boolean;
   readonly mediaTypes: readonly BodyMediaType[];
   /** `mediaTypes[i].mediaType`, for matching without allocating. */

@@ -71,7 +71,7 @@ export function parsePathTemplate(template: string): TemplateSegment[] {
 }
 
 /** The parameters of a template in the order the route table captures them. */
-export function parameterNamesOf(segments: readonly TemplateSegment[]): string[] {
+function parameterNamesOf(segments: readonly TemplateSegment[]): string[] {
   const names: string[] = [];
   for (const segment of segments) {
     if (segment.kind === 'param') names.push(segment.name);

@@ -17,7 +17,7 @@ export interface AuditActor {
 /** The actor of every change made with the `portcullis` command-line tool. */
 export const CLI_ACTOR: AuditActor = Object.freeze({ actor: 'cli', address: null });
 
-export type AuditAction =
+type AuditAction =
   | 'key.created'
   | 'key.revoked'
   | 'key.rotated'

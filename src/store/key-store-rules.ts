@@ -6,8 +6,8 @@ import type { KeyRecord } from '../keys/key-record.ts';
  */
 
 /** Page size of `listKeys` when the filter names none, and the most it returns. */
-export const defaultListLimit = 100;
-export const maxListLimit = 1000;
+const defaultListLimit = 100;
+const maxListLimit = 1000;
 
 /** The page size for a `KeyFilter.limit`: the default when absent, capped at the maximum. */
 export function listLimit(limit: number | undefined): number {

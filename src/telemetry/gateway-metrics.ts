@@ -9,7 +9,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export const FORWARDED_OUTCOME = 'forwarded';
 export const ABORTED_OUTCOME = 'aborted';
 
-export interface KeyCacheStats {
+interface KeyCacheStats {
   hits: number;
   misses: number;
   knownKeys: number;

@@ -1,6 +1,6 @@
 /** The admin API, as the dashboard calls it: same origin, session cookie, CSRF token on changes. */
 
-export interface Problem {
+interface Problem {
   type: string;
   title: string;
   status: number;
@@ -8,7 +8,7 @@ export interface Problem {
   code: string;
 }
 
-export class ApiError extends Error {
+class ApiError extends Error {
   readonly problem: Problem;
 
   constructor(problem: Problem) {

@@ -1,7 +1,7 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
 
-export interface KeyChange {
+interface KeyChange {
   seq: number;
   keyId: string;
   kind: 'created' | 'revoked' | 'rotated' | 'updated';

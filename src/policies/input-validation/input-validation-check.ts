@@ -42,7 +42,7 @@ function unsupported(detail: string): Denial {
  * Without an operation (no routes configured) or without a description (route rules), only
  * the size limit applies.
  */
-export class InputValidationCheck implements Check {
+class InputValidationCheck implements Check {
   readonly name = 'input-validation';
   readonly #maxBodySize: number;
   readonly #maxJsonBodySize: number;

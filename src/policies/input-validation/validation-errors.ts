@@ -16,7 +16,7 @@ function bounded(text: string): string {
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
 }
 
-export function invalidRequest(errors: readonly ProblemError[]): Denial {
+function invalidRequest(errors: readonly ProblemError[]): Denial {
   return denial('request_invalid', DETAIL, undefined, errors.slice(0, MAX_ERRORS).map(({ pointer, message }) => ({ pointer: bounded(pointer), message: bounded(message) })));
 }
 

@@ -9,7 +9,7 @@ import { AMBIGUOUS_CREDENTIALS, type PresentedCredential, type RequestHeaderRead
  */
 
 /** `found` with one more presented value: an empty value presents nothing, a second different key makes it ambiguous. */
-export function withCredential(found: PresentedCredential, value: string): PresentedCredential {
+function withCredential(found: PresentedCredential, value: string): PresentedCredential {
   if (value === '' || found === AMBIGUOUS_CREDENTIALS) return found;
   return found === null || found === value ? value : AMBIGUOUS_CREDENTIALS;
 }

@@ -6,7 +6,7 @@ import { inTransaction } from './postgres-event-log.ts';
 
 const columns = 'id, name, role, digest, display_prefix AS "displayPrefix", created_at AS "createdAt", revoked_at AS "revokedAt"';
 
-export const postgresAdminTokenSql = {
+const postgresAdminTokenSql = {
   insert: `INSERT INTO admin_tokens (id, name, role, digest, display_prefix, created_at)
     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${columns}`,
   byDigest: `SELECT ${columns} FROM admin_tokens WHERE digest = $1`,

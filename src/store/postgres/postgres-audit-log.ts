@@ -6,7 +6,7 @@ import { auditLimit } from '../sqlite/sqlite-audit-log.ts';
 const auditColumns = 'seq, at, actor, actor_address AS address, action, target, reason, details, prev_hash AS "prevHash", hash';
 
 /** Every statement of the PostgreSQL audit log. */
-export const postgresAuditSql = {
+const postgresAuditSql = {
   head: 'SELECT seq, hash FROM audit_head WHERE id = 1',
   // Locks the head row until the writing transaction ends: appends from every node run one
   // after the other, each chained onto the previous one's hash, so the chain never forks.

@@ -8,10 +8,10 @@ import pg from 'pg';
  */
 
 /** How long to wait for a connection before a lookup fails (and the gateway answers 503). */
-export const connectTimeoutMs = 3000;
+const connectTimeoutMs = 3000;
 /** How long one statement may take before the client gives up on it. */
-export const queryTimeoutMs = 10_000;
-export const poolSize = 10;
+const queryTimeoutMs = 10_000;
+const poolSize = 10;
 
 const INT8_OID = 20;
 

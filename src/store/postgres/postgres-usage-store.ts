@@ -8,7 +8,7 @@ import { inTransaction } from './postgres-event-log.ts';
  * lock the same rows in the same order and cannot deadlock. Sums are cast back to BIGINT
  * (PostgreSQL sums BIGINT as NUMERIC, which `pg` returns as a string).
  */
-export const postgresUsageSql = {
+const postgresUsageSql = {
   upsertMinutes: `INSERT INTO usage_minutes AS m (key_id, minute, requests, bytes_in, bytes_out)
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) ORDER BY 1, 2
     ON CONFLICT (key_id, minute) DO UPDATE SET requests = m.requests + excluded.requests,

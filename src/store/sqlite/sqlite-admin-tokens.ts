@@ -5,7 +5,7 @@ import type { SqliteAuditLog } from './sqlite-audit-log.ts';
 
 const columns = 'id, name, role, digest, display_prefix AS displayPrefix, created_at AS createdAt, revoked_at AS revokedAt';
 
-export const sqliteAdminTokenSql = {
+const sqliteAdminTokenSql = {
   insert: `INSERT INTO admin_tokens (id, name, role, digest, display_prefix, created_at)
     VALUES (@id, @name, @role, @digest, @displayPrefix, @now) RETURNING ${columns}`,
   byDigest: `SELECT ${columns} FROM admin_tokens WHERE digest = ?`,

@@ -23,7 +23,6 @@ import { StoreWithParts } from '../store-parts.ts';
 import { keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
 
-export { defaultListLimit, maxListLimit } from '../key-store-rules.ts';
 
 /** An `api_keys` row as SQLite returns it: snake_case, JSON as text. */
 interface KeyRow {
@@ -217,7 +216,7 @@ function applyMigrations(db: Database.Database): void {
  * process wrote in between. Every key mutation writes its `key_events` row and
  * its audit entry in that same transaction.
  */
-export class SqliteKeyStore extends StoreWithParts implements Store {
+class SqliteKeyStore extends StoreWithParts implements Store {
   readonly #db: Database.Database;
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #audit: SqliteAuditLog;
