@@ -1,0 +1,94 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fakeContext, fakeParts, type FakeRequest } from '../../../test/support/fake-context.ts';
+import type { Denial } from '../../http/error-catalogue.ts';
+import type { Operation } from '../../routes/operation.ts';
+import { RouteTable } from '../../routes/route-table.ts';
+import { createRouteMatchCheck } from './route-match-check.ts';
+import { routeMatch } from './index.ts';
+
+function operation(method: string, template: string): Operation {
+  return { method, template, source: `test ${method} ${template}`, scopes: null, maxBodySize: null, rate: null, validation: null };
+}
+
+const OPERATIONS = [
+  operation('GET', '/orders'),
+  operation('POST', '/orders'),
+  operation('GET', '/orders/{orderId}'),
+  operation('DELETE', '/orders/{orderId}'),
+  operation('GET', '/orders/summary'),
+  operation('GET', '/orders/{orderId}/items/{itemId}'),
+  operation('GET', '/files/{name}.json'),
+];
+const TABLE = RouteTable.build(OPERATIONS);
+
+type Expected = { operation: string; pathParameters: string[] } | { code: 'route_not_found' | 'method_not_allowed'; status: number; allow?: string };
+
+const cases: Array<{ name: string; request: FakeRequest; expected: Expected }> = [
+  { name: 'a literal path', request: { method: 'GET', url: '/orders' }, expected: { operation: 'GET /orders', pathParameters: [] } },
+  { name: 'another method on the same path', request: { method: 'POST', url: '/orders' }, expected: { operation: 'POST /orders', pathParameters: [] } },
+  { name: 'HEAD where only GET is declared', request: { method: 'HEAD', url: '/orders' }, expected: { operation: 'GET /orders', pathParameters: [] } },
+  { name: 'the path without its query', request: { method: 'GET', url: '/orders?limit=5' }, expected: { operation: 'GET /orders', pathParameters: [] } },
+  { name: 'a path parameter', request: { method: 'GET', url: '/orders/42' }, expected: { operation: 'GET /orders/{orderId}', pathParameters: ['42'] } },
+  { name: 'a path parameter, still percent-encoded', request: { method: 'DELETE', url: '/orders/A%20B' }, expected: { operation: 'DELETE /orders/{orderId}', pathParameters: ['A%20B'] } },
+  { name: 'a literal segment before a parameter', request: { method: 'GET', url: '/orders/summary' }, expected: { operation: 'GET /orders/summary', pathParameters: [] } },
+  { name: 'a literal in another case (no /ADMIN around /admin)', request: { method: 'GET', url: '/ORDERS/Summary' }, expected: { operation: 'GET /orders/summary', pathParameters: [] } },
+  { name: 'two parameters, in template order', request: { method: 'GET', url: '/orders/42/items/7' }, expected: { operation: 'GET /orders/{orderId}/items/{itemId}', pathParameters: ['42', '7'] } },
+  { name: 'a parameter inside a segment', request: { method: 'GET', url: '/files/report.json' }, expected: { operation: 'GET /files/{name}.json', pathParameters: ['report'] } },
+  { name: 'a path no route has', request: { method: 'GET', url: '/customers' }, expected: { code: 'route_not_found', status: 404 } },
+  { name: 'a path longer than every template', request: { method: 'GET', url: '/orders/42/items' }, expected: { code: 'route_not_found', status: 404 } },
+  { name: 'a segment the pattern does not match', request: { method: 'GET', url: '/files/report.xml' }, expected: { code: 'route_not_found', status: 404 } },
+  { name: 'the root, with no route for it', request: { method: 'GET', url: '/' }, expected: { code: 'route_not_found', status: 404 } },
+  { name: 'a method the route lacks', request: { method: 'PUT', url: '/orders' }, expected: { code: 'method_not_allowed', status: 405, allow: 'GET, HEAD, POST' } },
+  { name: 'a method the templated route lacks', request: { method: 'POST', url: '/orders/42' }, expected: { code: 'method_not_allowed', status: 405, allow: 'GET, HEAD, DELETE' } },
+  { name: 'DELETE on the literal route, which only has GET', request: { method: 'DELETE', url: '/orders/summary' }, expected: { code: 'method_not_allowed', status: 405, allow: 'GET, HEAD' } },
+];
+
+describe('route-match check', () => {
+  const check = createRouteMatchCheck(TABLE);
+  for (const { name, request, expected } of cases) {
+    it(`${'code' in expected ? `refuses (${expected.status})` : 'matches'}: ${name}`, () => {
+      const context = fakeContext(request);
+      const outcome = check.run(context) as Denial | null;
+      if ('operation' in expected) {
+        assert.equal(outcome, null);
+        assert.equal(`${context.operation?.method} ${context.operation?.template}`, expected.operation);
+        assert.equal(context.operation, OPERATIONS.find((candidate) => `${candidate.method} ${candidate.template}` === expected.operation), 'the compiled operation itself');
+        assert.deepEqual(context.pathParameters, expected.pathParameters);
+        return;
+      }
+      assert.equal(outcome?.code, expected.code);
+      assert.equal(outcome?.status, expected.status);
+      assert.deepEqual(outcome?.headers, expected.allow === undefined ? undefined : [['allow', expected.allow]]);
+      assert.equal(context.operation, null);
+      assert.equal(context.pathParameters, null);
+    });
+  }
+
+  it('matches the canonical path on the context, not req.url', () => {
+    const context = fakeContext({ method: 'GET', url: '/orders//42' }, { path: '/orders/42' });
+    assert.equal(check.run(context), null);
+    assert.deepEqual(context.pathParameters, ['42']);
+  });
+
+  it('explains a refused method', () => {
+    assert.equal((check.run(fakeContext({ method: 'PATCH', url: '/orders' })) as Denial).detail, 'The route does not accept this method.');
+    assert.equal((check.run(fakeContext({ method: 'GET', url: '/nope' })) as Denial).detail, 'No route of this API matches the path.');
+  });
+});
+
+describe('route-match policy', () => {
+  it('is off without routes', () => {
+    assert.equal(routeMatch.stage, 5);
+    assert.equal(routeMatch.create({}, fakeParts({ routes: null })), null);
+  });
+
+  it('is on with routes, matching against their table', () => {
+    const check = routeMatch.create({}, fakeParts({ routes: { table: TABLE, operations: OPERATIONS } }));
+    assert.equal(check?.name, 'route-match');
+    assert.equal((check?.run(fakeContext({ url: '/customers' })) as Denial | null)?.code, 'route_not_found');
+    const context = fakeContext({ url: '/orders/9' });
+    assert.equal(check?.run(context), null);
+    assert.deepEqual(context.pathParameters, ['9']);
+  });
+});
