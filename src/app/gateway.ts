@@ -21,7 +21,9 @@ import type { ChangeSubscription } from '../store/key-store.ts';
 import { openKeyStore } from '../store/open-key-store.ts';
 import { describeStoreLocation } from '../store/store-location.ts';
 import type { Store } from '../store/store.ts';
+import { REFUSALS_BEFORE_DROP } from '../store/store-errors.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import { RateLimitedLog } from '../telemetry/rate-limited-log.ts';
 import { RequestIds } from '../telemetry/request-id.ts';
 import { UsageRecorder } from '../telemetry/usage-recorder.ts';
 import { ChangeFeedFollower } from '../verify/change-feed-follower.ts';
@@ -100,7 +102,11 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     const health = () => healthOf(keys, phase);
     // Everything that reads files or compiles config comes before anything listens, so a bad
     // CIDR, PEM or CA stops the start with exit status 2.
-    const checks = withConfigErrors(() => createChecks(config, { logger, verifier: keys.verifier, routes, limiter: keys.limiter.backend, quotas: keys.limiter.quotas }));
+    const repeatedErrors = (message: string) => {
+      const log = parts.add(`log of "${message}"`, new RateLimitedLog(logger, { level: 'error', message }), (counting) => counting.close());
+      return (error: unknown) => log.report(error);
+    };
+    const checks = withConfigErrors(() => createChecks(config, { logger, repeatedErrors, verifier: keys.verifier, routes, limiter: keys.limiter.backend, quotas: keys.limiter.quotas }));
     const requestIds = new RequestIds(undefined, credentialShape(config));
     const listener = createPublicListener(config, logger, checks, upstream.proxy, keys, requestIds, dependencies);
     // The admin listener first: a gateway whose admin address is taken never serves traffic.
@@ -139,7 +145,8 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
 
 /** Opens the store (unless one is given) and starts what reads it: key cache, change feed, usage, limits. */
 async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts, given: Store | undefined): Promise<KeyParts> {
-  const store = given ?? parts.add('key store', await openKeyStore(config.store, { onConnectionError: (error) => logger.debug({ err: error }, 'key store connection lost') }), (opened) => opened.close());
+  const storeErrors = parts.add('store error logs', storeErrorLogs(logger), (logs) => logs.close());
+  const store = given ?? parts.add('key store', await openKeyStore(config.store, { onConnectionError: (error) => storeErrors.connectionLost.report(error) }), (opened) => opened.close());
   await store.migrate();
   const verifier = new KeyVerifier(store, { ...config.cache, staleFor: config.changeFeed.staleFor });
   const metrics = new GatewayMetrics({
@@ -151,7 +158,7 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
     pollInterval: config.changeFeed.pollInterval,
     onError: (error) => {
       metrics.changeFeedPollErrors.inc();
-      logger.debug({ err: error }, 'change feed poll failed; retrying');
+      storeErrors.pollFailed.report(error);
     },
     onReachabilityChange: (reachable, error) => {
       if (reachable) logger.info('key store reachable again; change feed caught up');
@@ -167,7 +174,11 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
     retention: config.usage.retention,
     onError: (error) => {
       metrics.usageFlushErrors.inc();
-      logger.warn({ err: error }, 'usage flush failed; will retry');
+      storeErrors.usageFlushFailed.report(error);
+    },
+    onDropped: ({ error, ...held }) => {
+      if (held.reason === 'overflow') storeErrors.usageOverflow.report(new Error('usage kept too long while the key store was unreachable'), { usage: held });
+      else logger.error({ err: error, usage: held }, `usage batch dropped: the key store refused it ${REFUSALS_BEFORE_DROP} times`);
     },
   });
   usage.start(config.usage.flushInterval);
@@ -177,6 +188,20 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
   if (limiter.isShared !== null) metrics.addLimiterBackend('redis', limiter.isShared);
   metrics.addLimiterBackend('memory', () => true);
   return { store, verifier, follower, subscription, metrics, usage, limiter };
+}
+
+/**
+ * The store failures that can repeat every request, poll or flush, each logged at most once
+ * per interval with a count (src/telemetry/rate-limited-log.ts), so an outage cannot flood the log.
+ */
+function storeErrorLogs(logger: Logger) {
+  const logs = {
+    connectionLost: new RateLimitedLog(logger, { level: 'debug', message: 'key store connection lost' }),
+    pollFailed: new RateLimitedLog(logger, { level: 'debug', message: 'change feed poll failed; retrying' }),
+    usageFlushFailed: new RateLimitedLog(logger, { level: 'warn', message: 'usage flush failed; will retry', interval: 60_000 }),
+    usageOverflow: new RateLimitedLog(logger, { level: 'error', message: 'usage batch dropped: kept too long while the key store was unreachable', interval: 60_000 }),
+  };
+  return { ...logs, close: () => Object.values(logs).forEach((log) => log.close()) };
 }
 
 /** The upstream (the built-in example when none is configured) and the pool that reaches it. */

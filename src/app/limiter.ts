@@ -6,6 +6,8 @@ import type { LimiterBackend } from '../limits/limiter-backend.ts';
 import { MemoryLimiter } from '../limits/memory-limiter.ts';
 import { QuotaLedger } from '../limits/quota-ledger.ts';
 import type { KeyStore } from '../store/key-store.ts';
+import { REFUSALS_BEFORE_DROP } from '../store/store-errors.ts';
+import { RateLimitedLog } from '../telemetry/rate-limited-log.ts';
 
 /** How long `serve` waits for Redis at start before starting with local limits. */
 const REDIS_START_WAIT_MS = 2000;
@@ -91,7 +93,13 @@ export async function startLimiter(config: LimiterNeeds, store: KeyStore, logger
     backend = redis;
     isShared = () => redis.shared;
   }
-  const quotas = new QuotaLedger(store, { maxEntries: config.cache.maxKeys, onError: (error) => logger.warn({ err: error }, 'quota usage flush failed; will retry') });
+  // One line per interval while the store is out of reach, not one per flush.
+  const flushFailures = new RateLimitedLog(logger, { level: 'warn', message: 'quota usage flush failed; will retry', interval: 60_000 });
+  const quotas = new QuotaLedger(store, {
+    maxEntries: config.cache.maxKeys,
+    onError: (error) => flushFailures.report(error),
+    onDropped: (batch, error) => logger.error({ err: error, quotaCounts: batch }, `quota counts dropped: the key store refused them ${REFUSALS_BEFORE_DROP} times (this node still enforces them)`),
+  });
   quotas.start(config.usage.flushInterval);
   return {
     backend,
@@ -100,6 +108,7 @@ export async function startLimiter(config: LimiterNeeds, store: KeyStore, logger
     flush: () => quotas.flush(),
     async stop() {
       await quotas.stop().catch((error: unknown) => logger.error({ err: error }, 'final quota usage flush failed'));
+      flushFailures.close();
       await backend.close();
     },
   };

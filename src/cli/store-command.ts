@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { describeStoreLocation, isPostgresLocation } from '../store/store-location.ts';
 import { printJson, UsageError } from './cli-support.ts';
+import { addBackupCommands } from './store-backup-command.ts';
 
 interface MigrateFlags {
   from: string;
@@ -37,5 +38,6 @@ export function storeCommand(): Command {
       );
     });
 
+  addBackupCommands(store);
   return store;
 }

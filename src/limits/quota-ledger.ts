@@ -1,4 +1,5 @@
-import type { KeyStore, QuotaUsageDelta } from '../store/key-store.ts';
+import type { KeyStore, QuotaUsage, QuotaUsageDelta } from '../store/key-store.ts';
+import { REFUSALS_BEFORE_DROP, storeRefusedWrite } from '../store/store-errors.ts';
 import { quotaPeriodAt, type CompiledQuota } from './rate-policy.ts';
 
 /** What this node knows about one key's quota in the current period. */
@@ -31,14 +32,18 @@ export class QuotaLedger {
   readonly #loading = new Map<string, Promise<QuotaEntry>>();
   /** Counts of periods that ended before they were flushed. */
   #carried: QuotaUsageDelta[] = [];
+  /** Batches the store refused (not an outage): retried on their own, never merged into new counts. */
+  #refused: Array<{ batch: QuotaUsageDelta[]; refusals: number }> = [];
   readonly #maxEntries: number;
   #timer: NodeJS.Timeout | undefined;
   readonly #onError: (error: unknown) => void;
+  readonly #onDropped: (batch: QuotaUsageDelta[], error: unknown) => void;
 
-  constructor(store: KeyStore, options: { maxEntries: number; onError: (error: unknown) => void }) {
+  constructor(store: KeyStore, options: { maxEntries: number; onError: (error: unknown) => void; onDropped?: (batch: QuotaUsageDelta[], error: unknown) => void }) {
     this.#store = store;
     this.#maxEntries = options.maxEntries;
     this.#onError = options.onError;
+    this.#onDropped = options.onDropped ?? (() => {});
   }
 
   /** The key's entry for the period containing `now`, or a promise of it on first sight. */
@@ -77,23 +82,50 @@ export class QuotaLedger {
       flushed.push([entry, entry.pending]);
       entry.pending = 0;
     }
+    await this.#retryRefused();
     if (batch.length === 0) return;
     let totals;
     try {
       totals = await this.#store.addQuotaUsage(batch);
     } catch (error) {
+      if (storeRefusedWrite(error)) {
+        // Refused, so it would be refused again: kept apart, or it would take every later count down with it.
+        this.#refused.push({ batch, refusals: 1 });
+        throw error;
+      }
       // Nothing was written: put the counts back for the next flush.
       for (const [entry, count] of flushed) entry.pending += count;
       this.#carried.unshift(...carried);
       throw error;
     }
+    this.#learn(totals);
+    this.#evictIdle();
+  }
+
+  /** Writes each refused batch again; one refused REFUSALS_BEFORE_DROP times is dropped and reported. */
+  async #retryRefused(): Promise<void> {
+    for (const refused of [...this.#refused]) {
+      try {
+        this.#learn(await this.#store.addQuotaUsage(refused.batch));
+      } catch (error) {
+        // Out of reach: try again at the next flush.
+        if (!storeRefusedWrite(error)) return;
+        refused.refusals++;
+        if (refused.refusals < REFUSALS_BEFORE_DROP) continue;
+        this.#onDropped(refused.batch, error);
+      }
+      this.#refused.splice(this.#refused.indexOf(refused), 1);
+    }
+  }
+
+  /** Raises each entry's count to what the store now holds for its period. */
+  #learn(totals: readonly QuotaUsage[]): void {
     for (const total of totals) {
       const entry = this.#entries.get(total.keyId);
       if (entry === undefined || entry.periodStart !== total.periodStart) continue;
       const known = total.used + entry.pending;
       if (known > entry.used) entry.used = known;
     }
-    this.#evictIdle();
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { AuditEntry, AuditHead, AuditLog, NewAuditEntry } from './audit-log.ts';
+import { storedAuditEntry } from './stored-values.ts';
 
 /**
  * The audit log's hash chain. Each entry stores the hash of the entry before it, and its own
@@ -23,8 +24,13 @@ export function auditEntryHash(seq: number, entry: NewAuditEntry, prevHash: stri
   return hash('sha256', canonical, 'hex');
 }
 
-/** The full entry to append after `head` (what a store inserts, in the transaction that read the head). */
-export function chainAuditEntry(head: AuditHead, entry: NewAuditEntry): AuditEntry {
+/**
+ * The full entry to append after `head` (what a store inserts, in the transaction that read the
+ * head). Its time is floored and its text checked first, so the hash covers exactly what every
+ * store keeps.
+ */
+export function chainAuditEntry(head: AuditHead, given: NewAuditEntry): AuditEntry {
+  const entry = storedAuditEntry(given);
   const seq = head.seq + 1;
   return { ...entry, seq, prevHash: head.hash, hash: auditEntryHash(seq, entry, head.hash) };
 }

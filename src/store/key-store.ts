@@ -66,6 +66,11 @@ export interface ChangeSubscription {
  * path can change a key without an audit entry. All methods are async so that
  * networked stores (PostgreSQL) fit the same interface; the embedded SQLite
  * store answers at once.
+ *
+ * Every store writes a value the same way (`stored-values.ts`): times are floored to a whole
+ * millisecond (request times have fractions), and what a store could not keep exactly (a
+ * fractional or overflowing count, text with U+0000) is refused with a `RangeError` before
+ * anything is written.
  */
 export interface KeyStore {
   /** Applies pending migrations. Idempotent. */

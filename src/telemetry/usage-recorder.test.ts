@@ -2,22 +2,35 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KeyStore, KeyUsage } from '../store/key-store.ts';
 import type { UsageMinute, UsageStore } from '../store/usage-store.ts';
+import { REFUSALS_BEFORE_DROP } from '../store/store-errors.ts';
+import type { DroppedUsage } from './usage-batch-queue.ts';
 import { MAX_ADDRESSES_PER_MINUTE, UsageRecorder, type UsageBucket } from './usage-recorder.ts';
 
 const MINUTE = 60_000;
 const m0 = 28_000_000 * MINUTE;
 
-/** Records what the recorder writes; can be told to fail. */
+/**
+ * Records what the recorder writes. `fail(true)` makes it unreachable (an error without a
+ * code, as a dropped connection gives); `refuse(test)` makes it refuse, as a database refuses
+ * a value, every batch for which `test` holds.
+ */
 function fakeStore() {
   const written = { lastUses: [] as KeyUsage[][], minutes: [] as UsageMinute[][], purges: [] as number[] };
+  const calls = { lastUses: 0, minutes: 0 };
   let failing = false;
+  let refuseLastUses: (batch: KeyUsage[]) => boolean = () => false;
+  let refuseMinutes: (batch: UsageMinute[]) => boolean = () => false;
   const store = {
     async recordUsage(batch: KeyUsage[]) {
+      calls.lastUses++;
       if (failing) throw new Error('store down');
+      if (refuseLastUses(batch)) throw Object.assign(new Error('invalid input syntax for type bigint'), { code: '22P02', severity: 'ERROR' });
       written.lastUses.push(batch);
     },
     async recordUsageMinutes(batch: UsageMinute[]) {
+      calls.minutes++;
       if (failing) throw new Error('store down');
+      if (refuseMinutes(batch)) throw new RangeError('requests must be a whole number');
       written.minutes.push(batch);
     },
     async purgeUsageBefore(minute: number) {
@@ -25,7 +38,14 @@ function fakeStore() {
       return 0;
     },
   } as unknown as KeyStore & UsageStore;
-  return { store, written, fail: (value: boolean) => (failing = value) };
+  return {
+    store,
+    written,
+    calls,
+    fail: (value: boolean) => (failing = value),
+    refuseLastUses: (test: (batch: KeyUsage[]) => boolean) => (refuseLastUses = test),
+    refuseMinutes: (test: (batch: UsageMinute[]) => boolean) => (refuseMinutes = test),
+  };
 }
 
 describe('UsageRecorder', () => {
@@ -130,6 +150,74 @@ describe('UsageRecorder', () => {
     recorder.recordExchange('key_b', '192.0.2.1', m0 + 2, m0 + 2, 0, 0, null, holder);
     await recorder.flush(m0 + 3);
     assert.deepEqual(written.minutes[0]!.map((usage) => [usage.keyId, usage.requests]), [['key_a', 1], ['key_b', 1]]);
+  });
+
+  it('keeps retrying through an outage, however long: an unreachable store drops nothing', async () => {
+    const { store, written, fail } = fakeStore();
+    const dropped: DroppedUsage[] = [];
+    const recorder = new UsageRecorder(store, { retention: 86_400_000, onDropped: (report) => dropped.push(report) });
+    fail(true);
+    for (let i = 0; i < 10 * REFUSALS_BEFORE_DROP; i++) {
+      recorder.recordExchange('key_a', '192.0.2.1', m0 + i, m0 + i, 1, 1, null);
+      await assert.rejects(recorder.flush(m0 + i), /store down/);
+    }
+    fail(false);
+    await recorder.flush(m0 + MINUTE);
+    assert.deepEqual(dropped, []);
+    assert.equal(recorder.dropped, 0);
+    assert.equal(written.minutes.flat().reduce((sum, usage) => sum + usage.requests, 0), 10 * REFUSALS_BEFORE_DROP);
+  });
+
+  it('drops a batch the store refuses, after REFUSALS_BEFORE_DROP tries, and reports what it held once; later batches are written meanwhile', async () => {
+    const { store, written, calls, refuseMinutes } = fakeStore();
+    const dropped: DroppedUsage[] = [];
+    const recorder = new UsageRecorder(store, { retention: 86_400_000, onDropped: (report) => dropped.push(report) });
+    refuseMinutes((batch) => batch.some((usage) => usage.keyId === 'key_bad'));
+    recorder.recordExchange('key_bad', '192.0.2.1', m0 + 1, m0 + 1, 10, 20, null);
+    recorder.recordDenial('key_good', '192.0.2.2', m0 + 2, 'key_revoked');
+    await assert.rejects(recorder.flush(m0 + 3), /whole number/);
+    for (let i = 1; i <= REFUSALS_BEFORE_DROP + 2; i++) {
+      recorder.recordExchange('key_later', '192.0.2.3', m0 + MINUTE + i, m0 + MINUTE + i, 0, 0, null);
+      const flushed = recorder.flush(m0 + MINUTE + i);
+      if (i < REFUSALS_BEFORE_DROP) await assert.rejects(flushed, /whole number/);
+      else await flushed;
+    }
+    assert.equal(dropped.length, 1, 'reported once');
+    const [report] = dropped;
+    assert.deepEqual({ ...report, error: (report!.error as Error).message }, {
+      reason: 'refused', refusals: REFUSALS_BEFORE_DROP, buckets: 2, keys: 2, keyIds: ['key_bad', 'key_good'],
+      requests: 2, bytesIn: 10, bytesOut: 20, firstMinute: m0, lastMinute: m0, error: 'requests must be a whole number',
+    });
+    assert.equal(recorder.dropped, 2);
+    // Never merged: every later batch went in on its own, the refused one was never part of it.
+    assert.equal(written.minutes.length, REFUSALS_BEFORE_DROP + 2);
+    assert.ok(written.minutes.every((batch) => batch.every((usage) => usage.keyId === 'key_later')));
+    assert.equal(calls.minutes, 2 * REFUSALS_BEFORE_DROP + 2, 'the refused batch was tried exactly REFUSALS_BEFORE_DROP times');
+    // Its last uses were written with it the first time, and not again.
+    assert.deepEqual(written.lastUses[0], [{ keyId: 'key_bad', lastUsedAt: m0 + 1, lastUsedAddress: '192.0.2.1' }]);
+  });
+
+  it('writes the minutes of a batch whose last uses the store refuses', async () => {
+    const { store, written, refuseLastUses } = fakeStore();
+    const dropped: DroppedUsage[] = [];
+    const recorder = new UsageRecorder(store, { retention: 86_400_000, onDropped: (report) => dropped.push(report) });
+    refuseLastUses(() => true);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 0.25, m0 + 0.5, 1, 2, null);
+    for (let i = 0; i < REFUSALS_BEFORE_DROP; i++) await assert.rejects(recorder.flush(m0 + 1), /bigint/);
+    assert.deepEqual(written.minutes.flat().map((usage) => [usage.keyId, usage.requests]), [['key_a', 1]], 'minutes written once, at the first flush');
+    assert.deepEqual(dropped.map((report) => [report.reason, report.keyIds]), [['refused', ['key_a']]]);
+  });
+
+  it('runs one flush at a time, so no batch is written twice', async () => {
+    const { store, written } = fakeStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    recorder.recordExchange('key_a', '192.0.2.1', m0, m0, 0, 0, null);
+    const first = recorder.flush(m0 + 1);
+    recorder.recordExchange('key_a', '192.0.2.1', m0 + 2, m0 + 2, 0, 0, null);
+    const second = recorder.flush(m0 + 3);
+    const third = recorder.flush(m0 + 4);
+    await Promise.all([first, second, third]);
+    assert.equal(written.minutes.flat().reduce((sum, usage) => sum + usage.requests, 0), 2);
   });
 
   it('purges usage older than the retention, about once an hour', async () => {

@@ -1,11 +1,10 @@
-import type { KeyStore, KeyUsage } from '../store/key-store.ts';
+import type { KeyStore } from '../store/key-store.ts';
 import type { UsageMinute, UsageStore } from '../store/usage-store.ts';
+import { UsageBatchQueue, type DroppedUsage } from './usage-batch-queue.ts';
 
 const MINUTE = 60_000;
 /** Distinct addresses kept per key and minute on one node: bounds memory whatever clients do. */
 export const MAX_ADDRESSES_PER_MINUTE = 256;
-/** Buckets kept for retry while the store cannot be written; older ones are dropped (and counted). */
-const MAX_RETRY_BUCKETS = 100_000;
 const PURGE_EVERY = 60 * MINUTE;
 
 /** One key's counts for one minute on this node. */
@@ -55,6 +54,8 @@ export interface UsageRecorderOptions {
   /** How long per-minute usage is kept in the store; older minutes are purged about hourly. */
   retention: number;
   onError?: (error: unknown) => void;
+  /** Told once for each batch that is given up on. */
+  onDropped?: (dropped: DroppedUsage) => void;
 }
 
 /**
@@ -67,15 +68,19 @@ export class UsageRecorder {
   readonly #store: KeyStore & UsageStore;
   readonly #options: UsageRecorderOptions;
   #current = new Map<string, UsageBucket>();
-  /** Buckets of a minute that has ended, or of a failed flush, waiting for the next flush. */
+  /** Buckets of a minute that has ended, waiting for the next flush. */
   #finished: UsageBucket[] = [];
+  /** Batches taken by earlier flushes and not written yet. */
+  readonly #batches: UsageBatchQueue;
+  /** The flush under way: flushes run one at a time, or two would write one batch twice. */
+  #flushing: Promise<void> | null = null;
   #timer: NodeJS.Timeout | undefined;
   #lastPurge = 0;
-  #dropped = 0;
 
   constructor(store: KeyStore & UsageStore, options: UsageRecorderOptions) {
     this.#store = store;
     this.#options = options;
+    this.#batches = new UsageBatchQueue(store, (dropped) => options.onDropped?.(dropped));
   }
 
   /** The bucket for a key in the minute of `now` (a new one when the minute turns). */
@@ -135,41 +140,31 @@ export class UsageRecorder {
 
   start(interval: number): void {
     this.#timer = setInterval(() => {
-      this.flush().catch((error: unknown) => this.#options.onError?.(error));
+      // A flush still waiting on a slow store is not joined by another.
+      if (this.#flushing === null) this.flush().catch((error: unknown) => this.#options.onError?.(error));
     }, interval);
     this.#timer.unref();
   }
 
-  /** Buckets dropped because the store could not be written for a long time. */
+  /** Buckets dropped: refused by the store REFUSALS_BEFORE_DROP (store-errors.ts) times, or kept too long while it was out of reach. */
   get dropped(): number {
-    return this.#dropped;
+    return this.#batches.droppedBuckets;
   }
 
-  /** Writes what has accumulated; on failure the batch is kept for the next flush, so nothing is lost. */
+  /**
+   * Writes what has accumulated, and every batch still pending, oldest first. A batch the store
+   * could not be reached for is kept for the next flush (nothing is lost to an outage); one it
+   * refused is tried again at the next flushes and dropped, reported, after REFUSALS_BEFORE_DROP.
+   * Rejects with the first failure, after trying every batch it could.
+   */
   async flush(now = Date.now()): Promise<void> {
-    const batch = this.#finished;
-    for (const bucket of this.#current.values()) {
-      bucket.closed = true;
-      batch.push(bucket);
-    }
-    this.#current = new Map();
-    this.#finished = [];
-    if (batch.length > 0) {
-      try {
-        await this.#store.recordUsage(lastUses(batch));
-        await this.#store.recordUsageMinutes(batch.map((bucket) => bucket.toUsageMinute()));
-      } catch (error) {
-        // Minutes are written in one transaction, so a retry cannot count twice; last-used only moves forward.
-        this.#finished = batch.concat(this.#finished);
-        if (this.#finished.length > MAX_RETRY_BUCKETS) this.#dropped += this.#finished.splice(0, this.#finished.length - MAX_RETRY_BUCKETS).length;
-        throw error;
-      }
-      // Written: a cached key may still hold its last bucket, so let the addresses go now.
-      for (const bucket of batch) bucket.addresses.clear();
-    }
-    if (now - this.#lastPurge >= PURGE_EVERY) {
-      this.#lastPurge = now;
-      await this.#store.purgeUsageBefore(now - this.#options.retention);
+    while (this.#flushing !== null) await this.#flushing.catch(() => {});
+    const flushing = this.#flushOnce(now);
+    this.#flushing = flushing;
+    try {
+      await flushing;
+    } finally {
+      if (this.#flushing === flushing) this.#flushing = null;
     }
   }
 
@@ -177,15 +172,21 @@ export class UsageRecorder {
     if (this.#timer) clearInterval(this.#timer);
     await this.flush();
   }
+
+  async #flushOnce(now: number): Promise<void> {
+    const buckets = this.#finished;
+    for (const bucket of this.#current.values()) {
+      bucket.closed = true;
+      buckets.push(bucket);
+    }
+    this.#current = new Map();
+    this.#finished = [];
+    this.#batches.add(buckets);
+    await this.#batches.write();
+    if (now - this.#lastPurge >= PURGE_EVERY) {
+      this.#lastPurge = now;
+      await this.#store.purgeUsageBefore(now - this.#options.retention);
+    }
+  }
 }
 
-/** The newest forwarded use of each key in a batch. */
-function lastUses(batch: readonly UsageBucket[]): KeyUsage[] {
-  const latest = new Map<string, KeyUsage>();
-  for (const bucket of batch) {
-    if (bucket.lastUsedAt === 0) continue;
-    const known = latest.get(bucket.keyId);
-    if (known === undefined || bucket.lastUsedAt > known.lastUsedAt) latest.set(bucket.keyId, { keyId: bucket.keyId, lastUsedAt: bucket.lastUsedAt, lastUsedAddress: bucket.lastUsedAddress });
-  }
-  return [...latest.values()];
-}

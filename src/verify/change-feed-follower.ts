@@ -1,6 +1,9 @@
 import type { KeyEvent, KeyStore } from '../store/key-store.ts';
 import type { KeyVerifier } from './key-verifier.ts';
 
+/** How often a reachable store's log is checked for having gone back (restored in place). */
+const RESET_CHECK_INTERVAL = 1000;
+
 export interface ChangeFeedFollowerOptions {
   pollInterval: number;
   /** Events read per query; a full batch is followed at once by the next. */
@@ -36,7 +39,8 @@ export interface ChangeFeedState {
  * (`markSynchronised`), which bounds how long cached keys are served while the store is
  * unreachable. After an outage the follower catches up from its own position, never by
  * trusting what it cached; if the log's newest seq is now *below* that position (the database
- * was restored or replaced), it drops the caches and starts over from the new end.
+ * was restored or replaced, also in place while the node ran, which it checks about once a
+ * second), it drops the caches and starts over from the new end.
  */
 export class ChangeFeedFollower {
   readonly #store: KeyStore;
@@ -49,6 +53,7 @@ export class ChangeFeedFollower {
   #wakeRequested = false;
   #reachable = true;
   #lastContactAt: number | null = null;
+  #resetCheckedAt = 0;
   readonly #listeners = new Set<(events: readonly KeyEvent[]) => void>();
 
   constructor(store: KeyStore, verifier: KeyVerifier, options: ChangeFeedFollowerOptions) {
@@ -110,7 +115,12 @@ export class ChangeFeedFollower {
     const startedAt = this.#options.now();
     let applied: number;
     try {
-      if (!this.#reachable) await this.#detectLogReset();
+      // After an outage, and about once a second otherwise (a store restored in place while
+      // this node polled), make sure the log is still the one this node followed.
+      if (!this.#reachable || startedAt - this.#resetCheckedAt >= RESET_CHECK_INTERVAL) {
+        this.#resetCheckedAt = startedAt;
+        await this.#detectLogReset();
+      }
       applied = await this.#applyPendingEvents();
     } catch (error) {
       if (this.#reachable) {
@@ -146,7 +156,7 @@ export class ChangeFeedFollower {
     return applied;
   }
 
-  /** After an outage: a log whose end is behind our position is not the log we followed. */
+  /** A log whose end is behind our position is not the log we followed: drop the caches, follow the new one. */
   async #detectLogReset(): Promise<void> {
     const latest = await this.#store.latestEventSeq();
     if (latest >= this.#lastSeq) return;

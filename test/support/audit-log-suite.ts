@@ -16,6 +16,7 @@ import type { Store } from '../../src/store/store.ts';
 import { auditEntryHash, GENESIS_HASH, verifyAuditChain } from '../../src/store/audit-chain.ts';
 import { freshStorePerTest, type MakeFreshStore } from './fresh-store.ts';
 import { newKey, replacementFor } from './key-store-suite.ts';
+import { ADDRESSES, asJson, fractional, MAX_EXACT, METADATA, UNICODE_NAMES } from './stored-value-samples.ts';
 
 export type MakeStore = MakeFreshStore<Store>;
 
@@ -90,6 +91,36 @@ export function runAuditLogSuite(label: string, makeStore: MakeStore, tampering?
       assert.deepEqual(details[7], { replacedBy: 'key_d', expiresAt: t0 + 10 });
       // Never the key's digest.
       for (const entry of entries) assert.doesNotMatch(entry.details, /[0-9a-f]{64}/);
+    });
+
+    it('keeps every column as written: unicode actors, addresses, reasons and details, times floored, from 0 to 2^53 - 1', async () => {
+      const admin: AuditActor = { actor: 'adm_ünïcode', address: ADDRESSES[0] };
+      const key = newKey('key_u', { name: UNICODE_NAMES[4], tags: ['東京'], quota: '9007199254740991/month', metadata: METADATA, expiresAt: fractional(t0 + 5) });
+      await store.createKey(key, 0, admin);
+      await store.updateKey('key_u', { name: UNICODE_NAMES[3], quota: '1/day' }, fractional(t0), alice);
+      await store.revokeKey('key_u', UNICODE_NAMES[0], fractional(t0 + 1), { actor: 'cli', address: null });
+      await store.createAdminToken({ id: 'adm_x', name: UNICODE_NAMES[2], role: 'read', digest: randomBytes(32).toString('hex'), displayPrefix: 'pcladmin_Zz' }, MAX_EXACT, admin);
+      const entries = await oldestFirst(store);
+      assert.deepEqual(entries.map(({ at, actor, address, action, reason }) => ({ at, actor, address, action, reason })), [
+        { at: 0, actor: 'adm_ünïcode', address: ADDRESSES[0], action: 'key.created', reason: null },
+        { at: t0, actor: 'adm_alice', address: '192.0.2.10', action: 'key.updated', reason: null },
+        { at: t0 + 1, actor: 'cli', address: null, action: 'key.revoked', reason: UNICODE_NAMES[0] },
+        { at: MAX_EXACT, actor: 'adm_ünïcode', address: ADDRESSES[0], action: 'admin_token.created', reason: null },
+      ]);
+      const created = JSON.parse(entries[0]!.details) as Record<string, unknown>;
+      assert.deepEqual([created.name, created.tags, created.quota, created.metadata, created.expiresAt], [UNICODE_NAMES[4], ['東京'], '9007199254740991/month', asJson(METADATA), t0 + 5]);
+      assert.deepEqual(JSON.parse(entries[1]!.details), { changes: { name: { from: UNICODE_NAMES[4], to: UNICODE_NAMES[3] }, quota: { from: '9007199254740991/month', to: '1/day' } } });
+      assert.equal((JSON.parse(entries[3]!.details) as { name: string }).name, UNICODE_NAMES[2]);
+      assert.deepEqual(await store.auditHead(), { seq: 4, hash: entries[3]!.hash });
+      assert.deepEqual(await verifyAuditChain(store), { ok: true, entries: 4, head: { seq: 4, hash: entries[3]!.hash } });
+    });
+
+    it('writes no entry for a change refused for what it holds', async () => {
+      await store.createKey(newKey('key_a'), t0, cli);
+      await assert.rejects(store.revokeKey('key_a', 'a\u0000b', t0 + 1, cli), RangeError);
+      await assert.rejects(store.createKey(newKey('key_b'), t0, { actor: 'adm_\ud800', address: null }), RangeError);
+      assert.deepEqual((await oldestFirst(store)).map((entry) => entry.action), ['key.created']);
+      assert.equal((await verifyAuditChain(store)).ok, true);
     });
 
     it('records admin token creation and revocation', async () => {

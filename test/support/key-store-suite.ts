@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { KeyRecord } from '../../src/keys/key-record.ts';
 import type { KeyEvent, KeyStore, NewKey } from '../../src/store/key-store.ts';
 import type { AuditActor } from '../../src/store/audit-log.ts';
+import { runKeyStoreRoundTrips } from './key-store-round-trips.ts';
 
 export type MakeKeyStore = () => Promise<{ store: KeyStore; cleanup: () => Promise<void> }>;
 
@@ -97,6 +98,8 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
     afterEach(async () => {
       await cleanup();
     });
+
+    runKeyStoreRoundTrips(() => store);
 
     describe('migrate', () => {
       it('starts empty', async () => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { UsageMinute, UsageStore } from '../../src/store/usage-store.ts';
 import { freshStorePerTest, type MakeFreshStore } from './fresh-store.ts';
+import { ADDRESSES, fractional, MAX_EXACT, UNICODE_NAMES } from './stored-value-samples.ts';
 
 export type MakeUsageStore = MakeFreshStore<UsageStore & { migrate(): Promise<void> }>;
 
@@ -76,6 +77,62 @@ export function runUsageStoreSuite(label: string, makeStore: MakeUsageStore): vo
         { keyId: 'key_a', requests: 2, denied: 2, bytesIn: 1, bytesOut: 2 },
       ]);
       assert.deepEqual((await store.usageTotals(m0, m0 + 10 * minute, 1)).map((total) => total.keyId), ['key_c']);
+    });
+
+    it('keeps counts up to 2^53 - 1 exactly, summed across batches, in every read', async () => {
+      const big = MAX_EXACT - 10;
+      await store.recordUsageMinutes([
+        usage('key_big', m0, { requests: big, bytesIn: big, bytesOut: big, denials: { rate_limited: big }, addresses: [...ADDRESSES] }),
+      ]);
+      await store.recordUsageMinutes([usage('key_big', m0, { requests: 10, bytesIn: 10, bytesOut: 10, denials: { rate_limited: 10 } })]);
+      assert.deepEqual(await store.usageSeries('key_big', m0, m0 + minute), [
+        { minute: m0, requests: MAX_EXACT, bytesIn: MAX_EXACT, bytesOut: MAX_EXACT, denials: { rate_limited: MAX_EXACT }, addresses: ADDRESSES.length },
+      ]);
+      assert.deepEqual(await store.usageTotals(m0, m0 + minute, 10), [{ keyId: 'key_big', requests: MAX_EXACT, denied: MAX_EXACT, bytesIn: MAX_EXACT, bytesOut: MAX_EXACT }]);
+      assert.deepEqual((await store.usageAddresses('key_big', m0, m0 + minute, 10)).map((row) => row.address).sort(), [...ADDRESSES].sort());
+    });
+
+    it('refuses to read a sum past 2^53 - 1 rather than round it', async () => {
+      await store.recordUsageMinutes([usage('key_big', m0, { requests: MAX_EXACT, denials: { rate_limited: MAX_EXACT } })]);
+      await store.recordUsageMinutes([usage('key_big', m0 + minute, { requests: 1, denials: { locked_out: MAX_EXACT } })]);
+      await assert.rejects(store.usageTotals(m0, m0 + 2 * minute, 10), RangeError);
+      // Each minute on its own still reads exactly.
+      assert.deepEqual((await store.usageSeries('key_big', m0, m0 + 2 * minute)).map((point) => point.requests), [MAX_EXACT, 1]);
+    });
+
+    it('stores a minute given with a fraction, or not on the minute, as the minute it falls in', async () => {
+      await store.recordUsageMinutes([usage('key_a', fractional(m0), { addresses: ['192.0.2.1'] }), usage('key_a', m0 + 59_999.5, { requests: 2 })]);
+      await store.recordUsageMinutes([usage('key_a', m0 + minute + 0.25, { requests: 4, denials: { key_revoked: 1 } })]);
+      assert.deepEqual((await store.usageSeries('key_a', fractional(m0 - minute), fractional(m0 + 2 * minute))).map((point) => [point.minute, point.requests]), [[m0, 3], [m0 + minute, 4]]);
+      assert.deepEqual(await store.usageAddresses('key_a', fractional(m0 - 1), fractional(m0 + minute), 10), [{ address: '192.0.2.1', lastSeen: m0, minutes: 1 }]);
+      assert.deepEqual(await store.usageTotals(fractional(m0 - 1), fractional(m0 + 2 * minute), 10), [{ keyId: 'key_a', requests: 7, denied: 1, bytesIn: 0, bytesOut: 0 }]);
+      // A fractional bound means what it says: `to` just past a minute includes that minute.
+      assert.deepEqual((await store.usageSeries('key_a', m0, m0 + minute + 0.5)).map((point) => point.minute), [m0, m0 + minute]);
+      assert.deepEqual((await store.usageSeries('key_a', m0 + 0.5, m0 + 2 * minute)).map((point) => point.minute), [m0 + minute]);
+      assert.equal(await store.purgeUsageBefore(m0 + 0.5), 1);
+    });
+
+    it('keeps unicode denial codes and addresses as written', async () => {
+      const codes = Object.fromEntries(UNICODE_NAMES.slice(0, 5).map((name, index) => [name, index + 1]));
+      await store.recordUsageMinutes([usage('key_ü', m0, { requests: 15, denials: codes, addresses: [UNICODE_NAMES[2], ...ADDRESSES] })]);
+      const [point] = await store.usageSeries('key_ü', m0, m0 + minute);
+      assert.deepEqual(point?.denials, codes);
+      assert.deepEqual((await store.usageAddresses('key_ü', m0, m0 + minute, 10)).map((row) => row.address).sort(), [UNICODE_NAMES[2], ...ADDRESSES].sort());
+    });
+
+    it('refuses counts it could not keep exactly, and text PostgreSQL cannot hold, writing nothing of the batch', async () => {
+      const refused: Array<[string, UsageMinute]> = [
+        ['a fractional count', usage('key_a', m0, { requests: 1.5 })],
+        ['a negative count', usage('key_a', m0, { bytesIn: -1 })],
+        ['a count past 2^53', usage('key_a', m0, { bytesOut: 2 ** 53 })],
+        ['a fractional denial count', usage('key_a', m0, { denials: { rate_limited: 0.5 } })],
+        ['U+0000 in an address', usage('key_a', m0, { addresses: ['192.0.2.1\u0000'] })],
+        ['a minute that is not a time', usage('key_a', Number.NaN)],
+      ];
+      for (const [what, bad] of refused) {
+        await assert.rejects(store.recordUsageMinutes([usage('key_a', m0, { requests: 100 }), bad]), RangeError, what);
+      }
+      assert.deepEqual(await store.usageSeries('key_a', 0, m0 + 10 * minute), []);
     });
 
     it('purges everything older than a minute', async () => {

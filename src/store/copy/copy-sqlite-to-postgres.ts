@@ -70,9 +70,20 @@ function* sourcePages(db: Database.Database, table: CopiedTable, columns: readon
   }
 }
 
+/**
+ * A SQLite value as PostgreSQL keeps it. Every numeric column is an integer (BIGINT), but
+ * SQLite keeps what it was given: stores before the write-time check (stored-values.ts) wrote
+ * request times with fractions of a millisecond (`last_used_at`), which PostgreSQL refuses.
+ * They are floored, as a store floors them today.
+ */
+function asCopied(value: unknown): unknown {
+  return typeof value === 'number' && !Number.isInteger(value) ? Math.floor(value) : value;
+}
+
 /** A value as both drivers would print it, for comparing an append-only row across databases. */
 function comparable(value: unknown): string {
   if (value === null || value === undefined) return 'null';
+  if (typeof value === 'number') return String(asCopied(value));
   if (typeof value === 'object') return JSON.stringify(value);
   if (typeof value === 'boolean') return value ? '1' : '0';
   return String(value);
@@ -131,7 +142,7 @@ async function copyTable(db: Database.Database, client: pg.Client, table: Copied
   for (const page of sourcePages(db, table, columns)) {
     const values: unknown[] = [];
     const tuples = page.map((row) => `(${columns.map((column) => {
-      values.push(deferred.has(column) ? null : row[column]);
+      values.push(deferred.has(column) ? null : asCopied(row[column]));
       return `$${values.length}`;
     }).join(', ')})`);
     const { rows } = await client.query<Row & { added: boolean }>(

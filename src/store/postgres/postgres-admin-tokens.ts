@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { AdminTokenRecord, AdminTokenStore, NewAdminToken } from '../admin-token-store.ts';
 import type { AuditActor } from '../audit-log.ts';
+import { storedAdminToken, storedTime } from '../stored-values.ts';
 import type { PostgresAuditLog } from './postgres-audit-log.ts';
 import { inTransaction } from './postgres-event-log.ts';
 
@@ -30,7 +31,8 @@ export class PostgresAdminTokens implements AdminTokenStore {
     this.#audit = audit;
   }
 
-  async createAdminToken(token: NewAdminToken, now: number, by: AuditActor): Promise<AdminTokenRecord> {
+  async createAdminToken(given: NewAdminToken, at: number, by: AuditActor): Promise<AdminTokenRecord> {
+    const [token, now] = [storedAdminToken(given), storedTime(at, 'now')];
     return inTransaction(this.#pool, async (client) => {
       const record = await one(client, 'insert', [token.id, token.name, token.role, token.digest, token.displayPrefix, now]);
       if (record === null) throw new Error(`Admin token ${token.id} was not inserted`);
@@ -55,7 +57,8 @@ export class PostgresAdminTokens implements AdminTokenStore {
     return rows;
   }
 
-  async revokeAdminToken(id: string, now: number, by: AuditActor): Promise<AdminTokenRecord | null> {
+  async revokeAdminToken(id: string, at: number, by: AuditActor): Promise<AdminTokenRecord | null> {
+    const now = storedTime(at, 'now');
     return inTransaction(this.#pool, async (client) => {
       const revoked = await one(client, 'revoke', [id, now]);
       if (revoked === null) return one(client, 'byId', [id]);

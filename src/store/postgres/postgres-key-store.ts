@@ -20,6 +20,7 @@ import { PostgresUsageStore } from './postgres-usage-store.ts';
 import { StoreWithParts } from '../store-parts.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
 import { describeStoreLocation } from '../store-location.ts';
+import { storedActor, storedKeyUsage, storedNewKey, storedQuotaUsage, storedReplacement, storedSettingsUpdate, storedText, storedTime } from '../stored-values.ts';
 import { createPool } from './postgres-connection.ts';
 import { inEventTransaction, inTransaction } from './postgres-event-log.ts';
 import { applyPostgresMigrations } from './postgres-migrations.ts';
@@ -87,7 +88,8 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     await applyPostgresMigrations(this.#pool);
   }
 
-  async createKey(key: NewKey, now: number, by: AuditActor): Promise<KeyRecord> {
+  async createKey(given: NewKey, at: number, actor: AuditActor): Promise<KeyRecord> {
+    const [key, now, by] = [storedNewKey(given), storedTime(at, 'now'), storedActor(actor)];
     return inEventTransaction(this.#pool, async (client) => {
       const record = await this.#insertKey(client, key, now);
       await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: keyCreationDetails(record) });
@@ -114,7 +116,8 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     return after === undefined ? query(this.#pool, 'listByTag', [tag, limit]) : query(this.#pool, 'listByTagAfter', [tag, after, limit]);
   }
 
-  async revokeKey(id: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord | null> {
+  async revokeKey(id: string, givenReason: string | null, at: number, actor: AuditActor): Promise<KeyRecord | null> {
+    const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
     return inEventTransaction(this.#pool, async (client) => {
       const revoked = await one<KeyRecord>(client, 'revoke', [id, reason, now]);
       // Unknown, or already revoked: the first revocation's time and reason stand.
@@ -124,7 +127,8 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     });
   }
 
-  async revokeKeysByTag(tag: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord[]> {
+  async revokeKeysByTag(tag: string, givenReason: string | null, at: number, actor: AuditActor): Promise<KeyRecord[]> {
+    const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
     return inEventTransaction(this.#pool, async (client) => {
       const revoked = (await query<KeyRecord>(client, 'revokeByTag', [tag, reason, now])).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const details = JSON.stringify({ byTag: tag });
@@ -137,11 +141,12 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
 
   async rotateKey(
     oldId: string,
-    replacement: Omit<NewKey, keyof KeySettings>,
-    graceEndsAt: number,
-    now: number,
-    by: AuditActor,
+    givenReplacement: Omit<NewKey, keyof KeySettings>,
+    givenGraceEnd: number,
+    at: number,
+    actor: AuditActor,
   ): Promise<RotateResult | null> {
+    const [replacement, graceEndsAt, now, by] = [storedReplacement(givenReplacement), storedTime(givenGraceEnd, 'graceEndsAt'), storedTime(at, 'now'), storedActor(actor)];
     return inEventTransaction(this.#pool, async (client): Promise<RotateResult | null> => {
       const old = await one<KeyRecord>(client, 'keyById', [oldId]);
       if (old === null) return null;
@@ -159,7 +164,8 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     });
   }
 
-  async updateKey(id: string, changes: KeySettingsUpdate, now: number, by: AuditActor): Promise<KeyRecord | null> {
+  async updateKey(id: string, givenChanges: KeySettingsUpdate, at: number, actor: AuditActor): Promise<KeyRecord | null> {
+    const [changes, now, by] = [storedSettingsUpdate(givenChanges), storedTime(at, 'now'), storedActor(actor)];
     // The row is locked before it is compared, so a concurrent update cannot slip in between.
     return inEventTransaction(this.#pool, async (client): Promise<KeyRecord | null> => {
       const current = await one<KeyRecord>(client, 'keyByIdForUpdate', [id]);
@@ -190,8 +196,9 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     return (await one<{ seq: number }>(this.#pool, 'latestEventSeq', []))?.seq ?? 0;
   }
 
-  async recordUsage(batch: KeyUsage[]): Promise<void> {
-    if (batch.length === 0) return;
+  async recordUsage(given: KeyUsage[]): Promise<void> {
+    if (given.length === 0) return;
+    const batch = storedKeyUsage(given);
     await this.#pool.query({
       name: 'portcullis_recordUsage',
       text: sql.recordUsage,
@@ -199,11 +206,9 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     });
   }
 
-  async addQuotaUsage(batch: QuotaUsageDelta[]): Promise<QuotaUsage[]> {
-    if (batch.length === 0) return [];
-    for (const delta of batch) {
-      if (!Number.isSafeInteger(delta.used) || delta.used < 0) throw new RangeError(`quota count must be a non-negative integer, got ${delta.used}`);
-    }
+  async addQuotaUsage(given: QuotaUsageDelta[]): Promise<QuotaUsage[]> {
+    if (given.length === 0) return [];
+    const batch = storedQuotaUsage(given);
     // Counters are locked in key order, so two nodes flushing overlapping batches cannot deadlock.
     const ordered = [...batch].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
     const totals = await inTransaction(this.#pool, async (client) => {

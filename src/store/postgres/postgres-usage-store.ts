@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { UsageAddress, UsageMinute, UsagePoint, UsageStore, UsageTotal } from '../usage-store.ts';
 import { inTransaction } from './postgres-event-log.ts';
+import { storedBound, storedUsageMinutes } from '../stored-values.ts';
 
 /**
  * Every statement of the usage tables. A batch is sent as arrays (`unnest`), one statement per
@@ -48,8 +49,9 @@ export class PostgresUsageStore implements UsageStore {
     this.#pool = pool;
   }
 
-  async recordUsageMinutes(batch: UsageMinute[]): Promise<void> {
-    if (batch.length === 0) return;
+  async recordUsageMinutes(given: UsageMinute[]): Promise<void> {
+    if (given.length === 0) return;
+    const batch = storedUsageMinutes(given);
     const minutes: [string[], number[], number[], number[], number[]] = [[], [], [], [], []];
     const denials: [string[], number[], string[], number[]] = [[], [], [], []];
     const addresses: [string[], number[], string[]] = [[], [], []];
@@ -84,7 +86,8 @@ export class PostgresUsageStore implements UsageStore {
     });
   }
 
-  async usageSeries(keyId: string, from: number, to: number): Promise<UsagePoint[]> {
+  async usageSeries(keyId: string, fromTime: number, toTime: number): Promise<UsagePoint[]> {
+    const [from, to] = [storedBound(fromTime, 'from'), storedBound(toTime, 'to')];
     const [series, denials] = await Promise.all([
       rowsOf<Omit<UsagePoint, 'denials'>>(this.#pool, 'series', [keyId, from, to]),
       rowsOf<{ minute: number; code: string; count: number }>(this.#pool, 'seriesDenials', [keyId, from, to]),
@@ -99,14 +102,15 @@ export class PostgresUsageStore implements UsageStore {
   }
 
   async usageAddresses(keyId: string, from: number, to: number, limit: number): Promise<UsageAddress[]> {
-    return (await rowsOf<UsageAddress>(this.#pool, 'addresses', [keyId, from, to, limit])).rows;
+    return (await rowsOf<UsageAddress>(this.#pool, 'addresses', [keyId, storedBound(from, 'from'), storedBound(to, 'to'), limit])).rows;
   }
 
   async usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
-    return (await rowsOf<UsageTotal>(this.#pool, 'totals', [from, to, limit])).rows;
+    return (await rowsOf<UsageTotal>(this.#pool, 'totals', [storedBound(from, 'from'), storedBound(to, 'to'), limit])).rows;
   }
 
-  async purgeUsageBefore(minute: number): Promise<number> {
+  async purgeUsageBefore(before: number): Promise<number> {
+    const minute = storedBound(before, 'minute');
     return inTransaction(this.#pool, async (client) => {
       await rowsOf(client, 'purgeDenials', [minute]);
       await rowsOf(client, 'purgeAddresses', [minute]);

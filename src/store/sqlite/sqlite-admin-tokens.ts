@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { AdminTokenRecord, AdminTokenStore, NewAdminToken } from '../admin-token-store.ts';
 import type { AuditActor } from '../audit-log.ts';
+import { storedAdminToken, storedTime } from '../stored-values.ts';
 import type { SqliteAuditLog } from './sqlite-audit-log.ts';
 
 const columns = 'id, name, role, digest, display_prefix AS displayPrefix, created_at AS createdAt, revoked_at AS revokedAt';
@@ -33,7 +34,8 @@ export class SqliteAdminTokens implements AdminTokenStore {
     };
   }
 
-  async createAdminToken(token: NewAdminToken, now: number, by: AuditActor): Promise<AdminTokenRecord> {
+  async createAdminToken(given: NewAdminToken, at: number, by: AuditActor): Promise<AdminTokenRecord> {
+    const [token, now] = [storedAdminToken(given), storedTime(at, 'now')];
     return this.#db.transaction(() => {
       const record = this.#statements.insert.get({ ...token, now });
       if (record === undefined) throw new Error(`Admin token ${token.id} was not inserted`);
@@ -57,7 +59,8 @@ export class SqliteAdminTokens implements AdminTokenStore {
     return this.#statements.list.all();
   }
 
-  async revokeAdminToken(id: string, now: number, by: AuditActor): Promise<AdminTokenRecord | null> {
+  async revokeAdminToken(id: string, at: number, by: AuditActor): Promise<AdminTokenRecord | null> {
+    const now = storedTime(at, 'now');
     return this.#db.transaction(() => {
       const revoked = this.#statements.revoke.get({ id, now });
       if (revoked === undefined) return this.#statements.byId.get(id) ?? null;

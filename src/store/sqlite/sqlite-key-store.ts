@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { KeyRecord, KeySettings } from '../../keys/key-record.ts';
 import type {
@@ -20,8 +18,10 @@ import { SqliteAuditLog } from './sqlite-audit-log.ts';
 import { SqliteAdminTokens } from './sqlite-admin-tokens.ts';
 import { SqliteUsageStore } from './sqlite-usage-store.ts';
 import { StoreWithParts } from '../store-parts.ts';
+import { preparePrivateDatabaseFile } from './private-database-file.ts';
 import { keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
+import { exactRow, storedActor, storedKeyUsage, storedNewKey, storedQuotaUsage, storedReplacement, storedSettingsUpdate, storedText, storedTime } from '../stored-values.ts';
 
 
 /** An `api_keys` row as SQLite returns it: snake_case, JSON as text. */
@@ -145,8 +145,9 @@ function prepareStatements(db: Database.Database) {
     recordUsage: db.prepare<KeyUsage>(sql.recordUsage),
     eventsSince: db.prepare<[number, number], KeyEvent>(sql.eventsSince),
     latestEventSeq: db.prepare<[], number>(sql.latestEventSeq).pluck(),
-    addQuotaUsage: db.prepare<QuotaUsageDelta, QuotaUsage>(sql.addQuotaUsage),
-    quotaUsage: db.prepare<[string], QuotaUsage>(sql.quotaUsage),
+    // A counter can outgrow 2^53: read as BigInt and checked (exactRow), as PostgreSQL's parser does.
+    addQuotaUsage: db.prepare<QuotaUsageDelta, Record<string, unknown>>(sql.addQuotaUsage).safeIntegers(),
+    quotaUsage: db.prepare<[string], Record<string, unknown>>(sql.quotaUsage).safeIntegers(),
   };
 }
 
@@ -235,7 +236,8 @@ class SqliteKeyStore extends StoreWithParts implements Store {
     applyMigrations(this.#db);
   }
 
-  async createKey(key: NewKey, now: number, by: AuditActor): Promise<KeyRecord> {
+  async createKey(given: NewKey, at: number, actor: AuditActor): Promise<KeyRecord> {
+    const [key, now, by] = [storedNewKey(given), storedTime(at, 'now'), storedActor(actor)];
     return this.#db.transaction(() => {
       const record = this.#insertKey(key, now);
       this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: keyCreationDetails(record) });
@@ -267,7 +269,8 @@ class SqliteKeyStore extends StoreWithParts implements Store {
     return rows.map(recordFromRow);
   }
 
-  async revokeKey(id: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord | null> {
+  async revokeKey(id: string, givenReason: string | null, at: number, actor: AuditActor): Promise<KeyRecord | null> {
+    const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
     return this.#db.transaction(() => {
       const revoked = this.#revoke(id, reason, now, by, '{}');
       if (revoked !== null) return revoked;
@@ -277,7 +280,8 @@ class SqliteKeyStore extends StoreWithParts implements Store {
     }).immediate();
   }
 
-  async revokeKeysByTag(tag: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord[]> {
+  async revokeKeysByTag(tag: string, givenReason: string | null, at: number, actor: AuditActor): Promise<KeyRecord[]> {
+    const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
     return this.#db.transaction(() => {
       const revoked: KeyRecord[] = [];
       const details = JSON.stringify({ byTag: tag });
@@ -291,11 +295,12 @@ class SqliteKeyStore extends StoreWithParts implements Store {
 
   async rotateKey(
     oldId: string,
-    replacement: Omit<NewKey, keyof KeySettings>,
-    graceEndsAt: number,
-    now: number,
-    by: AuditActor,
+    givenReplacement: Omit<NewKey, keyof KeySettings>,
+    givenGraceEnd: number,
+    at: number,
+    actor: AuditActor,
   ): Promise<RotateResult | null> {
+    const [replacement, graceEndsAt, now, by] = [storedReplacement(givenReplacement), storedTime(givenGraceEnd, 'graceEndsAt'), storedTime(at, 'now'), storedActor(actor)];
     return this.#db.transaction((): RotateResult | null => {
       const oldRow = this.#statements.keyById.get(oldId);
       if (oldRow === undefined) return null;
@@ -315,7 +320,8 @@ class SqliteKeyStore extends StoreWithParts implements Store {
     }).immediate();
   }
 
-  async updateKey(id: string, changes: KeySettingsUpdate, now: number, by: AuditActor): Promise<KeyRecord | null> {
+  async updateKey(id: string, givenChanges: KeySettingsUpdate, at: number, actor: AuditActor): Promise<KeyRecord | null> {
+    const [changes, now, by] = [storedSettingsUpdate(givenChanges), storedTime(at, 'now'), storedActor(actor)];
     return this.#db.transaction((): KeyRecord | null => {
       const row = this.#statements.keyById.get(id);
       if (row === undefined) return null;
@@ -356,32 +362,32 @@ class SqliteKeyStore extends StoreWithParts implements Store {
     return this.#statements.latestEventSeq.get() ?? 0;
   }
 
-  async recordUsage(batch: KeyUsage[]): Promise<void> {
-    if (batch.length === 0) return;
+  async recordUsage(given: KeyUsage[]): Promise<void> {
+    if (given.length === 0) return;
+    const batch = storedKeyUsage(given);
     const { recordUsage } = this.#statements;
     this.#db.transaction(() => {
-      for (const usage of batch) {
-        recordUsage.run({ keyId: usage.keyId, lastUsedAt: usage.lastUsedAt, lastUsedAddress: usage.lastUsedAddress });
-      }
+      for (const usage of batch) recordUsage.run(usage);
     }).immediate();
   }
 
-  async addQuotaUsage(batch: QuotaUsageDelta[]): Promise<QuotaUsage[]> {
-    if (batch.length === 0) return [];
+  async addQuotaUsage(given: QuotaUsageDelta[]): Promise<QuotaUsage[]> {
+    if (given.length === 0) return [];
+    const batch = storedQuotaUsage(given);
     const { addQuotaUsage } = this.#statements;
     return this.#db.transaction(() => {
       const totals: QuotaUsage[] = [];
       for (const delta of batch) {
-        if (!Number.isSafeInteger(delta.used) || delta.used < 0) throw new RangeError(`quota count must be a non-negative integer, got ${delta.used}`);
-        const total = addQuotaUsage.get({ keyId: delta.keyId, periodStart: delta.periodStart, used: delta.used });
-        if (total !== undefined) totals.push(total);
+        const total = addQuotaUsage.get(delta);
+        if (total !== undefined) totals.push(exactRow<QuotaUsage>(total));
       }
       return totals;
     }).immediate();
   }
 
   async getQuotaUsage(keyId: string): Promise<QuotaUsage | null> {
-    return this.#statements.quotaUsage.get(keyId) ?? null;
+    const row = this.#statements.quotaUsage.get(keyId);
+    return row === undefined ? null : exactRow<QuotaUsage>(row);
   }
 
   async close(): Promise<void> {
@@ -433,8 +439,9 @@ class SqliteKeyStore extends StoreWithParts implements Store {
  */
 export async function openSqliteKeyStore(path: string): Promise<Store> {
   const inMemory = path === '' || path === ':memory:';
-  // The database holds key digests and client metadata: keep its directory private.
-  if (!inMemory && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // The database holds key and admin token digests, client addresses and the audit log: a new
+  // one (with its -wal and -shm files) is readable by its owner only, whatever the umask.
+  if (!inMemory && !path.startsWith('file:')) preparePrivateDatabaseFile(path);
   const db = new Database(path, { timeout: 5000 });
   try {
     db.pragma('busy_timeout = 5000');

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { UsageAddress, UsageMinute, UsagePoint, UsageStore, UsageTotal } from '../usage-store.ts';
+import { exactRow, storedBound, storedUsageMinutes } from '../stored-values.ts';
 
 /** Every statement of the usage tables, compiled once. Exported for the query-plan test. */
 export const sqliteUsageSql = {
@@ -36,18 +37,20 @@ export class SqliteUsageStore implements UsageStore {
       upsertMinute: db.prepare<[string, number, number, number, number]>(sql.upsertMinute),
       upsertDenial: db.prepare<[string, number, string, number]>(sql.upsertDenial),
       insertAddress: db.prepare<[string, number, string]>(sql.insertAddress),
-      series: db.prepare<[string, number, number], Omit<UsagePoint, 'denials'>>(sql.series),
-      seriesDenials: db.prepare<[string, number, number], { minute: number; code: string; count: number }>(sql.seriesDenials),
-      addresses: db.prepare<[string, number, number, number], UsageAddress>(sql.addresses),
-      totals: db.prepare<{ from: number; to: number; limit: number }, UsageTotal>(sql.totals),
+      // Sums can outgrow 2^53: read as BigInt and checked (exactRow), never silently rounded.
+      series: db.prepare<[string, number, number], Record<string, unknown>>(sql.series).safeIntegers(),
+      seriesDenials: db.prepare<[string, number, number], Record<string, unknown>>(sql.seriesDenials).safeIntegers(),
+      addresses: db.prepare<[string, number, number, number], Record<string, unknown>>(sql.addresses).safeIntegers(),
+      totals: db.prepare<{ from: number; to: number; limit: number }, Record<string, unknown>>(sql.totals).safeIntegers(),
       purgeMinutes: db.prepare<[number]>(sql.purgeMinutes),
       purgeDenials: db.prepare<[number]>(sql.purgeDenials),
       purgeAddresses: db.prepare<[number]>(sql.purgeAddresses),
     };
   }
 
-  async recordUsageMinutes(batch: UsageMinute[]): Promise<void> {
-    if (batch.length === 0) return;
+  async recordUsageMinutes(given: UsageMinute[]): Promise<void> {
+    if (given.length === 0) return;
+    const batch = storedUsageMinutes(given);
     const s = this.#statements;
     this.#db.transaction(() => {
       for (const usage of batch) {
@@ -58,10 +61,12 @@ export class SqliteUsageStore implements UsageStore {
     }).immediate();
   }
 
-  async usageSeries(keyId: string, from: number, to: number): Promise<UsagePoint[]> {
-    const points = this.#statements.series.all(keyId, from, to).map((row): UsagePoint => ({ ...row, denials: {} }));
+  async usageSeries(keyId: string, fromTime: number, toTime: number): Promise<UsagePoint[]> {
+    const [from, to] = [storedBound(fromTime, 'from'), storedBound(toTime, 'to')];
+    const points = this.#statements.series.all(keyId, from, to).map((row): UsagePoint => ({ ...exactRow<Omit<UsagePoint, 'denials'>>(row), denials: {} }));
     const byMinute = new Map(points.map((point) => [point.minute, point]));
-    for (const { minute, code, count } of this.#statements.seriesDenials.all(keyId, from, to)) {
+    for (const row of this.#statements.seriesDenials.all(keyId, from, to)) {
+      const { minute, code, count } = exactRow<{ minute: number; code: string; count: number }>(row);
       const point = byMinute.get(minute);
       if (point !== undefined) point.denials[code] = count;
     }
@@ -69,14 +74,15 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async usageAddresses(keyId: string, from: number, to: number, limit: number): Promise<UsageAddress[]> {
-    return this.#statements.addresses.all(keyId, from, to, limit);
+    return this.#statements.addresses.all(keyId, storedBound(from, 'from'), storedBound(to, 'to'), limit).map((row) => exactRow<UsageAddress>(row));
   }
 
   async usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
-    return this.#statements.totals.all({ from, to, limit });
+    return this.#statements.totals.all({ from: storedBound(from, 'from'), to: storedBound(to, 'to'), limit }).map((row) => exactRow<UsageTotal>(row));
   }
 
-  async purgeUsageBefore(minute: number): Promise<number> {
+  async purgeUsageBefore(before: number): Promise<number> {
+    const minute = storedBound(before, 'minute');
     const s = this.#statements;
     return this.#db.transaction(() => {
       s.purgeDenials.run(minute);
