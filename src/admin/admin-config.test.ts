@@ -11,6 +11,7 @@ describe('admin, usage and log options', () => {
     assert.deepEqual(config.admin.listen, { host: '127.0.0.1', port: 8081 });
     assert.equal(config.admin.allowRemote, false);
     assert.equal(config.admin.tls, null);
+    assert.equal(config.admin.insecurePlaintextRemote, false);
     assert.equal(config.admin.sessionLifetime, 8 * 3_600_000);
     assert.equal(config.admin.sessionIdleTimeout, 30 * 60_000);
     assert.equal(config.usage.retention, 30 * 86_400_000);
@@ -31,6 +32,21 @@ describe('admin, usage and log options', () => {
     assert.throws(() => load({ PORTCULLIS_ADMIN_TLS_CERT: 'a.pem' }), (error: ConfigError) => /admin\.tls: expected both cert and key, found only cert/.test(error.message));
     assert.throws(() => load({ PORTCULLIS_ADMIN_TLS_KEY: 'a.key' }), (error: ConfigError) => /found only key/.test(error.message));
     assert.throws(() => load({ PORTCULLIS_ADMIN_TLS_CLIENT_CA: 'ca.pem' }), (error: ConfigError) => /admin\.tls\.clientCa: requires admin\.tls\.cert/.test(error.message));
+  });
+
+  it('refuse plain HTTP on an address beyond loopback, naming admin.listen and admin.tls', () => {
+    for (const listen of ['0.0.0.0:8081', '[::]:8081', '192.0.2.7:8081', '10.0.0.1:0', 'admin.example:8081', '127.example:8081', '[::2]:8081']) {
+      assert.throws(() => load({ PORTCULLIS_ADMIN_LISTEN: listen }), (error: ConfigError) => error instanceof ConfigError && /admin\.listen \(from PORTCULLIS_ADMIN_LISTEN\): .* is not a loopback address, and admin\.tls is not set/.test(error.message) && /admin\.insecurePlaintextRemote/.test(error.message), listen);
+    }
+  });
+
+  it('accept loopback listeners without TLS, remote ones with TLS, and plain remote ones only when asked by name', () => {
+    for (const listen of ['127.0.0.1:8081', '127.4.5.6:0', '[::1]:8081', '[::ffff:127.0.0.1]:8081', 'localhost:8081', 'LOCALHOST:8081', '8081']) {
+      assert.equal(load({ PORTCULLIS_ADMIN_LISTEN: listen }).admin.insecurePlaintextRemote, false, listen);
+    }
+    assert.notEqual(load({ PORTCULLIS_ADMIN_LISTEN: '0.0.0.0:8081', PORTCULLIS_ADMIN_TLS_CERT: 'a.pem', PORTCULLIS_ADMIN_TLS_KEY: 'a.key' }).admin.tls, null);
+    const insecure = load({ PORTCULLIS_ADMIN_LISTEN: '0.0.0.0:8081', PORTCULLIS_ADMIN_INSECURE_PLAINTEXT_REMOTE: 'true' }).admin;
+    assert.deepEqual([insecure.listen, insecure.tls, insecure.insecurePlaintextRemote], [{ host: '0.0.0.0', port: 8081 }, null, true]);
   });
 
   it('refuse a malformed listener or retention, naming the field and its source', () => {

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { denial, type ErrorCode } from '../http/error-catalogue.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody } from '../http/problem-response.ts';
+import { StoredValueError } from '../store/stored-values.ts';
 
 /**
  * The admin API answers every error as RFC 9457 problem+json with a stable `code`, like the
@@ -30,6 +31,8 @@ export class AdminProblem extends Error {
 export function createAdminErrorHandler(logger: Logger) {
   return function handleAdminError(error: FastifyError | AdminProblem, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     if (error instanceof AdminProblem) return sendAdminProblem(reply, error.code, error.message);
+    // A value no store can hold (U+0000 in metadata, a lone surrogate): the message names the field, never the value.
+    if (error instanceof StoredValueError) return sendAdminProblem(reply, 'request_invalid', error.message.slice(0, 300));
     if (error.validation !== undefined) {
       // ajv's messages name the field and the rule, never the value sent.
       const where = error.validationContext ?? 'request';

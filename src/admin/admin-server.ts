@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
-import type { AdminConfig } from './admin-config.ts';
+import { isLoopbackHost, type AdminConfig } from './admin-config.ts';
 import { formatHostPort, type HostPort } from '../http/units.ts';
+import { NO_RENEGOTIATION } from '../engine/tls-credentials.ts';
 import type { Store } from '../store/store.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { RequestIds } from '../telemetry/request-id.ts';
@@ -71,7 +72,7 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
 
   const sessions = new AdminSessions({ lifetime: config.admin.sessionLifetime, idleTimeout: config.admin.sessionIdleTimeout });
   const auth = createAdminAuthenticator(store, sessions, protocol);
-  const streams = new KeyEventStreams(changeFeed, store);
+  const streams = new KeyEventStreams(changeFeed, store, sessions);
   const routes = adminRoutes();
 
   await app.register(cookie);
@@ -90,7 +91,7 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
   return { app, streams };
 }
 
-/** The Fastify instance: HTTPS (and client certificates) when `admin.tls` is set, else HTTP. */
+/** The Fastify instance: HTTPS (no renegotiation; client certificates if asked) when `admin.tls` is set, else HTTP. */
 function createAdminFastify(tls: AdminConfig['tls'], logger: Logger, requestIds: RequestIds): FastifyInstance {
   return Fastify({
     loggerInstance: logger.child({ component: 'admin' }),
@@ -102,7 +103,7 @@ function createAdminFastify(tls: AdminConfig['tls'], logger: Logger, requestIds:
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     ...(tls === null
       ? {}
-      : { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...(tls.clientCa === null ? {} : { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: true }) } }),
+      : { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), secureOptions: NO_RENEGOTIATION, ...(tls.clientCa === null ? {} : { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: true }) } }),
   }) as unknown as FastifyInstance;
 }
 
@@ -154,6 +155,21 @@ function registerMonitoringRoutes(app: FastifyInstance, routes: ReadonlyMap<stri
   }
 }
 
+/**
+ * Says, at every start, when the listener reaches beyond this host: an error for plain HTTP
+ * (only possible with admin.insecurePlaintextRemote; admin-config.ts refuses it otherwise), a
+ * warning otherwise.
+ */
+function logReach(admin: AdminConfig, listen: HostPort, bound: HostPort, logger: Logger): void {
+  if (isLoopbackHost(listen.host)) return;
+  const fields = { listen: formatHostPort(bound), allowRemote: admin.allowRemote };
+  if (admin.tls === null) {
+    logger.error(fields, 'INSECURE: admin.insecurePlaintextRemote is set; the admin listener serves plain HTTP beyond this host, so admin tokens and session cookies cross the network in clear text');
+  } else {
+    logger.warn(fields, admin.allowRemote ? 'admin listener accepts remote clients' : 'admin listener bound beyond loopback, but refuses remote clients (admin.allowRemote is off)');
+  }
+}
+
 export interface RunningAdmin {
   address: HostPort;
   url: string;
@@ -177,9 +193,7 @@ export async function startAdminServer(dependencies: AdminDependencies): Promise
   const info = (app.server as Server).address() as AddressInfo;
   const address = { host: info.address, port: info.port };
   const url = `${dependencies.config.admin.tls === null ? 'http' : 'https'}://${formatHostPort(address)}`;
-  if (!isLoopback(address.host) && address.host !== 'localhost') {
-    dependencies.logger.warn({ listen: formatHostPort(address), allowRemote: dependencies.config.admin.allowRemote }, dependencies.config.admin.allowRemote ? 'admin listener accepts remote clients' : 'admin listener bound beyond loopback, but refuses remote clients (admin.allowRemote is off)');
-  }
+  logReach(dependencies.config.admin, listen, address, dependencies.logger);
   return {
     address,
     url,

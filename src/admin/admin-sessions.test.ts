@@ -33,6 +33,18 @@ describe('AdminSessions', () => {
     assert.equal(sessions.size, 0);
   });
 
+  it('says whether a session is live without touching it', () => {
+    const sessions = new AdminSessions({ lifetime: 3_600_000, idleTimeout: 600_000 });
+    const session = sessions.open(token, 0);
+    assert.equal(sessions.isLive(session.id, 599_999), true);
+    assert.equal(sessions.isLive(session.id, 599_999), true);
+    assert.equal(sessions.isLive(session.id, 600_000), false, 'asking did not keep it from going idle');
+    const other = sessions.open(token, 0);
+    sessions.close(other.id);
+    assert.equal(sessions.isLive(other.id, 1), false, 'logged out');
+    assert.equal(sessions.isLive('nope', 1), false);
+  });
+
   it('compares CSRF tokens exactly', () => {
     const session = new AdminSessions({ lifetime: 1000, idleTimeout: 1000 }).open(token, 0);
     assert.equal(csrfTokenMatches(session, session.csrfToken), true);

@@ -56,12 +56,21 @@ export class AdminSessions {
   find(id: string, now: number): AdminSession | null {
     const session = this.#sessions.get(id);
     if (session === undefined) return null;
-    if (now >= session.expiresAt || now - session.lastSeenAt >= this.#limits.idleTimeout) {
+    if (this.#ended(session, now)) {
       this.#sessions.delete(id);
       return null;
     }
     session.lastSeenAt = now;
     return session;
+  }
+
+  /**
+   * Whether the session is still open, without touching it: an open event stream must not keep
+   * its session from going idle, or a forgotten dashboard tab would never be logged out.
+   */
+  isLive(id: string, now: number): boolean {
+    const session = this.#sessions.get(id);
+    return session !== undefined && !this.#ended(session, now);
   }
 
   close(id: string): void {
@@ -70,6 +79,10 @@ export class AdminSessions {
 
   get size(): number {
     return this.#sessions.size;
+  }
+
+  #ended(session: AdminSession, now: number): boolean {
+    return now >= session.expiresAt || now - session.lastSeenAt >= this.#limits.idleTimeout;
   }
 }
 

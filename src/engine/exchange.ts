@@ -69,6 +69,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
   readonly client: ResolvedClient;
   readonly clientAddress: string;
   requestId = '';
+  method: string;
   upstreamPath: string;
   path: string;
   key: CachedKey | null = null;
@@ -83,7 +84,10 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
   hasBody = false;
   contentLength: string | undefined = undefined;
   chunked = false;
-  host: string | undefined = undefined;
+  host: string | undefined | typeof REPEATED_HEADER = undefined;
+  connectionNamed: ReadonlySet<string> | null = null;
+  underscoreHeaders: string[] | null = null;
+  methodOverrideHeaders: string[] | null = null;
   credential: PresentedCredential = null;
   requestIdHeader: string | null | typeof REPEATED_HEADER = null;
 
@@ -109,6 +113,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
     this.clientAddress = client.address;
     this.startedAt = startedAt;
     this.now = now;
+    this.method = req.method as string;
     this.upstreamPath = url;
     this.path = url;
     scanHeaders(req.rawHeaders, this);

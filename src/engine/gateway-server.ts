@@ -1,10 +1,11 @@
-import { createServer, type Server, type ServerOptions } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { RequestHandler } from './pipeline.ts';
 import type { HostPort } from '../http/units.ts';
 import { denial } from '../http/error-catalogue.ts';
+import { awaitContinue } from '../http/expect-continue.ts';
 import { FORWARDED_METHODS } from '../http/methods.ts';
 import { problemResponseBytes } from '../http/problem-response.ts';
 
@@ -53,6 +54,12 @@ export class GatewayServer {
     };
     this.server = options.tls ? createTlsServer({ ...httpOptions, ...options.tls }, onRequest) : createServer(httpOptions, onRequest);
     this.server.maxConnections = options.maxConnections;
+    // Expect: 100-continue. Node would send 100 before any check; the pipeline sends it once the
+    // checks have passed, just before the body is read or streamed (http/expect-continue.ts).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      awaitContinue(res);
+      onRequest(req, res);
+    });
     this.server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
@@ -61,7 +68,10 @@ export class GatewayServer {
     this.server.on('connect', (_req, socket: Socket) => socket.end(CONNECT_REFUSED));
     // A malformed request line or headers: answer 400 and close, never crash.
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-      if (!socket.writable) return socket.destroy();
+      // Only an HTTP parse error or timeout gets an HTTP answer; a connection whose TLS failed
+      // (a refused renegotiation) or was reset has nobody to read it, and is let go at once.
+      const httpError = error.code?.startsWith('HPE_') === true || error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      if (!socket.writable || !httpError) return socket.destroy();
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });

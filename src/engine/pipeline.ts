@@ -4,12 +4,14 @@ import { denial, type Denial } from '../http/error-catalogue.ts';
 import { sendProblem } from '../http/problem-response.ts';
 import { WallClock } from '../http/wall-clock.ts';
 import { ANSWERED, type Check, type CheckOutcome, type CheckResult, type RequestContext, type RequestHeaderReader } from '../policies/request-context.ts';
+import { RateLimitedLog } from '../telemetry/rate-limited-log.ts';
 import type { RequestIds } from '../telemetry/request-id.ts';
 import type { ClientAddressResolver } from './client-address.ts';
 import { Exchange, type ExchangeSettings, type ResponseHook } from './exchange.ts';
 import { appendGatewayHeaders } from './gateway-headers.ts';
 import { createRequestHeaderScanner } from './request-header-scanner.ts';
 import type { RequestTelemetry } from './request-telemetry.ts';
+import { sendProblemAndClose } from './unread-body-refusal.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
 
 /**
@@ -56,6 +58,9 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   const scanHeaders = createRequestHeaderScanner(readers);
   const settings: ExchangeSettings = { observer: telemetry, responseHooks: responseHooks.length === 0 ? null : responseHooks };
   const clock = new WallClock();
+  // Failures that a client can repeat on every request are logged once per interval, with a count.
+  const checkFailures = new RateLimitedLog(logger, { level: 'error', message: 'check failed' });
+  const forwardFailures = new RateLimitedLog(logger, { level: 'warn', message: 'request could not be forwarded' });
 
   // The functions on the synchronous path create no closures: a closure over a parameter or a
   // loop variable makes V8 allocate a context for every call (for every iteration, in a loop),
@@ -99,11 +104,13 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
     telemetry.denied(context, outcome);
     const extra = context.responseHeaders;
     if (extra !== null) for (let index = 0; index < extra.length; index += 2) context.res.appendHeader(extra[index] as string, extra[index + 1] as string);
-    sendProblem(context.res, outcome, context.requestId);
+    // A body still on the wire is not read to its end for a refused request: answered, then closed.
+    if (context.hasBody && !context.req.complete) sendProblemAndClose(context.res, outcome, context.requestId);
+    else sendProblem(context.res, outcome, context.requestId);
   }
 
   function checkFailed(context: RequestContext, error: unknown): void {
-    logger.error({ err: error, reqId: context.requestId }, 'check failed');
+    checkFailures.report(error, { reqId: context.requestId });
     refuse(context, INTERNAL_ERROR);
   }
 
@@ -122,7 +129,7 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
       forward(exchange);
     } catch (error) {
       // Nothing a client sends may crash the gateway: a request undici refuses is answered here.
-      logger.warn({ err: error, reqId: exchange.requestId }, 'request could not be forwarded');
+      forwardFailures.report(error, { reqId: exchange.requestId });
       refuse(exchange, INTERNAL_ERROR);
     }
   }

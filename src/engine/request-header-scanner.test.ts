@@ -1,19 +1,23 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { dashSpelling } from '../http/protected-headers.ts';
 import { REPEATED_HEADER } from '../http/raw-headers.ts';
+import { generateKey } from '../keys/key-format.ts';
 import { createKeyHeaderReader, stripQueryCredential, withQueryCredential } from '../policies/key-auth/credential-reader.ts';
+import { KeyFinder } from '../policies/key-auth/key-finder.ts';
 import { AMBIGUOUS_CREDENTIALS, type ScannedRequestHeaders } from '../policies/request-context.ts';
 import { appendGatewayHeaders } from './gateway-headers.ts';
 import { createRequestHeaderScanner } from './request-header-scanner.ts';
 import { buildClientResponseHeaders } from './response-headers.ts';
 
 const KEY_HEADERS = ['authorization', 'x-api-key'];
-const scanHeaders = createRequestHeaderScanner([createKeyHeaderReader(KEY_HEADERS)]);
+const FINDER = new KeyFinder(['pcl']);
+const scanHeaders = createRequestHeaderScanner([createKeyHeaderReader(KEY_HEADERS, FINDER)]);
 
 function scan(raw: string[], keyHeaders: readonly string[] = KEY_HEADERS): ScannedRequestHeaders {
-  const scanned: ScannedRequestHeaders = { upstreamHeaders: [], hasBody: false, contentLength: undefined, chunked: false, host: undefined, credential: null, requestIdHeader: null };
-  (keyHeaders === KEY_HEADERS ? scanHeaders : createRequestHeaderScanner([createKeyHeaderReader(keyHeaders)]))(raw, scanned);
+  const scanned: ScannedRequestHeaders = { upstreamHeaders: [], hasBody: false, contentLength: undefined, chunked: false, host: undefined, credential: null, requestIdHeader: null, connectionNamed: null, underscoreHeaders: null, methodOverrideHeaders: null };
+  (keyHeaders === KEY_HEADERS ? scanHeaders : createRequestHeaderScanner([createKeyHeaderReader(keyHeaders, FINDER)]))(raw, scanned);
   return scanned;
 }
 
@@ -90,6 +94,64 @@ describe('request-header scanner and the headers sent upstream', () => {
         for (let index = 0; index < forwarded.length; index += 2) {
           assert.ok(!KEY_HEADERS.includes(forwarded[index]!.toLowerCase()));
           assert.ok(!forwarded[index]!.toLowerCase().startsWith('x-portcullis-'), 'no client-sent identity header survives');
+        }
+      }),
+    );
+  });
+});
+
+describe('request-header scanner: headers servers read in more than one way', () => {
+  it('holds back every name with "_" or "." (CGI, WSGI, PHP and Rack read them as "-"), in order', () => {
+    const scanned = scan(['X_API_Key', 'pcl_x', 'Accept', '*/*', 'x.portcullis.key.id', 'admin', 'X_Forwarded_For', '1.2.3.4', 'x_request_id', 'r', 'X_Tenant', 't', 'Authorization_', 'Bearer k']);
+    assert.deepEqual(scanned.upstreamHeaders, ['Accept', '*/*']);
+    assert.deepEqual(scanned.underscoreHeaders, ['X_API_Key', 'pcl_x', 'x.portcullis.key.id', 'admin', 'X_Forwarded_For', '1.2.3.4', 'x_request_id', 'r', 'X_Tenant', 't', 'Authorization_', 'Bearer k']);
+    assert.equal(scanned.credential, null, 'an alias of a key header is not read as one: stage 1 drops or refuses it');
+    assert.equal(scanned.requestIdHeader, null);
+    assert.equal(scan(['Accept', '*/*']).underscoreHeaders, null);
+  });
+
+  it('holds back method override headers, in any case, and records them', () => {
+    const scanned = scan(['X-HTTP-Method-Override', 'DELETE', 'x-http-method', 'PUT', 'X-Method-Override', 'patch', 'Accept', '*/*']);
+    assert.deepEqual(scanned.upstreamHeaders, ['Accept', '*/*']);
+    assert.deepEqual(scanned.methodOverrideHeaders, ['X-HTTP-Method-Override', 'DELETE', 'x-http-method', 'PUT', 'X-Method-Override', 'patch']);
+    assert.equal(scan(['Accept', '*/*']).methodOverrideHeaders, null);
+  });
+
+  it('records the names Connection lists, and removes them', () => {
+    const scanned = scan(['Connection', 'keep-alive, X-Hop', 'connection', 'Content-Length, close', 'X-Hop', '1', 'Content-Length', '0']);
+    assert.deepEqual([...(scanned.connectionNamed ?? [])], ['x-hop', 'content-length']);
+    assert.deepEqual(scanned.upstreamHeaders, []);
+    assert.equal(scan(['Connection', 'keep-alive']).connectionNamed, null);
+  });
+
+  it('notices a Host sent twice', () => {
+    assert.equal(scan(['Host', 'a.example']).host, 'a.example');
+    assert.equal(scan(['Host', 'a.example', 'host', 'b.example']).host, REPEATED_HEADER);
+    assert.equal(scan([]).host, undefined);
+  });
+
+  it('never forwards a header carrying a key, whatever the spelling of its name ("-", "_", "."; any case) or of its value', () => {
+    const KEY = generateKey('pcl');
+    const OTHER = generateKey('pcl');
+    const basic = (text: string) => `Basic ${Buffer.from(text).toString('base64')}`;
+    const guarded = ['authorization', 'x-api-key', 'x-portcullis-key-id', 'x-forwarded-for', 'x-request-id'];
+    const spelledName = fc.tuple(fc.constantFrom(...guarded, 'accept', 'x-other'), fc.array(fc.boolean(), { minLength: 24, maxLength: 24 }), fc.array(fc.constantFrom('-', '_', '.'), { minLength: 4, maxLength: 4 })).map(([name, upper, dashes]) => {
+      let dash = 0;
+      return [...name].map((character, index) => (character === '-' ? (dashes[dash++] as string) : upper[index] ? character.toUpperCase() : character)).join('');
+    });
+    const value = fc.oneof(
+      fc.constantFrom(KEY, OTHER).chain((key) => fc.constantFrom(`Bearer ${key}`, `bearer\t${key}`, `Bearer:${key}`, `Bearer${key}`, `Token ${key}`, key, `"${key}"`, basic(`${key}:`), basic(`u:${key}`))),
+      fc.string({ maxLength: 12 }),
+    );
+    const carriesKey = (text: string) => [KEY, OTHER].some((key) => text.includes(key) || Buffer.from(text.replace(/^basic\s+/i, ''), 'base64').toString('latin1').includes(key));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(spelledName, value), { maxLength: 6 }), (lines) => {
+        const upstream = scan(lines.flat()).upstreamHeaders;
+        for (let index = 0; index < upstream.length; index += 2) {
+          const name = upstream[index] as string;
+          assert.doesNotMatch(name, /[_.]/, 'no name a CGI-style server folds reaches the upstream');
+          assert.ok(!guarded.slice(2).includes(dashSpelling(name)), 'nor any client-sent identity or forwarding header');
+          if (KEY_HEADERS.includes(dashSpelling(name))) assert.ok(!carriesKey(upstream[index + 1] as string), `no key header carrying a key reaches the upstream (${name})`);
         }
       }),
     );

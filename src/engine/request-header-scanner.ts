@@ -1,4 +1,6 @@
 import { connectionTokens, withoutNamed } from '../http/hop-by-hop.ts';
+import { METHOD_OVERRIDE_HEADERS } from '../http/method-override.ts';
+import { isAliasingName } from '../http/protected-headers.ts';
 import { REPEATED_HEADER, usualCapitalisation } from '../http/raw-headers.ts';
 import type { RequestHeaderReader, ScannedRequestHeaders } from '../policies/request-context.ts';
 
@@ -9,17 +11,21 @@ import type { RequestHeaderReader, ScannedRequestHeaders } from '../policies/req
  * `Connection` never do (RFC 9110 §7.6.1); nor any `X-Portcullis-*` the client sent (only the
  * gateway may assert identity), `Expect` (the gateway answers 100-continue itself), the
  * client's forwarding headers (the gateway writes a truthful chain) and `X-Request-Id`
- * (replaced by the request's id: the client's own when it was safe).
+ * (replaced by the request's id: the client's own when it was safe). Two kinds are held back
+ * and recorded for stage 1 to decide on: names with `_` or `.`, which CGI-style servers read
+ * as another name (`X_API_Key` is `HTTP_X_API_KEY`, like `X-API-Key`;
+ * http/protected-headers.ts), and method overrides.
  *
  * In the same walk it finds what later stages need (body framing, Host, the client's request
- * id) and hands the headers that checks declared (`Check.requestHeaders`: the key headers) to
- * their readers, which may keep a line from the upstream. It runs for every request, so names
- * are classified by length first: most headers (`accept`, `user-agent`, …) have a length no
- * special header has, and pass without being lower-cased or looked up.
+ * id, the names `Connection` lists) and hands the headers that checks declared
+ * (`Check.requestHeaders`: the key headers) to their readers, which may keep a line from the
+ * upstream. It runs for every request, so names are classified by length first: most headers
+ * (`accept`, `user-agent`, …) have a length no special header has, and pass without being
+ * lower-cased or looked up; the one test every other name gets is a search for `_` and `.`.
  */
 
 /** How a special request header is treated (numbers, so the switch below stays cheap); readers are numbered from READER. */
-const Kind = { hop: 1, connection: 2, rewritten: 3, host: 4, contentLength: 5, transferEncoding: 6, requestId: 7 } as const;
+const Kind = { hop: 1, connection: 2, rewritten: 3, host: 4, contentLength: 5, transferEncoding: 6, requestId: 7, methodOverride: 8 } as const;
 const READER = 100;
 
 const REQUEST_SPECIAL = new Map<string, number>([
@@ -36,10 +42,24 @@ const REQUEST_SPECIAL = new Map<string, number>([
   ['x-forwarded-proto', Kind.rewritten],
   ['x-forwarded-host', Kind.rewritten],
   ['forwarded', Kind.rewritten],
+  // Other names proxies and CDNs give the client or the original request: frameworks that trust
+  // a proxy read them, and only the gateway's own forwarding headers describe this hop.
+  ['x-forwarded-port', Kind.rewritten],
+  ['x-forwarded-prefix', Kind.rewritten],
+  ['x-forwarded-server', Kind.rewritten],
+  ['x-forwarded-scheme', Kind.rewritten],
+  ['x-forwarded-ssl', Kind.rewritten],
+  ['x-real-ip', Kind.rewritten],
+  ['x-client-ip', Kind.rewritten],
+  ['true-client-ip', Kind.rewritten],
+  ['cf-connecting-ip', Kind.rewritten],
+  ['fastly-client-ip', Kind.rewritten],
+  ['x-cluster-client-ip', Kind.rewritten],
   ['expect', Kind.rewritten],
   ['x-request-id', Kind.requestId],
   ['host', Kind.host],
   ['content-length', Kind.contentLength],
+  ...METHOD_OVERRIDE_HEADERS.map((name): [string, number] => [name, Kind.methodOverride]),
 ]);
 
 const PORTCULLIS_PREFIX = 'x-portcullis-';
@@ -49,13 +69,20 @@ function isPortcullisHeader(name: string): boolean {
   return name.length > PORTCULLIS_PREFIX.length && name.charCodeAt(12) === 45 /* - */ && name.slice(0, PORTCULLIS_PREFIX.length).toLowerCase() === PORTCULLIS_PREFIX;
 }
 
+/**
+ * A header no stage treats specially: forwarded, unless it is a client-sent `X-Portcullis-*` or
+ * its name has `_` or `.` (held back for stage 1). Special names have neither, so only these pay
+ * for the search.
+ */
+function addOrdinaryHeader(into: ScannedRequestHeaders, headers: string[], name: string, value: string): void {
+  if (isAliasingName(name)) (into.underscoreHeaders ??= []).push(name, value);
+  else if (!isPortcullisHeader(name)) headers.push(name, value);
+}
+
 export type RequestHeaderScanner = (rawHeaders: readonly string[], into: ScannedRequestHeaders) => void;
 
-/**
- * Compiles the scanner for the checks' header readers. `into.credential` must be null before a
- * scan: readers add to it.
- */
-export function createRequestHeaderScanner(readers: readonly RequestHeaderReader[]): RequestHeaderScanner {
+/** The special names (fixed ones and the readers', numbered from READER) by how they are spelled, and their lengths. */
+function compileSpecialNames(readers: readonly RequestHeaderReader[]): { special: Map<string, number>; specialLengths: Set<number> } {
   const special = new Map(REQUEST_SPECIAL);
   readers.forEach((reader, index) => {
     for (const name of reader.names) special.set(name, READER + index);
@@ -64,11 +91,20 @@ export function createRequestHeaderScanner(readers: readonly RequestHeaderReader
   // Most clients spell names in lower case or in the usual capitalisation (`Content-Length`):
   // both are looked up as sent, so only unusual spellings pay for lower-casing.
   for (const [name, kind] of [...special]) special.set(usualCapitalisation(name), kind);
+  return { special, specialLengths };
+}
+
+/**
+ * Compiles the scanner for the checks' header readers. Before a scan, `into.credential`,
+ * `into.underscoreHeaders` and `into.methodOverrideHeaders` must be null: the scan adds to them.
+ */
+export function createRequestHeaderScanner(readers: readonly RequestHeaderReader[]): RequestHeaderScanner {
+  const { special, specialLengths } = compileSpecialNames(readers);
 
   return function scanRequestHeaders(rawHeaders, into) {
     const headers: string[] = [];
     let named: Set<string> | null = null;
-    let host: string | undefined;
+    let host: string | undefined | typeof REPEATED_HEADER;
     let contentLength: string | undefined;
     let chunked = false;
     let requestId: string | null | typeof REPEATED_HEADER = null;
@@ -76,14 +112,13 @@ export function createRequestHeaderScanner(readers: readonly RequestHeaderReader
       const name = rawHeaders[index] as string;
       const value = rawHeaders[index + 1] as string;
       if (!specialLengths.has(name.length)) {
-        if (name.length > PORTCULLIS_PREFIX.length && isPortcullisHeader(name)) continue;
-        headers.push(name, value);
+        addOrdinaryHeader(into, headers, name, value);
         continue;
       }
       const kind = special.get(name) ?? special.get(name.toLowerCase());
       switch (kind) {
         case undefined:
-          if (!isPortcullisHeader(name)) headers.push(name, value);
+          addOrdinaryHeader(into, headers, name, value);
           continue;
         case Kind.contentLength:
           if (contentLength === undefined) contentLength = value;
@@ -96,10 +131,13 @@ export function createRequestHeaderScanner(readers: readonly RequestHeaderReader
           named = connectionTokens(value, named);
           continue;
         case Kind.host:
-          host = value;
+          host = host === undefined ? value : REPEATED_HEADER;
           continue;
         case Kind.requestId:
           requestId = requestId === null ? value : REPEATED_HEADER;
+          continue;
+        case Kind.methodOverride:
+          (into.methodOverrideHeaders ??= []).push(name, value);
           continue;
         case Kind.hop:
         case Kind.rewritten:
@@ -114,5 +152,6 @@ export function createRequestHeaderScanner(readers: readonly RequestHeaderReader
     into.chunked = chunked;
     into.host = host;
     into.requestIdHeader = requestId;
+    into.connectionNamed = named;
   };
 }

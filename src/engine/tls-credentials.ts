@@ -1,5 +1,6 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
+import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { ConfigError } from '../config/config-error.ts';
 import type { TlsConfig } from './listener-config.ts';
@@ -37,14 +38,25 @@ export function readListenerCredentials(tls: TlsConfig): SecureContextOptions {
 }
 
 /**
- * Options for `https.createServer`: modern protocol versions and ciphers only, client
- * certificates requested when a client CA is configured, and the handshake refused without one
- * when `tls.clientAuth` is `handshake`.
+ * No TLS 1.2 renegotiation, for every listener that serves TLS (the public one and the admin
+ * one). Each client-initiated renegotiation costs the server a full handshake for a few bytes
+ * from the client (a CPU exhaustion lever, and Node.js accepts them by default), and nothing
+ * here needs one: client certificates are asked for in the first handshake. OpenSSL answers
+ * the client's new ClientHello with a `no_renegotiation` alert before doing any work (RFC 5246
+ * §7.2.2); OpenSSL clients then end the connection. TLS 1.3 has no renegotiation at all.
+ */
+export const NO_RENEGOTIATION = constants.SSL_OP_NO_RENEGOTIATION;
+
+/**
+ * Options for `https.createServer` (and `setSecureContext` on reload): modern protocol versions
+ * and ciphers only, no renegotiation, client certificates requested when a client CA is
+ * configured, and the handshake refused without one when `tls.clientAuth` is `handshake`.
  */
 export function listenerTlsOptions(tls: TlsConfig, credentials: SecureContextOptions): TlsOptions {
   const clientCertificates = tls.clientCa !== null;
   return {
     ...credentials,
+    secureOptions: NO_RENEGOTIATION,
     // Every cipher on the list is strong, so the client's preference (often better for its hardware) wins.
     honorCipherOrder: false,
     // Elliptic-curve key exchange only (no finite-field groups, whose small sizes weaken it).

@@ -1,4 +1,5 @@
 import { Pool, type Dispatcher } from 'undici';
+import { continueIfAwaited } from '../http/expect-continue.ts';
 import type { Exchange } from './exchange.ts';
 
 export interface UpstreamOptions {
@@ -33,10 +34,13 @@ export class UpstreamProxy {
   /**
    * Sends the request (path already checked) with `headers` and streams the answer into the
    * response. The body is `exchange.forwardBody` when a check replaced it (read for validation,
-   * or size-limited), else the request itself when it has one.
+   * or size-limited), else the request itself when it has one. The path is exactly the one the
+   * route table matched (`upstreamPath`, canonical), under the upstream URL's base path.
    */
   forward(exchange: Exchange, headers: string[]): void {
     const body = exchange.forwardBody ?? (exchange.hasBody ? exchange.req : null);
+    // Every check has passed: a client waiting on Expect: 100-continue may send the body now.
+    if (exchange.hasBody) continueIfAwaited(exchange.res);
     exchange.watchClient();
     this.#pool.dispatch({ path: this.#basePath + exchange.upstreamPath, method: exchange.req.method as Dispatcher.HttpMethod, headers, body }, exchange);
   }

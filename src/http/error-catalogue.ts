@@ -7,6 +7,7 @@
 export const ERROR_CATALOGUE = {
   request_invalid: { status: 400, title: 'Request invalid' },
   path_not_canonical: { status: 400, title: 'Path not canonical' },
+  header_ambiguous: { status: 400, title: 'Header name ambiguous' },
   route_not_found: { status: 404, title: 'Route not found', detail: 'No route of this API matches the path.' },
   scope_missing: { status: 403, title: 'Scope missing' },
   body_too_large: { status: 413, title: 'Request body too large' },
@@ -26,6 +27,7 @@ export const ERROR_CATALOGUE = {
   internal_error: { status: 500, title: 'Internal error', detail: 'The gateway failed to handle the request.' },
   upstream_unavailable: { status: 502, title: 'Upstream unavailable', detail: 'The upstream API could not be reached.' },
   store_unavailable: { status: 503, title: 'Key store unavailable', detail: 'The key store cannot be reached; try again shortly.' },
+  validation_busy: { status: 503, title: 'Validation busy', detail: 'The gateway is holding as many request bodies for validation as it may; try again shortly.' },
   upstream_timeout: { status: 504, title: 'Upstream timeout', detail: 'The upstream API did not answer in time.' },
   // The admin API's own (admin listener only; docs/errors.md, "Admin API").
   admin_unauthorized: { status: 401, title: 'Admin token required' },

@@ -9,6 +9,7 @@ import { OpenApiError } from './document-set.ts';
 import { loadRoutes } from '../app/routes.ts';
 import { loadConfig } from '../app/config.ts';
 import { ConfigError } from '../config/config-error.ts';
+import type { PathRoutes } from '../routes/route-table.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'portcullis-openapi-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
@@ -187,21 +188,24 @@ describe('loadRoutes', () => {
 
   it('merges a rule into the document\'s operation (adding scopes and a limit) and adds the others as routes', () => {
     const documentPath = write({ openapi: '3.1.0', paths: { '/orders': { get: op({ security: [{ oauth: ['orders:read'] }] }) } } });
-    const routes = loadRoutes(configWith(`openapi: {file: ${documentPath}}\nroutes:\n  - {method: GET, path: /ORDERS, scopes: [audit], maxBodySize: 2kb}\n  - {method: POST, path: '/jobs/{id}', scopes: [jobs]}\n`));
+    const routes = loadRoutes(configWith(`openapi: {file: ${documentPath}}\nroutes:\n  - {method: GET, path: /orders, scopes: [audit], maxBodySize: 2kb}\n  - {method: POST, path: '/jobs/{id}', scopes: [jobs]}\n`));
     assert.ok(routes !== null);
-    const get = routes.table.match('/orders', [])?.operations.get('GET');
+    const get = (routes.table.match('/orders', []) as PathRoutes | null)?.operations.get('GET');
     assert.deepEqual(get?.scopes, [['orders:read', 'audit']]);
     assert.equal(get?.maxBodySize, 2048);
     assert.ok(get?.validation !== null, 'the merged operation keeps its validation');
-    const post = routes.table.match('/jobs/1', [])?.operations.get('POST');
+    const post = (routes.table.match('/jobs/1', []) as PathRoutes | null)?.operations.get('POST');
     assert.deepEqual(post?.scopes, [['jobs']]);
     assert.equal(post?.validation, null);
+    // Paths are case-sensitive: a rule on /ORDERS is not the document's /orders, and a start-up error beside it.
+    assert.throws(() => loadRoutes(configWith(`openapi: {file: ${documentPath}}\nroutes:\n  - {method: GET, path: /ORDERS, scopes: [audit]}\n`)), (error: unknown) => error instanceof ConfigError && /routes\[0\]: GET \/ORDERS differs only in case from .*GET \/orders/.test(error.message));
   });
 
   it('turns problems into a ConfigError that names the field and the location', () => {
     const broken = write({ openapi: '3.1.0', paths: { '/a': { get: op({ parameters: [{ name: 'q', in: 'query', schema: { type: 'strnig' } }] }) } } });
     assert.throws(() => loadRoutes(configWith(`openapi: {file: ${broken}}\n`)), (error: unknown) => error instanceof ConfigError && /^openapi\.file: doc-\d+\.yaml#\/paths\/~1a\/get\/parameters\/0\/schema\/type: invalid schema/.test(error.problems[0]!));
-    assert.throws(() => loadRoutes(configWith('routes:\n  - {method: GET, path: /a}\n  - {method: GET, path: /A}\n')), (error: unknown) => error instanceof ConfigError && /routes\[1\].*same route as routes\[0\]/.test(error.message));
+    assert.throws(() => loadRoutes(configWith('routes:\n  - {method: GET, path: /a}\n  - {method: GET, path: /a}\n')), (error: unknown) => error instanceof ConfigError && /routes\[1\].*same route as routes\[0\]/.test(error.message));
+    assert.throws(() => loadRoutes(configWith('routes:\n  - {method: GET, path: /a}\n  - {method: POST, path: /A}\n')), (error: unknown) => error instanceof ConfigError && /routes\[1\].*differs only in case from routes\[0\]/.test(error.message));
     const trailing = write({ openapi: '3.1.0', paths: { '/a/': { get: op() } } });
     assert.throws(() => loadRoutes(configWith(`openapi: {file: ${trailing}}\n`)), (error: unknown) => error instanceof ConfigError && /empty, "\." or "\.\." segment/.test(error.message));
   });

@@ -7,7 +7,8 @@ import { OpenApiError, type DocumentSet, type Location } from './document-set.ts
  * - OpenAPI 3.0 only: rewrites the keywords where 3.0 differs from JSON Schema (boolean
  *   `exclusiveMinimum`/`exclusiveMaximum`; `nullable` without `type`), in place;
  * - drops `readOnly` properties from `required`: they describe responses, and OpenAPI says
- *   a request need not (should not) send them.
+ *   a request need not (should not) send them;
+ * - refuses property names that differ from a declared property only in letter case (below).
  * Returns every schema it reached that a `$ref` targets, so the caller can check each against
  * the meta-schema at its own location.
  */
@@ -43,6 +44,32 @@ function dropReadOnlyRequired(schema: Record<string, unknown>): void {
   if (kept.length !== required.length) schema.required = kept;
 }
 
+/** `serial` → `[sS][eE][rR][iI][aA][lL]`: the name in any ASCII letter case, other characters escaped. */
+function anyCase(name: string): string {
+  let pattern = '';
+  for (const character of name) {
+    const lower = character.toLowerCase();
+    const upper = character.toUpperCase();
+    pattern += lower !== upper && lower.length === 1 && upper.length === 1 ? `[${lower}${upper}]` : character.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return pattern;
+}
+
+/**
+ * An object whose declared properties include `serial` refuses a member named `Serial` (when
+ * other members are allowed at all): frameworks that bind JSON without regard to case (Go's
+ * encoding/json, ASP.NET Core, Jackson configured so) would read `Serial` as `serial`, which
+ * the schema never checked. Left alone where the schema already says what names may be.
+ */
+function refuseCaseVariantNames(schema: Record<string, unknown>): void {
+  const { properties } = schema;
+  if (!isObject(properties) || schema.additionalProperties === false || schema.propertyNames !== undefined || schema.patternProperties !== undefined) return;
+  const names = Object.keys(properties).filter((name) => name.toLowerCase() !== name.toUpperCase());
+  if (names.length === 0) return;
+  const declared = names.map((name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|');
+  schema.propertyNames = { not: { pattern: `^(?!(?:${declared})$)(?:${names.map(anyCase).join('|')})$` } };
+}
+
 export class SchemaPreparation {
   readonly #set: DocumentSet;
   readonly #version: OpenApiVersion;
@@ -64,6 +91,7 @@ export class SchemaPreparation {
     this.#visited.add(schema);
     if (this.#version === '3.0') convertOpenApi30(schema);
     dropReadOnlyRequired(schema);
+    refuseCaseVariantNames(schema);
     // Below a 3.1 `$id`, relative refs resolve against that id, not the file: ajv resolves those.
     const scoped = underId || typeof schema.$id === 'string';
     if (typeof schema.$ref === 'string' && !scoped) {

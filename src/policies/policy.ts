@@ -16,6 +16,8 @@ export interface CompiledRoutes {
 /** What the process builds once and hands to every policy that asks for it. */
 export interface PolicyParts {
   readonly logger: Logger;
+  /** A reporter for an error that can repeat on every request (a store lookup in an outage), logged as `message`. */
+  repeatedErrors(message: string): (error: unknown) => void;
   readonly verifier: KeyVerifier;
   /** Null when neither an OpenAPI document nor route rules are configured. */
   readonly routes: CompiledRoutes | null;

@@ -26,7 +26,9 @@ export interface ScannedRequestHeaders {
   /**
    * The client's headers that may reach the upstream, as flat name/value pairs: without
    * hop-by-hop headers (and those `Connection` names), client-sent `X-Portcullis-*`, forwarding
-   * headers, `X-Request-Id`, `Expect`, `Host`, and the headers a check's reader kept back (keys).
+   * headers, `X-Request-Id`, `Expect`, `Host`, names with `_` or `.` (`underscoreHeaders`),
+   * method overrides (`methodOverrideHeaders`), and the headers a check's reader kept back
+   * (keys). A stage-1 check may put some of those held back here again.
    */
   upstreamHeaders: string[];
   /** Whether the request has a body to stream (RFC 9112 §6.3): Content-Length other than 0, or Transfer-Encoding. */
@@ -35,8 +37,21 @@ export interface ScannedRequestHeaders {
   contentLength: string | undefined;
   /** Whether Transfer-Encoding is present: a body of unknown length. */
   chunked: boolean;
-  /** The Host header, for X-Forwarded-Host. */
-  host: string | undefined;
+  /** The Host header, for X-Forwarded-Host: undefined when absent, REPEATED_HEADER when sent twice (refused in stage 1). */
+  host: string | undefined | typeof REPEATED_HEADER;
+  /**
+   * The header names (lower case) the client's `Connection` header names, besides `close` and
+   * `keep-alive`: removed from `upstreamHeaders` as hop-by-hop (RFC 9110 §7.6.1); null for none.
+   */
+  connectionNamed: ReadonlySet<string> | null;
+  /**
+   * Lines whose name contains `_` or `.`, as flat name/value pairs, held back from
+   * `upstreamHeaders`: CGI, WSGI, PHP and Rack read `X_API_Key` as `X-API-Key`
+   * (http/protected-headers.ts). Null for none.
+   */
+  underscoreHeaders: string[] | null;
+  /** Method override lines (`X-HTTP-Method-Override` and the like), as flat pairs, held back from `upstreamHeaders`; null for none. */
+  methodOverrideHeaders: string[] | null;
   /** The key the request presents, as a check's header reader found it (key-auth). */
   credential: PresentedCredential;
   /** The client's X-Request-Id: its value, null when absent, REPEATED_HEADER when sent twice. */
@@ -50,6 +65,11 @@ export interface ScannedRequestHeaders {
 export interface RequestContext extends ScannedRequestHeaders {
   req: IncomingMessage;
   res: ServerResponse;
+  /**
+   * The method every check judges the request by: `req.method`, or the method override a
+   * stage-1 check honoured (the upstream then runs that one). Routes, scopes and validation use it.
+   */
+  method: string;
   /** Time the request arrived (ms since epoch), used by every time-based check. */
   now: number;
   /** `performance.now()` at arrival, for latency metrics. */

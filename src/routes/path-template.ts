@@ -3,9 +3,10 @@ import { canonicaliseSegment } from '../http/canonical-path.ts';
 /**
  * Path templates (`/orders/{orderId}/items`, `/files/{name}.json`), parsed once at start into
  * segments the route table can match. Literal text is brought to the canonical form of
- * http/canonical-path.ts, because that is the form requests are matched in, and lower-cased:
- * literals match without regard to case, so that an API whose router ignores case (Express by
- * default, ASP.NET) cannot be reached at `/ADMIN` around a rule that protects `/admin`.
+ * http/canonical-path.ts, because that is the form requests are matched in, and keeps its case:
+ * OpenAPI paths are case-sensitive, as are most routers (Fastify, Go's, Spring's), and the path
+ * is forwarded as matched, so matching without regard to case would let `/admin/list` be
+ * checked against `/Admin/list` and run as `/admin/{x}` upstream.
  */
 export type TemplateSegment =
   | { readonly kind: 'literal'; readonly key: string }
@@ -21,7 +22,7 @@ function escapeRegExp(text: string): string {
 function canonicalLiteral(text: string, template: string): string {
   const canonical = canonicaliseSegment(text, 'normalise');
   if (typeof canonical !== 'string') throw new Error(`path template ${JSON.stringify(template)} cannot be matched: ${canonical.detail}`);
-  return canonical.toLowerCase();
+  return canonical;
 }
 
 /**
@@ -45,7 +46,7 @@ function patternSegment(segment: string, template: string): TemplateSegment {
     if (following === '' && !isLast) throw new Error(`path template ${JSON.stringify(template)}: parameters {${piece}} and {${pieces[index + 2]}} must be separated by text`);
     source += isLast ? '(.+)' : `([^${escapeRegExp(canonicalLiteral(following, template)[0] as string)}]+)`;
   }
-  return { kind: 'pattern', regex: new RegExp(`${source}$`, 'i'), names };
+  return { kind: 'pattern', regex: new RegExp(`${source}$`), names };
 }
 
 /** Parses a template; throws an Error whose message names the template and the problem. */
@@ -80,7 +81,26 @@ function parameterNamesOf(segments: readonly TemplateSegment[]): string[] {
   return names;
 }
 
-/** A key equal for templates that match the same paths (`/a/{x}` and `/A/{y}`). */
+/** A key equal for templates that match the same paths (`/a/{x}` and `/a/{y}`). */
 export function shapeOf(segments: readonly TemplateSegment[]): string {
   return `/${segments.map((segment) => (segment.kind === 'literal' ? segment.key : segment.kind === 'param' ? '{}' : `{${segment.regex.source}}`)).join('/')}`;
+}
+
+/** Text with its percent-encodings decoded (canonical text always decodes), then folded to one case. */
+function folded(text: string): string {
+  let decoded = text;
+  try {
+    decoded = decodeURIComponent(text);
+  } catch {
+    // Not reached for canonical text; fold what there is.
+  }
+  return decoded.toUpperCase().toLowerCase();
+}
+
+/**
+ * A key equal for templates that an upstream routing without regard to case would confuse
+ * (`/admin/{x}` and `/Admin/{y}`); the route table refuses two different shapes with one key.
+ */
+export function foldedShapeOf(segments: readonly TemplateSegment[]): string {
+  return `/${segments.map((segment) => (segment.kind === 'literal' ? folded(segment.key) : segment.kind === 'param' ? '{}' : `{${folded(segment.regex.source)}}`)).join('/')}`;
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RouteTable } from './route-table.ts';
+import { LETTER_CASE_DIFFERS, RouteTable } from './route-table.ts';
 import type { Operation } from './operation.ts';
 import { grants, isValidKeyScope, requireAlso, satisfies } from './scopes.ts';
 
@@ -15,7 +15,7 @@ function build(...entries: Array<[string, string]>): RouteTable {
 function matchOf(table: RouteTable, path: string): { template: string | null; captures: string[] } {
   const captures: string[] = [];
   const routes = table.match(path, captures);
-  return { template: routes?.template ?? null, captures };
+  return { template: routes === null || routes === LETTER_CASE_DIFFERS ? null : routes.template, captures };
 }
 
 describe('RouteTable', () => {
@@ -46,9 +46,27 @@ describe('RouteTable', () => {
     assert.equal(matchOf(table, '/files/latest/meta').template, '/files/latest/meta');
   });
 
-  it('matches literals without regard to case, so /ADMIN cannot slip past a rule on /admin', () => {
-    assert.equal(matchOf(table, '/ORDERS').template, '/orders');
-    assert.equal(matchOf(table, '/Orders/Search').template, '/orders/search');
+  it('matches exactly the path forwarded, and never guesses letter case: a segment that differs from a literal only in case matches nothing', () => {
+    const cased = build(['GET', '/admin/{x}'], ['GET', '/items/export'], ['GET', '/items/{id}'], ['GET', '/files/{name}.JSON']);
+    const cases: Array<[path: string, template: string | null, captures: string[]]> = [
+      ['/admin/list', '/admin/{x}', ['list']],
+      ['/admin/LIST', '/admin/{x}', ['LIST']],
+      ['/items/export', '/items/export', []],
+      ['/items/7', '/items/{id}', ['7']],
+      ['/files/a.JSON', '/files/{name}.JSON', ['a']],
+      ['/files/a.json', null, []],
+    ];
+    for (const [path, template, captures] of cases) assert.deepEqual(matchOf(cased, path), { template, captures }, path);
+    for (const path of ['/ADMIN/list', '/Admin/x', '/items/Export', '/items/EXPORT', '/ITEMS/7']) assert.equal(cased.match(path, []), LETTER_CASE_DIFFERS, path);
+    assert.equal(table.match('/ORDERS', []), LETTER_CASE_DIFFERS);
+    assert.equal(table.match('/orders/Search', []), LETTER_CASE_DIFFERS, 'beside the literal /orders/search');
+    assert.equal(matchOf(table, '/orders/Seek').template, '/orders/{orderId}', 'no literal of that spelling in any case: a parameter');
+  });
+
+  it('refuses, at build, literal segments at one place that differ only in case', () => {
+    assert.throws(() => build(['GET', '/admin/{x}'], ['POST', '/Admin/list']), /"Admin" differs only in case from "admin"/);
+    assert.throws(() => build(['GET', '/a/items'], ['GET', '/a/Items/{id}']), /differs only in case/);
+    assert.doesNotThrow(() => build(['GET', '/a/items'], ['GET', '/b/Items']), 'in different places they are different paths to every router');
   });
 
   it('matches nothing else', () => {
@@ -57,13 +75,25 @@ describe('RouteTable', () => {
 
   it('answers HEAD with the GET operation and lists the methods for Allow', () => {
     const routes = table.match('/orders', []);
-    assert.equal(routes?.operations.get('HEAD')?.method, 'GET');
-    assert.equal(routes?.allow, 'GET, HEAD, POST');
+    assert.ok(routes !== null && routes !== LETTER_CASE_DIFFERS);
+    assert.equal(routes.operations.get('HEAD')?.method, 'GET');
+    assert.equal(routes.allow, 'GET, HEAD, POST');
   });
 
   it('refuses two operations that claim the same route, however their parameters are named', () => {
-    assert.throws(() => build(['GET', '/orders/{id}'], ['GET', '/Orders/{orderId}']), /is the same route as/);
+    assert.throws(() => build(['GET', '/orders/{id}'], ['GET', '/orders/{orderId}']), /is the same route as/);
     assert.doesNotThrow(() => build(['GET', '/orders/{id}'], ['DELETE', '/orders/{orderId}']));
+  });
+
+  it('refuses templates that differ only in case, whatever their methods: a case-insensitive upstream could not tell them apart', () => {
+    const clashes: Array<Array<[string, string]>> = [
+      [['GET', '/orders/{id}'], ['GET', '/Orders/{orderId}']],
+      [['GET', '/admin'], ['POST', '/ADMIN']],
+      [['GET', '/files/{name}.json'], ['GET', '/files/{name}.JSON']],
+      [['GET', '/caf%C3%A9'], ['GET', '/CAF%C3%89']],
+    ];
+    for (const entries of clashes) assert.throws(() => build(...entries), /differs only in case/, JSON.stringify(entries));
+    assert.throws(() => build(['GET', '/admin/{x}'], ['GET', '/Admin/list']), /differs only in case/, 'different shapes, but literals beside each other that differ only in case');
   });
 
   it('refuses templates that no canonical path can match', () => {

@@ -169,6 +169,18 @@ describe('admin API', () => {
     assert.deepEqual(audit.body.items[0]!.details, { changes: { name: { from: 'before', to: 'after' }, tags: { from: [], to: ['renamed'] }, expiresAt: { from: null, to: Date.parse('2099-01-01T00:00:00.000Z') } } });
   });
 
+  it('refuses with 400 metadata no store can hold (U+0000), naming the field, and changes nothing', async () => {
+    const created = await adminCall<KeyView & { problem?: unknown }>(admin, 'POST', '/api/keys', { token: writer.token, body: { name: 'nul', metadata: { note: 'a\u0000b' } } });
+    assert.equal(created.status, 400);
+    assert.match(JSON.stringify(created.body), /request_invalid/);
+    assert.match(JSON.stringify(created.body), /metadata/);
+    const { body: key } = await adminCall<KeyView>(admin, 'POST', '/api/keys', { token: writer.token, body: { name: 'clean' } });
+    const updated = await adminCall(admin, 'PATCH', `/api/keys/${key.id}`, { token: writer.token, body: { metadata: { deep: { note: '\u0000' } } } });
+    assert.equal(updated.status, 400);
+    const shown = await adminCall<{ metadata: unknown }>(admin, 'GET', `/api/keys/${key.id}`, { token: reader.token });
+    assert.deepEqual(shown.body.metadata, {});
+  });
+
   it('revokes a key with a reason; the gateway refuses it within a poll', async () => {
     const { body: key } = await adminCall<KeyView>(admin, 'POST', '/api/keys', { token: writer.token, body: { name: 'to-revoke' } });
     assert.equal((await gatewayStatus(`${gateway.url}/r`, key.key as string)).status, 200);

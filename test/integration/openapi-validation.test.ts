@@ -158,7 +158,7 @@ describe('requests validated against an OpenAPI document', () => {
     const missing = await refused('request_invalid', 'POST', '/orders', writer);
     assert.equal(missing.errors?.[0]?.pointer, '/body');
     const malformed = await refused('request_invalid', 'POST', '/orders', writer, { body: '{"customer": ', headers: { 'content-type': 'application/json' } });
-    assert.equal(malformed.errors?.[0]?.pointer, '/body');
+    assert.equal(malformed.errors?.[0]?.pointer, '/body/customer', 'the member where the JSON broke off');
     const undeclared = await refused('request_invalid', 'GET', '/orders/5', reader, { body: '{}', headers: { 'content-type': 'application/json' } });
     assert.equal(undeclared.errors?.[0]?.pointer, '/body');
   });

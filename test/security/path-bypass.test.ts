@@ -116,6 +116,16 @@ for (const policy of ['refuse', 'normalise'] as const) {
       });
     }
 
+    it('refuses a spelling that differs from a route only in letter case, whatever an upstream router does with case', async () => {
+      for (const sent of ['/ADMIN', '/aDmIn', '/adm%49N', '/Admin/reports']) {
+        const before = upstream.requests.length;
+        const response = await rawRequest(port, 'GET', sent, { 'x-api-key': adminKey });
+        assert.equal(upstream.requests.length, before, `${sent} reached the upstream`);
+        assert.equal(response.status, 400, sent);
+        assert.match(response.body, /"code":"path_not_canonical"/, sent);
+      }
+    });
+
     it('answers 400 path_not_canonical for the refused spellings', async () => {
       const alwaysRefused = ['/public%2Fadmin', '/admin%00', '/admin%zz', '/%C0%AE%C0%AE/admin', '/admin;x=1', '/public\\admin', '/../admin'];
       const refusedByDefault = ['/a//b', '/public/%2e%2e/admin', '/%61dmin', '/admin/'];

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -67,6 +68,7 @@ export function fakeContext(request: FakeRequest = {}, overrides: Partial<Reques
     now: Date.parse('2026-12-01T12:00:00Z'),
     startedAt: 0,
     requestId: 'test-1',
+    method: request.method ?? 'GET',
     clientAddress: address,
     client: { address, ip: parseIpAddress(address) as IpAddress, chain: [address] },
     upstreamPath: url,
@@ -84,6 +86,9 @@ export function fakeContext(request: FakeRequest = {}, overrides: Partial<Reques
     host: headers.host,
     credential: null,
     requestIdHeader: null,
+    connectionNamed: null,
+    underscoreHeaders: null,
+    methodOverrideHeaders: null,
   };
   return Object.assign(context, overrides);
 }
@@ -153,6 +158,8 @@ function fakeResponse(initial: Record<string, string>): ServerResponse & FakeRes
       return res;
     },
   };
+  // An emitter too, so a check can listen for the response's 'close' (and a test emit it).
+  Object.setPrototypeOf(res, EventEmitter.prototype);
   return res as unknown as ServerResponse & FakeResponse;
 }
 
@@ -210,8 +217,11 @@ export function recordingLogger(): { logger: Logger; lines: LoggedLine[] } {
  * @example policy.create(config, fakeParts({ routes: null }))
  */
 export function fakeParts(parts: Partial<PolicyParts> = {}): PolicyParts {
+  const logger = parts.logger ?? recordingLogger().logger;
   return {
-    logger: recordingLogger().logger,
+    logger,
+    // Every report logged, so a test sees each one (the process counts repeats instead).
+    repeatedErrors: (message) => (error) => logger.error({ err: error }, message),
     verifier: notGiven('verifier'),
     routes: null,
     limiter: notGiven('limiter'),

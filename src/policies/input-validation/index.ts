@@ -22,10 +22,23 @@ const requestsConfig: ConfigFragment<RequestsSettings> = {
       description: 'Largest JSON body the gateway reads to validate against the OpenAPI document, unless the operation sets its own limit.',
     },
     'requests.maxJsonDepth': { type: 'integer', minimum: 1, maximum: 1000, default: 32, description: 'Deepest nesting of objects and arrays accepted in a validated JSON body.' },
+    'requests.maxBufferedBytes': {
+      type: ['string', 'integer'],
+      format: 'byte-size',
+      default: '64mb',
+      description: 'Bytes that all the JSON bodies read for validation may hold at once, across every request of the process. Each reserves its Content-Length (or its whole limit when chunked) before it is read, until its response is over; one that does not fit gets 503 `validation_busy` with `Retry-After`. It also caps each validated body\'s limit.',
+    },
   },
   read(document) {
-    const { requests } = document as unknown as { requests: { maxBodySize: unknown; maxJsonBodySize: unknown; maxJsonDepth: number } };
-    return { requests: { maxBodySize: parseByteSize(requests.maxBodySize) as number, maxJsonBodySize: parseByteSize(requests.maxJsonBodySize) as number, maxJsonDepth: requests.maxJsonDepth } };
+    const { requests } = document as unknown as { requests: { maxBodySize: unknown; maxJsonBodySize: unknown; maxJsonDepth: number; maxBufferedBytes: unknown } };
+    return {
+      requests: {
+        maxBodySize: parseByteSize(requests.maxBodySize) as number,
+        maxJsonBodySize: parseByteSize(requests.maxJsonBodySize) as number,
+        maxJsonDepth: requests.maxJsonDepth,
+        maxBufferedBytes: parseByteSize(requests.maxBufferedBytes) as number,
+      },
+    };
   },
 };
 

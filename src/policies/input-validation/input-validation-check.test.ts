@@ -9,7 +9,7 @@ import type { OperationValidation, ParameterSpec } from '../../routes/operation-
 import { createInputValidationCheck } from './input-validation-check.ts';
 import { inputValidation } from './index.ts';
 
-const LIMITS = { maxBodySize: 1000, maxJsonBodySize: 100, maxJsonDepth: 3 };
+const LIMITS = { maxBodySize: 1000, maxJsonBodySize: 100, maxJsonDepth: 3, maxBufferedBytes: 1000 };
 
 const ajv = new Ajv({ strict: false, allErrors: false });
 
@@ -120,7 +120,7 @@ describe('input-validation check: body size', () => {
 });
 
 describe('input-validation check: the body of a described operation', () => {
-  const cases: Array<{ name: string; request: FakeRequest; expected: Expected }> = [
+  const cases: Array<{ name: string; request: FakeRequest; expected: Expected; pointer?: string }> = [
     { name: 'a valid JSON body', request: json('{"item":"tea","count":2}'), expected: null },
     { name: 'a valid JSON body with a UTF-8 charset', request: json('{"item":"thé"}', 'application/json; charset=UTF-8'), expected: null },
     { name: 'a plain-text body, streamed unvalidated', request: { method: 'POST', headers: ['Content-Type', 'text/plain', 'Content-Length', '5'], body: 'hello' }, expected: null },
@@ -128,22 +128,29 @@ describe('input-validation check: the body of a described operation', () => {
     { name: 'a value of the wrong type', request: json('{"item":"tea","count":"two"}'), expected: invalid('/body/count', 'must be integer') },
     { name: 'a value out of range', request: json('{"item":"tea","count":0}'), expected: invalid('/body/count', 'must be >= 1') },
     { name: 'a property the schema does not allow', request: json('{"item":"tea","price":0}'), expected: invalid('/body/price', 'must NOT have additional properties') },
-    { name: 'a body that is not JSON', request: json('{"item":'), expected: { code: 'request_invalid', status: 400 } },
-    { name: 'a duplicate key (read two ways by two parsers)', request: json('{"item":"tea","item":"coffee"}'), expected: { code: 'request_invalid', status: 400 } },
-    { name: 'a __proto__ key', request: json('{"item":"tea","__proto__":{"admin":true}}'), expected: { code: 'request_invalid', status: 400 } },
-    { name: 'nesting deeper than requests.maxJsonDepth', request: json('{"item":"tea","note":[[[1]]]}'), expected: { code: 'request_invalid', status: 400 } },
+    { name: 'a body that is not JSON', request: json('{"item":'), expected: { code: 'request_invalid', status: 400 }, pointer: '/body/item' },
+    { name: 'a body that is not JSON at its top', request: json('{"item":"tea"} x'), expected: { code: 'request_invalid', status: 400 }, pointer: '/body' },
+    { name: 'a duplicate key (read two ways by two parsers)', request: json('{"item":"tea","item":"coffee"}'), expected: { code: 'request_invalid', status: 400 }, pointer: '/body/item' },
+    { name: 'keys that differ only in case (one field to a case-insensitive binder)', request: json('{"item":"tea","note":{"role":"user","Role":"admin"}}'), expected: { code: 'request_invalid', status: 400 }, pointer: '/body/note/Role' },
+    { name: 'an integer beyond the safe range (another value to an int64 parser)', request: json('{"item":"tea","count":9007199254740993}'), expected: { code: 'request_invalid', status: 400 }, pointer: '/body/count' },
+    { name: 'a number more precise than a double (100 here, more to a decimal parser)', request: json('{"item":"t","note":[100.00000000000000001]}'), expected: { code: 'request_invalid', status: 400 }, pointer: '/body/note/0' },
+    { name: 'a __proto__ key', request: json('{"item":"tea","__proto__":{"admin":true}}'), expected: { code: 'request_invalid', status: 400 }, pointer: '/body/__proto__' },
+    { name: 'nesting deeper than requests.maxJsonDepth', request: json('{"item":"tea","note":[[[1]]]}'), expected: { code: 'request_invalid', status: 400 }, pointer: '/body/note/0/0' },
     { name: 'an undeclared media type', request: json('<order/>', 'application/xml'), expected: { code: 'unsupported_media_type', status: 415, detail: 'This operation accepts application/json, text/plain.' } },
     { name: 'a body without Content-Type', request: { method: 'POST', headers: ['Content-Length', '2'], body: '{}' }, expected: { code: 'unsupported_media_type', status: 415, detail: 'The request body needs a Content-Type this operation accepts: application/json, text/plain.' } },
     { name: 'a JSON body in another charset', request: json('{"item":"tea"}', 'application/json; charset=iso-8859-1'), expected: { code: 'unsupported_media_type', status: 415, detail: 'JSON bodies must be UTF-8.' } },
     { name: 'a compressed JSON body', request: json('{"item":"tea"}', 'application/json', ['Content-Encoding', 'gzip']), expected: { code: 'unsupported_media_type', status: 415, detail: 'A JSON body that this operation validates cannot be compressed (Content-Encoding).' } },
     { name: 'two Content-Type lines', request: { method: 'POST', headers: ['Content-Type', 'application/json', 'Content-Type', 'text/plain', 'Content-Length', '2'], body: '{}' }, expected: invalid('/headers/content-type', 'must appear once') },
+    { name: 'a Content-Type naming charset twice', request: json('{"item":"tea"}', 'application/json; charset=utf-8; charset=latin1'), expected: invalid('/headers/content-type', 'names the parameter "charset" more than once') },
+    { name: 'a Content-Type naming a parameter twice, in two cases', request: json('hello', 'text/plain; Format=a; format=b'), expected: invalid('/headers/content-type', 'names the parameter "format" more than once') },
+    { name: 'a Content-Type with a malformed parameter', request: json('{"item":"tea"}', 'application/json; charset'), expected: { code: 'unsupported_media_type', status: 415, detail: 'The Content-Type is not a valid media type with parameters (RFC 9110 §8.3.1); this operation accepts application/json, text/plain.' } },
     { name: 'no body where one is required', request: { method: 'POST', headers: ['Content-Type', 'application/json'] }, expected: invalid('/body', 'is required') },
   ];
-  for (const { name, request, expected } of cases) {
+  for (const { name, request, expected, pointer } of cases) {
     it(`${expected === null ? 'passes' : `refuses (${expected.status})`}: ${name}`, async () => {
       const { outcome } = await validate(request, CREATE_ORDER);
       assertOutcome(outcome, expected);
-      if (expected !== null && expected.code === 'request_invalid' && expected.errors === undefined) assert.equal(outcome?.errors?.[0]?.pointer, '/body');
+      if (pointer !== undefined) assert.equal(outcome?.errors?.[0]?.pointer, pointer);
     });
   }
 
@@ -190,9 +197,58 @@ describe('input-validation check: parameters', () => {
   });
 });
 
+describe('input-validation check: header parameters, as they will be forwarded', () => {
+  /** GET /reports with a required X-Tenant header of three lower-case letters. */
+  const REPORTS = operation('GET', '/reports', validation({
+    headers: [parameter('X-Tenant', { required: true })],
+    validateParameters: ajv.compile({
+      type: 'object',
+      required: ['headers'],
+      properties: { headers: { type: 'object', required: ['X-Tenant'], properties: { 'X-Tenant': { type: 'string', pattern: '^[a-z]{3}$' } } } },
+    }),
+  }));
+  const cases: Array<{ name: string; raw: string[]; forwarded?: string[]; connectionNamed?: string[]; expected: Expected }> = [
+    { name: 'the header as sent and forwarded', raw: ['X-Tenant', 'abc'], expected: null },
+    { name: 'a value only the raw lines carry (the scan kept it from the upstream)', raw: ['X-Tenant', 'abc'], forwarded: [], expected: invalid('/headers/X-Tenant', 'must have required property \'X-Tenant\'') },
+    { name: 'the forwarded value, not another raw line', raw: ['X-Tenant', 'abc', 'X-Tenant', 'ADMIN'], forwarded: ['X-Tenant', 'ADMIN'], expected: invalid('/headers/X-Tenant', 'must match pattern "^[a-z]{3}$"') },
+    { name: 'Connection naming the declared header', raw: ['Connection', 'x-tenant', 'X-Tenant', 'abc'], forwarded: [], connectionNamed: ['x-tenant'], expected: invalid('/headers/X-Tenant', 'is named in Connection, so it would not be forwarded') },
+    { name: 'Connection naming another header', raw: ['Connection', 'x-other', 'X-Tenant', 'abc'], forwarded: ['X-Tenant', 'abc'], connectionNamed: ['x-other'], expected: null },
+  ];
+  for (const { name, raw, forwarded, connectionNamed, expected } of cases) {
+    it(`${expected === null ? 'passes' : 'refuses'}: ${name}`, async () => {
+      const context = fakeContext({ method: 'GET', url: '/reports', headers: raw }, {
+        operation: REPORTS,
+        pathParameters: [],
+        ...(forwarded !== undefined && { upstreamHeaders: forwarded }),
+        ...(connectionNamed !== undefined && { connectionNamed: new Set(connectionNamed) }),
+      });
+      assertOutcome((await check.run(context)) as Denial | null, expected);
+    });
+  }
+});
+
+describe('input-validation check: X-Request-Id, which the gateway writes', () => {
+  const TRACED = operation('GET', '/traced', validation({
+    headers: [parameter('X-Request-Id')],
+    validateParameters: ajv.compile({ type: 'object', properties: { headers: { type: 'object', properties: { 'X-Request-Id': { type: 'string', pattern: '^[0-9a-f-]{36}$' } } } } }),
+  }));
+  const cases: Array<{ name: string; sent: string; requestId: string; expected: Expected }> = [
+    { name: 'the client\'s own id, forwarded as sent, is checked', sent: 'not-a-uuid', requestId: 'not-a-uuid', expected: invalid('/headers/X-Request-Id', 'must match pattern "^[0-9a-f-]{36}$"') },
+    { name: 'a client id the gateway replaced is not what goes upstream', sent: 'has spaces', requestId: 'gw-1', expected: null },
+    { name: 'a valid client id', sent: '3b241101-e2bb-4255-8caf-4136c566a962', requestId: '3b241101-e2bb-4255-8caf-4136c566a962', expected: null },
+  ];
+  for (const { name, sent, requestId, expected } of cases) {
+    it(`${expected === null ? 'passes' : 'refuses'}: ${name}`, async () => {
+      const context = fakeContext({ method: 'GET', url: '/traced' }, { operation: TRACED, pathParameters: [], requestIdHeader: sent, requestId, upstreamHeaders: [] });
+      assertOutcome((await check.run(context)) as Denial | null, expected);
+    });
+  }
+});
+
 describe('input-validation policy', () => {
   it('is always on, with the configured limits', async () => {
-    const configured = inputValidation.create({ requests: { maxBodySize: 10, maxJsonBodySize: 5, maxJsonDepth: 2 } }, fakeParts());
+    const configured = inputValidation.create({ requests: { maxBodySize: 10, maxJsonBodySize: 5, maxJsonDepth: 2, maxBufferedBytes: 1000 } }, fakeParts());
+    assert.deepEqual(inputValidation.config?.read({ requests: { maxBodySize: '1kb', maxJsonBodySize: 10, maxJsonDepth: 4, maxBufferedBytes: '64mb' } }, { cwd: '.', sourceOf: () => undefined }), { requests: { maxBodySize: 1024, maxJsonBodySize: 10, maxJsonDepth: 4, maxBufferedBytes: 64 * 1024 * 1024 } });
     assert.equal(inputValidation.stage, 9);
     assertOutcome((await configured?.run(fakeContext({ method: 'POST', headers: ['Content-Length', '11'] }))) as Denial | null, tooLarge(10));
     assertOutcome((await configured?.run(fakeContext({ method: 'POST', headers: ['Content-Type', 'application/json', 'Content-Length', '6'] }, { operation: CREATE_ORDER }))) as Denial | null, tooLarge(5));

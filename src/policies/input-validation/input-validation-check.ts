@@ -1,13 +1,15 @@
 import { countRawHeader } from '../../http/raw-headers.ts';
 import { denial, type Denial } from '../../http/error-catalogue.ts';
+import { continueIfAwaited } from '../../http/expect-continue.ts';
 import type { Check, CheckOutcome, RequestContext } from '../request-context.ts';
 import type { Operation } from '../../routes/operation.ts';
 import { bodyTooLarge, limitedBody, readBoundedBody } from '../../http/request-body.ts';
 import { isJsonMediaType, matchMediaType, parseContentType } from '../../http/media-type.ts';
 import type { BodyMediaType, OperationValidation } from '../../routes/operation-validation.ts';
-import { collectHeaderParameters, collectPathParameters, collectQueryParameters } from './request-parameters.ts';
+import { BufferedBodyBudget, type BodyReservation } from './buffered-body-budget.ts';
+import { collectHeaderParameters, collectPathParameters, collectQueryParameters, refuseConnectionNamedParameters } from './request-parameters.ts';
 import { parseStrictJsonBody, StrictJsonError } from './strict-json.ts';
-import { fromSchemaErrors, invalidAt } from './validation-errors.ts';
+import { fromSchemaErrors, invalidAt, pointerWithin } from './validation-errors.ts';
 
 export interface InputValidationOptions {
   /** Limit for bodies streamed to the upstream, unless the operation sets its own. */
@@ -15,11 +17,14 @@ export interface InputValidationOptions {
   /** Limit for JSON bodies the gateway reads to validate, unless the operation sets its own. */
   maxJsonBodySize: number;
   maxJsonDepth: number;
+  /** Bytes all the bodies read for validation may hold at once, across every request of the process. */
+  maxBufferedBytes: number;
 }
 
 const NO_BODY_DECLARED = invalidAt('/body', 'this operation takes no request body');
 const BODY_REQUIRED = invalidAt('/body', 'is required');
 const CONTENT_TYPE_REPEATED = invalidAt('/headers/content-type', 'must appear once');
+const VALIDATION_BUSY = denial('validation_busy', null, [['retry-after', '1']]);
 const EMPTY: readonly string[] = [];
 
 /** Whether the request's Content-Length (Node has refused malformed ones) is above `limit`. */
@@ -34,11 +39,13 @@ function unsupported(detail: string): Denial {
 /**
  * Stage 9: the request against its operation's description, and bodies against size limits.
  *
- * - Parameters (path, query, headers) are read strictly and checked by the compiled schema.
+ * - Parameters (path, query, headers) are read strictly and checked by the compiled schema;
+ *   headers as they will be forwarded.
  * - A body must be declared, of a declared media type (else 415), and within the limit (413).
- * - A JSON body is read (never beyond its limit), parsed strictly (strict-json.ts) and checked;
- *   then exactly the bytes received are forwarded. Every other body is streamed, under its
- *   limit, without being held.
+ * - A JSON body is read (never beyond its limit, nor beyond what the process's budget of
+ *   buffered bytes has left: else 503), parsed strictly (strict-json.ts) and checked; then
+ *   exactly the bytes received are forwarded. Every other body is streamed, under its limit,
+ *   without being held.
  * Without an operation (no routes configured) or without a description (route rules), only
  * the size limit applies.
  */
@@ -47,11 +54,13 @@ class InputValidationCheck implements Check {
   readonly #maxBodySize: number;
   readonly #maxJsonBodySize: number;
   readonly #maxJsonDepth: number;
+  readonly #budget: BufferedBodyBudget;
 
   constructor(options: InputValidationOptions) {
     this.#maxBodySize = options.maxBodySize;
     this.#maxJsonBodySize = options.maxJsonBodySize;
     this.#maxJsonDepth = options.maxJsonDepth;
+    this.#budget = new BufferedBodyBudget(options.maxBufferedBytes);
   }
 
   run(context: RequestContext): CheckOutcome {
@@ -72,8 +81,11 @@ class InputValidationCheck implements Check {
     // Two Content-Type lines: the gateway would read one and the upstream perhaps the other.
     if (countRawHeader(req.rawHeaders, 'content-type') > 1) return CONTENT_TYPE_REPEATED;
     const header = req.headers['content-type'];
-    const contentType = header === undefined ? null : parseContentType(header);
-    if (contentType === null) return unsupported(`The request body needs a Content-Type this operation accepts: ${body.accepted}.`);
+    if (header === undefined) return unsupported(`The request body needs a Content-Type this operation accepts: ${body.accepted}.`);
+    const contentType = parseContentType(header);
+    if (contentType === null) return unsupported(`The Content-Type is not a valid media type with parameters (RFC 9110 §8.3.1); this operation accepts ${body.accepted}.`);
+    // `charset=utf-8; charset=latin1`: the gateway would read one and the upstream perhaps the other.
+    if (contentType.repeated !== null) return invalidAt('/headers/content-type', `names the parameter ${JSON.stringify(contentType.repeated)} more than once`);
     const index = matchMediaType(contentType.essence, body.names);
     if (index === -1) return unsupported(`This operation accepts ${body.accepted}.`);
     const media = body.mediaTypes[index] as BodyMediaType;
@@ -81,20 +93,27 @@ class InputValidationCheck implements Check {
     if (contentType.charset !== null && contentType.charset !== 'utf-8' && contentType.charset !== 'utf8') return unsupported('JSON bodies must be UTF-8.');
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return unsupported('A JSON body that this operation validates cannot be compressed (Content-Encoding).');
-    const limit = operation.maxBodySize ?? this.#maxJsonBodySize;
+    // No body held for validation is larger than the whole budget.
+    const limit = Math.min(operation.maxBodySize ?? this.#maxJsonBodySize, this.#budget.capacity);
     if (declaresMoreThan(context, limit)) return bodyTooLarge(limit);
-    return this.#readJson(context, media, limit);
+    // Reserved before a byte is read: the declared length, or the whole limit when it is not known.
+    const reservation = this.#budget.reserve(context.contentLength === undefined ? limit : Number(context.contentLength));
+    if (reservation === null) return VALIDATION_BUSY;
+    context.res.once('close', reservation.release);
+    return this.#readJson(context, media, limit, reservation);
   }
 
   /** Reads the body (never beyond `limit`), parses it strictly and validates it; the bytes read are what is forwarded. */
-  async #readJson(context: RequestContext, media: BodyMediaType, limit: number): Promise<Denial | null> {
+  async #readJson(context: RequestContext, media: BodyMediaType, limit: number, reservation: BodyReservation): Promise<Denial | null> {
+    continueIfAwaited(context.res);
     const body = await readBoundedBody(context.req, limit);
     if (!Buffer.isBuffer(body)) return body;
+    reservation.shrinkTo(body.length);
     let value: unknown;
     try {
       value = parseStrictJsonBody(body, this.#maxJsonDepth);
     } catch (error) {
-      if (error instanceof StrictJsonError) return invalidAt('/body', `is not acceptable JSON: ${error.message}`);
+      if (error instanceof StrictJsonError) return invalidAt(pointerWithin('/body', error.path), `is not acceptable JSON: ${error.message}`);
       throw error;
     }
     const validate = media.validate;
@@ -115,6 +134,18 @@ function limitStream(context: RequestContext, limit: number): Denial | null {
   if (declaresMoreThan(context, limit)) return bodyTooLarge(limit);
   if (context.contentLength === undefined && context.chunked) context.forwardBody = limitedBody(context.req, limit);
   return null;
+}
+
+/**
+ * The header lines the upstream will get from the client: without hop-by-hop headers, those
+ * `Connection` names and what the gateway keeps back or writes itself. Of the ones it writes,
+ * `X-Request-Id` carries the client's own value when it was safe (telemetry/request-id.ts), so
+ * that value is checked too, when the operation declares it.
+ */
+function forwardedHeaders(context: RequestContext, validation: OperationValidation): readonly string[] {
+  const clientId = context.requestIdHeader;
+  if (typeof clientId !== 'string' || clientId !== context.requestId || !validation.headers.some((spec) => spec.key === 'x-request-id')) return context.upstreamHeaders;
+  return [...context.upstreamHeaders, 'X-Request-Id', clientId];
 }
 
 /** Path, query and header parameters, read strictly and checked against the operation's compiled schema. */
@@ -138,8 +169,10 @@ function checkParameters(context: RequestContext, validation: OperationValidatio
     data.query = query;
   }
   if (validation.headers.length > 0) {
+    const named = refuseConnectionNamedParameters(validation.headers, context.connectionNamed);
+    if (named !== null) return named;
     const headers: Record<string, unknown> = {};
-    const refused = collectHeaderParameters(validation.headers, context.req.rawHeaders, headers);
+    const refused = collectHeaderParameters(validation.headers, forwardedHeaders(context, validation), headers);
     if (refused !== null) return refused;
     data.headers = headers;
   }

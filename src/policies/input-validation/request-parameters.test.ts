@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { collectHeaderParameters, collectQueryParameters, parseQuery } from './request-parameters.ts';
+import { collectHeaderParameters, collectQueryParameters, parseQuery, refuseConnectionNamedParameters } from './request-parameters.ts';
 import { matchMediaType, parseContentType } from '../../http/media-type.ts';
 import type { ParameterSpec } from '../../routes/operation-validation.ts';
 
@@ -39,11 +39,46 @@ describe('query parameters', () => {
 });
 
 describe('media types', () => {
-  it('parses Content-Type and matches exact, then type/*, then */*', () => {
-    assert.deepEqual(parseContentType('Application/JSON; Charset="UTF-8"'), { essence: 'application/json', charset: 'utf-8' });
-    assert.equal(parseContentType('not a type'), null);
+  it('parses Content-Type: essence in lower case, charset unquoted, the first repeated parameter named; null when malformed', () => {
+    const cases: Array<[value: string, parsed: { essence: string; charset: string | null; repeated: string | null } | null]> = [
+      ['application/json', { essence: 'application/json', charset: null, repeated: null }],
+      ['Application/JSON; Charset="UTF-8"', { essence: 'application/json', charset: 'utf-8', repeated: null }],
+      ['application/json ; charset=utf-8 ', { essence: 'application/json', charset: 'utf-8', repeated: null }],
+      ['application/json;charset=utf-8;', { essence: 'application/json', charset: 'utf-8', repeated: null }],
+      ['application/json; ; charset=utf-8', { essence: 'application/json', charset: 'utf-8', repeated: null }],
+      ['text/plain; x="a;charset=latin1"; charset=utf-8', { essence: 'text/plain', charset: 'utf-8', repeated: null }],
+      ['text/plain; charset="ut\\f-8"', { essence: 'text/plain', charset: 'utf-8', repeated: null }],
+      ['application/json; charset=utf-8; charset=latin1', { essence: 'application/json', charset: 'latin1', repeated: 'charset' }],
+      ['application/json; Charset=utf-8; CHARSET=utf-8', { essence: 'application/json', charset: 'utf-8', repeated: 'charset' }],
+      ['multipart/form-data; boundary=a; x=1; boundary=b', { essence: 'multipart/form-data', charset: null, repeated: 'boundary' }],
+      ['not a type', null],
+      ['application/json; charset', null],
+      ['application/json; charset="utf-8', null],
+      ['application/json; charset=utf 8', null],
+      ['application/json; =utf-8', null],
+    ];
+    for (const [value, parsed] of cases) assert.deepEqual(parseContentType(value), parsed, value);
+  });
+
+  it('matches exact, then type/*, then */*', () => {
     assert.equal(matchMediaType('application/json', ['*/*', 'application/*', 'application/json']), 2);
     assert.equal(matchMediaType('application/xml', ['*/*', 'application/*', 'application/json']), 1);
     assert.equal(matchMediaType('text/plain', ['application/json']), -1);
   });
+});
+
+describe('header parameters named in Connection', () => {
+  const specs = [spec('X-Tenant', { key: 'x-tenant' }), spec('X-Trace', { key: 'x-trace' })];
+  const cases: Array<[named: string[] | null, pointer: string | null]> = [
+    [null, null],
+    [['x-other'], null],
+    [['x-trace'], '/headers/X-Trace'],
+    [['x-other', 'x-tenant'], '/headers/X-Tenant'],
+  ];
+  for (const [named, pointer] of cases) {
+    it(`${pointer === null ? 'passes' : 'refuses'}: Connection naming ${JSON.stringify(named)}`, () => {
+      const refused = refuseConnectionNamedParameters(specs, named === null ? null : new Set(named));
+      assert.equal(refused?.errors?.[0]?.pointer ?? null, pointer);
+    });
+  }
 });

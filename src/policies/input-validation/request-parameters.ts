@@ -1,6 +1,6 @@
 import type { Denial } from '../../http/error-catalogue.ts';
 import type { ParameterSpec, ValueType } from '../../routes/operation-validation.ts';
-import { invalidAt } from './validation-errors.ts';
+import { invalidAt, pointerWithin } from './validation-errors.ts';
 import { escapeToken as escapePointerToken } from '../../openapi/json-pointer.ts';
 import { parseStrictJson, StrictJsonError } from './strict-json.ts';
 
@@ -40,7 +40,7 @@ function convert(text: string, type: ValueType, pointer: string): unknown {
       try {
         return parseStrictJson(text, PARAMETER_JSON_DEPTH);
       } catch (error) {
-        if (error instanceof StrictJsonError) return new Unreadable(invalidAt(pointer, `is not valid JSON: ${error.message}`));
+        if (error instanceof StrictJsonError) return new Unreadable(invalidAt(pointerWithin(pointer, error.path), `is not valid JSON: ${error.message}`));
         throw error;
       }
     default:
@@ -131,18 +131,37 @@ export function collectQueryParameters(specs: readonly ParameterSpec[], query: s
   return null;
 }
 
-/** Declared header parameters into `result`, from the raw header list (which, unlike req.headers, shows every repetition). */
-export function collectHeaderParameters(specs: readonly ParameterSpec[], rawHeaders: readonly string[], result: Record<string, unknown>): Denial | null {
+/**
+ * Declared header parameters into `result`, from a flat list of header lines (which, unlike
+ * req.headers, shows every repetition): the headers as they will be forwarded, so the upstream
+ * is sent exactly the values that were checked.
+ */
+export function collectHeaderParameters(specs: readonly ParameterSpec[], headers: readonly string[], result: Record<string, unknown>): Denial | null {
   for (const spec of specs) {
     const values: string[] = [];
-    for (let index = 0; index < rawHeaders.length; index += 2) {
-      const name = rawHeaders[index] as string;
-      if (name.length === spec.key.length && name.toLowerCase() === spec.key) values.push((rawHeaders[index + 1] as string).trim());
+    for (let index = 0; index < headers.length; index += 2) {
+      const name = headers[index] as string;
+      if (name.length === spec.key.length && name.toLowerCase() === spec.key) values.push((headers[index + 1] as string).trim());
     }
     if (values.length === 0) continue;
     // An array header may be sent as one line or several (RFC 9110 §5.3): join, then split on ",".
     const outcome = spec.array ? assign(result, spec, [values.join(',')], 'headers') : assign(result, spec, values, 'headers');
     if (outcome !== null) return outcome;
+  }
+  return null;
+}
+
+/**
+ * A denial when the client's `Connection` header names a declared header parameter. Such a
+ * header is hop-by-hop (RFC 9110 §7.6.1): the gateway drops it, but an intermediary between it
+ * and the API may not, or may drop another; the parameter's value is then anyone's guess, so
+ * the request is refused rather than checked without it. `named` is what the header scan found
+ * (`RequestContext.connectionNamed`).
+ */
+export function refuseConnectionNamedParameters(specs: readonly ParameterSpec[], named: ReadonlySet<string> | null): Denial | null {
+  if (named === null) return null;
+  for (const spec of specs) {
+    if (named.has(spec.key)) return invalidAt(`/headers/${escapePointerToken(spec.name)}`, 'is named in Connection, so it would not be forwarded');
   }
   return null;
 }

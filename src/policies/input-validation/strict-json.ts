@@ -4,11 +4,18 @@
  * `JSON.parse` accepts things that let the gateway and the upstream read one body two ways:
  * - duplicate keys (`{"qty": 1, "qty": -1}`): JSON.parse keeps the last, other parsers the
  *   first, so the gateway would validate one value and the API act on another;
+ * - keys that differ only in case (`{"role": "user", "Role": "admin"}`): Go's encoding/json,
+ *   and Jackson or System.Text.Json when configured so, bind them to one field, so the schema
+ *   would see two properties and the API one, perhaps the other;
+ * - numbers a double cannot hold exactly: `100.00000000000000001` is 100 here and more than
+ *   100 to a decimal parser, `9007199254740993` is 9007199254740992 here and not to an int64
+ *   parser, so a bound (`maximum: 100`) is checked on another number than the API acts on;
  * - `__proto__` and `constructor` keys, the vehicle of prototype pollution once the API merges
  *   the object into another;
  * - unbounded nesting, which costs stack and time in every later step.
- * This parser refuses all three, and also lone surrogates (`"\uD800"`) and numbers outside
- * the double range, which I-JSON rules out as not interoperable.
+ * This parser refuses all of them, and also lone surrogates (`"\uD800"`) and numbers outside
+ * the double range. The number rules are I-JSON's (RFC 7493 §2.2): integer literals within
+ * ±(2^53−1), and no more precision than a double has (17 significant digits at most).
  *
  * No maintained library does all of this (`secure-json-parse` and `@hapi/bourne` refuse
  * `__proto__` but accept duplicate keys; the duplicate-key validators on npm do not refuse
@@ -16,30 +23,46 @@
  * It is property-tested against `JSON.parse` (strict-json.test.ts, beside it).
  */
 
-/** Why a body is not acceptable JSON. The message is bounded and never holds more than 40 characters of input. */
+import { FoldedKeys, foldedKey, MAX_SIGNIFICANT_DIGITS, SHORT_NUMBER, significantDigits } from './json-interoperability.ts';
+
+/**
+ * Why a body is not acceptable JSON. The message is bounded and never holds more than 40
+ * characters of input; `path` is where in the value it went wrong (object keys and array
+ * indexes from the top, built as the error unwinds: nothing is tracked while parsing succeeds).
+ */
 export class StrictJsonError extends Error {
   override name = 'StrictJsonError';
+  readonly path: Array<string | number> = [];
 }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor']);
 const NUMBER_PATTERN = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-
 function quoted(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}
+
+/** Adds the key or index of the member an error happened in, as the error passes out of it. */
+function within(error: unknown, token: string | number): unknown {
+  if (error instanceof StrictJsonError) error.path.unshift(token);
+  return error;
 }
 
 class Parser {
   readonly text: string;
   readonly maxDepth: number;
   position = 0;
+  /** Per nesting depth, the keys with capitals (or non-ASCII letters) of the object open there. */
+  readonly foldedByDepth: FoldedKeys[] = [];
 
   constructor(text: string, maxDepth: number) {
     this.text = text;
     this.maxDepth = maxDepth;
   }
 
-  fail(message: string): never {
-    throw new StrictJsonError(`${message} at offset ${this.position}`);
+  fail(message: string, key?: string): never {
+    const error = new StrictJsonError(`${message} at offset ${this.position}`);
+    if (key !== undefined) error.path.push(key);
+    throw error;
   }
 
   skipWhitespace(): void {
@@ -85,10 +108,19 @@ class Parser {
     NUMBER_PATTERN.lastIndex = this.position;
     const match = NUMBER_PATTERN.exec(this.text);
     if (match === null) return this.fail('invalid number');
-    const result = Number(match[0]);
+    const literal = match[0];
+    const result = Number(literal);
     if (!Number.isFinite(result)) this.fail('number out of range');
-    this.position += match[0].length;
+    if (literal.length > SHORT_NUMBER) this.checkPrecision(literal, result);
+    this.position += literal.length;
     return result;
+  }
+
+  /** I-JSON (RFC 7493 §2.2): a number other parsers read as the same value as this one. */
+  checkPrecision(literal: string, value: number): void {
+    const integerLiteral = !/[.eE]/.test(literal);
+    if (integerLiteral && !Number.isSafeInteger(value)) this.fail(`integer ${quoted(literal)} is beyond ±(2^53-1) (RFC 7493 §2.2: send it as a string)`);
+    if (significantDigits(literal) > MAX_SIGNIFICANT_DIGITS) this.fail(`number ${quoted(literal)} has more than ${MAX_SIGNIFICANT_DIGITS} significant digits (RFC 7493 §2.2)`);
   }
 
   string(): string {
@@ -174,6 +206,8 @@ class Parser {
     if (depth > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth}`);
     this.position++;
     const result: Record<string, unknown> = {};
+    // The keys that are not their own folded form; taken (emptied) on the first such key.
+    let foldedKeys: FoldedKeys | null = null;
     this.skipWhitespace();
     if (this.text.charCodeAt(this.position) === 125) {
       this.position++;
@@ -186,16 +220,27 @@ class Parser {
       const key = this.string();
       if (FORBIDDEN_KEYS.has(key)) {
         this.position = keyStart;
-        this.fail(`forbidden key ${quoted(key)}`);
+        this.fail(`forbidden key ${quoted(key)}`, key);
       }
       if (Object.hasOwn(result, key)) {
         this.position = keyStart;
-        this.fail(`duplicate key ${quoted(key)}`);
+        this.fail(`duplicate key ${quoted(key)}`, key);
       }
+      const folded = foldedKey(key);
+      const sameButCase = folded !== key ? (Object.hasOwn(result, folded) ? folded : foldedKeys?.find(folded)) : foldedKeys?.find(key);
+      if (sameButCase !== undefined) {
+        this.position = keyStart;
+        this.fail(`keys ${quoted(sameButCase)} and ${quoted(key)} differ only in case`, key);
+      }
+      if (folded !== key) (foldedKeys ??= this.foldedKeysAt(depth)).add(folded, key);
       this.skipWhitespace();
-      if (this.text.charCodeAt(this.position) !== 58) this.fail('expected ":"');
+      if (this.text.charCodeAt(this.position) !== 58) this.fail('expected ":"', key);
       this.position++;
-      result[key] = this.value(depth);
+      try {
+        result[key] = this.value(depth);
+      } catch (error) {
+        throw within(error, key);
+      }
       this.skipWhitespace();
       const next = this.text.charCodeAt(this.position);
       this.position++;
@@ -205,6 +250,14 @@ class Parser {
         this.fail('expected "," or "}"');
       }
     }
+  }
+
+  /** The emptied list of folded keys for the object open at `depth`: objects at one depth never overlap. */
+  foldedKeysAt(depth: number): FoldedKeys {
+    let folded = this.foldedByDepth[depth];
+    if (folded === undefined) this.foldedByDepth[depth] = folded = new FoldedKeys();
+    else folded.clear();
+    return folded;
   }
 
   array(depth: number): unknown[] {
@@ -217,7 +270,11 @@ class Parser {
       return result;
     }
     for (;;) {
-      result.push(this.value(depth));
+      try {
+        result.push(this.value(depth));
+      } catch (error) {
+        throw within(error, result.length);
+      }
       this.skipWhitespace();
       const next = this.text.charCodeAt(this.position);
       this.position++;
@@ -231,9 +288,10 @@ class Parser {
 }
 
 /**
- * Parses `text` as one JSON value, refusing duplicate keys, `__proto__` and `constructor`
- * keys, nesting deeper than `maxDepth` (objects and arrays), lone surrogates and numbers
- * outside the double range. Throws StrictJsonError.
+ * Parses `text` as one JSON value, refusing duplicate keys and keys that differ only in case,
+ * `__proto__` and `constructor` keys, nesting deeper than `maxDepth` (objects and arrays),
+ * lone surrogates, numbers outside the double range, integer literals beyond ±(2^53−1) and
+ * numbers of more than 17 significant digits. Throws StrictJsonError.
  */
 export function parseStrictJson(text: string, maxDepth: number): unknown {
   const parser = new Parser(text, maxDepth);

@@ -20,6 +20,13 @@ function invalidRequest(errors: readonly ProblemError[]): Denial {
   return denial('request_invalid', DETAIL, undefined, errors.slice(0, MAX_ERRORS).map(({ pointer, message }) => ({ pointer: bounded(pointer), message: bounded(message) })));
 }
 
+/** `prefix` followed by the JSON pointer of `path` (object keys and array indexes, unescaped). */
+export function pointerWithin(prefix: string, path: ReadonlyArray<string | number>): string {
+  let pointer = prefix;
+  for (const token of path) pointer += `/${typeof token === 'number' ? token : escapePointerToken(token)}`;
+  return pointer;
+}
+
 /** One problem at `pointer` (already escaped). */
 export function invalidAt(pointer: string, message: string): Denial {
   return invalidRequest([{ pointer, message }]);
@@ -29,10 +36,18 @@ export function invalidAt(pointer: string, message: string): Denial {
 export function fromSchemaErrors(errors: readonly ErrorObject[] | null | undefined, prefix: string): Denial {
   const list: ProblemError[] = [];
   for (const error of errors ?? []) {
+    // ajv reports why a property name failed as errors of their own; the `propertyNames` one below says it.
+    if ((error as { propertyName?: unknown }).propertyName !== undefined) continue;
     const params = error.params as Record<string, unknown>;
     let pointer = prefix + error.instancePath;
     if (error.keyword === 'required' && typeof params.missingProperty === 'string') pointer += `/${escapePointerToken(params.missingProperty)}`;
     if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') pointer += `/${escapePointerToken(params.additionalProperty)}`;
+    if (error.keyword === 'propertyNames' && typeof params.propertyName === 'string') {
+      // The only `propertyNames` the gateway adds: a name that differs from a declared one only in case.
+      list.push({ pointer: `${pointer}/${escapePointerToken(params.propertyName)}`, message: 'is not an accepted property name (it may differ only in letter case from a declared property)' });
+      if (list.length === MAX_ERRORS) break;
+      continue;
+    }
     list.push({ pointer: pointer === '' ? '/' : pointer, message: error.message ?? `fails ${error.keyword}` });
     if (list.length === MAX_ERRORS) break;
   }

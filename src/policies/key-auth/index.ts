@@ -37,7 +37,7 @@ const keysConfig: ConfigFragment<KeysSettings> = {
       items: { type: 'string', format: 'header-name' },
       uniqueItems: true,
       default: ['authorization', 'x-api-key'],
-      description: 'Request headers that may carry the key. `authorization` means `Authorization: Bearer <key>`; any other header carries the bare key.',
+      description: 'Request headers that may carry the key. `authorization` means `Authorization: Bearer <key>` (read as leniently as any common server reads it; a key anywhere in another scheme, Basic credentials included, counts too); any other header carries the bare key. A key header that carried a key never reaches the upstream.',
     },
     'keys.queryParameter': {
       type: ['string', 'null'],
@@ -64,10 +64,11 @@ export const keyAuth: Policy<KeysSettings, KeyAuthNeeds> = {
   name: 'key-auth',
   stage: 6,
   config: keysConfig,
-  create(config, { verifier, logger }) {
-    const onStoreError = (error: unknown) => logger.error({ err: error }, 'key store lookup failed');
+  create(config, { verifier, repeatedErrors }) {
+    const onStoreError = repeatedErrors('key store lookup failed');
     return new KeyAuthCheck({
       parseKey: createKeyParser(config.keys.acceptedPrefixes),
+      acceptedPrefixes: config.keys.acceptedPrefixes,
       verifier,
       keyHeaders: config.keys.headers,
       queryParameter: config.keys.queryParameter,

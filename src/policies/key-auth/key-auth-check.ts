@@ -6,6 +6,7 @@ import type { VerifiedKeyMemo } from '../../verify/verified-key-memo.ts';
 import { denial, type Denial } from '../../http/error-catalogue.ts';
 import { AMBIGUOUS_CREDENTIALS, type Check, type CheckOutcome, type RequestContext, type RequestHeaderReader } from '../request-context.ts';
 import { createKeyHeaderReader, stripQueryCredential, withQueryCredential } from './credential-reader.ts';
+import { KeyFinder } from './key-finder.ts';
 
 // RFC 6750 §3: no error attribute when credentials are missing, `invalid_token` when they fail.
 const CHALLENGE = [['www-authenticate', 'Bearer realm="portcullis"']] as const;
@@ -22,6 +23,8 @@ export const STORE_OUT_OF_REACH = denial('store_unavailable', 'The key store has
 
 export interface KeyAuthCheckOptions {
   parseKey: (input: unknown) => ParsedKey | null;
+  /** The prefixes of keys it accepts (`keys.acceptedPrefixes`): a value with a key of one of them inside presents that key. */
+  acceptedPrefixes: readonly string[];
   verifier: KeyVerifier;
   /** Lower-case names of the headers that may carry a key (`keys.headers`). */
   keyHeaders: readonly string[];
@@ -73,7 +76,7 @@ export class KeyAuthCheck implements Check {
   readonly #onMissingKey: ((context: RequestContext) => CheckOutcome) | null;
 
   constructor(options: KeyAuthCheckOptions) {
-    this.requestHeaders = createKeyHeaderReader(options.keyHeaders);
+    this.requestHeaders = createKeyHeaderReader(options.keyHeaders, new KeyFinder(options.acceptedPrefixes));
     this.#parseKey = options.parseKey;
     this.#verifier = options.verifier;
     this.#queryParameter = options.queryParameter;
@@ -84,7 +87,12 @@ export class KeyAuthCheck implements Check {
 
   run(context: RequestContext): CheckOutcome {
     const queryParameter = this.#queryParameter;
-    const credential = queryParameter === null ? context.credential : withQueryCredential(context.credential, context.upstreamPath, queryParameter);
+    let credential = context.credential;
+    if (queryParameter !== null) {
+      credential = withQueryCredential(credential, context.upstreamPath, queryParameter);
+      // The parameter never reaches the upstream, whatever it held (an empty one too).
+      context.upstreamPath = stripQueryCredential(context.upstreamPath, queryParameter);
+    }
     if (credential === null) return this.#onMissingKey === null ? KEY_MISSING : this.#onMissingKey(context);
     if (credential === AMBIGUOUS_CREDENTIALS) return KEY_AMBIGUOUS;
     // A remembered key's record has this key's digest; the verifier confirms it is current.
@@ -94,7 +102,6 @@ export class KeyAuthCheck implements Check {
       if (this.#parseKey(credential) === null) return KEY_INVALID;
       digest = digestKey(credential);
     }
-    if (queryParameter !== null) context.upstreamPath = stripQueryCredential(context.upstreamPath, queryParameter);
     let found: ReturnType<KeyVerifier['lookup']>;
     try {
       found = digest === null ? this.#verifier.current(remembered as CachedKey) : this.#verifier.lookup(digest);

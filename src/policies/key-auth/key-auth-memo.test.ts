@@ -38,6 +38,7 @@ describe('key auth with the verified-key memo', () => {
     let parses = 0;
     const check = new KeyAuthCheck({
       keyHeaders: ['authorization'],
+      acceptedPrefixes: ['pcl'],
       parseKey: (input) => {
         parses++;
         return parse(input);

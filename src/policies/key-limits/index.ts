@@ -35,7 +35,7 @@ export const keyLimits: Policy<KeyLimitsSettings> = {
   name: 'key-limits',
   stage: 8,
   config: keyLimitsConfig,
-  create(config, { limiter, quotas, logger }) {
+  create(config, { limiter, quotas, logger, repeatedErrors }) {
     const invalidPolicies = new Set<string>();
     return new KeyLimitsCheck({
       backend: limiter,
@@ -47,7 +47,7 @@ export const keyLimits: Policy<KeyLimitsSettings> = {
         invalidPolicies.add(keyId);
         logger.error({ keyId }, 'key has a rate or quota policy that does not parse; refusing its requests (fail closed)');
       },
-      onStoreError: (error) => logger.error({ err: error }, 'quota usage could not be read from the key store'),
+      onStoreError: repeatedErrors('quota usage could not be read from the key store'),
     });
   },
 };

@@ -57,6 +57,29 @@ describe('path-canonical check', () => {
     });
   }
 
+  const queries: Array<{ name: string; url: string; refused: boolean }> = [
+    { name: 'a raw ";" between parameters', url: '/orders?role=user;role=admin', refused: true },
+    { name: 'a raw ";" inside a value', url: '/orders?q=a;b', refused: true },
+    { name: 'a raw ";" after a path that is normalised', url: '/orders/?a=1;b=2', refused: true },
+    { name: 'a ";" percent-encoded', url: '/orders?q=a%3Bb', refused: false },
+    { name: 'a query with "&" only', url: '/orders?a=1&b=2', refused: false },
+    { name: 'an empty query', url: '/orders?', refused: false },
+  ];
+  for (const policy of ['refuse', 'normalise'] as const) {
+    for (const { name, url, refused } of queries) {
+      if (policy === 'refuse' && url.includes('/?')) continue;
+      it(`${refused ? 'refuses (request_invalid)' : 'passes'} under ${policy}: ${name}`, () => {
+        const context = fakeContext({ url });
+        const outcome = createPathCanonicalCheck(policy).run(context) as Denial | null;
+        if (!refused) return assert.equal(outcome, null);
+        assert.equal(outcome?.code, 'request_invalid');
+        assert.equal(outcome?.status, 400);
+        assert.match(outcome.detail, /raw ";".*%3B/);
+        assert.equal(context.upstreamPath, url, 'a refused target is not rewritten');
+      });
+    }
+  }
+
   it('canonicalises the target the context carries, not req.url', () => {
     const context = fakeContext({ url: '/a//b' }, { upstreamPath: '/a/b?x=1' });
     assert.equal(createPathCanonicalCheck('refuse').run(context), null);

@@ -22,7 +22,7 @@ const OPERATIONS = [
 ];
 const TABLE = RouteTable.build(OPERATIONS);
 
-type Expected = { operation: string; pathParameters: string[] } | { code: 'route_not_found' | 'method_not_allowed'; status: number; allow?: string };
+type Expected = { operation: string; pathParameters: string[] } | { code: 'route_not_found' | 'method_not_allowed' | 'path_not_canonical'; status: number; allow?: string };
 
 const cases: Array<{ name: string; request: FakeRequest; expected: Expected }> = [
   { name: 'a literal path', request: { method: 'GET', url: '/orders' }, expected: { operation: 'GET /orders', pathParameters: [] } },
@@ -32,7 +32,9 @@ const cases: Array<{ name: string; request: FakeRequest; expected: Expected }> =
   { name: 'a path parameter', request: { method: 'GET', url: '/orders/42' }, expected: { operation: 'GET /orders/{orderId}', pathParameters: ['42'] } },
   { name: 'a path parameter, still percent-encoded', request: { method: 'DELETE', url: '/orders/A%20B' }, expected: { operation: 'DELETE /orders/{orderId}', pathParameters: ['A%20B'] } },
   { name: 'a literal segment before a parameter', request: { method: 'GET', url: '/orders/summary' }, expected: { operation: 'GET /orders/summary', pathParameters: [] } },
-  { name: 'a literal in another case (no /ADMIN around /admin)', request: { method: 'GET', url: '/ORDERS/Summary' }, expected: { operation: 'GET /orders/summary', pathParameters: [] } },
+  { name: 'a segment that differs from a literal only in case (routers disagree on it)', request: { method: 'GET', url: '/orders/Summary' }, expected: { code: 'path_not_canonical', status: 400 } },
+  { name: 'a first segment that differs from a literal only in case', request: { method: 'GET', url: '/ORDERS' }, expected: { code: 'path_not_canonical', status: 400 } },
+  { name: 'a segment no literal has in any case is a parameter', request: { method: 'GET', url: '/orders/Sum' }, expected: { operation: 'GET /orders/{orderId}', pathParameters: ['Sum'] } },
   { name: 'two parameters, in template order', request: { method: 'GET', url: '/orders/42/items/7' }, expected: { operation: 'GET /orders/{orderId}/items/{itemId}', pathParameters: ['42', '7'] } },
   { name: 'a parameter inside a segment', request: { method: 'GET', url: '/files/report.json' }, expected: { operation: 'GET /files/{name}.json', pathParameters: ['report'] } },
   { name: 'a path no route has', request: { method: 'GET', url: '/customers' }, expected: { code: 'route_not_found', status: 404 } },
@@ -69,6 +71,14 @@ describe('route-match check', () => {
     const context = fakeContext({ method: 'GET', url: '/orders//42' }, { path: '/orders/42' });
     assert.equal(check.run(context), null);
     assert.deepEqual(context.pathParameters, ['42']);
+  });
+
+  it('matches the method the request is judged by (a method override stage 1 honoured), not req.method', () => {
+    const overridden = fakeContext({ method: 'POST', url: '/orders/42' }, { method: 'DELETE' });
+    assert.equal(check.run(overridden), null);
+    assert.equal(overridden.operation?.method, 'DELETE');
+    const refused = check.run(fakeContext({ method: 'POST', url: '/orders' }, { method: 'PUT' })) as Denial | null;
+    assert.equal(refused?.code, 'method_not_allowed', 'POST /orders exists, PUT does not');
   });
 
   it('explains a refused method', () => {

@@ -1,13 +1,16 @@
 import { denial, type Denial } from '../../http/error-catalogue.ts';
 import type { Check } from '../request-context.ts';
-import type { PathRoutes, RouteTable } from '../../routes/route-table.ts';
+import { LETTER_CASE_DIFFERS, type PathRoutes, type RouteTable } from '../../routes/route-table.ts';
 
 const ROUTE_NOT_FOUND = denial('route_not_found');
+const LETTER_CASE_REFUSED = denial('path_not_canonical', 'A path segment differs only in letter case from one of this API\'s paths; upstream routers disagree on case, so send it spelled as the API spells it.');
 
 /**
  * Stage 5: deny by default. Once routes are known (an OpenAPI document or route rules), a path
  * no route matches is 404 route_not_found and a method its route does not declare is 405
- * method_not_allowed with `Allow`. The matched operation goes on the context for the scope
+ * method_not_allowed with `Allow`. A path that would match a route only if letter case were
+ * ignored is refused (400 path_not_canonical: routers disagree on case; route-table.ts).
+ * The matched operation goes on the context for the scope
  * check (stage 7) and input validation (stage 9).
  */
 export function createRouteMatchCheck(table: RouteTable): Check {
@@ -19,7 +22,9 @@ export function createRouteMatchCheck(table: RouteTable): Check {
       const captures: string[] = [];
       const routes = table.match(context.path, captures);
       if (routes === null) return ROUTE_NOT_FOUND;
-      const operation = routes.operations.get(context.req.method as string);
+      if (routes === LETTER_CASE_DIFFERS) return LETTER_CASE_REFUSED;
+      // The method the request is judged by: a method override stage 1 honoured, or req.method.
+      const operation = routes.operations.get(context.method);
       if (operation === undefined) {
         let refused = methodNotAllowed.get(routes);
         if (refused === undefined) {

@@ -1,0 +1,6 @@
+/** An upstream started for the suite. */
+export interface RunningUpstream {
+  name: string;
+  url: string;
+  stop(): Promise<void>;
+}
