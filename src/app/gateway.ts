@@ -8,8 +8,10 @@ import { createHttpsRedirectServer } from '../engine/https-redirect.ts';
 import { createPipeline } from '../engine/pipeline.ts';
 import { RequestTelemetry } from '../engine/request-telemetry.ts';
 import { CertificateReloader, listenerTlsOptions, readListenerCredentials, upstreamConnectOptions } from '../engine/tls-credentials.ts';
+import { UpstreamMonitor } from '../engine/upstream-monitor.ts';
 import { UpstreamProxy } from '../engine/upstream-proxy.ts';
-import { assessHealth, type HealthReport } from '../health/health-report.ts';
+import { addressIsTaken, listenSharingPort, REDIRECT_LISTEN } from '../engine/reuse-port-listen.ts';
+import { assessHealth, type GatewayHealthSnapshot, type HealthReport } from '../health/health-report.ts';
 import { startHealthServer } from '../health/health-server.ts';
 import { InvalidCidrError } from '../http/cidr.ts';
 import { formatHostPort, type HostPort } from '../http/units.ts';
@@ -57,14 +59,22 @@ export interface RunningGateway {
   health(): HealthReport;
   /** Writes aggregated usage (last use, quota counts) now instead of at the next interval. */
   flushUsage(): Promise<void>;
-  /** SIGTERM behaviour: stop accepting, drain, flush usage, release everything. */
+  /**
+   * SIGTERM behaviour: not ready at once (`/readyz` 503, phase `draining`), then stop
+   * accepting, drain, flush usage, release everything.
+   */
   stop(): Promise<void>;
 }
 
 export interface GatewayDependencies {
   /** A store to use instead of opening `config.store` (tests wrap one to observe it). */
   store?: Store;
-  reusePort?: boolean;
+  /**
+   * Set in a worker of `--workers N`: how the workers share the public port. `reuse-port`:
+   * each worker binds it itself with SO_REUSEPORT; `cluster`: through the supervisor, which
+   * owns the socket and hands connections over. Unset: a process of its own (SO_REUSEPORT).
+   */
+  workerBalancing?: 'reuse-port' | 'cluster';
   /** Serve `health.listen` from this process (false in workers: the supervisor serves it). */
   serveHealth?: boolean;
   /**
@@ -97,9 +107,9 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
   const parts = new ProcessParts(logger);
   try {
     const keys = await startKeyParts(config, logger, parts, dependencies.store);
-    const upstream = await startUpstream(config, parts);
-    let phase: 'starting' | 'serving' = 'starting';
-    const health = () => healthOf(keys, phase);
+    const upstream = await startUpstream(config, logger, keys.metrics, parts);
+    let phase: GatewayHealthSnapshot['phase'] = 'starting';
+    const health = () => healthOf(keys, upstream.monitor, phase, config.health.readyWhileStoreUnreachable);
     // Everything that reads files or compiles config comes before anything listens, so a bad
     // CIDR, PEM or CA stops the start with exit status 2.
     const repeatedErrors = (message: string) => {
@@ -111,10 +121,10 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     const listener = createPublicListener(config, logger, checks, upstream.proxy, keys, requestIds, dependencies);
     // The admin listener first: a gateway whose admin address is taken never serves traffic.
     const admin = config.admin.listen !== null && dependencies.serveAdmin !== false
-      ? parts.add('admin listener', await startAdminServer({ config, store: keys.store, changeFeed: keys.follower, metrics: keys.metrics, requestIds, logger, health }), (running) => running.close())
+      ? parts.add('admin listener', await startAdminServer({ config, store: keys.store, changeFeed: keys.follower, metrics: keys.metrics, requestIds, logger, health, operations: routes?.operations, redisShared: keys.limiter.isShared }), (running) => running.close())
       : null;
     const healthServer = config.health.listen !== null && dependencies.serveHealth !== false ? parts.add('health listener', await startHealthServer(config.health.listen, health), (running) => running.close()) : null;
-    const address = await listenPublic(config, logger, listener, parts);
+    const address = await listenPublic(config, logger, listener, parts, dependencies.workerBalancing === undefined);
     phase = 'serving';
     const reloader = watchCertificates(config, listener, parts);
     const redirectAddress = await startRedirectListener(config, address, parts);
@@ -135,7 +145,11 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
       healthAddress: healthServer?.address ?? null,
       health,
       flushUsage: () => Promise.all([keys.usage.flush(), keys.limiter.flush()]).then(() => undefined),
-      stop: () => parts.closeAll(),
+      stop: () => {
+        // Before anything closes: a load balancer polling /readyz stops sending traffic now.
+        phase = 'draining';
+        return parts.closeAll();
+      },
     };
   } catch (error) {
     await parts.closeAll().catch(() => {});
@@ -204,8 +218,12 @@ function storeErrorLogs(logger: Logger) {
   return { ...logs, close: () => Object.values(logs).forEach((log) => log.close()) };
 }
 
-/** The upstream (the built-in example when none is configured) and the pool that reaches it. */
-async function startUpstream(config: Config, parts: ProcessParts): Promise<{ url: URL; example: boolean; proxy: UpstreamProxy }> {
+/**
+ * The upstream (the built-in example when none is configured), the pool that reaches it and
+ * the monitor that watches it. A probe of the upstream starts here and is not waited for: a
+ * gateway starts whether or not its upstream answers, and warns when it does not.
+ */
+async function startUpstream(config: Config, logger: Logger, metrics: GatewayMetrics, parts: ProcessParts): Promise<{ url: URL; example: boolean; proxy: UpstreamProxy; monitor: UpstreamMonitor }> {
   let url = config.upstream.url;
   let example: Server | null = null;
   if (url === null) {
@@ -214,17 +232,23 @@ async function startUpstream(config: Config, parts: ProcessParts): Promise<{ url
     url = started.url;
   }
   const connect = url.protocol === 'https:' ? upstreamConnectOptions(config.upstream.tls) : undefined;
-  const proxy = parts.add('upstream pool', new UpstreamProxy({ ...config.upstream, url, ...(connect ? { connect } : {}) }), (pool) => pool.close());
-  return { url, example: example !== null, proxy };
+  const monitor = new UpstreamMonitor({ origin: url, logger, registry: metrics.registry, connectTimeout: Math.min(config.upstream.connectTimeout, 2000) });
+  const proxy = parts.add('upstream pool', new UpstreamProxy({ ...config.upstream, url, monitor, ...(connect ? { connect } : {}) }), (pool) => pool.close());
+  void monitor.probeAtStart();
+  return { url, example: example !== null, proxy, monitor };
 }
 
-function healthOf(keys: KeyParts, phase: 'starting' | 'serving'): HealthReport {
+function healthOf(keys: KeyParts, upstream: UpstreamMonitor, phase: GatewayHealthSnapshot['phase'], readyWhileStoreUnreachable: boolean): HealthReport {
   const feed = keys.follower.state;
   const subscription = keys.subscription;
+  const isShared = keys.limiter.isShared;
   return assessHealth({
     phase,
     store: { reachable: feed.reachable, lastContactAt: feed.lastContactAt, freshUntil: keys.verifier.freshUntil },
     changeFeed: { lastSeq: feed.lastSeq, notifications: subscription === null ? 'not-used' : subscription.listening ? 'listening' : 'reconnecting' },
+    rateLimits: isShared === null ? { backend: 'memory', shared: false } : { backend: 'redis', shared: isShared() },
+    upstream: upstream.snapshot,
+    readyWhileStoreUnreachable,
   }, Date.now());
 }
 
@@ -275,7 +299,7 @@ function createPublicListener(config: Config, logger: Logger, checks: Check[], p
   const server = new GatewayServer(handler, {
     listen: config.listen,
     ...config.server,
-    reusePort: dependencies.reusePort ?? false,
+    throughSupervisor: dependencies.workerBalancing === 'cluster',
     tls: tls === null || credentials === null ? null : listenerTlsOptions(tls, credentials),
     hsts: tls === null || tls.hstsMaxAge === 0 ? null : `max-age=${tls.hstsMaxAge}`,
   });
@@ -289,13 +313,20 @@ function createPublicListener(config: Config, logger: Logger, checks: Check[], p
   return { server, protocol, reloader };
 }
 
-/** Listens; stopping drains in-flight requests for `server.drainTimeout`, then closes what is left. */
-async function listenPublic(config: Config, logger: Logger, { server }: PublicListener, parts: ProcessParts): Promise<HostPort> {
+/**
+ * Listens; stopping drains in-flight requests for `server.drainTimeout`, then closes what is
+ * left. A process of its own (not a worker) says when another process already listens on its
+ * address: expected while a restart overlaps, a mistake otherwise (the two share connections).
+ */
+async function listenPublic(config: Config, logger: Logger, { server }: PublicListener, parts: ProcessParts, warnIfShared: boolean): Promise<HostPort> {
   parts.add('public listener', server, async (listening) => {
     const { forced } = await listening.drain(config.server.drainTimeout);
     if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
   });
-  return server.listen();
+  const shared = warnIfShared && (await addressIsTaken(config.listen));
+  const address = await server.listen();
+  if (shared) logger.warn({ listen: formatHostPort(address) }, 'another process already listens on this address (SO_REUSEPORT): the kernel spreads new connections over both. Expected while a restart overlaps (stop the old process once this one is ready); otherwise stop the other process');
+  return address;
 }
 
 /** Serves renewed certificates without a restart: on SIGHUP, and when the files change (`tls.watch`). */
@@ -310,15 +341,11 @@ async function startRedirectListener(config: Config, address: HostPort, parts: P
   const wanted = config.tls?.redirectListen ?? null;
   if (wanted === null) return null;
   const redirect = createHttpsRedirectServer(address.port);
-  await new Promise<void>((resolve, reject) => {
-    redirect.once('error', reject);
-    redirect.listen(wanted.port, wanted.host, () => resolve());
-  });
+  const bound = await listenSharingPort(redirect, wanted, REDIRECT_LISTEN);
   parts.add('redirect listener', redirect, (server) => {
     const closing = new Promise((resolve) => server.close(resolve));
     server.closeAllConnections();
     return closing.then(() => undefined);
   });
-  const bound = redirect.address();
-  return bound !== null && typeof bound !== 'string' ? { host: bound.address, port: bound.port } : null;
+  return bound;
 }

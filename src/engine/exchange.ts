@@ -22,11 +22,22 @@ export interface ExchangeObserver {
   exchangeFinished(exchange: Exchange, problem: Denial | null, error: Error | null): void;
 }
 
+/** The upstream side of an exchange that did not go as planned (upstream-proxy.ts). */
+export interface UpstreamLeg {
+  /** Sends the exchange's request (`upstreamRequest`) again, on a fresh connection. */
+  resend(exchange: Exchange): void;
+  /** The upstream answered: a response began. */
+  answered(): void;
+  /** The upstream could not be reached for this exchange (before any response byte); it is not sent again. */
+  failed(exchange: Exchange, error: Error): void;
+}
+
 /** What every exchange of one gateway shares. */
 export interface ExchangeSettings {
   observer: ExchangeObserver;
   /** The checks that take part in the response side, in pipeline order; null when none does. */
   responseHooks: readonly ResponseHook[] | null;
+  upstream: UpstreamLeg;
 }
 
 /** A check with a response side (CORS drops the upstream's own Access-Control-* headers). */
@@ -35,6 +46,17 @@ export type ResponseHook = Required<Pick<Check, 'onUpstreamResponse'>>;
 const UPSTREAM_UNAVAILABLE = denial('upstream_unavailable');
 const UPSTREAM_TIMEOUT = denial('upstream_timeout');
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/**
+ * A kept-alive upstream connection that the upstream closed (idle timeout, restart) just as a
+ * request went out on it: reset, closed by the other side, or written after it closed. The
+ * request may not have reached the upstream's application at all, and nothing came back.
+ * A timeout is not one of these: the upstream may be working on the request.
+ */
+const CLOSED_CONNECTION_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
+
+/** Methods a client may repeat without changing the effect (RFC 9110 §9.2.2), as undici and browsers do. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
 /** The denial an upstream failure maps to, when the client has not received a response yet. */
 function denialForUpstreamError(error: unknown): Denial {
@@ -103,6 +125,10 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
   responseBytes = 0;
   /** Whether undici has finished with this exchange (ended or failed). */
   settled = false;
+  /** What was dispatched upstream, kept so that a request can be sent again (upstream-proxy.ts). */
+  upstreamRequest: Dispatcher.DispatchOptions | null = null;
+  /** Times the request was sent again after its connection closed (at most once). */
+  upstreamRetries = 0;
 
   constructor(req: IncomingMessage, res: ServerResponse, settings: ExchangeSettings, scanHeaders: RequestHeaderScanner, client: ResolvedClient, startedAt: number, now: number) {
     const url = req.url as string;
@@ -135,6 +161,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
     // Interim 1xx responses are not relayed: Node's server answers 100-continue itself.
     if (statusCode < 200) return;
+    this.settings.upstream.answered();
     this.respondedAt = performance.now();
     this.upstreamStatus = statusCode;
     let headers = buildClientResponseHeaders((controller.rawHeaders ?? []) as Array<Buffer | string>);
@@ -161,11 +188,37 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    // `settled` already: the client went away and the exchange was aborted (abortIfUnfinished).
+    // Then the failure is the client's doing, not the upstream's.
+    const clientGone = this.settled || this.res.destroyed;
+    const beforeResponse = this.upstreamStatus === 0;
+    if (!clientGone && beforeResponse && this.#mayResend(error)) {
+      this.upstreamRetries++;
+      this.controller = null;
+      this.settings.upstream.resend(this);
+      return;
+    }
     this.settled = true;
     let problem: Denial | null = null;
     if (this.res.headersSent) this.res.destroy(error);
     else if (!this.res.destroyed) sendProblem(this.res, (problem = denialForUpstreamError(error)), this.requestId);
+    if (!clientGone && beforeResponse && !(error instanceof BodyTooLargeError)) this.settings.upstream.failed(this, error);
     this.settings.observer.exchangeFinished(this, problem, error);
+  }
+
+  /**
+   * Whether a failed request may go out again, once, on a fresh connection: the connection
+   * closed before any response byte came (not a timeout), the method is idempotent, and the
+   * body, if any, is one the gateway holds whole (a Buffer); a body streamed from the client
+   * is gone and is never sent twice.
+   */
+  #mayResend(error: Error): boolean {
+    if (this.upstreamRetries > 0 || this.res.headersSent) return false;
+    const code = (error as { code?: unknown }).code;
+    const sent = this.upstreamRequest;
+    if (sent === null || typeof code !== 'string' || !CLOSED_CONNECTION_CODES.has(code) || !IDEMPOTENT_METHODS.has(sent.method)) return false;
+    const body = sent.body ?? null;
+    return body === null || Buffer.isBuffer(body);
   }
 }
 

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { RequestHandler } from './pipeline.ts';
 import type { HostPort } from '../http/units.ts';
@@ -8,6 +8,9 @@ import { denial } from '../http/error-catalogue.ts';
 import { awaitContinue } from '../http/expect-continue.ts';
 import { FORWARDED_METHODS } from '../http/methods.ts';
 import { problemResponseBytes } from '../http/problem-response.ts';
+import { listenSharingPort, PUBLIC_LISTEN } from './reuse-port-listen.ts';
+
+const netClose = NetServer.prototype.close;
 
 const CONNECT_REFUSED = problemResponseBytes(denial('method_not_allowed', 'CONNECT is not forwarded by the gateway.', [['allow', FORWARDED_METHODS.join(', ')]]), 'Method Not Allowed');
 
@@ -22,8 +25,17 @@ export interface GatewayServerOptions {
   tls?: TlsOptions | null;
   /** `Strict-Transport-Security` value sent on every response (TLS only), or null. */
   hsts?: string | null;
-  /** SO_REUSEPORT: several processes listen on the same port and the kernel spreads connections. */
-  reusePort?: boolean;
+  /**
+   * Listen through the `node:cluster` supervisor, which owns the socket and hands connections
+   * over (`workerBalancing: cluster`). Otherwise (the default) the listener binds in this
+   * process with SO_REUSEPORT.
+   */
+  throughSupervisor?: boolean;
+}
+
+/** Node's HTTP server keeps the response it is writing on the socket (long-standing, if undocumented). */
+interface ServingSocket extends Socket {
+  _httpMessage?: ServerResponse | null;
 }
 
 /**
@@ -33,7 +45,10 @@ export interface GatewayServerOptions {
 export class GatewayServer {
   readonly server: Server | TlsServer;
   readonly #options: GatewayServerOptions;
+  /** Every open connection (TCP sockets). */
   readonly #sockets = new Set<Socket>();
+  /** The sockets HTTP is read from: the TLS sockets over TCP ones, or the same set without TLS. */
+  #httpSockets = this.#sockets;
   #draining = false;
 
   constructor(handler: RequestHandler, options: GatewayServerOptions) {
@@ -60,10 +75,7 @@ export class GatewayServer {
       awaitContinue(res);
       onRequest(req, res);
     });
-    this.server.on('connection', (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
+    this.#trackConnections(options.tls ? 'secureConnection' : 'connection');
     // CONNECT never reaches the request handler in Node; refuse tunnels explicitly.
     this.server.on('connect', (_req, socket: Socket) => socket.end(CONNECT_REFUSED));
     // A malformed request line or headers: answer 400 and close, never crash.
@@ -78,46 +90,95 @@ export class GatewayServer {
     this.#options = options;
   }
 
+  /** Follows open connections, to close them at the end of a drain and to find their responses in flight. */
+  #trackConnections(httpEvent: 'connection' | 'secureConnection'): void {
+    const track = (sockets: Set<Socket>) => (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    };
+    this.server.on('connection', track(this.#sockets));
+    if (httpEvent === 'secureConnection') this.server.on('secureConnection', track((this.#httpSockets = new Set())));
+  }
+
   /** New certificate, key or client CA for connections opened from now on; open ones keep theirs. */
   setSecureContext(credentials: SecureContextOptions): void {
     if ('setSecureContext' in this.server) this.server.setSecureContext(credentials);
   }
 
-  async listen(): Promise<HostPort> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      const { port, host } = this.#options.listen;
-      const reusePort = this.#options.reusePort === true;
-      // `exclusive` keeps a cluster worker from routing the listen through the supervisor.
-      this.server.listen({ port, host, ...(reusePort && { reusePort, exclusive: true }) }, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error('listener has no TCP address');
-    return { host: address.address, port: address.port };
+  /**
+   * Listens with SO_REUSEPORT (reuse-port-listen.ts): a new process can bind the same address
+   * while this one drains. A port held by a program that does not share it is a `ListenError`
+   * naming `--listen`.
+   */
+  listen(): Promise<HostPort> {
+    return listenSharingPort(this.server, this.#options.listen, PUBLIC_LISTEN, { throughSupervisor: this.#options.throughSupervisor === true });
   }
 
   /**
-   * Graceful stop: refuse new connections at once, let in-flight requests finish for up to
-   * `drainTimeout` ms, then close whatever is left. Resolves when no connection remains.
+   * Graceful stop, without resetting a request: stop accepting at once (the kernel then sends
+   * new connections to any other process on the port), and let every connection end at a
+   * point where no request is on it (`#endWhenBetweenRequests`). After `drainTimeout` ms
+   * whatever is left is closed. Resolves when no connection remains.
    */
   async drain(drainTimeout: number): Promise<{ forced: number }> {
     this.#draining = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    // net.Server#close, not http.Server#close: the latter also destroys at once every
+    // connection that looks idle, including one whose next request is already on the wire.
+    const closed = new Promise<void>((resolve) => netClose.call(this.server, () => resolve()));
+    for (const socket of this.#httpSockets) this.#endWhenBetweenRequests(socket);
     let forced = 0;
     const timer = setTimeout(() => {
       forced = this.#sockets.size;
       this.server.closeAllConnections();
       for (const socket of this.#sockets) socket.destroy();
     }, drainTimeout);
-    // Keep-alive connections that finish their request while draining become idle: close them too.
-    const idleSweep = setInterval(() => this.server.closeIdleConnections(), 50);
     await closed;
     clearTimeout(timer);
-    clearInterval(idleSweep);
+    // Stops Node's header and request timeout checks (http.Server#close does it); nothing listens any more.
+    this.server.close();
     return { forced };
   }
+
+  /**
+   * How a connection open at SIGTERM ends:
+   *
+   * - a response not yet begun carries `Connection: close` (as does every response to a
+   *   request that arrives while draining: see the constructor), and Node closes the
+   *   connection after it; the client reconnects, elsewhere, for its next request;
+   * - a response already begun keeps its keep-alive: once it has finished, the connection is
+   *   treated as idle (next point);
+   * - an idle connection is closed once it has stayed silent (not one byte read) for
+   *   `IDLE_CLOSE_AFTER_MS`. A client under load sends its next request sooner, and that
+   *   request is answered with `Connection: close`; closing a connection the moment its
+   *   response ends, or at the moment SIGTERM comes, is what resets requests already on the wire.
+   */
+  #endWhenBetweenRequests(socket: ServingSocket): void {
+    const response = socket._httpMessage;
+    if (response == null || response.writableFinished) return closeWhenSilent(socket);
+    if (!response.headersSent) response.setHeader('connection', 'close');
+    else response.once('finish', () => closeWhenSilent(socket));
+  }
+}
+
+/**
+ * While draining, how long a connection between requests must stay silent before it is
+ * closed: long for a client under load to be between two requests (it sends the next one
+ * within milliseconds), short for a drain.
+ */
+const IDLE_CLOSE_AFTER_MS = 500;
+
+/**
+ * Closes `socket` once it has read nothing for `IDLE_CLOSE_AFTER_MS` and has no response in
+ * flight; a socket that reads a byte meanwhile carries a request, which is answered with
+ * `Connection: close`. `bytesRead` counts what the HTTP parser consumed, too. (Headers that
+ * began before the drain and then stall this long look silent; Node's `headersTimeout` would
+ * end such a request anyway.)
+ */
+function closeWhenSilent(socket: ServingSocket): void {
+  if (socket.destroyed) return;
+  const bytesRead = socket.bytesRead;
+  const timer = setTimeout(() => {
+    if (socket.bytesRead === bytesRead && socket._httpMessage == null) socket.destroy();
+  }, IDLE_CLOSE_AFTER_MS);
+  socket.once('close', () => clearTimeout(timer));
 }

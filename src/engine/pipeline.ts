@@ -56,7 +56,7 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   const observers = checks.filter((check): check is Check & DenialObserver => check.onDenial !== undefined);
   const responseHooks = checks.filter((check): check is Check & ResponseHook => check.onUpstreamResponse !== undefined);
   const scanHeaders = createRequestHeaderScanner(readers);
-  const settings: ExchangeSettings = { observer: telemetry, responseHooks: responseHooks.length === 0 ? null : responseHooks };
+  const settings: ExchangeSettings = { observer: telemetry, responseHooks: responseHooks.length === 0 ? null : responseHooks, upstream: proxy };
   const clock = new WallClock();
   // Failures that a client can repeat on every request are logged once per interval, with a count.
   const checkFailures = new RateLimitedLog(logger, { level: 'error', message: 'check failed' });

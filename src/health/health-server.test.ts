@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { assessHealth, type HealthReport } from './health-report.ts';
@@ -33,6 +34,7 @@ describe('health listener', () => {
     try {
       const ready = await request(`${origin}/readyz?verbose=1`);
       assert.equal(ready.statusCode, 503);
+      assert.equal(ready.headers.connection, 'close', 'a prober asks again on a new connection, which a process still serving may take');
       assert.equal(((await ready.body.json()) as HealthReport).status, 'not_ready');
       const live = await request(`${origin}/healthz`);
       assert.equal(live.statusCode, 200);
@@ -53,5 +55,27 @@ describe('health listener', () => {
     assert.equal(post.statusCode, 405);
     assert.equal(post.headers.allow, 'GET, HEAD');
     await post.body.dump();
+  });
+});
+
+describe('health listener address', () => {
+  const report = assessHealth({ phase: 'serving', store: { reachable: true, lastContactAt: 1, freshUntil: Date.now() + 60_000 }, changeFeed: { lastSeq: 7, notifications: 'not-used' } }, Date.now());
+
+  it('shares its port with another health listener (a restart that overlaps), and names --health-listen when another program holds it', async () => {
+    const first = await startHealthServer({ host: '127.0.0.1', port: 0 }, () => report);
+    try {
+      const second = await startHealthServer(first.address, () => report);
+      await second.close();
+    } finally {
+      await first.close();
+    }
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      await assert.rejects(startHealthServer({ host: '127.0.0.1', port }, () => report), new RegExp(`health\\.listen 127\\.0\\.0\\.1:${port}: cannot listen \\(EADDRINUSE\\).*--health-listen or PORTCULLIS_HEALTH_LISTEN`));
+    } finally {
+      holder.close();
+    }
   });
 });

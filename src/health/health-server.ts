@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { HEALTH_LISTEN, listenSharingPort } from '../engine/reuse-port-listen.ts';
 import type { HostPort } from '../http/units.ts';
 import { healthResponse, type HealthProbe, type HealthReport } from './health-report.ts';
 
@@ -31,25 +32,24 @@ function handleHealthRequest(currentReport: () => HealthReport) {
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, '{"error":"method not allowed"}\n', false);
     }
-    const { statusCode, body } = healthResponse(currentReport(), probe);
+    const report = currentReport();
+    const { statusCode, body } = healthResponse(report, probe);
+    // A draining process: a prober that keeps its connection asks again on a new one, which the
+    // kernel gives to a process still listening on this port (SO_REUSEPORT), if there is one.
+    if (report.phase === 'draining') res.setHeader('connection', 'close');
     send(res, statusCode, body, req.method === 'HEAD');
   };
 }
 
-/** Starts the health listener on `listen`. */
+/**
+ * Starts the health listener on `listen`, with SO_REUSEPORT like every listener of the
+ * gateway: a new process binds it while the old one drains (and answers 503 `draining`).
+ */
 export async function startHealthServer(listen: HostPort, currentReport: () => HealthReport): Promise<HealthServer> {
   const server = createServer({ headersTimeout: 5000, requestTimeout: 5000, keepAliveTimeout: 5000 }, handleHealthRequest(currentReport));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('health listener has no TCP address');
+  const address = await listenSharingPort(server, listen, HEALTH_LISTEN);
   return {
-    address: { host: address.address, port: address.port },
+    address,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

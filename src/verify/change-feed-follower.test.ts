@@ -59,10 +59,12 @@ describe('ChangeFeedFollower: reachability, staleness and catching up', () => {
     await assert.rejects(follower.pollOnce());
     assert.deepEqual(follower.state, { lastSeq: 0, reachable: false, lastContactAt: 1_000_000 });
     assert.equal(verifier.freshUntil, 1_060_000, 'failed polls do not extend trust');
+    assert.equal(verifier.storeReachable, false, 'the verifier is told, so remembered unknowns get 503');
     breakable.repair();
     await follower.pollOnce();
     assert.deepEqual(changes, [false, true]);
     assert.deepEqual(follower.state, { lastSeq: 0, reachable: true, lastContactAt: 1_002_000 });
+    assert.equal(verifier.storeReachable, true);
     await follower.stop();
   });
 

@@ -4,12 +4,21 @@ import type { KeyVerifier } from './key-verifier.ts';
 /** How often a reachable store's log is checked for having gone back (restored in place). */
 const RESET_CHECK_INTERVAL = 1000;
 
+/** A poll still running after this long marks the store unreachable (default of `probeTimeout`). */
+const DEFAULT_PROBE_TIMEOUT = 2000;
+
 export interface ChangeFeedFollowerOptions {
   pollInterval: number;
   /** Events read per query; a full batch is followed at once by the next. */
   batchSize?: number;
   /** While polls fail, how often to try again (default: the poll interval, at least 250 ms). */
   retryInterval?: number;
+  /**
+   * A poll that has not completed after this many ms marks the store unreachable at once,
+   * without waiting for the query to time out (10 s on PostgreSQL): a hung database (stopped,
+   * or a network that drops packets) shows as fast as a refused one. Default 2 s.
+   */
+  probeTimeout?: number;
   /** Every failed poll (the gateway logs these at debug level). */
   onError?: (error: unknown) => void;
   onApplied?: (seq: number, count: number) => void;
@@ -37,7 +46,8 @@ export interface ChangeFeedState {
  *
  * Each complete poll tells the verifier the caches are exact as of the poll's start
  * (`markSynchronised`), which bounds how long cached keys are served while the store is
- * unreachable. After an outage the follower catches up from its own position, never by
+ * unreachable; each failed one tells it the store is out of reach (`markUnreachable`), so a
+ * digest it remembers as unknown is no longer answered as invalid. After an outage the follower catches up from its own position, never by
  * trusting what it cached; if the log's newest seq is now *below* that position (the database
  * was restored or replaced, also in place while the node ran, which it checks about once a
  * second), it drops the caches and starts over from the new end.
@@ -45,7 +55,7 @@ export interface ChangeFeedState {
 export class ChangeFeedFollower {
   readonly #store: KeyStore;
   readonly #verifier: KeyVerifier;
-  readonly #options: ChangeFeedFollowerOptions & { batchSize: number; retryInterval: number; now: () => number };
+  readonly #options: ChangeFeedFollowerOptions & { batchSize: number; retryInterval: number; probeTimeout: number; now: () => number };
   #lastSeq = 0;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
@@ -54,12 +64,15 @@ export class ChangeFeedFollower {
   #reachable = true;
   #lastContactAt: number | null = null;
   #resetCheckedAt = 0;
+  /** When the poll in progress began; null between polls. */
+  #pollStartedAt: number | null = null;
+  #watchdog: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<(events: readonly KeyEvent[]) => void>();
 
   constructor(store: KeyStore, verifier: KeyVerifier, options: ChangeFeedFollowerOptions) {
     this.#store = store;
     this.#verifier = verifier;
-    this.#options = { batchSize: 500, retryInterval: Math.max(options.pollInterval, 250), now: Date.now, ...options };
+    this.#options = { batchSize: 500, retryInterval: Math.max(options.pollInterval, 250), probeTimeout: DEFAULT_PROBE_TIMEOUT, now: Date.now, ...options };
   }
 
   get lastSeq(): number {
@@ -91,11 +104,14 @@ export class ChangeFeedFollower {
     this.#contact(startedAt);
     this.#running = true;
     this.#schedule(this.#options.pollInterval);
+    this.#watchdog = setInterval(() => this.#checkPollOverdue(), Math.max(20, Math.min(100, this.#options.probeTimeout / 10)));
+    this.#watchdog.unref();
   }
 
   async stop(): Promise<void> {
     this.#running = false;
     if (this.#timer) clearTimeout(this.#timer);
+    clearInterval(this.#watchdog);
     await this.#polling;
   }
 
@@ -113,6 +129,7 @@ export class ChangeFeedFollower {
   /** Reads and applies every event after the last applied one; throws when the store fails. */
   async pollOnce(): Promise<number> {
     const startedAt = this.#options.now();
+    this.#pollStartedAt = startedAt;
     let applied: number;
     try {
       // After an outage, and about once a second otherwise (a store restored in place while
@@ -123,11 +140,14 @@ export class ChangeFeedFollower {
       }
       applied = await this.#applyPendingEvents();
     } catch (error) {
+      this.#verifier.markUnreachable();
       if (this.#reachable) {
         this.#reachable = false;
         this.#options.onReachabilityChange?.(false, error);
       }
       throw error;
+    } finally {
+      this.#pollStartedAt = null;
     }
     this.#contact(startedAt);
     if (applied > 0) this.#options.onApplied?.(this.#lastSeq, applied);
@@ -154,6 +174,22 @@ export class ChangeFeedFollower {
       if (events.length < this.#options.batchSize) break;
     }
     return applied;
+  }
+
+  /** A poll running for longer than `probeTimeout`: the store does not answer (it may never refuse). */
+  #checkPollOverdue(): void {
+    const startedAt = this.#pollStartedAt;
+    if (startedAt === null || !this.#reachable) return;
+    const running = this.#options.now() - startedAt;
+    if (running < this.#options.probeTimeout) return;
+    this.#markUnreachable(Object.assign(new Error(`change feed poll has not completed after ${running} ms: the key store does not answer`), { code: 'POLL_TIMEOUT' }));
+  }
+
+  #markUnreachable(error: unknown): void {
+    this.#verifier.markUnreachable();
+    if (!this.#reachable) return;
+    this.#reachable = false;
+    this.#options.onReachabilityChange?.(false, error);
   }
 
   /** A log whose end is behind our position is not the log we followed: drop the caches, follow the new one. */

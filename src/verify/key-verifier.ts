@@ -32,8 +32,10 @@ function toCachedKey(record: KeyRecord): CachedKey {
  * Answers "which key record has this digest?" from memory. A known key costs one map lookup;
  * an unknown digest is read from the store once and then remembered in a bounded negative cache.
  * The change-feed follower keeps both caches exact by calling `applyChange` for every event,
- * and says when it last reached the store (`markSynchronised`): past `freshUntil`, a cached
- * answer may be out of date, and the key-auth check stops trusting it (fail closed).
+ * and says when it last reached the store (`markSynchronised`) and when it could not
+ * (`markUnreachable`): past `freshUntil`, a cached answer may be out of date, and the key-auth
+ * check stops trusting it (fail closed); while the store is unreachable, it does not trust a
+ * remembered "unknown" either (`storeReachable`).
  */
 export class KeyVerifier {
   readonly #store: KeyStore;
@@ -51,6 +53,8 @@ export class KeyVerifier {
    * plus `staleFor`. With a bound, nothing is trusted before the first contact (fail closed).
    */
   #freshUntil: number;
+  /** False from `markUnreachable` until the next `markSynchronised`. */
+  #storeReachable = true;
 
   constructor(store: KeyStore, options: KeyVerifierOptions) {
     this.#store = store;
@@ -89,6 +93,22 @@ export class KeyVerifier {
    */
   markSynchronised(at: number): void {
     this.#freshUntil = Math.max(this.#freshUntil, at + this.#staleFor);
+    this.#storeReachable = true;
+  }
+
+  /**
+   * The change feed cannot reach the store (a read failed, or has not completed in time).
+   * Known answers stay usable until `freshUntil`; but "no key has this digest" may already be
+   * wrong (the key may have been created since), and a node that cannot look it up must say so
+   * (503) rather than call the key invalid.
+   */
+  markUnreachable(): void {
+    this.#storeReachable = false;
+  }
+
+  /** Whether the change feed reaches the store: false from `markUnreachable` until the next complete read. */
+  get storeReachable(): boolean {
+    return this.#storeReachable;
   }
 
   /**

@@ -7,7 +7,9 @@ import type { HealthReport } from '../health/health-report.ts';
  */
 export type WorkerMessage =
   | { type: 'portcullis:listening'; address: HostPort; protocol: 'http' | 'https'; upstreamUrl: string; usingExampleUpstream: boolean; adminUrl: string | null }
-  | { type: 'portcullis:health'; report: HealthReport };
+  | { type: 'portcullis:health'; report: HealthReport }
+  /** The worker got SIGTERM and drains: the supervisor starts its replacement now, not when it exits. */
+  | { type: 'portcullis:draining' };
 
 /** The environment variable by which the supervisor gives later workers the port the first one bound. */
 export const WORKER_PORT_VARIABLE = 'PORTCULLIS_INTERNAL_WORKER_PORT';
@@ -24,5 +26,5 @@ export const HEALTH_REPORT_INTERVAL_MS = 1000;
 export function isWorkerMessage(message: unknown): message is WorkerMessage {
   if (message === null || typeof message !== 'object') return false;
   const type = (message as { type?: unknown }).type;
-  return type === 'portcullis:listening' || type === 'portcullis:health';
+  return type === 'portcullis:listening' || type === 'portcullis:health' || type === 'portcullis:draining';
 }

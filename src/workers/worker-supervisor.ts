@@ -10,6 +10,12 @@ import { HEALTH_REPORT_INTERVAL_MS, isWorkerMessage, WORKER_PORT_VARIABLE, WORKE
 /** A worker that has not reported for this long counts as not running. */
 const REPORT_STALE_AFTER_MS = 3 * HEALTH_REPORT_INTERVAL_MS;
 const RESTART_DELAY_MS = 1000;
+/**
+ * A worker that drains on its own SIGTERM is replaced after this short wait, not at once: with
+ * a signal sent to the whole process group (systemd's default `KillMode=control-group`), the
+ * supervisor's own SIGTERM arrives at the same moment, and then no replacement is wanted.
+ */
+const REPLACE_DRAINING_AFTER_MS = 100;
 
 export interface SupervisedGateway {
   address: HostPort;
@@ -97,6 +103,8 @@ class WorkerPool {
   readonly #logger: Logger;
   readonly #reusePort: boolean;
   readonly #slots: Slot[];
+  /** Workers that drain after their own SIGTERM, already replaced in their slot. */
+  readonly #retiring = new Set<Worker>();
   #stopping = false;
   /** The port workers bind: the configured one, then the one the first worker bound. */
   #port: number;
@@ -132,17 +140,20 @@ class WorkerPool {
     return first;
   }
 
-  /** The workers' reports combined; a worker that is gone or silent counts as not running. */
+  /**
+   * The workers' reports combined; a worker that is gone or silent counts as not running.
+   * Not ready from the moment the supervisor is told to stop, whatever the workers last said.
+   */
   combinedHealth(): HealthReport {
     const now = Date.now();
-    return combineWorkerReports(this.#slots.map((slot) => (slot.worker !== null && now - slot.reportedAt <= REPORT_STALE_AFTER_MS ? slot.report : null)));
+    return combineWorkerReports(this.#slots.map((slot) => (slot.worker !== null && now - slot.reportedAt <= REPORT_STALE_AFTER_MS ? slot.report : null)), { draining: this.#stopping });
   }
 
-  /** Sends `signal` to every live worker and resolves when they have all exited; none is restarted. */
+  /** Sends `signal` to every live worker and resolves when they have all exited (draining ones too); none is restarted. */
   async stop(signal: NodeJS.Signals): Promise<void> {
     this.#stopping = true;
-    const exits = this.#slots.flatMap((slot) => {
-      const worker = slot.worker;
+    const workers = [...this.#slots.map((slot) => slot.worker), ...this.#retiring];
+    const exits = workers.flatMap((worker) => {
       if (worker === null || worker.isDead()) return [];
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.process.kill(signal);
@@ -166,10 +177,11 @@ class WorkerPool {
     slot.worker = worker;
     slot.report = null;
     worker.on('message', (message: unknown) => {
-      if (isWorkerMessage(message) && message.type === 'portcullis:health') {
+      if (!isWorkerMessage(message) || slot.worker !== worker) return;
+      if (message.type === 'portcullis:health') {
         slot.report = message.report;
         slot.reportedAt = Date.now();
-      }
+      } else if (message.type === 'portcullis:draining') this.#retire(slot, worker);
     });
     return new Promise((resolve, reject) => {
       const onMessage = (message: unknown) => {
@@ -188,16 +200,42 @@ class WorkerPool {
     });
   }
 
+  /**
+   * A worker drains after its own SIGTERM (an operator restarting it): its slot gets a new
+   * worker now, which binds the port beside it (SO_REUSEPORT), while the others serve.
+   */
+  #retire(slot: Slot, worker: Worker): void {
+    if (this.#stopping) return;
+    this.#retiring.add(worker);
+    slot.worker = null;
+    slot.report = null;
+    this.#logger.info({ worker: slot.index + 1, pid: worker.process.pid }, 'worker draining after SIGTERM; starting its replacement');
+    this.#replaceLater(slot, REPLACE_DRAINING_AFTER_MS);
+  }
+
   #onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+    if (this.#retiring.delete(worker)) {
+      this.#logger[code === 0 ? 'info' : 'warn']({ worker: slot.index + 1, pid: worker.process.pid, code, signal }, 'drained worker exited');
+      if (this.#stopping && code !== 0) this.#failures++;
+      return;
+    }
     if (slot.worker === worker) slot.worker = null;
     if (this.#stopping) {
       if (code !== 0) this.#failures++;
       return;
     }
     this.#logger.error({ worker: slot.index + 1, code, signal }, 'worker died; starting a new one');
+    this.#replaceLater(slot, RESTART_DELAY_MS);
+  }
+
+  /** Forks a worker into `slot` after `delay`, and tries again every second while it fails to start. */
+  #replaceLater(slot: Slot, delay: number): void {
     setTimeout(() => {
-      if (this.#stopping) return;
-      this.#fork(slot).catch((error: unknown) => this.#logger.error({ err: error, worker: slot.index + 1 }, 'replacement worker failed to start; trying again'));
-    }, RESTART_DELAY_MS).unref();
+      if (this.#stopping || slot.worker !== null) return;
+      this.#fork(slot).catch((error: unknown) => {
+        this.#logger.error({ err: error, worker: slot.index + 1 }, 'replacement worker failed to start; trying again');
+        this.#replaceLater(slot, RESTART_DELAY_MS);
+      });
+    }, delay).unref();
   }
 }

@@ -3,7 +3,9 @@ import { CLI_ACTOR } from '../../src/store/audit-log.ts';
  * Fault test against a real PostgreSQL that the test starts itself and stops mid-run: a
  * gateway keeps cached keys working, keeps a key revoked just before the outage revoked,
  * refuses unknown keys with 503, reports itself degraded, and recovers on its own (LISTEN
- * included) when the database returns.
+ * included) when the database returns. It runs with `health.readyWhileStoreUnreachable`, so
+ * the node stays ready until staleFor; the default (not ready once the store is unreachable)
+ * is tested in store-outage.test.ts and test/faults/postgres-hung.test.ts.
  *
  * Not covered here: Redis-backed limits during a Redis outage (they arrive with the limits
  * issue).
@@ -47,7 +49,7 @@ describeNeeding(checkPrivatePostgres(), 'PostgreSQL stopped under a running gate
     revokedBefore = await createKeyInStore(database.url);
     upstream = await startRecordingUpstream();
     gateway = await startTestGateway(upstream.url, database.url, {
-      env: { PORTCULLIS_CHANGE_FEED_POLL_INTERVAL: '50ms', PORTCULLIS_CHANGE_FEED_STALE_FOR: '2s', PORTCULLIS_HEALTH_LISTEN: '127.0.0.1:0' },
+      env: { PORTCULLIS_CHANGE_FEED_POLL_INTERVAL: '50ms', PORTCULLIS_CHANGE_FEED_STALE_FOR: '2s', PORTCULLIS_HEALTH_LISTEN: '127.0.0.1:0', PORTCULLIS_HEALTH_READY_WHILE_STORE_UNREACHABLE: 'true' },
     });
     health = `http://127.0.0.1:${gateway.gateway.healthAddress!.port}`;
   });

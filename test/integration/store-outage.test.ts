@@ -36,7 +36,8 @@ describe('store unreachable: fail closed, serve known keys for changeFeed.staleF
     breakable = breakableStore(inner);
     gateway = await startTestGateway(upstream.url, storePath, {
       store: breakable.store,
-      env: { PORTCULLIS_CHANGE_FEED_STALE_FOR: '1500ms', PORTCULLIS_HEALTH_LISTEN: '127.0.0.1:0' },
+      // Ready while it serves known keys, so the suite can follow the whole outage through /readyz.
+      env: { PORTCULLIS_CHANGE_FEED_STALE_FOR: '1500ms', PORTCULLIS_HEALTH_LISTEN: '127.0.0.1:0', PORTCULLIS_HEALTH_READY_WHILE_STORE_UNREACHABLE: 'true' },
     });
     health = `http://127.0.0.1:${gateway.gateway.healthAddress!.port}`;
   });
@@ -86,5 +87,44 @@ describe('store unreachable: fail closed, serve known keys for changeFeed.staleF
     assert.equal((await call(gateway.url, generateKey('pcl'))).code, 'key_invalid');
     assert.equal((await call(gateway.url, revoked.key)).code, 'key_revoked');
     assert.equal((await probe(health, '/readyz')).report.status, 'ok');
+  });
+});
+
+describe('store unreachable, by default: known keys still served, but /readyz turns 503 at once', () => {
+  const directory = temporaryDirectory();
+  const storePath = join(directory.path, 'keys.db');
+  let inner: Store;
+  let breakable: BreakableStore;
+  let upstream: RecordingUpstream;
+  let gateway: TestGateway;
+  let known: { id: string; key: string };
+
+  before(async () => {
+    known = await createKeyInStore(storePath);
+    upstream = await startRecordingUpstream();
+    inner = await openKeyStore(storePath);
+    breakable = breakableStore(inner);
+    gateway = await startTestGateway(upstream.url, storePath, { store: breakable.store, env: { PORTCULLIS_HEALTH_LISTEN: '127.0.0.1:0' } });
+  });
+  after(async () => {
+    await gateway.stop();
+    await upstream.close();
+    await inner.close();
+    directory.remove();
+  });
+
+  it('says not ready while the store is unreachable, serves the known key meanwhile, and is ready again after', async () => {
+    const health = `http://127.0.0.1:${gateway.gateway.healthAddress!.port}`;
+    assert.equal((await call(gateway.url, known.key)).status, 200);
+    assert.equal((await probe(health, '/readyz')).status, 200);
+    breakable.break();
+    await waitFor(async () => (await probe(health, '/readyz')).status === 503, 2000, '/readyz 503');
+    const ready = await probe(health, '/readyz');
+    assert.deepEqual([ready.report.status, ready.report.parts.store], ['not_ready', 'failed']);
+    assert.match(ready.report.reasons.join('\n'), /health\.readyWhileStoreUnreachable/);
+    assert.equal((await call(gateway.url, known.key)).status, 200, 'the node still serves what it knows');
+    assert.equal((await probe(health, '/healthz')).status, 200, 'liveness does not fail on a store outage');
+    breakable.repair();
+    await waitFor(async () => (await probe(health, '/readyz')).status === 200, 3000, 'ready again');
   });
 });

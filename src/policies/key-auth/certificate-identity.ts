@@ -14,7 +14,8 @@ import { KEY_EXPIRED, KEY_MISSING, KEY_REVOKED, STORE_OUT_OF_REACH, STORE_UNAVAI
  *
  * Several keys can be bound to one certificate (a rotation copies the binding): the newest live
  * one is used. When all are revoked or expired, the newest one's status is the answer.
- * Like key auth, an answer from memory past `changeFeed.staleFor` only stands as a refusal.
+ * Like key auth, an answer from memory past `changeFeed.staleFor` only stands as a refusal,
+ * and "no key" from memory gets 503 while the change feed cannot reach the store.
  */
 export function createCertificateIdentity(verifier: KeyVerifier, onStoreError: (error: unknown) => void): (context: RequestContext) => CheckOutcome {
   const choose = (context: RequestContext, keys: readonly CachedKey[]): Denial | null => {
@@ -31,9 +32,14 @@ export function createCertificateIdentity(verifier: KeyVerifier, onStoreError: (
     onStoreError(error);
     return STORE_UNAVAILABLE;
   };
-  /** From memory: once the feed has not reached the store for staleFor, only refusals stand. */
+  /**
+   * From memory: once the feed has not reached the store for staleFor, only refusals stand;
+   * while it cannot reach the store, "no key is bound to this certificate" is not trusted
+   * either (one may have been bound since).
+   */
   const chooseCached = (context: RequestContext, keys: readonly CachedKey[]): Denial | null => {
     if (context.now > verifier.freshUntil && (keys.length === 0 || keys.some((key) => keyStatus(key.record, context.now) === 'active'))) return STORE_OUT_OF_REACH;
+    if (keys.length === 0 && !verifier.storeReachable) return STORE_UNAVAILABLE;
     return choose(context, keys);
   };
   return function authenticateByCertificate(context) {

@@ -7,9 +7,13 @@ import type { Denial } from '../../http/error-catalogue.ts';
 import { createKeyParser, generateKey } from '../../keys/key-format.ts';
 import type { KeyStore, NewKey } from '../../store/key-store.ts';
 import { CLI_ACTOR } from '../../store/audit-log.ts';
+import type { Store } from '../../store/store.ts';
+import { ChangeFeedFollower } from '../../verify/change-feed-follower.ts';
 import { KeyVerifier } from '../../verify/key-verifier.ts';
+import { breakableStore } from '../../../test/support/breakable-store.ts';
 import type { RequestContext } from '../request-context.ts';
-import { KeyAuthCheck } from './key-auth-check.ts';
+import { createCertificateIdentity } from './certificate-identity.ts';
+import { KeyAuthCheck, STORE_OUT_OF_REACH } from './key-auth-check.ts';
 import { keyAuth } from './index.ts';
 
 const KEY_HEADERS = ['authorization', 'x-api-key'];
@@ -174,6 +178,96 @@ describe('key-auth check', () => {
     assert.equal(fromMemory?.detail, 'The key store has been unreachable for too long to trust cached keys; try again shortly.');
     await run({ headers: bearer(revoked.key) });
     assert.equal((await run({ headers: bearer(revoked.key) })).outcome?.code, 'key_revoked', 'a refusal from memory still stands');
+  });
+
+  describe('while the change feed cannot reach the store', () => {
+    /** A check whose verifier is kept by a follower over a store the test can break. */
+    function setUpOutage(options: { staleFor?: number; certificateIdentity?: boolean } = {}) {
+      const breakable = breakableStore(store as Store);
+      const verifier = new KeyVerifier(breakable.store, { maxKeys: 10, maxUnknown: 10, staleFor: options.staleFor ?? 3_600_000 });
+      const follower = new ChangeFeedFollower(breakable.store, verifier, { pollInterval: 3_600_000 });
+      const storeErrors: unknown[] = [];
+      const check = new KeyAuthCheck({
+        parseKey: createKeyParser(['pcl']), acceptedPrefixes: ['pcl'], verifier, keyHeaders: KEY_HEADERS, queryParameter: null,
+        onStoreError: (error) => storeErrors.push(error),
+        onMissingKey: options.certificateIdentity === true ? createCertificateIdentity(verifier, (error) => storeErrors.push(error)) : undefined,
+      });
+      const run = async (request: FakeRequest, now = Date.now()) => (await check.run(withHeadersRead(fakeContext(request, { now }), check.requestHeaders))) as Denial | null;
+      /** The store goes away and the feed's next read fails. */
+      const outage = async () => {
+        breakable.break();
+        await assert.rejects(follower.pollOnce());
+      };
+      /** The store is back and the feed reads it completely. */
+      const recovery = async () => {
+        breakable.repair();
+        await follower.pollOnce();
+      };
+      return { run, verifier, follower, outage, recovery, storeErrors };
+    }
+
+    it('answers 503 for a digest it remembers as unknown (the key may have been created since), and 401 again once the store is back', async () => {
+      const known = await createKey();
+      const { run, follower, outage, recovery, verifier } = setUpOutage();
+      await follower.start();
+      const seenBefore = mintedKeyRow();
+      const stranger = generateKey('pcl');
+      assert.equal((await run({ headers: bearer(known.key) })), null);
+      assert.equal((await run({ headers: bearer(seenBefore.key) }))?.code, 'key_invalid', 'remembered as unknown');
+      assert.equal((await run({ headers: bearer(stranger) }))?.code, 'key_invalid');
+      assert.equal(verifier.stats.unknownDigests, 2);
+
+      await outage();
+      assert.equal(verifier.storeReachable, false);
+      const remembered = await run({ headers: bearer(seenBefore.key) });
+      assert.deepEqual([remembered?.status, remembered?.code, remembered?.headers], [503, 'store_unavailable', [['retry-after', '5']]]);
+      assert.equal((await run({ headers: bearer(generateKey('pcl')) }))?.code, 'store_unavailable', 'a key never seen: the lookup fails');
+      assert.equal((await run({ headers: bearer(known.key) })), null, 'a known key is still served within staleFor');
+      // Created on another node during the outage: this node cannot know yet.
+      await store.createKey(seenBefore.row, Date.now(), CLI_ACTOR);
+      assert.equal((await run({ headers: bearer(seenBefore.key) }))?.code, 'store_unavailable');
+      assert.equal(verifier.stats.unknownDigests, 2, 'answered from memory, no store read');
+
+      await recovery();
+      assert.equal(verifier.storeReachable, true);
+      assert.equal((await run({ headers: bearer(seenBefore.key) })), null, 'the key created meanwhile works');
+      assert.equal((await run({ headers: bearer(stranger) }))?.code, 'key_invalid', 'a remembered unknown is invalid again');
+      await follower.stop();
+    });
+
+    it('past staleFor, answers a remembered unknown with the stale 503, whether or not the feed has noticed the outage yet', async () => {
+      const { run, follower, outage } = setUpOutage({ staleFor: 60_000 });
+      await follower.start();
+      const stranger = generateKey('pcl');
+      assert.equal((await run({ headers: bearer(stranger) }))?.code, 'key_invalid');
+      assert.equal((await run({ headers: bearer(stranger) }, Date.now() + 120_000))?.detail, STORE_OUT_OF_REACH.detail, 'past staleFor');
+      await outage();
+      assert.equal((await run({ headers: bearer(stranger) }))?.code, 'store_unavailable');
+      assert.equal((await run({ headers: bearer(stranger) }, Date.now() + 120_000))?.detail, STORE_OUT_OF_REACH.detail);
+      await follower.stop();
+    });
+
+    it('keeps a revoked key refused as revoked', async () => {
+      const revoked = await createKey();
+      await store.revokeKey(revoked.id, 'leaked', NOW, CLI_ACTOR);
+      const { run, follower, outage } = setUpOutage();
+      await follower.start();
+      assert.equal((await run({ headers: bearer(revoked.key) }))?.code, 'key_revoked');
+      await outage();
+      assert.equal((await run({ headers: bearer(revoked.key) }))?.code, 'key_revoked');
+    });
+
+    it('with certificate identity, answers 503 for a certificate remembered as bound to no key', async () => {
+      const { run, follower, outage, recovery } = setUpOutage({ certificateIdentity: true });
+      await follower.start();
+      const certified = { tls: { authorized: true, fingerprint256: 'CD:'.repeat(31) + 'CD' } };
+      assert.equal((await run(certified))?.code, 'key_missing', 'looked up: no key is bound to it');
+      assert.equal((await run(certified))?.code, 'key_missing', 'remembered');
+      await outage();
+      assert.equal((await run(certified))?.code, 'store_unavailable');
+      await recovery();
+      assert.equal((await run(certified))?.code, 'key_missing');
+    });
   });
 
   describe('with the key in a query parameter (keys.queryParameter)', () => {

@@ -50,11 +50,17 @@ function settle(context: RequestContext, key: CachedKey | null): Denial | null {
 /**
  * The verdict on an answer from the verifier's memory. Once the change feed has not reached
  * the store for `changeFeed.staleFor`, memory may miss a revocation or a new key, so only its
- * refusals still stand (revoked, expired); a key it would let through, or a digest it
- * remembers as unknown, gets 503 instead (fail closed).
+ * refusals still stand (revoked, expired); a key it would let through gets 503 instead (fail
+ * closed). A digest it remembers as unknown is called invalid only while the feed reaches the
+ * store: during an outage the key may have been created since and cannot be looked up, so it
+ * gets 503, as a key never seen before does.
  */
-function settleCached(context: RequestContext, key: CachedKey | null, freshUntil: number): Denial | null {
-  if (context.now > freshUntil && (key === null || keyStatus(key.record, context.now) === 'active')) return STORE_OUT_OF_REACH;
+function settleCached(context: RequestContext, key: CachedKey | null, verifier: KeyVerifier): Denial | null {
+  if (key === null) {
+    if (context.now > verifier.freshUntil) return STORE_OUT_OF_REACH;
+    return verifier.storeReachable ? KEY_INVALID : STORE_UNAVAILABLE;
+  }
+  if (context.now > verifier.freshUntil && keyStatus(key.record, context.now) === 'active') return STORE_OUT_OF_REACH;
   return settle(context, key);
 }
 
@@ -111,7 +117,7 @@ export class KeyAuthCheck implements Check {
     // A promise is a fresh store read; anything else came from memory.
     if (found instanceof Promise) return this.#settleRead(found, context, credential);
     if (found !== remembered) this.#rememberMatch(credential, found);
-    return settleCached(context, found, this.#verifier.freshUntil);
+    return settleCached(context, found, this.#verifier);
   }
 
   async #settleRead(read: Promise<CachedKey | null>, context: RequestContext, credential: string): Promise<Denial | null> {
