@@ -19,12 +19,19 @@ export interface RouteRule {
 }
 
 export interface RoutesSettings {
-  openapi: { file: string | null; basePath: string; unknownQueryParameters: 'refuse' | 'allow' };
+  openapi: {
+    file: string | null;
+    basePath: string;
+    unknownQueryParameters: 'refuse' | 'allow';
+    /** Remote URL prefixes and the absolute local paths of their copies. */
+    refMap: Record<string, string>;
+    strict: boolean;
+  };
   routes: RouteRule[];
 }
 
 interface RawRoutes {
-  openapi: RoutesSettings['openapi'];
+  openapi: Omit<RoutesSettings['openapi'], 'refMap'> & { refMap: Record<string, string> | null };
   routes: Array<{ method: string; path: string; scopes: string[]; maxBodySize?: string | number; rate?: string }>;
 }
 
@@ -32,6 +39,15 @@ function isPathTemplate(value: string): boolean {
   try {
     parsePathTemplate(value);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+function isRemoteUrlPrefix(value: string): boolean {
+  if (!/^https?:\/\//i.test(value) || value.includes('#')) return false;
+  try {
+    return new URL(value).href === value;
   } catch {
     return false;
   }
@@ -55,6 +71,11 @@ export const routesConfig: ConfigFragment<RoutesSettings> = {
       documentation: `A scope: ${SCOPE_SYNTAX}, without \`*\`.`,
       validate: isValidRequiredScope,
     },
+    'remote-url-prefix': {
+      expected: 'an http(s) URL, or a URL prefix ending in /',
+      documentation: 'An absolute `http://` or `https://` URL without a fragment; one ending in `/` maps every URL that starts with it.',
+      validate: isRemoteUrlPrefix,
+    },
     'base-path': {
       expected: 'a path prefix such as /v1 (starting with /, no trailing /), or an empty string',
       documentation: 'A path prefix: `/` followed by segments (`/v1`, `/api/v2`), canonical, without a trailing `/` or `{parameters}`; or the empty string for none.',
@@ -68,7 +89,7 @@ export const routesConfig: ConfigFragment<RoutesSettings> = {
       default: null,
       'x-flag': '--openapi',
       description:
-        'The API\'s OpenAPI document (3.0 or 3.1, YAML or JSON; local `$ref`s, also to other files). When set, only the routes and methods it declares are forwarded (deny by default), requests are validated against it, and operations require the scopes of their `security` or `x-portcullis-scopes`.',
+        'The API\'s OpenAPI description: its root file (3.0 or 3.1, or Swagger 2.0, converted to OpenAPI 3.0 at load; YAML or JSON). `$ref`s to other files are followed, each relative to the file that holds it; remote ones only through `openapi.refMap`. When set, only the routes and methods it declares are forwarded (deny by default), requests are validated against it, and operations require the scopes of their `security` or `x-portcullis-scopes`.',
     },
     'openapi.basePath': {
       type: 'string',
@@ -81,6 +102,20 @@ export const routesConfig: ConfigFragment<RoutesSettings> = {
       enum: ['refuse', 'allow'],
       default: 'refuse',
       description: 'What to do with query parameters an operation does not declare: `refuse` (400 `request_invalid`) or `allow` (forward them unchecked).',
+    },
+    'openapi.refMap': {
+      type: ['object', 'null'],
+      default: null,
+      propertyNames: { format: 'remote-url-prefix' },
+      additionalProperties: { type: 'string', minLength: 1 },
+      description:
+        'Local copies of the remote files that the description\'s `$ref`s name: a map from a URL (or a URL prefix ending in `/`) to a local file (or folder), relative to the working directory, such as `{"https://schemas.example.com/common/": ./vendor/common/}`. The gateway never fetches anything at start: a remote `$ref` that no entry maps stops the start (exit 2) with its location. Set in the config file; `null`: no copies.',
+    },
+    'openapi.strict': {
+      type: 'boolean',
+      default: false,
+      description:
+        'Refuse at start (exit 2) a description whose request schemas use a `format` the gateway has no check for, or a keyword neither JSON Schema nor OpenAPI defines. By default each is named once in a start-up warning and ignored, as OpenAPI allows.',
     },
     routes: {
       type: 'array',
@@ -104,7 +139,11 @@ export const routesConfig: ConfigFragment<RoutesSettings> = {
   read(document, { cwd }) {
     const raw = document as unknown as RawRoutes;
     return {
-      openapi: { ...raw.openapi, file: raw.openapi.file === null ? null : resolve(cwd, raw.openapi.file) },
+      openapi: {
+        ...raw.openapi,
+        file: raw.openapi.file === null ? null : resolve(cwd, raw.openapi.file),
+        refMap: Object.fromEntries(Object.entries(raw.openapi.refMap ?? {}).map(([prefix, local]) => [prefix, resolve(cwd, local)])),
+      },
       routes: raw.routes.map((rule) => ({
         method: rule.method,
         path: rule.path,

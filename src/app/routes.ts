@@ -12,6 +12,17 @@ import type { RouteRule, RoutesSettings } from './routes-config.ts';
 export interface LoadedRoutes extends CompiledRoutes {
   /** Parameters the gateway cannot check (unsupported serialisations), for a start-up warning. */
   readonly unchecked: readonly string[];
+  /** Patterns compiled without the Unicode flag, formats and keywords ignored: one line each, for start-up warnings. */
+  readonly warnings: readonly string[];
+  /** `2.0` when the description was Swagger 2.0, converted to OpenAPI 3.0 at load. */
+  readonly convertedFrom: '2.0' | null;
+}
+
+interface DescribedOperations {
+  operations: Operation[];
+  unchecked: string[];
+  warnings: string[];
+  convertedFrom: '2.0' | null;
 }
 
 function routeKey(operation: Pick<Operation, 'method' | 'template' | 'source'>, field: string): string {
@@ -26,11 +37,12 @@ function ruleOperation(rule: RouteRule, index: number): Operation {
   return { method: rule.method, template: rule.path, source: `routes[${index}]`, scopes: requireAlso(null, rule.scopes), maxBodySize: rule.maxBodySize, rate: rule.rate, validation: null };
 }
 
-/** The document's operations; every problem is a ConfigError naming where it is. */
-function documentOperations(file: string, config: RoutesSettings): { operations: Operation[]; unchecked: string[] } {
+/** The description's operations; every problem is a ConfigError naming where it is. */
+function documentOperations(file: string, config: RoutesSettings): DescribedOperations {
+  const { basePath, unknownQueryParameters, refMap, strict } = config.openapi;
   try {
-    const compiled = compileOpenApi(file, { basePath: config.openapi.basePath, refuseUnknownQuery: config.openapi.unknownQueryParameters === 'refuse' });
-    return { operations: [...compiled.operations], unchecked: [...compiled.unchecked] };
+    const compiled = compileOpenApi(file, { basePath, refuseUnknownQuery: unknownQueryParameters === 'refuse', refMap, strict });
+    return { operations: [...compiled.operations], unchecked: compiled.unchecked, warnings: compiled.warnings, convertedFrom: compiled.convertedFrom };
   } catch (error) {
     if (error instanceof OpenApiError) throw new ConfigError([`openapi.file: ${error.message}`]);
     if (error instanceof ConfigError) throw error;
@@ -46,7 +58,8 @@ function documentOperations(file: string, config: RoutesSettings): { operations:
  */
 export function loadRoutes(config: RoutesSettings): LoadedRoutes | null {
   if (config.openapi.file === null && config.routes.length === 0) return null;
-  const { operations, unchecked } = config.openapi.file === null ? { operations: [], unchecked: [] } : documentOperations(config.openapi.file, config);
+  const described: DescribedOperations = config.openapi.file === null ? { operations: [], unchecked: [], warnings: [], convertedFrom: null } : documentOperations(config.openapi.file, config);
+  const { operations, unchecked, warnings, convertedFrom } = described;
   const documented = new Map<string, number>();
   operations.forEach((operation, index) => documented.set(routeKey(operation, 'openapi.file'), index));
   config.routes.forEach((rule, index) => {
@@ -65,7 +78,7 @@ export function loadRoutes(config: RoutesSettings): LoadedRoutes | null {
     };
   });
   try {
-    return { table: RouteTable.build(operations), operations, unchecked };
+    return { table: RouteTable.build(operations), operations, unchecked, warnings, convertedFrom };
   } catch (error) {
     throw new ConfigError([`${config.routes.length > 0 ? 'routes' : 'openapi.file'}: ${(error as Error).message}`]);
   }
@@ -78,5 +91,7 @@ export function logRouteSummary(logger: Logger, routes: LoadedRoutes | null): vo
     return;
   }
   logger.info({ operations: routes.table.size }, 'routes compiled: other paths get 404, other methods 405');
+  if (routes.convertedFrom !== null) logger.info({ from: `Swagger ${routes.convertedFrom}` }, 'the OpenAPI description was converted to OpenAPI 3.0 at load');
   for (const parameter of routes.unchecked) logger.warn({ parameter }, 'parameter not validated: its serialisation is not supported');
+  for (const finding of routes.warnings) logger.warn({ finding }, 'OpenAPI description: checked differently than written, or not at all');
 }

@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { compileOpenApi, type CompiledOpenApi } from './compile-openapi.ts';
+import { compileOpenApi, compilePrepared, type CompiledOpenApi } from './compile-openapi.ts';
 import { OpenApiError } from './document-set.ts';
+import { prepareDescription } from './prepared-description.ts';
 import { loadRoutes } from '../app/routes.ts';
 import { loadConfig } from '../app/config.ts';
 import { ConfigError } from '../config/config-error.ts';
@@ -21,14 +22,15 @@ function write(document: unknown, name = `doc-${++fileCount}.yaml`): string {
   return path;
 }
 
-const OPTIONS = { basePath: '', refuseUnknownQuery: true };
+const OPTIONS = { basePath: '', refuseUnknownQuery: true, refMap: {}, strict: false };
 
-function compile(document: unknown): CompiledOpenApi {
-  return compileOpenApi(write(document), OPTIONS);
+/** Compiled in this process (compileOpenApi does the first half in a child process; tested below). */
+async function compile(document: unknown): Promise<CompiledOpenApi> {
+  return compilePrepared(await prepareDescription(write(document), OPTIONS), OPTIONS);
 }
 
-function failsAt(document: unknown, where: RegExp, message: RegExp): void {
-  assert.throws(() => compile(document), (error: unknown) => {
+async function failsAt(document: unknown, where: RegExp, message: RegExp): Promise<void> {
+  await assert.rejects(compile(document), (error: unknown) => {
     assert.ok(error instanceof OpenApiError, String(error));
     assert.match(error.where, where);
     assert.match(error.message, message);
@@ -40,7 +42,7 @@ const op = (extra: Record<string, unknown> = {}) => ({ responses: { 200: { descr
 
 describe('compileOpenApi', () => {
   it('compiles the realistic fixture (3.1, two files) into operations with scopes and limits', () => {
-    const compiled = compileOpenApi(resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'openapi', 'orders-api.yaml'), { basePath: '/v1', refuseUnknownQuery: true });
+    const compiled = compileOpenApi(resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'openapi', 'orders-api.yaml'), { ...OPTIONS, basePath: '/v1' });
     assert.equal(compiled.version, '3.1');
     const byId = new Map(compiled.operations.map((operation) => [`${operation.method} ${operation.template}`, operation]));
     assert.deepEqual(byId.get('POST /v1/orders')?.scopes, [['orders:write']]);
@@ -48,12 +50,12 @@ describe('compileOpenApi', () => {
     assert.equal(byId.get('GET /v1/health')?.scopes, null);
     assert.equal(byId.get('PUT /v1/orders/{orderId}/attachments')?.maxBodySize, 1024);
     assert.deepEqual(compiled.unchecked, []);
-    const root = compileOpenApi(write({ openapi: '3.1.0', paths: { '/': { get: op() } } }), { basePath: '/v1', refuseUnknownQuery: true });
+    const root = compileOpenApi(write({ openapi: '3.1.0', paths: { '/': { get: op() } } }), { ...OPTIONS, basePath: '/v1' });
     assert.equal(root.operations[0]?.template, '/v1');
   });
 
-  it('validates OpenAPI 3.0 schemas with their 3.0 meaning (nullable, boolean exclusiveMinimum, readOnly)', () => {
-    const compiled = compile({
+  it('validates OpenAPI 3.0 schemas with their 3.0 meaning (nullable, boolean exclusiveMinimum, readOnly)', async () => {
+    const compiled = await compile({
       openapi: '3.0.3',
       info: { title: 't', version: '1' },
       paths: {
@@ -81,8 +83,8 @@ describe('compileOpenApi', () => {
     assert.ok(!validate({ price: 1, note: 5 }));
   });
 
-  it('reads JSON-valued (content) parameters, and lists the serialisations it cannot check', () => {
-    const compiled = compile({
+  it('reads JSON-valued (content) parameters, and lists the serialisations it cannot check', async () => {
+    const compiled = await compile({
       openapi: '3.1.0',
       paths: {
         '/search': {
@@ -105,44 +107,44 @@ describe('compileOpenApi', () => {
     assert.ok(!validate({ query: { filter: { status: 'closed' } } }));
   });
 
-  it('fails with the JSON pointer of a $ref that points to nothing', () => {
-    failsAt(
+  it('fails with the JSON pointer of a $ref that points to nothing', async () => {
+    await failsAt(
       { openapi: '3.1.0', info: { title: 't', version: '1' }, paths: { '/a': { post: op({ requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Missing' } } } } }) } } },
       /#\/paths\/~1a\/post\/requestBody\/content\/application~1json\/schema\/\$ref$/,
       /points to nothing/,
     );
   });
 
-  it('fails with the JSON pointer of an invalid schema keyword', () => {
-    failsAt(
+  it('fails with the JSON pointer of an invalid schema keyword', async () => {
+    await failsAt(
       { openapi: '3.1.0', info: { title: 't', version: '1' }, paths: { '/a': { get: op({ parameters: [{ name: 'q', in: 'query', schema: { type: 'strnig' } }] }) } } },
       /#\/paths\/~1a\/get\/parameters\/0\/schema\/type$/,
       /invalid schema/,
     );
-    failsAt(
+    await failsAt(
       { openapi: '3.0.3', info: { title: 't', version: '1' }, components: { schemas: { Bad: { type: 'object', properties: { x: { minimum: 'low' } } } } }, paths: { '/a': { post: op({ requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Bad' } } } } }) } } },
       /#\/components\/schemas\/Bad\/properties\/x\/minimum$/,
       /invalid schema/,
     );
   });
 
-  it('follows $refs into other files, and reports problems there with that file\'s name', () => {
+  it('follows $refs into other files, and reports problems there with that file\'s name', async () => {
     write({ Thing: { type: 'object', properties: { size: { $ref: '#/Nope' } } } }, 'things.yaml');
-    failsAt(
+    await failsAt(
       { openapi: '3.1.0', info: { title: 't', version: '1' }, paths: { '/a': { post: op({ requestBody: { content: { 'application/json': { schema: { $ref: './things.yaml#/Thing' } } } } }) } } },
       /^things\.yaml#\/Thing\/properties\/size\/\$ref$/,
       /points to nothing/,
     );
   });
 
-  it('refuses remote $refs, Swagger 2.0, unknown versions, and undeclared path parameters', () => {
-    failsAt({ openapi: '3.1.0', info: {}, paths: { '/a': { post: op({ requestBody: { content: { 'application/json': { schema: { $ref: 'https://example.com/s.json' } } } } }) } } }, /\$ref$/, /outside the local files/);
-    failsAt({ swagger: '2.0', paths: {} }, /#\/swagger$/, /Swagger 2.0/);
-    failsAt({ openapi: '4.0.0', paths: {} }, /#\/openapi$/, /expected OpenAPI 3.0.x or 3.1.x/);
-    failsAt({ openapi: '3.1.0', paths: { '/a/{id}': { get: op() } } }, /#\/paths\/~1a~1\{id\}\/get$/, /\{id\} .* is not declared/);
-    failsAt({ openapi: '3.1.0', paths: { '/a': { get: op({ parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }) } } }, /get$/, /does not appear/);
-    failsAt({ openapi: '3.1.0', paths: { '/a': { get: op({ 'x-portcullis-scopes': ['ok', 'not ok'] }) } } }, /x-portcullis-scopes$/, /list of scopes/);
-    failsAt({ openapi: '3.1.0', paths: { '/a': { get: op({ security: [{ oauth: ['has space'] }] }) } } }, /security\/0\/oauth$/, /cannot be a scope/);
+  it('refuses remote $refs, unknown versions, and undeclared path parameters', async () => {
+    await failsAt({ openapi: '3.1.0', info: {}, paths: { '/a': { post: op({ requestBody: { content: { 'application/json': { schema: { $ref: 'https://example.com/s.json' } } } } }) } } }, /\$ref$/, /outside the local files/);
+    await failsAt({ swagger: '1.2', paths: {} }, /#\/swagger$/, /expected Swagger 2.0 .* or OpenAPI 3\.0\.x or 3\.1\.x/);
+    await failsAt({ openapi: '4.0.0', paths: {} }, /#\/openapi$/, /expected OpenAPI 3.0.x or 3.1.x/);
+    await failsAt({ openapi: '3.1.0', paths: { '/a/{id}': { get: op() } } }, /#\/paths\/~1a~1\{id\}\/get$/, /\{id\} .* is not declared/);
+    await failsAt({ openapi: '3.1.0', paths: { '/a': { get: op({ parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }) } } }, /get$/, /does not appear/);
+    await failsAt({ openapi: '3.1.0', paths: { '/a': { get: op({ 'x-portcullis-scopes': ['ok', 'not ok'] }) } } }, /x-portcullis-scopes$/, /list of scopes/);
+    await failsAt({ openapi: '3.1.0', paths: { '/a': { get: op({ security: [{ oauth: ['has space'] }] }) } } }, /security\/0\/oauth$/, /cannot be a scope/);
   });
 
   it('names the file when it cannot be read or parsed', () => {
@@ -215,5 +217,8 @@ describe('loadRoutes', () => {
     assert.throws(() => configWith('routes:\n  - {method: BREW, path: /a}\n'), (error: unknown) => error instanceof ConfigError && /routes\.0\.method.*expected one of/.test(error.message));
     assert.throws(() => configWith('routes:\n  - {method: GET, path: /a, scopes: ["a b"]}\n'), (error: unknown) => error instanceof ConfigError && /routes\.0\.scopes\.0.*scope/.test(error.message));
     assert.throws(() => configWith('cors: {allowedOrigins: ["https://app.example.com/path"]}\n'), (error: unknown) => error instanceof ConfigError && /cors\.allowedOrigins\.0.*origin/.test(error.message));
+    assert.throws(() => configWith('openapi: {refMap: {"ftp://schemas.example.com/": ./vendor}}\n'), (error: unknown) => error instanceof ConfigError && /openapi\.refMap/.test(error.message) && /http\(s\) URL/.test(error.message), 'a refMap key must be an http(s) URL');
+    const mapped = configWith('openapi: {refMap: {"https://schemas.example.com/v1/": ./vendor/v1}}\n');
+    assert.deepEqual(mapped.openapi.refMap, { 'https://schemas.example.com/v1/': join(directory, 'vendor', 'v1') }, 'local paths are relative to the working directory');
   });
 });

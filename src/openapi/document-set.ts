@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { dirname, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseDocument } from 'yaml';
-import { formatPointer, parsePointerFragment, valueAt } from './json-pointer.ts';
+import type { ResolvedRefMap } from '@redocly/openapi-core';
+import { formatPointer, parsePointer } from './json-pointer.ts';
 
-/** A problem in the OpenAPI document, with where it is: `orders.yaml#/paths/~1orders/post`. */
+/** A problem in the OpenAPI description, with where it is: `orders.yaml#/paths/~1orders/post`. */
 export class OpenApiError extends Error {
   override name = 'OpenApiError';
   readonly where: string;
@@ -16,9 +13,12 @@ export class OpenApiError extends Error {
 }
 
 export interface LoadedDocument {
-  /** `file:///…`: the base its relative `$ref`s resolve against, and its key in ajv. */
+  /** The loader's name for it: an absolute file path, or the remote URL that `openapi.refMap` maps to a local file. */
+  readonly key: string;
+  /** `file:///…` (or the remote URL): the base its relative `$ref`s resolve against, and its place in ajv. */
   readonly url: string;
-  readonly path: string;
+  /** How messages name it: its path relative to the root document's folder. */
+  readonly name: string;
   readonly value: unknown;
 }
 
@@ -29,97 +29,74 @@ export interface Location {
   readonly value: unknown;
 }
 
-const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+function child(value: unknown, token: string): unknown {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) return /^(0|[1-9][0-9]*)$/.test(token) ? value[Number(token)] : undefined;
+  return Object.hasOwn(value, token) ? (value as Record<string, unknown>)[token] : undefined;
+}
+
+/** A `$ref` that names a JSON Pointer (`file.yaml`, `#/a/b`, `file.yaml#/a`), not a JSON Schema anchor (`#name`). */
+function isPointerReference(ref: string): boolean {
+  const hash = ref.indexOf('#');
+  return hash === -1 || hash === ref.length - 1 || ref[hash + 1] === '/';
+}
 
 /**
- * The OpenAPI document and every file its `$ref`s reach, each loaded once (YAML or JSON).
- * Only local files are followed; a `$ref` to `http(s)://` is refused, so start-up never
- * depends on the network.
+ * The description and every file its `$ref`s reach, as description-loader.ts loaded them, with
+ * where each `$ref` leads. Reading it is synchronous: the library resolved every reference
+ * relative to the file that holds it while loading; this class only looks the answers up and
+ * turns them into locations and messages that name the file and the JSON pointer.
  */
 export class DocumentSet {
-  readonly #documents = new Map<string, LoadedDocument>();
-  readonly #rootDirectory: string;
   readonly root: LoadedDocument;
+  readonly #documents: ReadonlyMap<string, LoadedDocument>;
+  readonly #references: ResolvedRefMap;
 
-  constructor(rootPath: string) {
-    this.#rootDirectory = dirname(rootPath);
-    this.root = this.#load(pathToFileURL(rootPath).href, null);
-  }
-
-  get documents(): LoadedDocument[] {
-    return [...this.#documents.values()];
+  constructor(root: LoadedDocument, documents: ReadonlyMap<string, LoadedDocument>, references: ResolvedRefMap) {
+    this.root = root;
+    this.#documents = documents;
+    this.#references = references;
   }
 
   /** `orders.yaml#/paths/~1orders`, relative to the root document's folder. */
   describe(location: { document: LoadedDocument; tokens: readonly string[] }): string {
-    return `${relative(this.#rootDirectory, location.document.path) || location.document.path}#${formatPointer(location.tokens)}`;
+    return `${location.document.name}#${formatPointer(location.tokens)}`;
   }
 
   at(location: Location, ...tokens: string[]): Location {
-    return { document: location.document, tokens: [...location.tokens, ...tokens], value: valueAt(location.value, tokens) };
+    let value = location.value;
+    for (const token of tokens) value = child(value, token);
+    return { document: location.document, tokens: [...location.tokens, ...tokens], value };
   }
 
   rootLocation(): Location {
     return { document: this.root, tokens: [], value: this.root.value };
   }
 
-  #load(url: string, referrer: Location | null): LoadedDocument {
-    const existing = this.#documents.get(url);
-    if (existing !== undefined) return existing;
-    const path = fileURLToPath(url);
-    const where = referrer === null ? path : this.describe(referrer);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new OpenApiError(where, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-    }
-    let value: unknown;
-    if (path.endsWith('.json')) {
-      try {
-        value = JSON.parse(text);
-      } catch (error) {
-        throw new OpenApiError(path, `not valid JSON: ${(error as Error).message}`);
-      }
-    } else {
-      const parsed = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-      if (parsed.errors.length > 0) throw new OpenApiError(path, `not valid YAML: ${(parsed.errors[0] as Error).message.split('\n')[0]}`);
-      value = parsed.toJS({ maxAliasCount: 1000 });
-    }
-    const document = { url, path, value };
-    this.#documents.set(url, document);
-    return document;
-  }
-
   /**
-   * Where a `$ref` at `from` points (loading its file when needed). Throws OpenApiError at
-   * `from` when the file is remote or unreadable, or the pointer leads nowhere. `anchors`:
-   * return null for a ref that is not a JSON Pointer (a JSON Schema anchor), instead of failing.
+   * Where the `$ref` at `from` leads: its target, or the first reference with siblings on the
+   * way there (a 3.1 schema applies a `$ref`'s siblings, so such a hop is not a mere alias).
+   * Throws OpenApiError at `from` when its file could not be read (or is remote and not
+   * mapped) or the pointer leads nowhere. `anchors`: return null for a ref that is not a JSON
+   * Pointer (a JSON Schema anchor, which ajv resolves), instead of failing.
    */
   resolve(ref: string, from: Location, anchors = false): Location | null {
-    const hash = ref.indexOf('#');
-    const filePart = hash === -1 ? ref : ref.slice(0, hash);
-    const fragment = hash === -1 ? '' : ref.slice(hash + 1);
-    let document = from.document;
-    if (filePart !== '') {
-      if (SCHEME.test(filePart) && !filePart.toLowerCase().startsWith('file:')) {
-        throw new OpenApiError(this.describe(from), `$ref ${JSON.stringify(ref)} points outside the local files; only local $refs are followed`);
-      }
-      const url = new URL(filePart, from.document.url);
-      url.hash = '';
-      document = this.#load(url.href, from);
-    }
-    const tokens = parsePointerFragment(fragment);
-    if (tokens === null) {
+    if (!isPointerReference(ref)) {
       if (anchors) return null;
       throw new OpenApiError(this.describe(from), `$ref ${JSON.stringify(ref)} must be a JSON Pointer (#/…)`);
     }
-    const value = valueAt(document.value, tokens);
-    if (value === undefined) throw new OpenApiError(this.describe(from), `$ref ${JSON.stringify(ref)} points to nothing`);
-    return { document, tokens, value };
+    // The loader keys what it resolved by the referring document and the `$ref` as written.
+    const entry = this.#references.get(`${from.document.key}::${ref}`);
+    if (entry === undefined) throw new OpenApiError(this.describe(from), `$ref ${JSON.stringify(ref)} was not followed when the description loaded`);
+    if (!entry.resolved) throw new OpenApiError(this.describe(from), `$ref ${JSON.stringify(ref)}: ${entry.error?.message ?? 'cannot be read'}`);
+    const hop = entry.chain?.[0];
+    const [key, pointer, value] = hop === undefined ? [entry.document.source.absoluteRef, entry.nodePointer, entry.node as unknown] : [hop.document.source.absoluteRef, hop.location.pointer, hop.node];
+    const document = this.#documents.get(key);
+    if (value === undefined || document === undefined) throw new OpenApiError(this.describe(from), `$ref ${JSON.stringify(ref)} points to nothing`);
+    return { document, tokens: parsePointer(pointer), value };
   }
 
-  /** Follows `$ref`s (a chain of Reference Objects) to the object itself; refuses cycles. */
+  /** Follows `$ref`s (Reference Objects) to the object itself, ignoring their siblings. */
   dereference(location: Location): Location {
     let current = location;
     for (let hops = 0; hops < 32; hops++) {

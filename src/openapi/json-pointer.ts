@@ -13,36 +13,14 @@ export function formatPointer(tokens: readonly string[]): string {
   return tokens.map((token) => `/${escapeToken(token)}`).join('');
 }
 
-/** `#/paths/~1orders~1%7Bid%7D/post`: for `$ref`s that ajv resolves (it URI-decodes the fragment). */
+/** `#/paths/~1orders~1%7Bid%7D/post`: a URI fragment, as `$ref`s that ajv resolves carry it (it URI-decodes the fragment). */
 export function pointerFragment(tokens: readonly string[]): string {
   return `#${tokens.map((token) => `/${encodeURIComponent(escapeToken(token))}`).join('')}`;
 }
 
-/** Tokens of a URI fragment holding a JSON Pointer (`/a/b`, URI-encoded), or null when it is not one (an anchor). */
-export function parsePointerFragment(fragment: string): string[] | null {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(fragment);
-  } catch {
-    return null;
-  }
-  if (decoded === '') return [];
-  if (!decoded.startsWith('/')) return null;
-  return decoded.slice(1).split('/').map(unescapeToken);
-}
-
-/** The value at `tokens` inside `root`, or undefined. */
-export function valueAt(root: unknown, tokens: readonly string[]): unknown {
-  let current = root;
-  for (const token of tokens) {
-    if (current === null || typeof current !== 'object') return undefined;
-    if (Array.isArray(current)) {
-      if (!/^(0|[1-9][0-9]*)$/.test(token)) return undefined;
-      current = current[Number(token)];
-    } else {
-      if (!Object.hasOwn(current, token)) return undefined;
-      current = (current as Record<string, unknown>)[token];
-    }
-  }
-  return current;
+/** Tokens of a pointer written `#/a/b` or `/a/b`, escaped with `~` only (not URI-encoded); `#/` and `` are the root. */
+export function parsePointer(pointer: string): string[] {
+  const path = pointer.startsWith('#') ? pointer.slice(1) : pointer;
+  if (path === '' || path === '/') return [];
+  return path.slice(1).split('/').map(unescapeToken);
 }

@@ -2,7 +2,7 @@ import { compileRateText, type CompiledRate } from '../limits/rate-policy.ts';
 import { parseByteSize } from '../http/units.ts';
 import { isValidRequiredScope, type ScopeRequirement } from '../routes/scopes.ts';
 import { OpenApiError, type DocumentSet, type Location } from './document-set.ts';
-import type { OpenApiVersion } from './schema-preparation.ts';
+import type { OpenApiVersion } from './openapi-ajv.ts';
 
 /**
  * Reads the operations out of an OpenAPI document (3.0 or 3.1): methods, path templates,
@@ -76,7 +76,7 @@ export class OperationReader {
     const document = this.#object(root, 'an OpenAPI document');
     const version = document.openapi;
     if (typeof version !== 'string') {
-      if (document.swagger !== undefined) this.#fail(this.#set.at(root, 'swagger'), 'Swagger 2.0 documents are not supported; convert the document to OpenAPI 3');
+      if (document.swagger !== undefined) this.#fail(this.#set.at(root, 'swagger'), `expected Swagger 2.0 (converted at load) or OpenAPI 3.0.x or 3.1.x, found ${JSON.stringify(document.swagger).slice(0, 40)}`);
       this.#fail(this.#set.at(root, 'openapi'), 'expected the OpenAPI version, such as "3.1.0"');
     }
     if (/^3\.0\.\d+$/.test(version)) return '3.0';
@@ -104,7 +104,8 @@ export class OperationReader {
       const shared = this.#parameterList(this.#set.at(itemLocation, 'parameters'));
       for (const method of METHODS) {
         if (item[method] === undefined) continue;
-        const where = this.#set.at(itemLocation, method);
+        // OpenAPI has no Reference Object for operations, but descriptions split over files use one.
+        const where = this.#set.dereference(this.#set.at(itemLocation, method));
         result.push(this.#operation(method.toUpperCase(), template, where, shared, rootScopes));
       }
     }
