@@ -9,6 +9,7 @@ import type { AuditActor } from '../store/audit-log.ts';
 import { ADMIN_TOKEN_PREFIX } from '../keys/mint-key.ts';
 import { AdminSessions, csrfTokenMatches, SESSION_COOKIE, type AdminSession } from './admin-sessions.ts';
 import { sendAdminProblem } from './admin-problems.ts';
+import type { AdminTokenActivity } from './token-activity.ts';
 
 /** Who is calling: the admin token, and the dashboard session when the call came with its cookie. */
 export interface AdminIdentity {
@@ -70,7 +71,7 @@ export interface AdminAuthenticator {
  * cookie, in which case a change must also carry the session's CSRF token and, when the
  * browser sends an `Origin`, come from this listener's own origin.
  */
-export function createAdminAuthenticator(store: AdminTokenStore, sessions: AdminSessions, protocol: 'http' | 'https'): AdminAuthenticator {
+export function createAdminAuthenticator(store: AdminTokenStore, sessions: AdminSessions, protocol: 'http' | 'https', activity?: AdminTokenActivity): AdminAuthenticator {
   async function identify(request: FastifyRequest, reply: FastifyReply): Promise<AdminIdentity | null> {
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
@@ -107,6 +108,7 @@ export function createAdminAuthenticator(store: AdminTokenStore, sessions: Admin
       const identity = await identify(request, reply);
       if (identity === null) return false;
       request.admin = identity;
+      activity?.record(identity.tokenId, { at: Date.now(), address: adminClientAddress(request) });
       if (role === 'write' && identity.role !== 'write') {
         sendAdminProblem(reply, 'admin_forbidden', 'This needs a write admin token; the one used is read-only.');
         return false;

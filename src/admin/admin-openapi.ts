@@ -20,13 +20,34 @@ const name = { type: 'string', minLength: 1, maxLength: 128, pattern: NO_CONTROL
 const tags = { type: 'array', maxItems: 32, uniqueItems: true, items: { type: 'string', pattern: TAG_PATTERN.source }, description: 'Tags for grouping; revoking by tag bans every key with it.' };
 const metadata = { type: 'object', maxProperties: 32, description: 'Free-form JSON about the client (owner, ticket); not used by the gateway.' };
 const reason = { type: 'string', maxLength: 500, pattern: NO_CONTROL_CHARACTERS, description: 'Why: recorded with the revocation and in the audit log.' };
+const STATUS = ['active', 'rotating', 'revoked', 'expired'];
+/** The settings a key carries beyond name and tags, as `keys create` takes them (src/routes/key-setting-checks.ts checks their content). */
+const settings = {
+  scopes: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 128 }, description: 'What the key may do, such as `orders:read`; `orders:*` and `*` are wildcards. `GET /api/scopes` lists the scopes the routes require.' },
+  allowedCidrs: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 64 }, description: 'The key works only from these networks, such as `10.0.0.0/8` or `2001:db8::/32`; empty: from anywhere. Host bits must be zero.' },
+  rateLimit: nullable('string', { maxLength: 64, description: 'Rate limit instead of `limits.keyRate`, such as `100/s` or `100/s burst 200`; null: the gateway\'s default.' }),
+  quota: nullable('string', { maxLength: 64, description: 'Request quota instead of `limits.keyQuota`, such as `10000/day`; null: the default.' }),
+  certFingerprint: nullable('string', { maxLength: 128, description: 'Bind the key to a client certificate by its SHA-256 fingerprint (hex, colons allowed); null: unbound.' }),
+  certificate: { type: 'string', maxLength: 16384, description: 'Bind the key to this PEM client certificate (its fingerprint is stored); instead of `certFingerprint`.' },
+};
+const auditFilters = [
+  { name: 'actor', in: 'query', schema: { type: 'string', maxLength: 80 }, description: '`cli` or an admin token id.' },
+  { name: 'action', in: 'query', schema: { type: 'string', pattern: '^[a-z_]+(\\.[a-z_]+)?$', maxLength: 40 }, description: 'An action such as `key.revoked`, or a family: `key`, `admin_token`.' },
+  { name: 'target', in: 'query', schema: ID },
+  { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Entries at or after this time.' },
+  { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Entries before this time.' },
+];
+const named = (description: string): Schema => nullable('string', { description });
 
 const schemas: Record<string, Schema> = {
   Problem: {
     type: 'object',
     description: 'RFC 9457 problem details; `code` is stable (docs/errors.md).',
     required: ['type', 'title', 'status', 'detail', 'code'],
-    properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' } },
+    properties: {
+      type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' },
+      errors: { type: 'array', description: 'With `request_invalid`: each refused field, as a JSON pointer into the request (`/body/allowedCidrs`) and a message.', items: { type: 'object', properties: { pointer: { type: 'string' }, message: { type: 'string' } } } },
+    },
   },
   Key: {
     type: 'object',
@@ -36,8 +57,9 @@ const schemas: Record<string, Schema> = {
       id: { type: 'string' },
       name: { type: 'string' },
       displayPrefix: { type: 'string', description: 'The first characters of the key, such as `pcl_AbCd`.' },
-      status: { type: 'string', enum: ['active', 'revoked', 'expired'] },
+      status: { type: 'string', enum: STATUS, description: '`rotating`: active, in the grace period of a rotation (`rotatedTo` names the successor).' },
       tags: { type: 'array', items: { type: 'string' } },
+      quota: nullable('string'),
       scopes: { type: 'array', items: { type: 'string' } },
       allowedCidrs: { type: 'array', items: { type: 'string' } },
       certFingerprint: nullable('string'),
@@ -57,15 +79,70 @@ const schemas: Record<string, Schema> = {
   KeyPage: {
     type: 'object',
     required: ['items', 'next'],
-    properties: { items: { type: 'array', items: ref('Key') }, next: nullable('string', { description: 'Pass as `after` for the next page; null at the end.' }) },
+    properties: {
+      items: { type: 'array', items: ref('Key') },
+      next: nullable('string', { description: 'Pass as `after` for the next page; null at the end (and always with `sort`).' }),
+      nextOffset: nullable('integer', { description: 'With `sort`: pass as `offset` for the next page.' }),
+      matched: { type: 'integer', description: 'With `sort`: keys matching the filters.' },
+      counts: { type: 'object', description: 'With `sort`: every key by status (`total`, `active`, `rotating`, `revoked`, `expired`).' },
+      complete: { type: 'boolean', description: 'With `sort`: false when the store holds more keys than one listing reads (50,000).' },
+      usagePending: { type: 'integer', description: 'With `sort`: steps of the window whose usage is not summed yet; each item\'s `usage` is then partial.' },
+    },
   },
   CreateKey: {
     type: 'object', additionalProperties: false, required: ['name'],
-    properties: { name, tags, metadata, expiresIn: { type: 'string', pattern: DURATION, description: 'Expire after this long, such as `30d`.' } },
+    properties: { name, tags, ...settings, metadata, expiresIn: { type: 'string', pattern: DURATION, description: 'Expire after this long, such as `30d`.' }, expiresAt: time('Expire at this time (instead of `expiresIn`).') },
   },
   UpdateKey: {
     type: 'object', additionalProperties: false, minProperties: 1,
-    properties: { name, tags, metadata, expiresAt: time('New expiry time, or null for none.') },
+    properties: { name, tags, ...settings, metadata, expiresAt: time('New expiry time, or null for none.') },
+  },
+  ChangeKeys: {
+    type: 'object', additionalProperties: false, required: ['ids', 'action'],
+    properties: {
+      ids: { type: 'array', minItems: 1, maxItems: 500, items: ID },
+      action: { type: 'string', enum: ['revoke', 'addTag', 'removeTag', 'expire'] },
+      reason,
+      tag: { type: 'string', pattern: TAG_PATTERN.source },
+      expiresAt: time('With `expire`: the new expiry, or null for none.'),
+    },
+  },
+  ChangedKeys: {
+    type: 'object',
+    properties: { changeSet: { type: 'string', description: 'One id (`chg_…`) for the whole change.' }, keys: { type: 'array', items: ref('Key') }, missing: { type: 'array', items: { type: 'string' }, description: 'Ids with no key.' } },
+  },
+  Overview: {
+    type: 'object',
+    description: 'Traffic over the window from per-minute usage (summed per step over every key), the keys that stand out, and this node\'s health.',
+    properties: {
+      window: { type: 'string' }, step: { type: 'integer', description: 'Seconds per point.' },
+      pending: { type: 'integer', description: 'Oldest steps not summed yet (a first look at a long window is summed within a time budget); ask again.' },
+      points: { type: 'array', items: { type: 'object', properties: { t: { type: 'string', format: 'date-time' }, requests: { type: 'integer' }, denied: { type: 'integer' }, denials: { type: 'object', description: 'By error code; `other` for keys beyond the most refused.' }, summed: { type: 'boolean' } } } },
+      codes: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, count: { type: 'integer' } } } },
+      totals: { type: 'object' }, topByRequests: { type: 'array', items: { type: 'object' } }, topByDenials: { type: 'array', items: { type: 'object' } },
+      keys: { type: 'object', description: 'Every key by status.' }, expiringSoon: { type: 'array', items: { type: 'object' } }, recentRevocations: { type: 'array', items: { type: 'object' } },
+      node: ref('Health'),
+    },
+  },
+  Scopes: {
+    type: 'object',
+    properties: {
+      source: { type: 'string', enum: ['openapi', 'routes', 'none'], description: 'Where the gateway\'s routes come from; `none`: no scopes to suggest.' },
+      scopes: { type: 'array', items: { type: 'object', properties: { scope: { type: 'string' }, operations: { type: 'array', items: { type: 'string' } } } } },
+    },
+  },
+  AdminToken: {
+    type: 'object',
+    description: 'An admin token, never its secret or digest. `lastUsedAt` is this node\'s memory since it started.',
+    properties: {
+      id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', enum: ['read', 'write'] }, displayPrefix: { type: 'string' }, status: { type: 'string', enum: ['active', 'revoked'] },
+      createdAt: time(''), revokedAt: time(''), lastUsedAt: time('Last call with it on this node.'), lastUsedAddress: nullable('string'), current: { type: 'boolean', description: 'The token of this call.' },
+    },
+  },
+  NewAdminToken: { allOf: [ref('AdminToken'), { type: 'object', required: ['token'], properties: { token: { type: 'string', description: 'The token itself: shown only in this response.' } } }] },
+  CreateAdminToken: {
+    type: 'object', additionalProperties: false, required: ['name', 'role'],
+    properties: { name: { ...name, description: 'Who or what the token is for, such as `ops-laptop`.' }, role: { type: 'string', enum: ['read', 'write'] } },
   },
   Revoke: { type: 'object', additionalProperties: false, properties: { reason } },
   RevokeByTag: { type: 'object', additionalProperties: false, required: ['tag'], properties: { tag: { type: 'string', pattern: TAG_PATTERN.source }, reason } },
@@ -85,7 +162,8 @@ const schemas: Record<string, Schema> = {
     type: 'object',
     properties: {
       seq: { type: 'integer' }, at: { type: 'string', format: 'date-time' }, actor: { type: 'string', description: '`cli` or an admin token id.' },
-      address: nullable('string'), action: { type: 'string' }, target: { type: 'string' }, reason: nullable('string'), details: { type: 'object' }, hash: { type: 'string' },
+      actorName: named('The admin token\'s name; `command line` for `cli`.'),
+      address: nullable('string'), action: { type: 'string' }, target: { type: 'string' }, targetName: named('The key\'s or admin token\'s name.'), reason: nullable('string'), details: { type: 'object' }, hash: { type: 'string' },
     },
   },
   AuditPage: { type: 'object', properties: { items: { type: 'array', items: ref('AuditEntry') }, next: nullable('integer', { description: 'Pass as `before` for the next page.' }) } },
@@ -136,13 +214,20 @@ export const adminPaths: Record<string, Record<string, Operation>> = {
       parameters: [
         { name: 'q', in: 'query', schema: { type: 'string', maxLength: 128 }, description: 'Part of the name or id (case-insensitive).' },
         { name: 'tag', in: 'query', schema: { type: 'string', pattern: TAG_PATTERN.source } },
-        { name: 'status', in: 'query', schema: { type: 'string', enum: ['active', 'revoked', 'expired'] } },
+        { name: 'status', in: 'query', schema: { type: 'string', enum: STATUS } },
         { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
-        { name: 'after', in: 'query', schema: ID },
+        { name: 'after', in: 'query', schema: ID, description: 'Without `sort`: keys whose id sorts after this one.' },
+        { name: 'sort', in: 'query', schema: { type: 'string', enum: ['name', 'created', 'lastUsed', 'requests', 'status'] }, description: 'Sort every key by this column (ties by id) and page with `offset`; the answer adds totals.' },
+        { name: 'order', in: 'query', schema: { type: 'string', enum: ['asc', 'desc'], default: 'desc' } },
+        { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 1000000 } },
+        { ...window, description: 'With `sort`: the period of each key\'s `usage` (requests and refusals).', schema: { ...window.schema, default: '24h' } },
       ],
       responses: { 200: json(ref('KeyPage')), ...problemResponses(400) },
     }),
     post: write({ operationId: 'createKey', summary: 'Create a key; the response is the only time it is shown', requestBody: body('CreateKey'), responses: { 201: json(ref('NewKey'), 'Created') } }),
+  },
+  '/api/keys/bulk': {
+    post: write({ operationId: 'changeKeys', summary: 'Revoke, tag, untag or set the expiry of many keys at once, as one change set', requestBody: body('ChangeKeys'), responses: { 200: json(ref('ChangedKeys')) } }),
   },
   '/api/keys/revoke': {
     post: write({ operationId: 'revokeKeysByTag', summary: 'Revoke every unrevoked key with a tag', requestBody: body('RevokeByTag'), responses: { 200: json({ type: 'array', items: ref('Key') }) } }),
@@ -163,19 +248,39 @@ export const adminPaths: Record<string, Record<string, Operation>> = {
   '/api/usage': {
     get: read({ operationId: 'getUsage', summary: 'Busiest keys over a window', parameters: [window, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }], responses: { 200: json(ref('UsageSummary')) } }),
   },
+  '/api/overview': {
+    get: read({ operationId: 'getOverview', summary: 'Traffic and refusals by code over a window, top keys, keys expiring soon, recent revocations, node health', parameters: [window], responses: { 200: json(ref('Overview')) } }),
+  },
+  '/api/scopes': {
+    get: read({ operationId: 'listScopes', summary: 'The scopes the gateway\'s routes require, with the operations that need each', responses: { 200: json(ref('Scopes')) } }),
+  },
   '/api/audit': {
     get: read({
-      operationId: 'listAudit', summary: 'The audit log, newest first',
+      operationId: 'listAudit', summary: 'The audit log, newest first, filtered; a page reads at most 10,000 entries, then `next` continues',
       parameters: [
-        { name: 'target', in: 'query', schema: ID },
+        ...auditFilters,
         { name: 'before', in: 'query', schema: { type: 'integer', minimum: 1 } },
         { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
       ],
       responses: { 200: json(ref('AuditPage')) },
     }),
   },
+  '/api/audit/export': {
+    get: read({
+      operationId: 'exportAudit', summary: 'The filtered audit log as a download: JSON Lines or CSV, newest first, at most 100,000 entries',
+      parameters: [...auditFilters, { name: 'format', in: 'query', schema: { type: 'string', enum: ['jsonl', 'csv'], default: 'jsonl' } }],
+      responses: { 200: { description: 'One entry per line', content: { 'application/jsonl': {}, 'text/csv': {} } } },
+    }),
+  },
   '/api/audit/verify': {
     get: read({ operationId: 'verifyAudit', summary: 'Check the audit log\'s hash chain', responses: { 200: json(ref('AuditVerification')) } }),
+  },
+  '/api/admin-tokens': {
+    get: write({ operationId: 'listAdminTokens', summary: 'Every admin token, newest first (write tokens only)', responses: { 200: json({ type: 'array', items: ref('AdminToken') }) } }),
+    post: write({ operationId: 'createAdminToken', summary: 'Create an admin token; the response is the only time it is shown', requestBody: body('CreateAdminToken'), responses: { 201: json(ref('NewAdminToken'), 'Created') } }),
+  },
+  '/api/admin-tokens/{id}/revoke': {
+    post: write({ operationId: 'revokeAdminToken', summary: 'Revoke an admin token: its sessions and event streams end within a second', parameters: [idParameter], responses: { 200: json(ref('AdminToken')), ...problemResponses(404) } }),
   },
   '/api/events': {
     get: read({ operationId: 'streamEvents', summary: 'Server-sent events: one `key` event per key change, from the change feed', responses: { 200: { description: 'An event stream', content: { 'text/event-stream': {} } } } }),

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
 import { isLoopbackHost, type AdminConfig } from './admin-config.ts';
 import { formatHostPort, type HostPort } from '../http/units.ts';
+import { ADMIN_LISTEN, CANNOT_LISTEN_CODES, ListenError } from '../engine/reuse-port-listen.ts';
 import { NO_RENEGOTIATION } from '../engine/tls-credentials.ts';
 import type { Store } from '../store/store.ts';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
@@ -22,6 +23,14 @@ import { KeyEventStreams, type KeyEventSource } from './event-stream.ts';
 import { registerKeyRoutes } from './key-routes.ts';
 import { registerReportRoutes } from './report-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
+import { registerTokenRoutes } from './token-routes.ts';
+import { registerOverviewRoutes } from './overview-routes.ts';
+import { KeyCatalogue } from './key-catalogue.ts';
+import { UsageRollup } from './usage-rollup.ts';
+import { AdminTokenActivity } from './token-activity.ts';
+import { nodeHealth } from './node-health.ts';
+import type { Operation } from '../routes/operation.ts';
 
 interface ChangeFeedState extends KeyEventSource {
   readonly lastSeq: number;
@@ -40,6 +49,10 @@ export interface AdminDependencies {
   health: () => HealthReport;
   /** The built dashboard's folder (tests may point elsewhere). */
   dashboardDirectory?: string;
+  /** The gateway's routes, whose required scopes the dashboard suggests for keys. */
+  operations?: readonly Operation[];
+  /** Whether Redis is reachable right now; null or absent when limits are kept in memory only. */
+  redisShared?: (() => boolean) | null;
 }
 
 /**
@@ -71,9 +84,12 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
   const app = createAdminFastify(config.admin.tls, logger, dependencies.requestIds);
 
   const sessions = new AdminSessions({ lifetime: config.admin.sessionLifetime, idleTimeout: config.admin.sessionIdleTimeout });
-  const auth = createAdminAuthenticator(store, sessions, protocol);
+  const activity = new AdminTokenActivity();
+  const auth = createAdminAuthenticator(store, sessions, protocol, activity);
   const streams = new KeyEventStreams(changeFeed, store, sessions);
   const routes = adminRoutes();
+  const catalogue = new KeyCatalogue(store, changeFeed);
+  const rollup = new UsageRollup(store);
 
   await app.register(cookie);
   app.decorateRequest('admin', null);
@@ -81,8 +97,11 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
   app.setNotFoundHandler((_request, reply) => sendAdminProblem(reply, 'not_found', 'No such admin route.'));
   addAdminHooks(app, config.admin, auth, logger);
 
-  registerKeyRoutes(app, routes, store, config.keys.prefix);
+  registerKeyRoutes(app, routes, { store, keyPrefix: config.keys.prefix, catalogue, rollup });
   registerReportRoutes(app, routes, store);
+  registerAuditRoutes(app, routes, store, catalogue);
+  registerTokenRoutes(app, routes, store, activity);
+  registerOverviewRoutes(app, routes, { store, catalogue, rollup, operations: dependencies.operations ?? [], health: () => nodeHealth(dependencies) });
   registerSessionRoutes(app, routes, store, sessions, protocol);
   registerOperation(app, routes, 'streamEvents', async (request, reply) => streams.open(request, reply));
   registerOperation(app, routes, 'openapi', async () => adminOpenApi);
@@ -135,17 +154,15 @@ function addAdminHooks(app: FastifyInstance, admin: AdminConfig, auth: AdminAuth
 
 /** Metrics, this node's health report (with the change feed's position) and the probes. */
 function registerMonitoringRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, dependencies: AdminDependencies): void {
-  const { metrics, changeFeed } = dependencies;
+  const { metrics } = dependencies;
   registerOperation(app, routes, 'metrics', async (_request, reply) => {
     const { contentType, body } = await metrics.render();
     return reply.type(contentType).header('cache-control', 'no-store').send(body);
   });
   registerOperation(app, routes, 'health', async (_request, reply) => {
-    const report = dependencies.health();
-    const caughtUpAt = changeFeed.caughtUpAt;
-    const lagSeconds = caughtUpAt === null ? null : Math.max(0, (Date.now() - caughtUpAt) / 1000);
+    const report = nodeHealth(dependencies);
     reply.code(report.ready ? 200 : 503).header('cache-control', 'no-store');
-    return { ...report, changeFeed: { ...report.changeFeed, position: changeFeed.lastSeq, lagSeconds } };
+    return report;
   });
   for (const probe of ['healthz', 'readyz'] as const) {
     registerOperation(app, routes, probe, async (_request, reply) => {
@@ -181,14 +198,16 @@ export async function startAdminServer(dependencies: AdminDependencies): Promise
   const listen = dependencies.config.admin.listen as HostPort;
   const { app, streams } = await buildAdminApp(dependencies);
   try {
+    // SO_REUSEPORT, like every listener: a new process binds it while this one drains.
     // `exclusive`: in a `--workers` cluster worker, bind here rather than through the supervisor,
     // which would otherwise share one socket between listeners that asked for the same port 0.
-    await app.listen({ host: listen.host, port: listen.port, exclusive: true });
+    const options: FastifyListenOptions & { reusePort: boolean } = { host: listen.host, port: listen.port, exclusive: true, reusePort: true };
+    await app.listen(options);
   } catch (error) {
     await app.close();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL' && code !== 'EACCES') throw error;
-    throw new Error(`admin.listen ${formatHostPort(listen)}: cannot listen (${code}). Choose another address with --admin-listen or PORTCULLIS_ADMIN_LISTEN, or turn the admin listener off with an empty PORTCULLIS_ADMIN_LISTEN.`, { cause: error });
+    if (code === undefined || !CANNOT_LISTEN_CODES.has(code)) throw error;
+    throw new ListenError(ADMIN_LISTEN, listen, code, error, 'or turn the admin listener off with an empty PORTCULLIS_ADMIN_LISTEN');
   }
   const info = (app.server as Server).address() as AddressInfo;
   const address = { host: info.address, port: info.port };

@@ -1,88 +1,59 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { parseDuration } from '../http/units.ts';
-import { keyStatus, type KeyRecord, type KeyStatus } from '../keys/key-record.ts';
+import { keyStatus } from '../keys/key-record.ts';
 import { mintKey } from '../keys/mint-key.ts';
-import type { KeySettingsUpdate } from '../store/key-store.ts';
+import type { AuditActor } from '../store/audit-log.ts';
 import type { Store } from '../store/store.ts';
 import { auditActor } from './admin-auth.ts';
 import type { AdminRoute } from './admin-openapi.ts';
 import { AdminProblem } from './admin-problems.ts';
 import { registerOperation } from './admin-routes.ts';
 import { adminKeyView } from './admin-views.ts';
+import type { KeyCatalogue } from './key-catalogue.ts';
+import { listKeysById, listKeysSorted, type KeyListQuery, type KeySort } from './key-listing.ts';
+import { checkedSettings, newKeySettings, type KeySettingsBody } from './key-settings-body.ts';
+import type { UsageRollup } from './usage-rollup.ts';
 
 const DEFAULT_GRACE = 3_600_000;
-/** A filtered listing reads at most this many records per call, then hands back a cursor. */
-const MAX_SCANNED = 5000;
 
-interface KeyListQuery {
-  q?: string;
-  tag?: string;
-  status?: KeyStatus;
-  limit: number;
-  after?: string;
-}
-
-/**
- * Keys matching a search and a status, paged by id. The store pages by tag and id only, so
- * other filters are applied here, reading at most MAX_SCANNED records per call; `next` lets
- * the caller continue from where the scan stopped even when a page holds fewer matches.
- */
-async function listKeysFiltered(store: Store, query: KeyListQuery, now: number): Promise<{ items: KeyRecord[]; next: string | null }> {
-  const needle = query.q?.toLowerCase();
-  const items: KeyRecord[] = [];
-  let after = query.after;
-  let scanned = 0;
-  for (;;) {
-    const page = await store.listKeys({ tag: query.tag, after, limit: 500 });
-    for (const record of page) {
-      scanned++;
-      after = record.id;
-      if (needle !== undefined && !record.name.toLowerCase().includes(needle) && !record.id.toLowerCase().includes(needle)) continue;
-      if (query.status !== undefined && keyStatus(record, now) !== query.status) continue;
-      items.push(record);
-      if (items.length === query.limit) return { items, next: record.id };
-    }
-    if (page.length < 500) return { items, next: null };
-    if (scanned >= MAX_SCANNED) return { items, next: after ?? null };
-  }
+export interface KeyRouteParts {
+  store: Store;
+  keyPrefix: string;
+  catalogue: KeyCatalogue;
+  rollup: UsageRollup;
 }
 
 function notFound(id: string): AdminProblem {
   return new AdminProblem('not_found', `No key with id ${id}.`);
 }
 
-function parseTime(value: string | null): number | null {
-  return value === null ? null : Date.parse(value);
-}
-
-export function registerKeyRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, store: Store, keyPrefix: string): void {
-  registerKeyRecordRoutes(app, routes, store, keyPrefix);
-  registerKeyRetirementRoutes(app, routes, store, keyPrefix);
+export function registerKeyRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, parts: KeyRouteParts): void {
+  // Whatever this API changes, the next listing reads again (the change feed may not have moved yet).
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (request.method !== 'GET' && request.url.startsWith('/api/keys')) parts.catalogue.invalidate();
+    return payload;
+  });
+  registerKeyRecordRoutes(app, routes, parts);
+  registerKeyRetirementRoutes(app, routes, parts);
+  registerBulkRoute(app, routes, parts);
 }
 
 /** Listing, creating, reading and changing keys. */
-function registerKeyRecordRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, store: Store, keyPrefix: string): void {
+function registerKeyRecordRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, { store, keyPrefix, catalogue, rollup }: KeyRouteParts): void {
   registerOperation(app, routes, 'listKeys', async (request) => {
     const now = Date.now();
     const query = request.query as KeyListQuery;
-    const page = await listKeysFiltered(store, query, now);
-    return { items: page.items.map((record) => adminKeyView(record, now)), next: page.next };
+    if (query.sort !== undefined) return listKeysSorted(catalogue, rollup, query as KeyListQuery & { sort: KeySort }, now);
+    if (query.offset !== undefined) throw new AdminProblem('request_invalid', 'offset pages a sorted listing: give sort too.', [{ pointer: '/querystring/offset', message: 'offset needs sort' }]);
+    return listKeysById(store, query, now);
   });
 
   registerOperation(app, routes, 'createKey', async (request, reply) => {
-    const body = request.body as { name: string; tags?: string[]; metadata?: Record<string, unknown>; expiresIn?: string };
     const now = Date.now();
-    const expiresIn = body.expiresIn === undefined ? null : parseDuration(body.expiresIn);
-    if (expiresIn === 0) throw new AdminProblem('request_invalid', 'expiresIn must be longer than 0s.');
+    const settings = newKeySettings(request.body as KeySettingsBody & { name: string }, now);
     const minted = mintKey(keyPrefix);
-    const record = await store.createKey(
-      {
-        id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, name: body.name.trim(), tags: body.tags ?? [], scopes: [], allowedCidrs: [],
-        certFingerprint: null, rateLimit: null, quota: null, metadata: body.metadata ?? {}, expiresAt: expiresIn === null ? null : now + expiresIn,
-      },
-      now,
-      auditActor(request),
-    );
+    const record = await store.createKey({ id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings }, now, auditActor(request));
     reply.code(201).header('cache-control', 'no-store');
     return { ...adminKeyView(record, now), key: minted.key };
   });
@@ -96,13 +67,8 @@ function registerKeyRecordRoutes(app: FastifyInstance, routes: ReadonlyMap<strin
 
   registerOperation(app, routes, 'updateKey', async (request) => {
     const { id } = request.params as { id: string };
-    const body = request.body as { name?: string; tags?: string[]; metadata?: Record<string, unknown>; expiresAt?: string | null };
-    const changes: KeySettingsUpdate = {};
-    if (body.name !== undefined) changes.name = body.name.trim();
-    if (body.tags !== undefined) changes.tags = body.tags;
-    if (body.metadata !== undefined) changes.metadata = body.metadata;
-    if (body.expiresAt !== undefined) changes.expiresAt = parseTime(body.expiresAt);
     const now = Date.now();
+    const changes = checkedSettings(request.body as KeySettingsBody, now);
     const record = await store.updateKey(id, changes, now, auditActor(request));
     if (record === null) throw notFound(id);
     return adminKeyView(record, now);
@@ -110,7 +76,7 @@ function registerKeyRecordRoutes(app: FastifyInstance, routes: ReadonlyMap<strin
 }
 
 /** Revoking keys (one, or every key with a tag) and rotating one to a successor. */
-function registerKeyRetirementRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, store: Store, keyPrefix: string): void {
+function registerKeyRetirementRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, { store, keyPrefix }: KeyRouteParts): void {
   registerOperation(app, routes, 'revokeKey', async (request) => {
     const { id } = request.params as { id: string };
     const { reason } = request.body as { reason?: string };
@@ -143,5 +109,48 @@ function registerKeyRetirementRoutes(app: FastifyInstance, routes: ReadonlyMap<s
     if (result === null) throw notFound(id);
     reply.header('cache-control', 'no-store');
     return { ...adminKeyView(result.newKey, now), key: minted.key, replaces: id, oldKeyExpiresAt: new Date(result.oldKey.expiresAt as number).toISOString() };
+  });
+}
+
+interface BulkBody {
+  ids: string[];
+  action: 'revoke' | 'addTag' | 'removeTag' | 'expire';
+  reason?: string;
+  tag?: string;
+  expiresAt?: string | null;
+}
+
+/**
+ * One change to many keys (the dashboard's multi-select): revoke, add or remove a tag, or set
+ * the expiry. Every key's change is its own store transaction and audit entry; all of them
+ * carry one change-set id (`chg_…`), returned here, that ties them together.
+ */
+function registerBulkRoute(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, { store }: KeyRouteParts): void {
+  registerOperation(app, routes, 'changeKeys', async (request) => {
+    const body = request.body as BulkBody;
+    if ((body.action === 'addTag' || body.action === 'removeTag') && body.tag === undefined) throw new AdminProblem('request_invalid', 'tag: give the tag to add or remove.', [{ pointer: '/body/tag', message: 'tag: required for addTag and removeTag' }]);
+    if (body.action === 'expire' && body.expiresAt === undefined) throw new AdminProblem('request_invalid', 'expiresAt: give the new expiry (or null for none).', [{ pointer: '/body/expiresAt', message: 'expiresAt: required for expire' }]);
+    const changeSet = `chg_${randomBytes(12).toString('base64url')}`;
+    // Every audit entry of the change records the change set's id in its details.
+    const by: AuditActor = { ...auditActor(request), changeSet };
+    const now = Date.now();
+    const changed = [];
+    const missing = [];
+    for (const id of new Set(body.ids)) {
+      let record;
+      if (body.action === 'revoke') {
+        record = await store.revokeKey(id, body.reason?.trim() || null, now, by);
+      } else if (body.action === 'expire') {
+        record = await store.updateKey(id, { expiresAt: body.expiresAt === null ? null : Date.parse(body.expiresAt as string) }, now, by);
+      } else {
+        const current = await store.getKeyById(id);
+        const tag = body.tag as string;
+        const tags = current === null ? [] : body.action === 'addTag' ? [...new Set([...current.tags, tag])] : current.tags.filter((held) => held !== tag);
+        record = current === null ? null : await store.updateKey(id, { tags }, now, by);
+      }
+      if (record === null) missing.push(id);
+      else changed.push(adminKeyView(record, now));
+    }
+    return { changeSet, keys: changed, missing };
   });
 }

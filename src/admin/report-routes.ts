@@ -1,29 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/store.ts';
 import type { UsagePoint } from '../store/usage-store.ts';
-import { verifyAuditChain } from '../store/audit-chain.ts';
 import type { AdminRoute } from './admin-openapi.ts';
 import { AdminProblem } from './admin-problems.ts';
 import { registerOperation } from './admin-routes.ts';
-import { adminKeyView, auditEntryView } from './admin-views.ts';
+import { adminKeyView } from './admin-views.ts';
+import { windowBounds } from './usage-rollup.ts';
 
-const MINUTE = 60_000;
-/** Each window's length and the width of one chart point. */
-const WINDOWS: Record<string, { span: number; step: number }> = {
-  '1h': { span: 60 * MINUTE, step: MINUTE },
-  '6h': { span: 360 * MINUTE, step: 5 * MINUTE },
-  '24h': { span: 1440 * MINUTE, step: 15 * MINUTE },
-  '7d': { span: 7 * 1440 * MINUTE, step: 60 * MINUTE },
-};
 const ADDRESSES_SHOWN = 20;
 const ADDRESSES_COUNTED = 1000;
-
-/** `[from, to)` ending at the end of the current step, so the newest point is the one in progress. */
-function windowBounds(name: string, now: number): { from: number; to: number; step: number } {
-  const { span, step } = WINDOWS[name] ?? (WINDOWS['1h'] as { span: number; step: number });
-  const to = now - (now % step) + step;
-  return { from: to - span, to, step };
-}
 
 interface ChartPoint {
   t: string;
@@ -31,19 +16,24 @@ interface ChartPoint {
   denied: number;
   bytesIn: number;
   bytesOut: number;
+  /** Refusals in this step, by error code. */
+  denials: Record<string, number>;
 }
 
 /** Sums per-minute points into fixed steps, with empty steps present, so a chart needs no gap logic. */
 function toChartPoints(series: readonly UsagePoint[], from: number, to: number, step: number): ChartPoint[] {
   const points: ChartPoint[] = [];
-  for (let t = from; t < to; t += step) points.push({ t: new Date(t).toISOString(), requests: 0, denied: 0, bytesIn: 0, bytesOut: 0 });
+  for (let t = from; t < to; t += step) points.push({ t: new Date(t).toISOString(), requests: 0, denied: 0, bytesIn: 0, bytesOut: 0, denials: {} });
   for (const minute of series) {
     const point = points[Math.floor((minute.minute - from) / step)];
     if (point === undefined) continue;
     point.requests += minute.requests;
     point.bytesIn += minute.bytesIn;
     point.bytesOut += minute.bytesOut;
-    for (const count of Object.values(minute.denials)) point.denied += count;
+    for (const [code, count] of Object.entries(minute.denials)) {
+      point.denied += count;
+      point.denials[code] = (point.denials[code] ?? 0) + count;
+    }
   }
   return points;
 }
@@ -86,12 +76,4 @@ export function registerReportRoutes(app: FastifyInstance, routes: ReadonlyMap<s
     }
     return { window, from: new Date(from).toISOString(), to: new Date(to).toISOString(), keys };
   });
-
-  registerOperation(app, routes, 'listAudit', async (request) => {
-    const query = request.query as { target?: string; before?: number; limit: number };
-    const entries = await store.listAuditEntries(query);
-    return { items: entries.map(auditEntryView), next: entries.length === query.limit ? (entries.at(-1)?.seq ?? null) : null };
-  });
-
-  registerOperation(app, routes, 'verifyAudit', async () => verifyAuditChain(store));
 }

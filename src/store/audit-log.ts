@@ -12,6 +12,11 @@ export interface AuditActor {
   actor: string;
   /** The address the change came from (the admin client's); null for the CLI. */
   address: string | null;
+  /**
+   * The change set this change belongs to (`portcullis apply`, `keys import`: several changes
+   * made as one), recorded as `changeSet` in the entry's details so they can be found together.
+   */
+  changeSet?: string;
 }
 
 /** The actor of every change made with the `portcullis` command-line tool. */

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { KeyRecord, KeySettings } from '../keys/key-record.ts';
 import type { KeySettingsUpdate } from './key-store.ts';
+import type { AuditActor } from './audit-log.ts';
 
 /**
  * The `details` JSON of key audit entries, shared by every store so that the same change is
@@ -25,4 +26,10 @@ export function keyChangeDetails(old: KeyRecord, changes: KeySettingsUpdate): st
     if (to !== undefined && !isDeepStrictEqual(to, old[name])) changed[name] = { from: old[name], to };
   }
   return Object.keys(changed).length === 0 ? null : JSON.stringify({ changes: changed });
+}
+
+/** `details` with the change set of `by`, if it has one (see `AuditActor.changeSet`); unchanged otherwise. */
+export function detailsInChangeSet(details: string, by: AuditActor): string {
+  if (by.changeSet === undefined) return details;
+  return JSON.stringify({ ...(JSON.parse(details) as Record<string, unknown>), changeSet: by.changeSet });
 }

@@ -52,6 +52,17 @@ export interface RotateResult {
 /** Settings an update may change; absent fields stay as they are. */
 export type KeySettingsUpdate = Partial<KeySettings>;
 
+/** What `importKeys` did. */
+export interface ImportResult {
+  /** Keys created. */
+  created: number;
+  /** Keys skipped because a key with the same digest was already stored (or earlier in the batch). */
+  alreadyStored: number;
+}
+
+/** Called as an import proceeds (`done` of `total` keys handled), for a progress bar. */
+export type ImportProgress = (done: number, total: number) => void;
+
 /** A live `subscribeToChanges` registration. */
 export interface ChangeSubscription {
   /** Whether notifications are arriving right now (false while reconnecting). */
@@ -90,6 +101,14 @@ export interface KeyStore {
    * `graceEndsAt` (or earlier, if it already expired sooner). Null when `oldId` is unknown.
    */
   rotateKey(oldId: string, replacement: Omit<NewKey, keyof KeySettings>, graceEndsAt: number, now: number, by: AuditActor): Promise<RotateResult | null>;
+  /**
+   * Creates many keys in ONE transaction: all of them, or none when any is refused (a
+   * duplicate id, a value the store cannot keep). A key whose digest is already stored (or
+   * comes earlier in the batch) is skipped, so importing the same file twice creates nothing
+   * the second time. Each created key gets its `created` event and audit entry, as
+   * `createKey` writes them.
+   */
+  importKeys(keys: readonly NewKey[], now: number, by: AuditActor, onProgress?: ImportProgress): Promise<ImportResult>;
   /**
    * Changes a key's settings. Null when there is no such key; a change that changes nothing
    * returns the record and writes neither an event nor an audit entry.

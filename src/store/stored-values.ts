@@ -174,7 +174,9 @@ export function storedSettingsUpdate(changes: KeySettingsUpdate): KeySettingsUpd
 
 /** Who made a change, checked (an admin token id and a client address). */
 export function storedActor(by: AuditActor): AuditActor {
-  return { actor: storedText(by.actor, 'actor'), address: storedText(by.address, 'actor address') };
+  const actor: AuditActor = { actor: storedText(by.actor, 'actor'), address: storedText(by.address, 'actor address') };
+  if (by.changeSet !== undefined) actor.changeSet = storedText(by.changeSet, 'change set');
+  return actor;
 }
 
 /** An audit entry as it is chained and stored: its time floored, its text checked. */

@@ -11,26 +11,21 @@
  * Screenshots go to test-results/frontend-and-api/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { after, before, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
 import { issueClientCertificate } from '../../src/certs/dev-certificates.ts';
 import { EXAMPLE_FOLDER, freePorts, PROJECT_ROOT, runPortcullis, startStack, type RunningStack } from '../../examples/frontend-and-api/stack.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
+import { chromiumCheck, launchChromium } from '../support/browser.ts';
+import { describeNeeding } from '../support/required-service.ts';
 const SCREENSHOTS = join(PROJECT_ROOT, 'test-results', 'frontend-and-api');
 /** The page's refresh period (public/app.js). */
 const REFRESH_MS = 500;
 const STATUS = '#status';
 
-const chromiumMissing = !existsSync(CHROMIUM);
-if (chromiumMissing && process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium package (.ci/run)`);
-const skip = chromiumMissing ? `${CHROMIUM} is missing: install Debian's chromium package to run the browser test` : false;
 
 interface Answer {
   status: number;
@@ -74,10 +69,11 @@ async function refreshCount(page: Page): Promise<number> {
   return Number(match[1]);
 }
 
-describe('frontend and API behind Portcullis, in a browser', { skip, timeout: 120_000 }, () => {
+// Chromium: PORTCULLIS_CHROMIUM or chromium on PATH; skipped without it unless CI is set.
+describeNeeding(chromiumCheck(), 'frontend and API behind Portcullis, in a browser', () => {
   let stack: RunningStack;
   let context: BrowserContext;
-  let userData: string;
+  let closeBrowser: (() => Promise<void>) | undefined;
   let page1: Page;
   let page2: Page;
   const file = (name: string) => readFileSync(join(stack.certFolder, name));
@@ -85,23 +81,24 @@ describe('frontend and API behind Portcullis, in a browser', { skip, timeout: 12
 
   before(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    userData = mkdtempSync(join(tmpdir(), 'portcullis-chromium-'));
-    const [started, browser] = await Promise.all([
+    const [started, browser] = await Promise.allSettled([
       freePorts().then((ports) => startStack({ stateFolder: join(EXAMPLE_FOLDER, `.demo-e2e-${process.pid}`), ports })),
-      chromium.launchPersistentContext(userData, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 900, height: 640 } }),
+      launchChromium({ width: 900, height: 640 }),
     ]);
-    stack = started;
-    context = browser;
+    // Whatever started is kept for `after` to stop, even when the other half failed.
+    if (started.status === 'fulfilled') stack = started.value;
+    if (browser.status === 'fulfilled') ({ context, close: closeBrowser } = browser.value);
+    if (started.status === 'rejected') throw started.reason;
+    if (browser.status === 'rejected') throw browser.reason;
     page1 = await context.newPage();
     page2 = await context.newPage();
     await Promise.all([page1.goto(stack.frontends[0].url), page2.goto(stack.frontends[1].url)]);
   });
 
   after(async () => {
-    await context?.close();
+    await closeBrowser?.();
     await stack?.stop();
     if (stack) rmSync(stack.stateFolder, { recursive: true, force: true });
-    if (userData) rmSync(userData, { recursive: true, force: true });
   });
 
   it("instance 1's page shows data fetched through Portcullis", async () => {
@@ -190,4 +187,4 @@ describe('frontend and API behind Portcullis, in a browser', { skip, timeout: 12
     assert.equal(fromInstance1.status, 200);
     assert.equal(JSON.parse(fromInstance1.body).servedTo, 'frontend-1');
   });
-});
+}, { timeout: 120_000 });

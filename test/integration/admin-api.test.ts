@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.ts';
@@ -299,7 +300,7 @@ describe('admin API', () => {
       ['bad id', 'GET', '/api/keys/not%20an%20id', undefined, 400, 'request_invalid'],
       ['bad limit', 'GET', '/api/keys?limit=0', undefined, 400, 'request_invalid'],
       ['bad status', 'GET', '/api/keys?status=gone', undefined, 400, 'request_invalid'],
-      ['unknown query parameter', 'GET', '/api/keys?sort=name', undefined, 400, 'request_invalid'],
+      ['unknown query parameter', 'GET', '/api/keys?colour=red', undefined, 400, 'request_invalid'],
       ['unknown key', 'GET', '/api/keys/key_doesnotexist', undefined, 404, 'not_found'],
       ['unknown key revoked', 'POST', '/api/keys/key_doesnotexist/revoke', {}, 404, 'not_found'],
       ['unknown route', 'GET', '/api/nothing', undefined, 404, 'not_found'],
@@ -378,18 +379,20 @@ describe('admin API', () => {
 });
 
 describe('admin listener start-up', () => {
-  it('names the option when its address is taken, and the gateway does not start', async () => {
+  it('names the option when a program that does not share its address holds it, and the gateway does not start', async () => {
     const directory = temporaryDirectory();
     const upstream = await startRecordingUpstream();
-    const first = await startTestGateway(upstream.url, join(directory.path, 'a.db'));
+    // Another Portcullis would share the port (SO_REUSEPORT, a restart that overlaps); a plain listener does not.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as AddressInfo).port;
     try {
-      const taken = new URL(first.gateway.admin!.url).port;
       await assert.rejects(
         startTestGateway(upstream.url, join(directory.path, 'b.db'), { env: { PORTCULLIS_ADMIN_LISTEN: `127.0.0.1:${taken}` } }),
         new RegExp(`admin\\.listen 127\\.0\\.0\\.1:${taken}: cannot listen \\(EADDRINUSE\\)`),
       );
     } finally {
-      await first.stop();
+      holder.close();
       await upstream.close();
       directory.remove();
     }

@@ -34,5 +34,5 @@ export async function adminCall<T = unknown>(
   const response = await request(`${baseUrl}${path}`, { method: method as 'GET', headers, body });
   const text = await response.body.text();
   const type = String(response.headers['content-type'] ?? '');
-  return { status: response.statusCode, headers: response.headers, text, body: (type.includes('json') && text !== '' ? JSON.parse(text) : text) as T };
+  return { status: response.statusCode, headers: response.headers, text, body: (/\bjson\b/.test(type) && text !== '' ? JSON.parse(text) : text) as T };
 }

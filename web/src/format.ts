@@ -54,6 +54,14 @@ export function formatSetting(field: string, value: unknown): string {
   return String(value);
 }
 
+/** The periods every usage view offers. */
+export const WINDOWS = [
+  { value: '1h', label: 'Last hour' },
+  { value: '6h', label: 'Last 6 hours' },
+  { value: '24h', label: 'Last 24 hours' },
+  { value: '7d', label: 'Last 7 days' },
+];
+
 export const ACTION_LABELS: Record<string, string> = {
   'key.created': 'Key created',
   'key.revoked': 'Key revoked',

@@ -1,5 +1,6 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
+import { currentConnection, onConnectionChange, type Connection } from './api.ts';
 
 interface KeyChange {
   seq: number;
@@ -9,13 +10,14 @@ interface KeyChange {
 }
 
 export interface LiveState {
-  /** Bumped on every key change anywhere (this dashboard, another one, the CLI, another node). */
+  /** Bumped on every key change anywhere (this dashboard, another one, the CLI, another node), and when the admin API answers again after an outage. */
   version: number;
   last: KeyChange | null;
   connected: boolean;
+  connection: Connection;
 }
 
-export const LiveContext = createContext<LiveState>({ version: 0, last: null, connected: false });
+export const LiveContext = createContext<LiveState>({ version: 0, last: null, connected: false, connection: currentConnection() });
 
 export function useLive(): LiveState {
   return useContext(LiveContext);
@@ -23,7 +25,14 @@ export function useLive(): LiveState {
 
 /** Follows the admin API's server-sent events while logged in; EventSource reconnects by itself. */
 export function useKeyEvents(enabled: boolean): LiveState {
-  const [state, setState] = useState<LiveState>({ version: 0, last: null, connected: false });
+  const [state, setState] = useState<LiveState>({ version: 0, last: null, connected: false, connection: currentConnection() });
+  useEffect(
+    () =>
+      onConnectionChange((connection) =>
+        setState((previous) => ({ ...previous, connection, version: connection.returns !== previous.connection.returns ? previous.version + 1 : previous.version })),
+      ),
+    [],
+  );
   useEffect(() => {
     if (!enabled) return;
     const source = new EventSource('/api/events');
@@ -31,7 +40,7 @@ export function useKeyEvents(enabled: boolean): LiveState {
     source.onerror = () => setState((previous) => ({ ...previous, connected: false }));
     source.addEventListener('key', (event) => {
       const change = JSON.parse((event as MessageEvent<string>).data) as KeyChange;
-      setState((previous) => ({ version: previous.version + 1, last: change, connected: true }));
+      setState((previous) => ({ ...previous, version: previous.version + 1, last: change, connected: true }));
     });
     return () => source.close();
   }, [enabled]);

@@ -6,7 +6,7 @@ export interface Route {
 }
 
 function parse(hash: string): Route {
-  const text = hash.replace(/^#/, '') || '/keys';
+  const text = hash.replace(/^#/, '') || '/overview';
   const query = text.indexOf('?');
   return query === -1 ? { path: text, params: new URLSearchParams() } : { path: text.slice(0, query), params: new URLSearchParams(text.slice(query + 1)) };
 }

@@ -14,6 +14,8 @@ const postgresAuditSql = {
   setHead: 'UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1',
   insert: `INSERT INTO audit_log (seq, at, actor, actor_address, action, target, reason, details, prev_hash, hash)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  insertMany: `INSERT INTO audit_log (seq, at, actor, actor_address, action, target, reason, details, prev_hash, hash)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
   since: `SELECT ${auditColumns} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`,
   newest: `SELECT ${auditColumns} FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2`,
   newestForTarget: `SELECT ${auditColumns} FROM audit_log WHERE target = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
@@ -46,6 +48,31 @@ export class PostgresAuditLog implements AuditLog {
     });
     await client.query({ name: 'portcullis_audit_setHead', text: postgresAuditSql.setHead, values: [e.seq, e.hash] });
     return e;
+  }
+
+  /**
+   * Appends many entries in order, as `append` would one by one, with one lock of the head and
+   * one insert per `chunk` entries; `client` holds the writing transaction.
+   */
+  async appendMany(client: pg.PoolClient, entries: readonly NewAuditEntry[], chunk = 5000): Promise<void> {
+    if (entries.length === 0) return;
+    const { rows } = await client.query<AuditHead>({ name: 'portcullis_audit_lockHead', text: postgresAuditSql.lockHead });
+    let head = rows[0];
+    if (head === undefined) throw new Error(missingHead);
+    for (let start = 0; start < entries.length; start += chunk) {
+      const chained: AuditEntry[] = [];
+      for (const entry of entries.slice(start, start + chunk)) {
+        const e = chainAuditEntry(head, entry);
+        chained.push(e);
+        head = { seq: e.seq, hash: e.hash };
+      }
+      const column = <K extends keyof AuditEntry>(name: K) => chained.map((e) => e[name]);
+      await client.query(postgresAuditSql.insertMany, [
+        column('seq'), column('at'), column('actor'), column('address'), column('action'), column('target'),
+        column('reason'), column('details'), column('prevHash'), column('hash'),
+      ]);
+    }
+    await client.query({ name: 'portcullis_audit_setHead', text: postgresAuditSql.setHead, values: [head.seq, head.hash] });
   }
 
   async listAuditEntries(query: AuditQuery = {}): Promise<AuditEntry[]> {

@@ -41,6 +41,25 @@ export const postgresKeyStoreSql = {
       INSERT INTO key_tags (key_id, tag) SELECT $1, tag FROM jsonb_array_elements_text($5::jsonb) AS tag
       ON CONFLICT DO NOTHING
     )${withEvent('created', '$11')}`,
+  // $1 ids … $12 expiry times (arrays, one element per key), $13 now: many keys in one
+  // statement (`importKeys`), with their tags and `created` events in the input's order.
+  importKeys: `WITH input AS (
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::jsonb[],
+        $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::bigint[])
+        WITH ORDINALITY AS u(id, name, digest, display_prefix, tags, scopes, allowed_cidrs, cert_fingerprint, rate_limit, quota, metadata, expires_at, n)
+    ), changed AS (
+      INSERT INTO api_keys (id, name, digest, display_prefix, tags, scopes, allowed_cidrs, cert_fingerprint,
+        rate_limit, quota, metadata, created_at, updated_at, expires_at)
+      SELECT id, name, digest, display_prefix, tags, scopes, allowed_cidrs, cert_fingerprint, rate_limit, quota, metadata, $13, $13, expires_at
+      FROM input ORDER BY n
+      RETURNING id, tags
+    ), tagged AS (
+      INSERT INTO key_tags (key_id, tag) SELECT c.id, t.tag FROM changed c, jsonb_array_elements_text(c.tags) AS t(tag)
+      ON CONFLICT DO NOTHING
+    )
+    INSERT INTO key_events (key_id, kind, at) SELECT id, 'created', $13 FROM input ORDER BY n`,
+  // $1 digests: those already stored.
+  storedDigests: 'SELECT digest FROM api_keys WHERE digest = ANY($1::text[])',
   keyById: `SELECT ${columns} FROM api_keys WHERE id = $1`,
   keyByIdForUpdate: `SELECT ${columns} FROM api_keys WHERE id = $1 FOR UPDATE`,
   keyByDigest: `SELECT ${columns} FROM api_keys WHERE digest = $1`,

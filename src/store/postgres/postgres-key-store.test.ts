@@ -3,6 +3,7 @@ import { runKeyStoreSuite } from '../../../test/support/key-store-suite.ts';
 import { runAuditLogSuite } from '../../../test/support/audit-log-suite.ts';
 import { runAdminTokenStoreSuite } from '../../../test/support/admin-token-store-suite.ts';
 import { runUsageStoreSuite } from '../../../test/support/usage-store-suite.ts';
+import { runKeyImportSuite } from '../../../test/support/key-import-suite.ts';
 import { checkTestPostgres, createTestSchema, runSql } from '../../../test/support/postgres.ts';
 import { describeNeeding } from '../../../test/support/required-service.ts';
 
@@ -31,6 +32,7 @@ describeNeeding(postgres, 'PostgresKeyStore: the shared store suites', () => {
   runKeyStoreSuite(label, makeStore);
   runAdminTokenStoreSuite(label, makeStore);
   runUsageStoreSuite(label, makeStore);
+  runKeyImportSuite(label, makeStore);
   runAuditLogSuite(label, makeStore, {
     // A separate connection to the same schema, as an intruder with the database would use.
     async execute(sql) {

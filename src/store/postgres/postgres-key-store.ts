@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { KeyRecord, KeySettings } from '../../keys/key-record.ts';
 import type {
   ChangeSubscription,
+  ImportProgress,
+  ImportResult,
   KeyEvent,
   KeyFilter,
   KeySettingsUpdate,
@@ -11,9 +13,9 @@ import type {
   QuotaUsageDelta,
   RotateResult,
 } from '../key-store.ts';
-import type { AuditActor } from '../audit-log.ts';
+import type { AuditActor, NewAuditEntry } from '../audit-log.ts';
 import type { Store } from '../store.ts';
-import { keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
+import { detailsInChangeSet, keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 import { PostgresAuditLog } from './postgres-audit-log.ts';
 import { PostgresAdminTokens } from './postgres-admin-tokens.ts';
 import { PostgresUsageStore } from './postgres-usage-store.ts';
@@ -48,6 +50,20 @@ function insertParameters(key: NewKey, now: number): unknown[] {
     key.id, key.name, key.digest, key.displayPrefix, JSON.stringify(key.tags), JSON.stringify(key.scopes),
     JSON.stringify(key.allowedCidrs), key.certFingerprint, key.rateLimit, JSON.stringify(key.metadata), now, key.expiresAt,
     key.quota,
+  ];
+}
+
+/** Keys per statement of an import: 13 arrays of this many elements each. */
+const importChunk = 5000;
+
+/** The parameters of `importKeys`: one array per column, JSON columns as JSON text. */
+function importParameters(keys: readonly NewKey[], now: number): unknown[] {
+  const column = <T>(value: (key: NewKey) => T) => keys.map(value);
+  return [
+    column((key) => key.id), column((key) => key.name), column((key) => key.digest), column((key) => key.displayPrefix),
+    column((key) => JSON.stringify(key.tags)), column((key) => JSON.stringify(key.scopes)), column((key) => JSON.stringify(key.allowedCidrs)),
+    column((key) => key.certFingerprint), column((key) => key.rateLimit), column((key) => key.quota), column((key) => JSON.stringify(key.metadata)),
+    column((key) => key.expiresAt), now,
   ];
 }
 
@@ -92,7 +108,7 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     const [key, now, by] = [storedNewKey(given), storedTime(at, 'now'), storedActor(actor)];
     return inEventTransaction(this.#pool, async (client) => {
       const record = await this.#insertKey(client, key, now);
-      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: keyCreationDetails(record) });
+      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: detailsInChangeSet(keyCreationDetails(record), by) });
       return record;
     });
   }
@@ -122,7 +138,7 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
       const revoked = await one<KeyRecord>(client, 'revoke', [id, reason, now]);
       // Unknown, or already revoked: the first revocation's time and reason stand.
       if (revoked === null) return one<KeyRecord>(client, 'keyById', [id]);
-      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: id, reason, details: '{}' });
+      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: id, reason, details: detailsInChangeSet('{}', by) });
       return revoked;
     });
   }
@@ -131,7 +147,7 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
     return inEventTransaction(this.#pool, async (client) => {
       const revoked = (await query<KeyRecord>(client, 'revokeByTag', [tag, reason, now])).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const details = JSON.stringify({ byTag: tag });
+      const details = detailsInChangeSet(JSON.stringify({ byTag: tag }), by);
       for (const record of revoked) {
         await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: record.id, reason, details });
       }
@@ -170,8 +186,9 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     return inEventTransaction(this.#pool, async (client): Promise<KeyRecord | null> => {
       const current = await one<KeyRecord>(client, 'keyByIdForUpdate', [id]);
       if (current === null) return null;
-      const details = keyChangeDetails(current, changes);
-      if (details === null) return current;
+      const changed = keyChangeDetails(current, changes);
+      if (changed === null) return current;
+      const details = detailsInChangeSet(changed, by);
       const next = { ...current, ...changes };
       const updated = await one<KeyRecord>(client, 'updateSettings', [
         id, next.name, JSON.stringify(next.tags), JSON.stringify(next.scopes), JSON.stringify(next.allowedCidrs),
@@ -184,6 +201,26 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
       }
       await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.updated', target: id, reason: null, details });
       return updated;
+    });
+  }
+
+  async importKeys(given: readonly NewKey[], at: number, actor: AuditActor, onProgress?: ImportProgress): Promise<ImportResult> {
+    const [keys, now, by] = [given.map(storedNewKey), storedTime(at, 'now'), storedActor(actor)];
+    return inEventTransaction(this.#pool, async (client): Promise<ImportResult> => {
+      const fresh = await this.#unstoredKeys(client, keys);
+      const audit: NewAuditEntry[] = [];
+      for (let start = 0; start < fresh.length; start += importChunk) {
+        const chunk = fresh.slice(start, start + importChunk);
+        await client.query(sql.importKeys, importParameters(chunk, now));
+        for (const key of chunk) {
+          const record: KeyRecord = { ...key, createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
+          audit.push({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: detailsInChangeSet(keyCreationDetails(record), by) });
+        }
+        onProgress?.(Math.min(keys.length, keys.length - fresh.length + start + chunk.length), keys.length);
+      }
+      await this.#audit.appendMany(client, audit);
+      if (fresh.length === 0) onProgress?.(keys.length, keys.length);
+      return { created: fresh.length, alreadyStored: keys.length - fresh.length };
     });
   }
 
@@ -247,6 +284,22 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     await Promise.all([...this.#listeners].map((listener) => listener.stop()));
     this.#listeners.clear();
     if (!this.#pool.ended) await this.#pool.end();
+  }
+
+  /** The keys whose digest is neither stored nor earlier in `keys`, in their order. */
+  async #unstoredKeys(client: pg.PoolClient, keys: readonly NewKey[]): Promise<NewKey[]> {
+    const seen = new Set<string>();
+    for (let start = 0; start < keys.length; start += importChunk) {
+      const digests = keys.slice(start, start + importChunk).map((key) => key.digest);
+      for (const row of await query<{ digest: string }>(client, 'storedDigests', [digests])) seen.add(row.digest);
+    }
+    const fresh: NewKey[] = [];
+    for (const key of keys) {
+      if (seen.has(key.digest)) continue;
+      seen.add(key.digest);
+      fresh.push(key);
+    }
+    return fresh;
   }
 
   /** Inserts the key, its tags and its `created` event; the caller holds the transaction. */

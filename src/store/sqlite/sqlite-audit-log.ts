@@ -53,6 +53,18 @@ export class SqliteAuditLog implements AuditLog {
     return chained;
   }
 
+  /** Appends many entries in order, reading and writing the head once; the caller holds the write transaction. */
+  appendMany(entries: readonly NewAuditEntry[]): void {
+    let head = this.#statements.head.get();
+    if (head === undefined) throw new Error('audit_head is missing: the audit log has been tampered with');
+    for (const entry of entries) {
+      const chained = chainAuditEntry(head, entry);
+      this.#statements.insert.run(chained);
+      head = { seq: chained.seq, hash: chained.hash };
+    }
+    this.#statements.setHead.run(head);
+  }
+
   async listAuditEntries(query: AuditQuery = {}): Promise<AuditEntry[]> {
     const limit = auditLimit(query.limit);
     const before = query.before ?? Number.MAX_SAFE_INTEGER;

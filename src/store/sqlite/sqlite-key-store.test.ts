@@ -16,6 +16,7 @@ import { runKeyStoreSuite } from '../../../test/support/key-store-suite.ts';
 import { runAuditLogSuite } from '../../../test/support/audit-log-suite.ts';
 import { runAdminTokenStoreSuite } from '../../../test/support/admin-token-store-suite.ts';
 import { runUsageStoreSuite } from '../../../test/support/usage-store-suite.ts';
+import { runKeyImportSuite } from '../../../test/support/key-import-suite.ts';
 
 function tempDirectory(): string {
   return mkdtempSync(join(tmpdir(), 'portcullis-sqlite-'));
@@ -55,6 +56,7 @@ async function makeStore() {
 runKeyStoreSuite('SqliteKeyStore (temp file)', makeStore);
 runAdminTokenStoreSuite('SqliteKeyStore (temp file)', makeStore);
 runUsageStoreSuite('SqliteKeyStore (temp file)', makeStore);
+runKeyImportSuite('SqliteKeyStore (temp file)', makeStore);
 runAuditLogSuite('SqliteKeyStore (temp file)', makeStore, {
   // A second connection to the same file, as an intruder with the database would use.
   async execute(sql) {
@@ -160,6 +162,7 @@ describe('SqliteKeyStore on disk', () => {
         [sqliteKeyStoreSql.unrevokedIdsByTag, ['x']],
         [sqliteKeyStoreSql.listAfter, ['key_a', 10]],
         [sqliteKeyStoreSql.keyByDigest, ['00']],
+        [sqliteKeyStoreSql.digestExists, ['00']],
         [sqliteKeyStoreSql.eventsSince, [0, 10]],
         [sqliteKeyStoreSql.quotaUsage, ['key_a']],
         [sqliteAuditSql.since, [0, 10]],

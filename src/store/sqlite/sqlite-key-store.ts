@@ -4,6 +4,8 @@ import type {
   KeyEvent,
   KeyEventKind,
   KeyFilter,
+  ImportProgress,
+  ImportResult,
   KeySettingsUpdate,
   KeyUsage,
   NewKey,
@@ -11,7 +13,7 @@ import type {
   QuotaUsageDelta,
   RotateResult,
 } from '../key-store.ts';
-import type { AuditActor } from '../audit-log.ts';
+import type { AuditActor, NewAuditEntry } from '../audit-log.ts';
 import type { Store } from '../store.ts';
 import { latestSchemaVersion, migrations, schemaMigrationsTable } from '../migrations/index.ts';
 import { SqliteAuditLog } from './sqlite-audit-log.ts';
@@ -19,7 +21,7 @@ import { SqliteAdminTokens } from './sqlite-admin-tokens.ts';
 import { SqliteUsageStore } from './sqlite-usage-store.ts';
 import { StoreWithParts } from '../store-parts.ts';
 import { preparePrivateDatabaseFile } from './private-database-file.ts';
-import { keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
+import { detailsInChangeSet, keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
 import { exactRow, storedActor, storedKeyUsage, storedNewKey, storedQuotaUsage, storedReplacement, storedSettingsUpdate, storedText, storedTime } from '../stored-values.ts';
 
@@ -65,10 +67,15 @@ export const sqliteKeyStoreSql = {
     VALUES (@id, @name, @digest, @displayPrefix, @tags, @scopes, @allowedCidrs,
       @certFingerprint, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)
     RETURNING ${keyColumns}`,
+  insertImported: `INSERT INTO api_keys (id, name, digest, display_prefix, tags, scopes, allowed_cidrs,
+      cert_fingerprint, rate_limit, quota, metadata, created_at, updated_at, expires_at)
+    VALUES (@id, @name, @digest, @displayPrefix, @tags, @scopes, @allowedCidrs,
+      @certFingerprint, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)`,
   insertTag: 'INSERT OR IGNORE INTO key_tags (key_id, tag) VALUES (?, ?)',
   insertEvent: 'INSERT INTO key_events (key_id, kind, at) VALUES (?, ?, ?)',
   keyById: `SELECT ${keyColumns} FROM api_keys WHERE id = ?`,
   keyByDigest: `SELECT ${keyColumns} FROM api_keys WHERE digest = ?`,
+  digestExists: 'SELECT 1 FROM api_keys WHERE digest = ?',
   // No index yet: asked once per client certificate (then cached), and only with tls.certificateIdentity on.
   keysByCertFingerprint: `SELECT ${keyColumns} FROM api_keys WHERE cert_fingerprint = ? ORDER BY created_at DESC, id DESC LIMIT 100`,
   listAll: `SELECT ${keyColumns} FROM api_keys ORDER BY id LIMIT ?`,
@@ -128,10 +135,12 @@ function prepareStatements(db: Database.Database) {
   const sql = sqliteKeyStoreSql;
   return {
     insertKey: db.prepare<InsertKeyParams, KeyRow>(sql.insertKey),
+    insertImported: db.prepare<InsertKeyParams>(sql.insertImported),
     insertTag: db.prepare<[string, string]>(sql.insertTag),
     insertEvent: db.prepare<[string, KeyEventKind, number]>(sql.insertEvent),
     keyById: db.prepare<[string], KeyRow>(sql.keyById),
     keyByDigest: db.prepare<[string], KeyRow>(sql.keyByDigest),
+    digestExists: db.prepare<[string], number>(sql.digestExists).pluck(),
     keysByCertFingerprint: db.prepare<[string], KeyRow>(sql.keysByCertFingerprint),
     listAll: db.prepare<[number], KeyRow>(sql.listAll),
     listAfter: db.prepare<[string, number], KeyRow>(sql.listAfter),
@@ -240,7 +249,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
     const [key, now, by] = [storedNewKey(given), storedTime(at, 'now'), storedActor(actor)];
     return this.#db.transaction(() => {
       const record = this.#insertKey(key, now);
-      this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: keyCreationDetails(record) });
+      this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: detailsInChangeSet(keyCreationDetails(record), by) });
       return record;
     }).immediate();
   }
@@ -326,8 +335,9 @@ class SqliteKeyStore extends StoreWithParts implements Store {
       const row = this.#statements.keyById.get(id);
       if (row === undefined) return null;
       const old = recordFromRow(row);
-      const details = keyChangeDetails(old, changes);
-      if (details === null) return old;
+      const changed = keyChangeDetails(old, changes);
+      if (changed === null) return old;
+      const details = detailsInChangeSet(changed, by);
       const next = { ...old, ...changes };
       const updated = this.#statements.updateSettings.get({
         id,
@@ -350,6 +360,30 @@ class SqliteKeyStore extends StoreWithParts implements Store {
       this.#statements.insertEvent.run(id, 'updated', now);
       this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.updated', target: id, reason: null, details });
       return recordFromRow(updated);
+    }).immediate();
+  }
+
+  async importKeys(given: readonly NewKey[], at: number, actor: AuditActor, onProgress?: ImportProgress): Promise<ImportResult> {
+    const [keys, now, by] = [given.map(storedNewKey), storedTime(at, 'now'), storedActor(actor)];
+    const s = this.#statements;
+    return this.#db.transaction((): ImportResult => {
+      const audit: NewAuditEntry[] = [];
+      let alreadyStored = 0;
+      keys.forEach((key, index) => {
+        if (s.digestExists.get(key.digest) !== undefined) alreadyStored++;
+        else {
+          // As #insertKey, without reading the row back: the record is what was written.
+          s.insertImported.run(this.#keyParameters(key, now));
+          for (const tag of key.tags) s.insertTag.run(key.id, tag);
+          s.insertEvent.run(key.id, 'created', now);
+          const record: KeyRecord = { ...key, createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
+          audit.push({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: detailsInChangeSet(keyCreationDetails(record), by) });
+        }
+        // better-sqlite3 holds the thread for the whole transaction: a progress bar on a terminal writes synchronously.
+        if (onProgress !== undefined && ((index + 1) % 1000 === 0 || index + 1 === keys.length)) onProgress(index + 1, keys.length);
+      });
+      this.#audit.appendMany(audit);
+      return { created: audit.length, alreadyStored };
     }).immediate();
   }
 
@@ -394,10 +428,8 @@ class SqliteKeyStore extends StoreWithParts implements Store {
     if (this.#db.open) this.#db.close();
   }
 
-  /** Inserts the key, its tags and its `created` event; the caller holds the transaction. */
-  #insertKey(key: NewKey, now: number): KeyRecord {
-    const s = this.#statements;
-    const row = s.insertKey.get({
+  #keyParameters(key: NewKey, now: number): InsertKeyParams {
+    return {
       id: key.id,
       name: key.name,
       digest: key.digest,
@@ -411,7 +443,13 @@ class SqliteKeyStore extends StoreWithParts implements Store {
       metadata: JSON.stringify(key.metadata),
       now,
       expiresAt: key.expiresAt,
-    });
+    };
+  }
+
+  /** Inserts the key, its tags and its `created` event; the caller holds the transaction. */
+  #insertKey(key: NewKey, now: number): KeyRecord {
+    const s = this.#statements;
+    const row = s.insertKey.get(this.#keyParameters(key, now));
     if (row === undefined) throw new Error(`Key ${key.id} was not inserted`);
     for (const tag of key.tags) s.insertTag.run(key.id, tag);
     s.insertEvent.run(key.id, 'created', now);
@@ -423,7 +461,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
     const row = this.#statements.revoke.get({ id, reason, now });
     if (row === undefined) return null;
     this.#statements.insertEvent.run(id, 'revoked', now);
-    this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: id, reason, details });
+    this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: id, reason, details: detailsInChangeSet(details, by) });
     return recordFromRow(row);
   }
 }

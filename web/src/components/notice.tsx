@@ -1,3 +1,4 @@
+import { ApiError } from '../api.ts';
 import type { ComponentChildren } from 'preact';
 
 /** A message that screen readers announce: errors assertively, the rest politely. */
@@ -9,6 +10,8 @@ export function Notice({ kind, children }: { kind: 'error' | 'success' | 'info';
   );
 }
 
-export function errorText(error: unknown): string {
+/** A failure as a person reads it; null when the admin API is unreachable, which the offline notice already says (and retries). */
+export function errorText(error: unknown): string | null {
+  if (error instanceof ApiError && error.problem.code === 'offline') return null;
   return error instanceof Error ? error.message : String(error);
 }

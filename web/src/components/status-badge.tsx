@@ -1,7 +1,7 @@
-import type { Key } from '../api.ts';
+import type { KeyStatus } from '../api.ts';
 
-const LABELS: Record<Key['status'], string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired' };
+const LABELS: Record<KeyStatus, string> = { active: 'Active', rotating: 'Rotating', revoked: 'Revoked', expired: 'Expired' };
 
-export function StatusBadge({ status }: { status: Key['status'] }) {
+export function StatusBadge({ status }: { status: KeyStatus }) {
   return <span class={`badge badge-${status}`}>{LABELS[status] ?? status}</span>;
 }

@@ -1,39 +1,97 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query, type AuditEntry, type AuditPage as Page, type AuditVerification } from '../api.ts';
+import { CopyButton } from '../components/copy-button.tsx';
 import { errorText, Notice } from '../components/notice.tsx';
 import { ACTION_LABELS, formatRelative, formatTime } from '../format.ts';
 import { useLive } from '../live.ts';
+import { navigate } from '../router.ts';
 
 const PAGE_SIZE = 50;
+const FILTERS = ['actor', 'action', 'target', 'from', 'to'] as const;
+type Filters = Record<(typeof FILTERS)[number], string>;
 
-function Target({ entry }: { entry: AuditEntry }) {
-  return entry.target.startsWith('key_') ? (
-    <a class="mono" href={`#/keys/${entry.target}`}>
-      {entry.target}
-    </a>
-  ) : (
-    <span class="mono">{entry.target}</span>
+const ACTION_CHOICES = [
+  { value: '', label: 'Any change' },
+  { value: 'key', label: 'Any key change' },
+  ...Object.entries(ACTION_LABELS).map(([value, label]) => ({ value, label })),
+  { value: 'admin_token', label: 'Any admin token change' },
+];
+
+/** `datetime-local` text (local time) ↔ the API's ISO time. */
+function toIso(local: string): string {
+  return local === '' ? '' : new Date(local).toISOString();
+}
+
+function toLocal(iso: string): string {
+  if (iso === '') return '';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? '' : new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+/** An id with the name it stands for, when there is one. */
+function Named({ id, name, link }: { id: string; name: string | null; link?: boolean }) {
+  const label = name ?? id;
+  return (
+    <>
+      {link === true ? <a href={`#/keys/${id}`}>{label}</a> : <span>{label}</span>}
+      {name !== null && name !== id && (
+        <div class="id-line">
+          <span class="muted mono small">{id}</span>
+          <CopyButton value={id} label={`id of ${name}`} />
+        </div>
+      )}
+    </>
   );
 }
 
-/** The audit log, newest first, with a check of its hash chain. */
-export function AuditPage() {
+function Verification({ result }: { result: AuditVerification }) {
+  // The same words as `portcullis audit verify`.
+  return result.ok ? (
+    <Notice kind="success">
+      Audit log intact: {result.entries} entries. Head: seq {result.head.seq}, hash <code class="hash">{result.head.hash}</code>
+      <div class="small">Keep the head hash somewhere else: <code>portcullis audit verify --expect-head &lt;hash&gt;</code> later proves the log was not rewritten up to it.</div>
+    </Notice>
+  ) : (
+    <Notice kind="error">
+      Audit log verification FAILED{result.seq === null ? '' : ` at entry ${result.seq}`}: {result.problem}
+    </Notice>
+  );
+}
+
+/** The audit log, newest first: filtered (in the URL, so a view can be shared), exported, and its hash chain checked. */
+export function AuditPage({ params }: { params: URLSearchParams }) {
   const live = useLive();
+  const applied: Filters = { actor: params.get('actor') ?? '', action: params.get('action') ?? '', target: params.get('target') ?? '', from: params.get('from') ?? '', to: params.get('to') ?? '' };
+  const [draft, setDraft] = useState<Filters>(applied);
   const [entries, setEntries] = useState<AuditEntry[] | null>(null);
   const [next, setNext] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [verification, setVerification] = useState<AuditVerification | null>(null);
   const [verifying, setVerifying] = useState(false);
+  const filterText = query(applied);
 
+  useEffect(() => setDraft(applied), [filterText]);
   useEffect(() => {
-    api<Page>('GET', `/api/audit${query({ limit: PAGE_SIZE })}`).then(
+    let cancelled = false;
+    api<Page>('GET', `/api/audit${query({ ...applied, limit: PAGE_SIZE })}`).then(
       (page) => {
+        if (cancelled) return;
         setEntries(page.items);
         setNext(page.next);
+        setError(null);
       },
-      (failure: unknown) => setError(errorText(failure)),
+      (failure: unknown) => !cancelled && setError(errorText(failure)),
     );
-  }, [live.version]);
+    return () => {
+      cancelled = true;
+    };
+  }, [filterText, live.version]);
+
+  // Actors seen so far, for the actor field's suggestions.
+  const actors = new Map<string, string>();
+  for (const entry of entries ?? []) actors.set(entry.actor, entry.actorName ?? entry.actor);
+  const filtered = FILTERS.some((name) => applied[name] !== '');
+  const set = (name: keyof Filters) => (event: { currentTarget: { value: string } }) => setDraft({ ...draft, [name]: event.currentTarget.value });
 
   return (
     <section aria-labelledby="audit-title">
@@ -41,43 +99,96 @@ export function AuditPage() {
         <h1 id="audit-title" tabIndex={-1}>
           Audit log
         </h1>
-        <button
-          type="button"
-          class="button"
-          disabled={verifying}
-          onClick={() => {
-            setVerifying(true);
-            api<AuditVerification>('GET', '/api/audit/verify').then(
-              (result) => {
-                setVerification(result);
-                setVerifying(false);
-              },
-              (failure: unknown) => {
-                setError(errorText(failure));
-                setVerifying(false);
-              },
-            );
-          }}
-        >
-          {verifying ? 'Verifying…' : 'Verify chain'}
-        </button>
+        <div class="actions">
+          <a class="button" href={`/api/audit/export${query({ ...applied, format: 'jsonl' })}`} download>
+            Export JSON Lines
+          </a>
+          <a class="button" href={`/api/audit/export${query({ ...applied, format: 'csv' })}`} download>
+            Export CSV
+          </a>
+          <button
+            type="button"
+            class="button"
+            disabled={verifying}
+            onClick={() => {
+              setVerifying(true);
+              api<AuditVerification>('GET', '/api/audit/verify').then(
+                (result) => {
+                  setVerification(result);
+                  setVerifying(false);
+                },
+                (failure: unknown) => {
+                  setError(errorText(failure));
+                  setVerifying(false);
+                },
+              );
+            }}
+          >
+            {verifying ? 'Verifying…' : 'Verify chain'}
+          </button>
+        </div>
       </div>
       <p class="muted">Every change to keys and admin tokens, who made it and from where. Entries are hash-chained: editing, deleting or reordering one breaks the chain.</p>
-      {verification !== null &&
-        (verification.ok ? (
-          <Notice kind="success">
-            Chain intact: {verification.entries} entries. Head hash <code class="hash">{verification.head.hash}</code>
-          </Notice>
-        ) : (
-          <Notice kind="error">
-            Chain broken{verification.seq === null ? '' : ` at entry ${verification.seq}`}: {verification.problem}
-          </Notice>
-        ))}
+      {verification !== null && <Verification result={verification} />}
+
+      <form
+        class="filters audit-filters"
+        role="search"
+        onSubmit={(event) => {
+          event.preventDefault();
+          navigate(`/audit${query({ ...draft, actor: draft.actor.trim(), target: draft.target.trim() })}`);
+        }}
+      >
+        <div class="field">
+          <label for="audit-actor">Actor</label>
+          <input id="audit-actor" list="audit-actors" value={draft.actor} onInput={set('actor')} placeholder="cli or adm_…" />
+          <datalist id="audit-actors">
+            {[...actors].map(([id, name]) => (
+              <option key={id} value={id}>
+                {name}
+              </option>
+            ))}
+          </datalist>
+        </div>
+        <div class="field">
+          <label for="audit-action">Action</label>
+          <select id="audit-action" value={draft.action} onChange={set('action')}>
+            {ACTION_CHOICES.map((choice) => (
+              <option key={choice.value} value={choice.value}>
+                {choice.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="audit-target">Key or token id</label>
+          <input id="audit-target" value={draft.target} onInput={set('target')} placeholder="key_…" spellcheck={false} />
+        </div>
+        <div class="field">
+          <label for="audit-from">From</label>
+          <input id="audit-from" type="datetime-local" value={toLocal(draft.from)} onInput={(event) => setDraft({ ...draft, from: toIso(event.currentTarget.value) })} />
+        </div>
+        <div class="field">
+          <label for="audit-to">Until</label>
+          <input id="audit-to" type="datetime-local" value={toLocal(draft.to)} onInput={(event) => setDraft({ ...draft, to: toIso(event.currentTarget.value) })} />
+        </div>
+        <div class="field field-actions">
+          <button type="submit" class="button">
+            Filter
+          </button>
+          {filtered && (
+            <a class="button button-quiet" href="#/audit">
+              Clear
+            </a>
+          )}
+        </div>
+      </form>
+
       {error !== null && <Notice kind="error">{error}</Notice>}
       {entries === null ? (
         <p class="loading">Loading…</p>
       ) : entries.length === 0 ? (
-        <p class="empty card">No changes yet.</p>
+        <p class="empty card">{filtered ? 'No entries match the filters.' : 'No changes yet.'}</p>
       ) : (
         <table class="table responsive">
           <caption class="visually-hidden">Audit entries, newest first</caption>
@@ -102,13 +213,14 @@ export function AuditPage() {
                 </td>
                 <td data-label="What">
                   <span class={`action action-${entry.action.split('.')[1] ?? ''}`}>{ACTION_LABELS[entry.action] ?? entry.action}</span>
+                  {typeof entry.details.changeSet === 'string' && <div class="muted small mono">{entry.details.changeSet}</div>}
                 </td>
                 <td data-label="Target">
-                  <Target entry={entry} />
+                  <Named id={entry.target} name={entry.targetName} link={entry.target.startsWith('key_')} />
                 </td>
                 <td data-label="Who">
-                  <span class="mono">{entry.actor}</span>
-                  {entry.address !== null && <div class="muted small">{entry.address}</div>}
+                  <Named id={entry.actor} name={entry.actorName} />
+                  {entry.address !== null && <div class="muted small">from {entry.address}</div>}
                 </td>
                 <td data-label="Reason">{entry.reason ?? <span class="muted">—</span>}</td>
               </tr>
@@ -121,7 +233,7 @@ export function AuditPage() {
           type="button"
           class="button load-more"
           onClick={() =>
-            api<Page>('GET', `/api/audit${query({ limit: PAGE_SIZE, before: next })}`).then(
+            api<Page>('GET', `/api/audit${query({ ...applied, limit: PAGE_SIZE, before: next })}`).then(
               (page) => {
                 setEntries((previous) => [...(previous ?? []), ...page.items]);
                 setNext(page.next);

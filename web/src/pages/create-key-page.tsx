@@ -1,29 +1,14 @@
 import { useState } from 'preact/hooks';
 import { api, type IssuedKey, type Session } from '../api.ts';
-import { errorText, Notice } from '../components/notice.tsx';
+import { Notice } from '../components/notice.tsx';
 import { SecretReveal } from '../components/secret-reveal.tsx';
-import { ChoiceSelect } from '../components/choice-select.tsx';
+import { bodyOf, emptyDraft, errorsByField, KeySettingsForm } from '../components/key-settings-form.tsx';
 
-const EXPIRY_CHOICES = [
-  { value: '', label: 'Never' },
-  { value: '1d', label: 'In 1 day' },
-  { value: '7d', label: 'In 7 days' },
-  { value: '30d', label: 'In 30 days' },
-  { value: '90d', label: 'In 90 days' },
-  { value: '365d', label: 'In 1 year' },
-];
-
-export function parseTagList(text: string): string[] {
-  return [...new Set(text.split(/[\s,]+/).map((tag) => tag.trim()).filter((tag) => tag !== ''))];
-}
-
-/** Issues a key for one client instance and shows it once. */
+/** Issues a key for one client instance, with every setting the CLI takes, and shows it once. */
 export function CreateKeyPage({ session }: { session: Session }) {
-  const [name, setName] = useState('');
-  const [tags, setTags] = useState('');
-  const [expiresIn, setExpiresIn] = useState('');
+  const [draft, setDraft] = useState(emptyDraft);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [errors, setErrors] = useState<Record<string, string>>({});
   const [issued, setIssued] = useState<IssuedKey | null>(null);
 
   if (session.role !== 'write') {
@@ -55,8 +40,7 @@ export function CreateKeyPage({ session }: { session: Session }) {
               class="button"
               onClick={() => {
                 setIssued(null);
-                setName('');
-                setTags('');
+                setDraft(emptyDraft());
               }}
             >
               Create another
@@ -74,48 +58,38 @@ export function CreateKeyPage({ session }: { session: Session }) {
       </h1>
       <form
         class="card form"
+        noValidate
         onSubmit={(event) => {
           event.preventDefault();
+          const made = bodyOf(draft, true);
+          if ('errors' in made) {
+            setErrors(made.errors);
+            return;
+          }
           setBusy(true);
-          setError(null);
-          api<IssuedKey>('POST', '/api/keys', { name: name.trim(), tags: parseTagList(tags), ...(expiresIn === '' ? {} : { expiresIn }) }).then(
+          setErrors({});
+          api<IssuedKey>('POST', '/api/keys', made.body).then(
             (key) => {
               setIssued(key);
               setBusy(false);
             },
             (failure: unknown) => {
-              setError(errorText(failure));
+              setErrors(errorsByField(failure));
               setBusy(false);
             },
           );
         }}
       >
-        <div class="field">
-          <label for="key-name">Client name</label>
-          <input id="key-name" required maxLength={128} value={name} onInput={(event) => setName(event.currentTarget.value)} aria-describedby="key-name-help" />
-          <p id="key-name-help" class="help">
-            The one client instance this key is for, such as <code>web-1</code> or <code>ios-build-42</code>. One key per instance lets you revoke one without the others.
-          </p>
-        </div>
-        <div class="field">
-          <label for="key-tags">Tags</label>
-          <input id="key-tags" value={tags} onInput={(event) => setTags(event.currentTarget.value)} aria-describedby="key-tags-help" placeholder="frontend, eu" />
-          <p id="key-tags-help" class="help">
-            Optional, separated by commas. Revoking a tag bans every key that carries it.
-          </p>
-        </div>
-        <div class="field">
-          <ChoiceSelect id="key-expiry" label="Expires" value={expiresIn} choices={EXPIRY_CHOICES} onChange={setExpiresIn} />
-        </div>
-        {error !== null && <Notice kind="error">{error}</Notice>}
-        <div class="actions">
-          <button type="submit" class="button button-primary" disabled={busy || name.trim() === ''}>
-            {busy ? 'Creating…' : 'Create key'}
-          </button>
-          <a class="button button-quiet" href="#/keys">
-            Cancel
-          </a>
-        </div>
+        <KeySettingsForm draft={draft} onChange={setDraft} errors={errors}>
+          <div class="actions">
+            <button type="submit" class="button button-primary" disabled={busy || draft.name.trim() === ''}>
+              {busy ? 'Creating…' : 'Create key'}
+            </button>
+            <a class="button button-quiet" href="#/keys">
+              Cancel
+            </a>
+          </div>
+        </KeySettingsForm>
       </form>
     </section>
   );

@@ -4,18 +4,11 @@ import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { errorText, Notice } from '../components/notice.tsx';
 import { SecretReveal } from '../components/secret-reveal.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
-import { UsageChart } from '../components/usage-chart.tsx';
+import { requestLayers, StackedBars } from '../components/stacked-bars.tsx';
 import { ChoiceSelect } from '../components/choice-select.tsx';
-import { ACTION_LABELS, formatBytes, formatMinute, formatNumber, formatRelative, formatSetting, formatTime, labelFor } from '../format.ts';
+import { CopyButton } from '../components/copy-button.tsx';
+import { ACTION_LABELS, formatBytes, formatMinute, formatNumber, formatRelative, formatSetting, formatTime, labelFor, WINDOWS } from '../format.ts';
 import { useLive } from '../live.ts';
-import { parseTagList } from './create-key-page.tsx';
-
-const WINDOWS = [
-  { value: '1h', label: 'Last hour' },
-  { value: '6h', label: 'Last 6 hours' },
-  { value: '24h', label: 'Last 24 hours' },
-  { value: '7d', label: 'Last 7 days' },
-];
 const GRACE_CHOICES = [
   { value: '0s', label: 'None: the old key stops now' },
   { value: '15m', label: '15 minutes' },
@@ -25,6 +18,8 @@ const GRACE_CHOICES = [
 ];
 /** Shown in the page's header or elsewhere; every other field is listed under Settings. */
 const NOT_SETTINGS = new Set(['id', 'name', 'status']);
+/** Settings read as code: addresses, fingerprints, policies. */
+const MONO_FIELDS = new Set(['allowedCidrs', 'certFingerprint', 'rateLimit', 'quota', 'scopes', 'rotatedTo', 'lastUsedAddress']);
 
 function Usage({ id }: { id: string }) {
   const live = useLive();
@@ -74,7 +69,12 @@ function Usage({ id }: { id: string }) {
               <dd>{formatNumber(usage.totals.distinctAddresses)}</dd>
             </div>
           </dl>
-          <UsageChart points={usage.points} step={usage.step} caption={`${formatNumber(usage.totals.requests)} requests, ${formatNumber(usage.totals.denied)} refused, ${label}.`} />
+          <StackedBars
+            times={usage.points.map((point) => Date.parse(point.t))}
+            layers={requestLayers(usage.points)}
+            caption={`${formatNumber(usage.totals.requests)} requests, ${formatNumber(usage.totals.denied)} refused, ${label}.`}
+            label={`Requests per ${usage.step / 60} minute${usage.step === 60 ? '' : 's'}, ${label}`}
+          />
           <div class="columns">
             <div>
               <h3>Refusals by reason</h3>
@@ -131,6 +131,32 @@ function Usage({ id }: { id: string }) {
   );
 }
 
+function Actor({ id, name }: { id: string; name: string | null }) {
+  return name === null ? <span class="mono">{id}</span> : <span title={id}>{name}</span>;
+}
+
+/** What an entry's details add: the successor or predecessor of a rotation, the settings a change touched. */
+function HistoryDetails({ details }: { details: Record<string, unknown> }) {
+  if (typeof details.replacedBy === 'string') {
+    return (
+      <div class="small">
+        Replaced by <a href={`#/keys/${details.replacedBy}`}>{details.replacedBy}</a>
+      </div>
+    );
+  }
+  if (typeof details.rotatedFrom === 'string') {
+    return (
+      <div class="small">
+        Replaces <a href={`#/keys/${details.rotatedFrom}`}>{details.rotatedFrom}</a>
+      </div>
+    );
+  }
+  const changes = details.changes as Record<string, unknown> | undefined;
+  if (changes !== undefined) return <div class="small muted">Changed: {Object.keys(changes).map(labelFor).join(', ').toLowerCase()}</div>;
+  if (typeof details.changeSet === 'string') return <div class="small muted">Change set {details.changeSet}</div>;
+  return null;
+}
+
 /** The key's audit entries; `version` changes whenever the key does. */
 function History({ id, version }: { id: string; version: string }) {
   const live = useLive();
@@ -147,13 +173,14 @@ function History({ id, version }: { id: string; version: string }) {
         <ol class="timeline">
           {entries.map((entry) => (
             <li key={entry.seq}>
-              <strong>{ACTION_LABELS[entry.action] ?? entry.action}</strong> by <span class="mono">{entry.actor}</span>
+              <strong>{ACTION_LABELS[entry.action] ?? entry.action}</strong> by <Actor id={entry.actor} name={entry.actorName} />
               {entry.address !== null && <span class="muted"> from {entry.address}</span>}
               <span class="muted" title={formatTime(entry.at)}>
                 {' '}
                 · {formatRelative(entry.at)}
               </span>
               {entry.reason !== null && <div class="reason">“{entry.reason}”</div>}
+              <HistoryDetails details={entry.details} />
             </li>
           ))}
         </ol>
@@ -166,11 +193,9 @@ export function KeyDetailPage({ id, session }: { id: string; session: Session })
   const live = useLive();
   const [key, setKey] = useState<Key | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [dialog, setDialog] = useState<'revoke' | 'rotate' | 'edit' | null>(null);
+  const [dialog, setDialog] = useState<'revoke' | 'rotate' | null>(null);
   const [reason, setReason] = useState('');
   const [grace, setGrace] = useState('1h');
-  const [editName, setEditName] = useState('');
-  const [editTags, setEditTags] = useState('');
   const [busy, setBusy] = useState(false);
   const [rotated, setRotated] = useState<IssuedKey | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -216,7 +241,7 @@ export function KeyDetailPage({ id, session }: { id: string; session: Session })
   return (
     <section aria-labelledby="key-title" class="detail">
       <p class="breadcrumb">
-        <a href="#/keys">Keys</a> <span aria-hidden="true">›</span> <span class="mono">{key.id}</span>
+        <a href="#/keys">Keys</a> <span aria-hidden="true">›</span> <span class="mono">{key.id}</span> <CopyButton value={key.id} label="key id" />
       </p>
       <div class="page-head">
         <h1 id="key-title" tabIndex={-1}>
@@ -224,18 +249,10 @@ export function KeyDetailPage({ id, session }: { id: string; session: Session })
         </h1>
         {canChange && (
           <div class="actions">
-            <button
-              type="button"
-              class="button"
-              onClick={() => {
-                setEditName(key.name);
-                setEditTags(key.tags.join(', '));
-                setDialog('edit');
-              }}
-            >
+            <a class="button" href={`#/keys/${key.id}/edit`}>
               Edit
-            </button>
-            {key.status === 'active' && key.rotatedTo === null && (
+            </a>
+            {key.status === 'active' && (
               <button type="button" class="button" onClick={() => setDialog('rotate')}>
                 Rotate
               </button>
@@ -255,6 +272,16 @@ export function KeyDetailPage({ id, session }: { id: string; session: Session })
         <Notice kind="error">
           Revoked {formatRelative(key.revokedAt)}
           {key.revokedReason ? `: “${key.revokedReason}”` : ''}. Every gateway refuses this key.
+        </Notice>
+      )}
+      {key.status === 'rotating' && key.rotatedTo !== null && (
+        <Notice kind="info">
+          Rotating: replaced by <a href={`#/keys/${key.rotatedTo}`}>{key.rotatedTo}</a>. This key keeps working until {formatTime(key.expiresAt)} ({formatRelative(key.expiresAt)}).
+        </Notice>
+      )}
+      {key.status !== 'rotating' && key.rotatedTo !== null && key.status !== 'revoked' && (
+        <Notice kind="info">
+          Rotated: replaced by <a href={`#/keys/${key.rotatedTo}`}>{key.rotatedTo}</a>.
         </Notice>
       )}
       {rotated !== null && (
@@ -280,7 +307,7 @@ export function KeyDetailPage({ id, session }: { id: string; session: Session })
               .map(([field, value]) => (
                 <div key={field}>
                   <dt>{labelFor(field)}</dt>
-                  <dd class={typeof value === 'object' && value !== null && !Array.isArray(value) ? 'pre' : ''}>
+                  <dd class={typeof value === 'object' && value !== null && !Array.isArray(value) ? 'pre' : MONO_FIELDS.has(field) && value !== null && !(Array.isArray(value) && value.length === 0) ? 'mono' : ''}>
                     {field === 'rotatedTo' && typeof value === 'string' ? <a href={`#/keys/${value}`}>{value}</a> : field === 'displayPrefix' ? <span class="mono">{String(value)}…</span> : formatSetting(field, value)}
                   </dd>
                 </div>
@@ -327,24 +354,6 @@ export function KeyDetailPage({ id, session }: { id: string; session: Session })
         <ChoiceSelect id="rotate-grace" label="Grace period" value={grace} choices={GRACE_CHOICES} onChange={setGrace} />
       </ConfirmDialog>
 
-      <ConfirmDialog
-        open={dialog === 'edit'}
-        title="Edit key"
-        confirmLabel="Save"
-        busy={busy}
-        onClose={() => setDialog(null)}
-        onConfirm={() =>
-          run(api<Key>('PATCH', `/api/keys/${key.id}`, { name: editName.trim(), tags: parseTagList(editTags) }), (updated) => {
-            setKey(updated);
-            setMessage('Saved.');
-          })
-        }
-      >
-        <label for="edit-name">Client name</label>
-        <input id="edit-name" required maxLength={128} value={editName} onInput={(event) => setEditName(event.currentTarget.value)} />
-        <label for="edit-tags">Tags</label>
-        <input id="edit-tags" value={editTags} onInput={(event) => setEditTags(event.currentTarget.value)} />
-      </ConfirmDialog>
     </section>
   );
 }

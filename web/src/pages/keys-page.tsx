@@ -1,29 +1,78 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, query, type Key, type KeyPage, type Session } from '../api.ts';
-import { ConfirmDialog } from '../components/confirm-dialog.tsx';
+import { api, query, type ListedKey, type Session, type SortedKeyPage } from '../api.ts';
+import { BulkActions, RevokeTag } from '../components/bulk-actions.tsx';
+import { ChoiceSelect } from '../components/choice-select.tsx';
+import { CopyButton } from '../components/copy-button.tsx';
 import { errorText, Notice } from '../components/notice.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
-import { formatRelative, formatTime } from '../format.ts';
+import { formatNumber, formatRelative, formatTime, WINDOWS } from '../format.ts';
 import { useLive } from '../live.ts';
 import { navigate } from '../router.ts';
 
 const PAGE_SIZE = 50;
 
-/** Keys, filtered by search text, tag and status, which live in the URL so a view can be bookmarked. */
+type SortColumn = 'name' | 'status' | 'requests' | 'lastUsed' | 'created';
+
+/** Each sortable column and the order its first click sorts in (names A→Z, numbers and times biggest first). */
+/** The column headers are hidden on a phone: this select sorts there instead. */
+const SORT_CHOICES = [
+  { value: 'created.desc', label: 'Newest first' },
+  { value: 'created.asc', label: 'Oldest first' },
+  { value: 'name.asc', label: 'Name, A to Z' },
+  { value: 'name.desc', label: 'Name, Z to A' },
+  { value: 'requests.desc', label: 'Most requests' },
+  { value: 'lastUsed.desc', label: 'Recently used' },
+  { value: 'status.asc', label: 'Status' },
+];
+
+const COLUMNS: Array<{ sort: SortColumn; label: string; first: 'asc' | 'desc' }> = [
+  { sort: 'name', label: 'Name', first: 'asc' },
+  { sort: 'status', label: 'Status', first: 'asc' },
+  { sort: 'requests', label: 'Requests', first: 'desc' },
+  { sort: 'lastUsed', label: 'Last used', first: 'desc' },
+  { sort: 'created', label: 'Created', first: 'desc' },
+];
+
+function plural(count: number, word: string): string {
+  return `${formatNumber(count)} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** "1,284 keys, 12 revoked, 2 rotating": every key, whatever the filters. */
+function Totals({ page }: { page: SortedKeyPage }) {
+  const { counts } = page;
+  const parts = [plural(counts.total, 'key')];
+  if (counts.revoked > 0) parts.push(`${formatNumber(counts.revoked)} revoked`);
+  if (counts.expired > 0) parts.push(`${formatNumber(counts.expired)} expired`);
+  if (counts.rotating > 0) parts.push(`${formatNumber(counts.rotating)} rotating`);
+  return (
+    <p class="totals" role="status">
+      {parts.join(', ')}
+      {page.matched !== counts.total && <span class="muted"> · {formatNumber(page.matched)} match the filters</span>}
+      {!page.complete && <span class="muted"> · only the first 50,000 keys are listed</span>}
+    </p>
+  );
+}
+
+/** Keys, newest first unless a column says otherwise; filters, sort and period live in the URL, so a view can be bookmarked. */
 export function KeysPage({ params, session }: { params: URLSearchParams; session: Session }) {
   const q = params.get('q') ?? '';
   const tag = params.get('tag') ?? '';
   const status = params.get('status') ?? '';
+  const sort = (params.get('sort') ?? 'created') as SortColumn;
+  const order = params.get('order') === 'asc' ? 'asc' : 'desc';
+  const window = params.get('window') ?? '24h';
   const live = useLive();
-  const [keys, setKeys] = useState<Key[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
+  const [page, setPage] = useState<SortedKeyPage | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [search, setSearch] = useState(q);
   const [tagInput, setTagInput] = useState(tag);
-  const [revokeTag, setRevokeTag] = useState(false);
-  const [reason, setReason] = useState('');
-  const [busy, setBusy] = useState(false);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
   const [message, setMessage] = useState<string | null>(null);
+  const canChange = session.role === 'write';
+  const listing = { q, tag, status, sort, order, window };
+  const listingKey = query(listing);
+  // The listing the rows on screen belong to: the table is busy while a new one loads.
+  const [loadedKey, setLoadedKey] = useState<string | null>(null);
 
   useEffect(() => {
     setSearch(q);
@@ -32,29 +81,37 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
 
   useEffect(() => {
     let cancelled = false;
-    api<KeyPage>('GET', `/api/keys${query({ q, tag, status, limit: PAGE_SIZE })}`).then(
-      (page) => {
+    api<SortedKeyPage>('GET', `/api/keys${query({ ...listing, limit: PAGE_SIZE })}`).then(
+      (found) => {
         if (cancelled) return;
-        setKeys(page.items);
-        setNext(page.next);
+        setPage(found);
+        setLoadedKey(listingKey);
         setError(null);
+        // A key that left the list (revoked elsewhere and filtered out) leaves the selection too.
+        setSelected((previous) => new Set([...previous].filter((id) => found.items.some((key) => key.id === id))));
       },
       (failure: unknown) => !cancelled && setError(errorText(failure)),
     );
     return () => {
       cancelled = true;
     };
-  }, [q, tag, status, live.version]);
+  }, [q, tag, status, sort, order, window, live.version]);
 
-  const apply = (changes: Record<string, string>) => navigate(`/keys${query({ q: search.trim(), tag: tagInput.trim(), status, ...changes })}`);
+  const go = (changes: Record<string, string>) => navigate(`/keys${query({ ...listing, q: search.trim(), tag: tagInput.trim(), ...changes, ...(changes.sort === 'created' && changes.order === 'desc' ? { sort: '', order: '' } : {}) })}`);
+  const items: ListedKey[] = page?.items ?? [];
+  const allSelected = items.length > 0 && items.every((key) => selected.has(key.id));
+  const toggle = (id: string) =>
+    setSelected((previous) => {
+      const next = new Set(previous);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
 
   const loadMore = () => {
-    if (next === null) return;
-    api<KeyPage>('GET', `/api/keys${query({ q, tag, status, limit: PAGE_SIZE, after: next })}`).then(
-      (page) => {
-        setKeys((previous) => [...(previous ?? []), ...page.items]);
-        setNext(page.next);
-      },
+    if (page?.nextOffset === null || page === null) return;
+    api<SortedKeyPage>('GET', `/api/keys${query({ ...listing, limit: PAGE_SIZE, offset: page.nextOffset })}`).then(
+      (more) => setPage({ ...more, items: [...page.items, ...more.items] }),
       (failure: unknown) => setError(errorText(failure)),
     );
   };
@@ -65,7 +122,7 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
         <h1 id="keys-title" tabIndex={-1}>
           Keys
         </h1>
-        {session.role === 'write' && (
+        {canChange && (
           <a class="button button-primary" href="#/keys/new">
             Create key
           </a>
@@ -77,7 +134,7 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
         role="search"
         onSubmit={(event) => {
           event.preventDefault();
-          apply({});
+          go({});
         }}
       >
         <div class="field">
@@ -90,11 +147,33 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
         </div>
         <div class="field">
           <label for="status-filter">Status</label>
-          <select id="status-filter" value={status} onChange={(event) => apply({ status: event.currentTarget.value })}>
+          <select id="status-filter" value={status} onChange={(event) => go({ status: event.currentTarget.value })}>
             <option value="">Any status</option>
             <option value="active">Active</option>
+            <option value="rotating">Rotating</option>
             <option value="revoked">Revoked</option>
             <option value="expired">Expired</option>
+          </select>
+        </div>
+        <div class="field">
+          <ChoiceSelect id="keys-window" label="Requests in" value={window} choices={WINDOWS} onChange={(value) => go({ window: value })} />
+        </div>
+        <div class="field phone-only">
+          <label for="keys-sort">Sort</label>
+          <select
+            id="keys-sort"
+            value={`${sort}.${order}`}
+            onChange={(event) => {
+              const [column, direction] = event.currentTarget.value.split('.') as [string, string];
+              go({ sort: column, order: direction });
+            }}
+          >
+            {SORT_CHOICES.find((choice) => choice.value === `${sort}.${order}`) === undefined && <option value={`${sort}.${order}`}>Custom</option>}
+            {SORT_CHOICES.map((choice) => (
+              <option key={choice.value} value={choice.value}>
+                {choice.label}
+              </option>
+            ))}
           </select>
         </div>
         <div class="field field-actions">
@@ -109,53 +188,75 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
         </div>
       </form>
 
-      {tag !== '' && session.role === 'write' && (
-        <div class="tag-bar">
-          <span>
-            Showing keys tagged <strong>{tag}</strong>.
-          </span>
-          <button type="button" class="button button-danger" onClick={() => setRevokeTag(true)}>
-            Revoke all keys tagged “{tag}”
-          </button>
-        </div>
-      )}
+      {tag !== '' && canChange && <RevokeTag tag={tag} onDone={setMessage} onError={setError} />}
       {message !== null && <Notice kind="success">{message}</Notice>}
       {error !== null && <Notice kind="error">{error}</Notice>}
+      {page !== null && <Totals page={page} />}
+      {canChange && selected.size > 0 && (
+        <BulkActions
+          ids={[...selected]}
+          names={items.filter((key) => selected.has(key.id)).map((key) => key.name)}
+          onDone={(text) => {
+            setMessage(text);
+            setSelected(new Set());
+          }}
+          onError={setError}
+          onClear={() => setSelected(new Set())}
+        />
+      )}
 
-      {keys === null ? (
+      {page === null ? (
         <p class="loading">Loading keys…</p>
-      ) : keys.length === 0 ? (
+      ) : items.length === 0 ? (
         <div class="empty card">
           <p>No keys match.</p>
-          {session.role === 'write' && <a href="#/keys/new">Create a key</a>}
+          {canChange && <a href="#/keys/new">Create a key</a>}
         </div>
       ) : (
-        <table class="table responsive">
-          <caption class="visually-hidden">Keys{tag !== '' ? ` tagged ${tag}` : ''}</caption>
+        <table class="table responsive keys-table" aria-busy={loadedKey !== listingKey}>
+          <caption class="visually-hidden">
+            Keys{tag !== '' ? ` tagged ${tag}` : ''}, sorted by {COLUMNS.find((column) => column.sort === sort)?.label.toLowerCase()}, {order === 'asc' ? 'ascending' : 'descending'}
+          </caption>
           <thead>
             <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Prefix</th>
+              {canChange && (
+                <th scope="col" class="select-column">
+                  <input type="checkbox" aria-label="Select every key shown" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(items.map((key) => key.id)))} />
+                </th>
+              )}
+              {COLUMNS.slice(0, 2).map((column) => (
+                <SortHeader key={column.sort} column={column} sort={sort} order={order} go={go} />
+              ))}
               <th scope="col">Tags</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Created</th>
+              {COLUMNS.slice(2).map((column) => (
+                <SortHeader key={column.sort} column={column} sort={sort} order={order} go={go} />
+              ))}
             </tr>
           </thead>
           <tbody>
-            {keys.map((key) => (
-              <tr key={key.id}>
+            {items.map((key) => (
+              <tr key={key.id} class={selected.has(key.id) ? 'selected' : ''}>
+                {canChange && (
+                  <td class="select-column" data-label="Select">
+                    <input type="checkbox" aria-label={`Select ${key.name}`} checked={selected.has(key.id)} onChange={() => toggle(key.id)} />
+                  </td>
+                )}
                 <td data-label="Name">
                   <a href={`#/keys/${key.id}`} class="key-name">
                     {key.name}
                   </a>
-                  <div class="muted mono small">{key.id}</div>
+                  <div class="id-line">
+                    <span class="muted mono small">{key.id}</span>
+                    <CopyButton value={key.id} label={`id of ${key.name}`} />
+                  </div>
                 </td>
                 <td data-label="Status">
                   <StatusBadge status={key.status} />
-                </td>
-                <td data-label="Prefix" class="mono">
-                  {key.displayPrefix}…
+                  {key.status === 'rotating' && key.rotatedTo !== null && (
+                    <div class="small">
+                      <a href={`#/keys/${key.rotatedTo}`}>successor</a> <span class="muted">· grace ends {formatRelative(key.expiresAt)}</span>
+                    </div>
+                  )}
                 </td>
                 <td data-label="Tags">
                   {key.tags.length === 0 ? (
@@ -168,8 +269,13 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
                     ))
                   )}
                 </td>
+                <td data-label="Requests" class="number">
+                  {formatNumber(key.usage.requests)}
+                  {key.usage.denied > 0 && <div class="small text-danger">{formatNumber(key.usage.denied)} refused</div>}
+                </td>
                 <td data-label="Last used" title={formatTime(key.lastUsedAt)}>
-                  {key.lastUsedAt === null ? <span class="muted">never</span> : `${formatRelative(key.lastUsedAt)} · ${key.lastUsedAddress ?? ''}`}
+                  {key.lastUsedAt === null ? <span class="muted">never</span> : formatRelative(key.lastUsedAt)}
+                  {key.lastUsedAddress !== null && <div class="muted small mono">{key.lastUsedAddress}</div>}
                 </td>
                 <td data-label="Created" title={formatTime(key.createdAt)}>
                   {formatRelative(key.createdAt)}
@@ -179,40 +285,27 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
           </tbody>
         </table>
       )}
-      {next !== null && (
+      {page !== null && page.usagePending > 0 && <p class="muted small">Older usage is still being summed: requests may grow when the list refreshes.</p>}
+      {page?.nextOffset !== null && page !== null && (
         <button type="button" class="button load-more" onClick={loadMore}>
           Load more
         </button>
       )}
-
-      <ConfirmDialog
-        open={revokeTag}
-        title={`Revoke every key tagged “${tag}”?`}
-        confirmLabel="Revoke all"
-        danger
-        busy={busy}
-        onClose={() => setRevokeTag(false)}
-        onConfirm={() => {
-          setBusy(true);
-          api<Key[]>('POST', '/api/keys/revoke', { tag, reason: reason.trim() || undefined }).then(
-            (revoked) => {
-              setMessage(`Revoked ${revoked.length} key${revoked.length === 1 ? '' : 's'} tagged “${tag}”. Every gateway refuses them within a poll interval.`);
-              setRevokeTag(false);
-              setReason('');
-              setBusy(false);
-            },
-            (failure: unknown) => {
-              setError(errorText(failure));
-              setRevokeTag(false);
-              setBusy(false);
-            },
-          );
-        }}
-      >
-        <p>Every unrevoked key carrying this tag stops working on every gateway within a poll interval. This cannot be undone.</p>
-        <label for="tag-reason">Reason (recorded in the audit log)</label>
-        <textarea id="tag-reason" rows={3} maxLength={500} value={reason} onInput={(event) => setReason(event.currentTarget.value)} />
-      </ConfirmDialog>
     </section>
+  );
+}
+
+function SortHeader({ column, sort, order, go }: { column: (typeof COLUMNS)[number]; sort: SortColumn; order: 'asc' | 'desc'; go: (changes: Record<string, string>) => void }) {
+  const active = column.sort === sort;
+  const next = active ? (order === 'asc' ? 'desc' : 'asc') : column.first;
+  return (
+    <th scope="col" aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : undefined} class={column.sort === 'requests' ? 'number' : ''}>
+      <button type="button" class={`sort-button${active ? ' sorted' : ''}`} onClick={() => go({ sort: column.sort, order: next })}>
+        {column.label}
+        <span class="sort-mark" aria-hidden="true">
+          {active ? (order === 'asc' ? '▲' : '▼') : '↕'}
+        </span>
+      </button>
+    </th>
   );
 }

@@ -1,0 +1,147 @@
+/// <reference lib="dom" />
+import { after, before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.ts';
+import { startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
+import { temporaryDirectory } from '../support/processes.ts';
+import { adminCall, createAdminToken } from '../support/admin-client.ts';
+import { chromiumCheck, launchChromium, screenshot } from '../support/browser.ts';
+import { seriousViolations } from '../support/page-checks.ts';
+import { describeNeeding } from '../support/required-service.ts';
+import { openKeyStore } from '../../src/store/open-key-store.ts';
+import { mintKey } from '../../src/keys/mint-key.ts';
+import { CLI_ACTOR } from '../../src/store/audit-log.ts';
+import type { UsageMinute } from '../../src/store/usage-store.ts';
+import { buildDashboard } from '../../scripts/build-dashboard.ts';
+
+const KEYS = 1000;
+const MINUTES = 1440;
+/** The busiest tenth of the keys has traffic every minute; the rest every tenth minute. */
+const BUSY = 100;
+
+/** 1,000 keys and the last 24 hours of per-minute usage, written straight into the store. */
+async function seed(storePath: string): Promise<{ rows: number }> {
+  const store = await openKeyStore(storePath);
+  await store.migrate();
+  const now = Date.now();
+  const ids: string[] = [];
+  for (let index = 0; index < KEYS; index++) {
+    const minted = mintKey('pcl');
+    ids.push(minted.id);
+    await store.createKey(
+      {
+        id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, name: `client-${String(index).padStart(4, '0')}`, tags: [index % 10 === 0 ? 'batch' : 'web'],
+        scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {}, expiresAt: index % 97 === 0 ? now + 5 * 86_400_000 : null,
+      },
+      now - (KEYS - index) * 60_000,
+      CLI_ACTOR,
+    );
+    if (index % 113 === 0) await store.revokeKey(minted.id, 'seeded revocation', now - index * 1000, CLI_ACTOR);
+  }
+  const first = now - (now % 60_000) - MINUTES * 60_000;
+  let rows = 0;
+  let batch: UsageMinute[] = [];
+  for (let minute = 0; minute < MINUTES; minute++) {
+    for (let key = 0; key < KEYS; key++) {
+      if (key >= BUSY && (minute + key) % 10 !== 0) continue;
+      const denials: Record<string, number> = {};
+      if ((key + minute) % 17 === 0) denials.rate_limited = 2;
+      if ((key + minute) % 53 === 0) denials.scope_missing = 1;
+      if ((key + minute) % 211 === 0) denials.network_refused = 1;
+      batch.push({ keyId: ids[key] as string, minute: first + minute * 60_000, requests: 1 + ((key * 7 + minute) % 50), bytesIn: 100, bytesOut: 1000, denials, addresses: [`10.0.${key % 250}.${minute % 4}`] });
+      rows++;
+    }
+    if (minute % 60 === 59) {
+      await store.recordUsageMinutes(batch);
+      batch = [];
+    }
+  }
+  await store.recordUsageMinutes(batch);
+  await store.close();
+  return { rows };
+}
+
+// Skipped without Chromium, except in CI (CI=1), where a missing browser must fail the run.
+describeNeeding(chromiumCheck(), 'dashboard overview with 1,000 keys and a day of usage', () => {
+  const directory = temporaryDirectory();
+  const storePath = join(directory.path, 'keys.db');
+  let upstream: RecordingUpstream;
+  let gateway: TestGateway;
+  let admin: string;
+  let token: string;
+  let context: BrowserContext;
+  let closeBrowser: () => Promise<void>;
+  let page: Page;
+
+  /** Milliseconds from `action` until the chart is drawn and the top keys are listed, and until every step is summed. */
+  async function timeOverview(action: () => Promise<unknown>, period = 'last 24 hours'): Promise<{ shown: number; complete: number }> {
+    const started = performance.now();
+    await action();
+    await page.locator(`.chart-area[aria-label*="${period}"] canvas`).waitFor();
+    await page.getByRole('region', { name: 'Top keys by traffic' }).getByRole('link').first().waitFor();
+    const shown = performance.now() - started;
+    await page.getByText('Summing older usage').waitFor({ state: 'detached', timeout: 60_000 });
+    return { shown, complete: performance.now() - started };
+  }
+  const timings: string[] = [];
+
+  before(async () => {
+    await buildDashboard();
+    const started = performance.now();
+    const { rows } = await seed(storePath);
+    process.stdout.write(`# seeded ${KEYS} keys and ${rows} usage minutes in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    upstream = await startRecordingUpstream();
+    gateway = await startTestGateway(upstream.url, storePath);
+    admin = gateway.gateway.admin!.url;
+    token = (await createAdminToken(gateway.gateway.store, 'read', 'load test')).token;
+    ({ context, close: closeBrowser } = await launchChromium());
+    page = await context.newPage();
+    await page.goto(`${admin}/`);
+    await page.getByLabel('Admin token').fill(token);
+    // The landing page is the 24-hour overview, which nobody has looked at since the gateway started.
+    const cold = await timeOverview(() => page.getByRole('button', { name: 'Log in' }).click());
+    timings.push(`24 h, first look after start (log in to overview): shown in ${cold.shown.toFixed(0)} ms, every step summed in ${cold.complete.toFixed(0)} ms`);
+  });
+  after(async () => {
+    await closeBrowser?.();
+    await gateway?.stop();
+    await upstream?.close();
+    directory.remove();
+  });
+
+  it('loads, and reports how long it took (measured, not asserted)', async () => {
+    const reload = await timeOverview(() => page.reload());
+    timings.push(`24 h, page reloaded: shown in ${reload.shown.toFixed(0)} ms`);
+    await page.getByRole('link', { name: 'Keys', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
+    const click = await timeOverview(() => page.getByRole('link', { name: 'Overview' }).click());
+    timings.push(`24 h, from the Keys page by its link: shown in ${click.shown.toFixed(0)} ms`);
+    const started = performance.now();
+    const response = await adminCall<{ pending: number; totals: { requests: number } }>(admin, 'GET', '/api/overview?window=24h', { token });
+    timings.push(`GET /api/overview?window=24h alone: ${(performance.now() - started).toFixed(0)} ms`);
+    assert.equal(response.status, 200);
+    assert.equal(response.body.pending, 0);
+    assert.ok(response.body.totals.requests > 0);
+    for (const [window, period] of [['1h', 'last hour'], ['7d', 'last 7 days']] as const) {
+      const changed = await timeOverview(() => page.getByLabel('Period').selectOption(window), period);
+      timings.push(`${window}, first look by the period picker: shown in ${changed.shown.toFixed(0)} ms, complete in ${changed.complete.toFixed(0)} ms`);
+    }
+    for (const line of timings) process.stdout.write(`# overview, ${KEYS} keys: ${line}\n`);
+    await page.getByLabel('Period').selectOption('24h');
+    await page.locator('.chart-area canvas').waitFor();
+    await screenshot(page, 'load-overview-1000-keys-light');
+    assert.deepEqual(await seriousViolations(page), []);
+  });
+
+  it('lists 1,000 keys sorted by requests, with totals', async () => {
+    const started = performance.now();
+    await page.goto(`${admin}/#/keys?sort=requests&order=desc`);
+    await page.getByText(/^1,000 keys, 9 revoked/).waitFor();
+    await page.locator('tbody tr').first().waitFor();
+    process.stdout.write(`# keys page, 1,000 keys sorted by requests in 24 h: ${(performance.now() - started).toFixed(0)} ms\n`);
+    const first = Number((await page.locator('tbody td[data-label="Requests"]').first().evaluate((cell) => cell.firstChild?.textContent ?? '')).replaceAll(',', ''));
+    assert.ok(first > 0);
+  });
+});
