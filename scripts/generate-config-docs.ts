@@ -15,6 +15,7 @@ import { gatewayConfig } from '../src/app/config.ts';
 import { ConfigError } from '../src/config/config-error.ts';
 import type { OptionSchema } from '../src/config/config-fragment.ts';
 import { configFormats, environmentVariableFor, typesOf } from '../src/config/config-schema.ts';
+import { NON_OPTION_VARIABLES } from '../src/config/environment-variables.ts';
 
 export const CONFIGURATION_DOC_PATH = resolve(import.meta.dirname, '..', 'docs', 'configuration.md');
 
@@ -102,7 +103,8 @@ function sampleValidationMessage(): string {
   try {
     gatewayConfig.validate(document, (field) => sources[field]);
   } catch (error) {
-    if (error instanceof ConfigError) return error.message;
+    // As the CLI prints it (src/cli/program.ts).
+    if (error instanceof ConfigError) return `portcullis: error: ${error.message.replace(/^Invalid configuration/, 'invalid configuration')}`;
     throw error;
   }
   throw new Error('the sample invalid configuration unexpectedly validated');
@@ -154,7 +156,9 @@ Sources are merged in this order, each overriding the one before:
    exist and be readable;
 3. **environment variables** (\`PORTCULLIS_UPSTREAM_URL\`, …). Lists are comma-separated
    (\`PORTCULLIS_KEYS_HEADERS=authorization,x-api-key\`); an empty value sets a nullable option
-   to \`null\`;
+   to \`null\`. A \`PORTCULLIS_…\` variable that names no option is an error, as an unknown
+   option is (see [Validation](#validation)); only these, which are not options, are accepted:
+${Object.entries(NON_OPTION_VARIABLES).map(([name, use]) => `   - \`${name}\`: ${use};`).join('\n')}
 4. **command-line flags** (\`--listen\`, \`--upstream\`, \`--store\`, \`--admin-listen\`).
 
 The \`keys\` commands find their configuration the same way as \`serve\`, so they open the same
@@ -167,8 +171,10 @@ The merged configuration is checked against one schema, made of the options each
 (\`src/app/config.ts\` lists the parts), before
 anything starts. Unknown options are errors, not ignored, so a typo cannot silently leave a
 protection off. An invalid configuration makes the process print every problem, naming the
-option, where it came from, what was expected and what was found, and exit with status
-\`2\` without listening:
+option, where it came from, what was expected and what was found (with the closest option's
+name for a misspelt one, and the file's line with a caret under the problem), and exit with
+status \`2\` without listening. \`portcullis config check\` loads and checks everything \`serve\`
+would (this configuration, the OpenAPI document, the TLS files, the key store) without listening:
 
 \`\`\`
 $ PORTCULLIS_UPSTREAM_HEADERS_TIMEOUT=soon npm start -- --config /etc/portcullis/portcullis.yaml

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { mintAdminToken } from '../keys/mint-key.ts';
 import type { AdminRole, AdminTokenRecord } from '../store/admin-token-store.ts';
 import { CLI_ACTOR } from '../store/audit-log.ts';
-import { formatTime, printJson, UsageError, type StoreFlags } from './cli-support.ts';
+import { formatTime, printJson, printJsonObject, UsageError, type StoreFlags } from './cli-support.ts';
 import { storeOptions, withStore } from './command-store.ts';
 import { parseKeyName } from './key-settings-flags.ts';
 
@@ -33,17 +33,17 @@ export function adminCommand(): Command {
     .action(async (options: StoreFlags & { role: string; name: string; json?: boolean }) => {
       const role = parseRole(options.role);
       const name = parseKeyName(options.name);
-      await withStore(options, async (store) => {
+      await withStore(options, async (store, _prefix, _config, opened) => {
         const minted = mintAdminToken();
         const plaintext = minted.key;
         const record = await store.createAdminToken({ id: minted.id, name, role, digest: minted.digest, displayPrefix: minted.displayPrefix }, Date.now(), CLI_ACTOR);
-        if (options.json) printJson({ ...tokenView(record), token: plaintext });
+        if (options.json) printJsonObject({ store: opened.location, ...tokenView(record), token: plaintext });
         else
           process.stdout.write(
             `Created ${role} admin token ${record.id} ("${record.name}"):\n\n  ${plaintext}\n\n` +
               'Store it now: it is shown only this once. Use it as "Authorization: Bearer <token>" on the admin API, or to log in to the dashboard.\n',
           );
-      });
+      }, { jsonNamesStore: true });
     });
 
   storeOptions(token.command('list').description('list admin tokens (never their secrets)'))
@@ -62,12 +62,14 @@ export function adminCommand(): Command {
 
   storeOptions(token.command('revoke').description('revoke an admin token; its dashboard sessions end at their next request'))
     .argument('<id>', 'admin token id, such as adm_…')
-    .action(async (id: string, options: StoreFlags) => {
-      await withStore(options, async (store) => {
+    .option('--json', 'print the revoked token as one JSON object')
+    .action(async (id: string, options: StoreFlags & { json?: boolean }) => {
+      await withStore(options, async (store, _prefix, _config, opened) => {
         const record = await store.revokeAdminToken(id, Date.now(), CLI_ACTOR);
         if (record === null) throw new Error(`No admin token with id ${JSON.stringify(id)}.`);
-        process.stdout.write(`Revoked admin token ${record.id} ("${record.name}")\n`);
-      });
+        if (options.json) printJsonObject({ store: opened.location, ...tokenView(record) });
+        else process.stdout.write(`Revoked admin token ${record.id} ("${record.name}")\n`);
+      }, { lookingFor: `No admin token with id ${JSON.stringify(id)}`, jsonNamesStore: true });
     });
 
   return admin;

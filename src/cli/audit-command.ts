@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { auditEntryView } from '../admin/admin-views.ts';
 import { verifyAuditChain } from '../store/audit-chain.ts';
-import { formatTime, printJson, UsageError, type StoreFlags } from './cli-support.ts';
+import { formatTime, printJson, printJsonObject, UsageError, type StoreFlags } from './cli-support.ts';
 import { storeOptions, withStore } from './command-store.ts';
 
 function positiveInteger(flag: string, value: string | undefined, max: number): number | undefined {
@@ -40,9 +40,9 @@ export function auditCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (options: StoreFlags & { expectHead?: string; json?: boolean }) => {
       if (options.expectHead !== undefined && !/^[0-9a-f]{64}$/.test(options.expectHead)) throw new UsageError('--expect-head: expected a 64-character hex hash, as printed by audit verify');
-      await withStore(options, async (store) => {
+      await withStore(options, async (store, _prefix, _config, opened) => {
         const result = await verifyAuditChain(store, options.expectHead);
-        if (options.json) printJson(result);
+        if (options.json) printJsonObject({ store: opened.location, ...result });
         else if (result.ok) {
           process.stdout.write(
             `Audit log intact: ${result.entries} entries.\nHead: seq ${result.head.seq}, hash ${result.head.hash}\n` +
@@ -53,7 +53,7 @@ export function auditCommand(): Command {
           if (!options.json) process.stderr.write(`Audit log verification FAILED${result.seq === null ? '' : ` at entry ${result.seq}`}: ${result.problem}\n`);
           process.exitCode = 1;
         }
-      });
+      }, { jsonNamesStore: true });
     });
 
   return audit;

@@ -1,6 +1,5 @@
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { normaliseFingerprint } from '../http/peer-certificate.ts';
+import { checkCertificatePem } from '../routes/key-setting-checks.ts';
 import { UsageError } from './cli-support.ts';
 
 /** The SHA-256 fingerprint (64 lower-case hex digits) of a PEM certificate file, or a UsageError naming the flag. */
@@ -11,10 +10,8 @@ export async function readCertificateFingerprint(file: string, flag: string): Pr
   } catch (error) {
     throw new UsageError(`${flag}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  try {
-    // The same SHA-256 of the DER certificate that a TLS connection reports (fingerprint256).
-    return normaliseFingerprint(new X509Certificate(pem).fingerprint256) as string;
-  } catch {
-    throw new UsageError(`${flag}: ${file} is not a PEM certificate`);
-  }
+  // The same SHA-256 of the DER certificate that a TLS connection reports (fingerprint256).
+  const fingerprint = checkCertificatePem(pem);
+  if (!fingerprint.ok) throw new UsageError(`${flag}: ${file} is not a PEM certificate`);
+  return fingerprint.value;
 }

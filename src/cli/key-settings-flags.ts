@@ -1,12 +1,13 @@
 import { parseDuration } from '../http/units.ts';
-import { compileQuotaText, compileRateText } from '../limits/rate-policy.ts';
 import { UsageError } from './cli-support.ts';
 import { createCidrMatcher, InvalidCidrError } from '../http/cidr.ts';
-import { normaliseFingerprint } from '../http/peer-certificate.ts';
-import { isValidKeyScope, SCOPE_SYNTAX } from '../routes/scopes.ts';
+import { checkCertFingerprint, checkQuota, checkRate, checkScope } from '../routes/key-setting-checks.ts';
 import { TAG_PATTERN } from '../keys/key-record.ts';
 
-/** Validation of what a person types for key settings; each message names the flag. */
+/**
+ * Validation of what a person types for key settings; each message names the flag. The checks
+ * themselves are shared with the admin API (src/routes/key-setting-checks.ts).
+ */
 
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
@@ -66,32 +67,33 @@ export function parseAllowedCidrs(values: readonly string[] | undefined): string
 /** `--cert-fingerprint`: a SHA-256 fingerprint, hex with or without colons. */
 export function parseCertFingerprint(value: string | undefined): string | null {
   if (value === undefined) return null;
-  const fingerprint = normaliseFingerprint(value);
-  if (fingerprint === null) throw new UsageError(`--cert-fingerprint: expected a SHA-256 fingerprint (64 hex digits, colons allowed, as printed by portcullis certs fingerprint FILE), found ${JSON.stringify(value.slice(0, 100))}`);
-  return fingerprint;
+  const fingerprint = checkCertFingerprint(value);
+  if (!fingerprint.ok) throw new UsageError(`--cert-fingerprint: ${fingerprint.problem}, found ${JSON.stringify(value.slice(0, 100))}`);
+  return fingerprint.value;
 }
 
 /** `--rate 100/s burst 200` → the canonical policy text stored with the key, or null when absent. */
 export function parseRateFlag(value: string | undefined): string | null {
   if (value === undefined) return null;
-  const rate = compileRateText(value);
-  if (rate === null) throw new UsageError(`--rate: expected a rate such as 100/s, 6000/m or "100/s burst 200", found ${JSON.stringify(value.slice(0, 40))}`);
-  return rate.text;
+  const rate = checkRate(value);
+  if (!rate.ok) throw new UsageError(`--rate: ${rate.problem}, found ${JSON.stringify(value.slice(0, 40))}`);
+  return rate.value;
 }
 
 /** `--quota 10000/day` → the canonical policy text stored with the key, or null when absent. */
 export function parseQuotaFlag(value: string | undefined): string | null {
   if (value === undefined) return null;
-  const quota = compileQuotaText(value);
-  if (quota === null) throw new UsageError(`--quota: expected a quota such as 10000/day or 300000/month, found ${JSON.stringify(value.slice(0, 40))}`);
-  return quota.text;
+  const quota = checkQuota(value);
+  if (!quota.ok) throw new UsageError(`--quota: ${quota.problem}, found ${JSON.stringify(value.slice(0, 40))}`);
+  return quota.value;
 }
 
 /** `--scope S` (repeatable): what the key may do; `orders:*` and `*` are wildcards (docs: README, Scopes). */
 export function parseScopes(values: readonly string[] | undefined): string[] {
   const scopes = [...new Set(values ?? [])];
   for (const scope of scopes) {
-    if (!isValidKeyScope(scope)) throw new UsageError(`--scope: expected ${SCOPE_SYNTAX}, optionally ending in :* (or * alone), found ${JSON.stringify(scope.slice(0, 40))}`);
+    const checked = checkScope(scope);
+    if (!checked.ok) throw new UsageError(`--scope: ${checked.problem}, found ${JSON.stringify(scope.slice(0, 40))}`);
   }
   return scopes;
 }

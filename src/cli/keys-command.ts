@@ -1,16 +1,18 @@
 import { Command } from 'commander';
 import { mintKey } from '../keys/mint-key.ts';
 import { CLI_ACTOR } from '../store/audit-log.ts';
-import { collect, printJson, UsageError, type StoreFlags } from './cli-support.ts';
+import { collect, printJson, printJsonObject, UsageError, type StoreFlags } from './cli-support.ts';
 import { storeOptions, withStore } from './command-store.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
 import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseScopes, parseTag, parseTags } from './key-settings-flags.ts';
 import { readCertificateFingerprint } from './certificate-file.ts';
 import { describeLimits } from './key-limits-output.ts';
+import { keysExportCommand } from './keys-export-command.ts';
+import { keysImportCommand } from './keys-import-command.ts';
 
 const SHOWN_ONCE = 'Store it now: the key is shown only this once and cannot be recovered.';
 
-/** `portcullis keys create|list|show|revoke|rotate`, in that order in the help. */
+/** `portcullis keys create|list|show|revoke|rotate|export|import`, in that order in the help. */
 export function keysCommand(): Command {
   const keys = new Command('keys');
   keysCreateCommand(keys);
@@ -18,6 +20,8 @@ export function keysCommand(): Command {
   keysShowCommand(keys);
   keysRevokeCommand(keys);
   keysRotateCommand(keys);
+  keysExportCommand(keys);
+  keysImportCommand(keys);
   return keys;
 }
 
@@ -47,16 +51,21 @@ function keysCreateCommand(keys: Command): Command {
         rateLimit: parseRateFlag(options.rate),
         quota: parseQuotaFlag(options.quota),
       };
-      await withStore(options, async (store, prefix) => {
-        const minted = mintKey(prefix);
-        const record = await store.createKey(
-          { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, metadata: {} },
-          now,
-          CLI_ACTOR,
-        );
-        if (options.json) printJson({ ...publicKeyView(record, now), key: minted.key });
-        else process.stdout.write(`Created key ${record.id} for "${record.name}":\n\n  ${minted.key}\n\n${SHOWN_ONCE}\n`);
-      });
+      // The one key command that may create the store: the first key of a new deployment.
+      await withStore(
+        options,
+        async (store, prefix, _config, opened) => {
+          const minted = mintKey(prefix);
+          const record = await store.createKey(
+            { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, metadata: {} },
+            now,
+            CLI_ACTOR,
+          );
+          if (options.json) printJsonObject({ store: opened.location, ...publicKeyView(record, now), key: minted.key });
+          else process.stdout.write(`Created key ${record.id} for "${record.name}":\n\n  ${minted.key}\n\n${SHOWN_ONCE}\n`);
+        },
+        { create: true, jsonNamesStore: true },
+      );
     });
 }
 
@@ -82,13 +91,17 @@ function keysShowCommand(keys: Command): Command {
     .argument('<id>', 'key id, such as key_…')
     .option('--json', 'print a JSON object')
     .action(async (id: string, options: StoreFlags & { json?: boolean }) => {
-      await withStore(options, async (store, _prefix, config) => {
-        const record = await store.getKeyById(id);
-        if (record === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
-        const limits = describeLimits(record, config, await store.getQuotaUsage(record.id), Date.now());
-        if (options.json) printJson({ ...publicKeyView(record), limits: limits.json });
-        else process.stdout.write(`${formatKeyDetail(record)}\n${limits.text}\n`);
-      });
+      await withStore(
+        options,
+        async (store, _prefix, config, opened) => {
+          const record = await store.getKeyById(id);
+          if (record === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
+          const limits = describeLimits(record, config, await store.getQuotaUsage(record.id), Date.now());
+          if (options.json) printJsonObject({ store: opened.location, ...publicKeyView(record), limits: limits.json });
+          else process.stdout.write(`${formatKeyDetail(record)}\n${limits.text}\n`);
+        },
+        { lookingFor: `No key with id ${JSON.stringify(id)}`, jsonNamesStore: true },
+      );
     });
 }
 
@@ -101,6 +114,7 @@ function keysRevokeCommand(keys: Command): Command {
     .action(async (id: string | undefined, options: StoreFlags & { tag?: string; reason?: string; json?: boolean }) => {
       if ((id === undefined) === (options.tag === undefined)) throw new UsageError('revoke: give exactly one of a key id or --tag TAG');
       const reason = parseReason(options.reason);
+      const lookingFor = id === undefined ? undefined : `No key with id ${JSON.stringify(id)}`;
       await withStore(options, async (store) => {
         const now = Date.now();
         let revoked;
@@ -112,7 +126,7 @@ function keysRevokeCommand(keys: Command): Command {
         if (options.json) printJson(revoked.map((record) => publicKeyView(record, now)));
         else if (revoked.length === 0) process.stdout.write(`No unrevoked keys carry the tag ${JSON.stringify(options.tag)}.\n`);
         else process.stdout.write(revoked.map((record) => `Revoked ${record.id} ("${record.name}")`).join('\n') + '\n');
-      });
+      }, { lookingFor });
     });
 }
 
@@ -123,16 +137,18 @@ function keysRotateCommand(keys: Command): Command {
     .option('--json', 'print one JSON object with the new id and key')
     .action(async (id: string, options: StoreFlags & { grace?: string; json?: boolean }) => {
       const grace = parseGrace(options.grace);
-      await withStore(options, async (store, prefix) => {
+      await withStore(options, async (store, prefix, _config, opened) => {
         const now = Date.now();
         const minted = mintKey(prefix);
         const result = await store.rotateKey(id, { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix }, now + grace, now, CLI_ACTOR);
         if (result === null) throw new Error(`No key with id ${JSON.stringify(id)}.`);
-        if (options.json) printJson({ ...publicKeyView(result.newKey, now), key: minted.key, replaces: result.oldKey.id, oldKeyExpiresAt: new Date(result.oldKey.expiresAt as number).toISOString() });
+        if (options.json) {
+          printJsonObject({ store: opened.location, ...publicKeyView(result.newKey, now), key: minted.key, replaces: result.oldKey.id, oldKeyExpiresAt: new Date(result.oldKey.expiresAt as number).toISOString() });
+        }
         else
           process.stdout.write(
             `Rotated ${result.oldKey.id}: the new key is ${result.newKey.id}:\n\n  ${minted.key}\n\n${SHOWN_ONCE}\nThe old key stops working at ${new Date(result.oldKey.expiresAt as number).toISOString()}.\n`,
           );
-      });
+      }, { lookingFor: `No key with id ${JSON.stringify(id)}`, jsonNamesStore: true });
     });
 }

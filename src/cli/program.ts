@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config-error.ts';
-import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './cli-support.ts';
+import { EXIT_FAILURE, EXIT_USAGE, errorText, MESSAGE_PREFIX, UsageError } from './cli-support.ts';
 
 const MINIMUM_NODE_MAJOR = 22;
 
@@ -11,17 +12,26 @@ const MINIMUM_NODE_MAJOR = 22;
  */
 const COMMANDS: ReadonlyArray<{ name: string; description: string; load: () => Promise<Command> }> = [
   { name: 'serve', description: 'run the gateway', load: async () => (await import('./serve-command.ts')).serveCommand() },
-  { name: 'keys', description: 'issue, inspect, revoke and rotate API keys', load: async () => (await import('./keys-command.ts')).keysCommand() },
+  { name: 'keys', description: 'issue, inspect, revoke, rotate, export and import API keys', load: async () => (await import('./keys-command.ts')).keysCommand() },
+  { name: 'apply', description: 'make the store\'s keys match a keys file (keys as code): plan, create, update, revoke', load: async () => (await import('./apply-command.ts')).applyCommand() },
   { name: 'certs', description: 'development certificates: a local CA, a server certificate and client certificates', load: async () => (await import('./certs-command.ts')).certsCommand() },
   { name: 'admin', description: 'admin API and dashboard access', load: async () => (await import('./admin-command.ts')).adminCommand() },
   { name: 'audit', description: 'read and verify the audit log of changes to keys and admin tokens', load: async () => (await import('./audit-command.ts')).auditCommand() },
   { name: 'store', description: 'manage the key store itself', load: async () => (await import('./store-command.ts')).storeCommand() },
+  { name: 'config', description: 'check a configuration as serve would load it, without listening', load: async () => (await import('./config-command.ts')).configCommand() },
+  { name: 'completion', description: 'print a shell completion script (bash, zsh or fish)', load: async () => (await import('./completion-command.ts')).completionCommand() },
 ];
+
+/** The version in package.json, one folder above src/ (or dist/, in the installed package). */
+function portcullisVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
 
 function checkRuntime(): void {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < MINIMUM_NODE_MAJOR) {
-    process.stderr.write(`portcullis needs Node.js ${MINIMUM_NODE_MAJOR} or newer (24 LTS recommended); this is ${process.version}. Run it through npm scripts or ./bin/portcullis, which use the pinned Node.js 24.\n`);
+    process.stderr.write(errorText(`portcullis needs Node.js ${MINIMUM_NODE_MAJOR} or newer (24 LTS recommended); this is ${process.version}. Run it through npm scripts or ./bin/portcullis, which use the pinned Node.js 24.`));
     process.exit(EXIT_FAILURE);
   }
 }
@@ -33,18 +43,33 @@ function commandNamed(args: readonly string[]): (typeof COMMANDS)[number] | unde
   return COMMANDS.find((command) => command.name === name);
 }
 
+function rootCommand(): Command {
+  return new Command('portcullis').description('Self-hosted API protection gateway').version(portcullisVersion(), '-V, --version', 'print the version').showHelpAfterError();
+}
+
+/** Every command throws instead of exiting, and prints commander's own errors with the CLI's prefix. */
+function settle(command: Command): Command {
+  command.exitOverride().configureOutput({ outputError: (text, write) => write(`${MESSAGE_PREFIX}${text}`) });
+  for (const sub of command.commands) settle(sub);
+  return command;
+}
+
 /** The program with the named command loaded, or, for help and mistakes, every command as a name and a line. */
 async function buildProgram(args: readonly string[]): Promise<Command> {
-  const program = new Command('portcullis').description('Self-hosted API protection gateway').showHelpAfterError();
   const named = commandNamed(args);
+  // Completion scripts are made from every command, so `completion` loads them all.
+  if (named?.name === 'completion') return fullProgram();
+  const program = rootCommand();
   if (named !== undefined) program.addCommand((await named.load()).description(named.description));
   else for (const { name, description } of COMMANDS) program.command(name).description(description);
-  const overrideExits = (command: Command): void => {
-    command.exitOverride();
-    for (const sub of command.commands) overrideExits(sub);
-  };
-  overrideExits(program);
-  return program;
+  return settle(program);
+}
+
+/** The program with every command loaded: what shell completion is made from. */
+async function fullProgram(): Promise<Command> {
+  const program = rootCommand();
+  for (const { load, description } of COMMANDS) program.addCommand((await load()).description(description));
+  return settle(program);
 }
 
 /** Runs the CLI and maps failures to the documented exit statuses (0 ok, 1 failure, 2 usage). */
@@ -54,16 +79,14 @@ export async function main(argv: string[]): Promise<void> {
     await (await buildProgram(argv.slice(2))).parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version output are not errors.
+      // Help and version output are not errors; commander has printed the message already.
       process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
     }
     if (error instanceof ConfigError || error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n`);
+      process.stderr.write(errorText(error instanceof ConfigError ? error.message.replace(/^Invalid configuration/, 'invalid configuration') : error.message));
       process.exit(EXIT_USAGE);
     }
-    process.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(errorText(error instanceof Error ? error.message : String(error)));
     process.exit(EXIT_FAILURE);
   }
 }
-
-

@@ -4,7 +4,9 @@ import { loadConfig } from '../app/config.ts';
 import type { ReactivatedKey, RestoreReport } from '../store/restore-report.ts';
 import type { RestoreOutcome, StoreSummary } from '../store/sqlite/sqlite-backup.ts';
 import { isPostgresLocation } from '../store/store-location.ts';
-import { formatTime, printJson, UsageError, type StoreFlags } from './cli-support.ts';
+import { inspectKeyStore } from '../store/open-key-store.ts';
+import { MissingStoreError } from './command-store.ts';
+import { errorText, formatTime, printJsonObject, UsageError, type StoreFlags } from './cli-support.ts';
 import { storeOptions } from './command-store.ts';
 
 /**
@@ -37,9 +39,11 @@ export function addBackupCommands(store: Command): void {
     .option('--json', 'print what was backed up as JSON')
     .action(async (file: string, flags: BackupFlags) => {
       const source = sqliteStoreLocation(flags, 'backup');
+      const presence = await inspectKeyStore(source);
+      if (!presence.present) throw new MissingStoreError(`nothing to back up: no key store at ${source}: ${presence.why}. Point at the store with --store PATH or --config FILE.`);
       const { backupSqliteStore } = await import('../store/sqlite/sqlite-backup.ts');
       const summary = await backupSqliteStore(source, file, { overwrite: flags.force === true });
-      if (flags.json) printJson({ store: resolve(source), backup: summary });
+      if (flags.json) printJsonObject({ store: resolve(source), backup: summary });
       else process.stdout.write(`Backed up ${source} to ${file}:\n${describeSummary(summary)}Keep it as private as the store: it holds key digests and client metadata.\n`);
     });
 
@@ -63,10 +67,10 @@ export function addBackupCommands(store: Command): void {
         outcome = error.outcome;
         refusal = error.message;
       }
-      if (flags.json) printJson({ target: resolve(target), ...outcome });
+      if (flags.json) printJsonObject({ target: resolve(target), ...outcome });
       else process.stdout.write(describeRestore(file, target, outcome, flags));
       if (refusal !== null) {
-        if (!flags.json) process.stderr.write(`${refusal}\n`);
+        if (!flags.json) process.stderr.write(errorText(refusal));
         process.exitCode = 1;
       }
     });

@@ -1,7 +1,10 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { latestSchemaVersion } from '../store/migrations/index.ts';
+import { inspectKeyStore, openKeyStore } from '../store/open-key-store.ts';
 import { describeStoreLocation, isPostgresLocation } from '../store/store-location.ts';
-import { printJson, UsageError } from './cli-support.ts';
+import { printJsonObject, UsageError, type StoreFlags } from './cli-support.ts';
+import { loadCommandConfig, storeOptions, storeSource } from './command-store.ts';
 import { addBackupCommands } from './store-backup-command.ts';
 
 interface MigrateFlags {
@@ -10,8 +13,30 @@ interface MigrateFlags {
   json?: boolean;
 }
 
+/**
+ * `store init`: creates the store the settings name (a SQLite file and its folder, or the
+ * tables in a PostgreSQL schema), the one explicit way besides `serve`, `keys create` and
+ * `store migrate`. An existing store is left as it is (and migrated to this version's schema).
+ */
+function addInitCommand(store: Command): void {
+  storeOptions(store.command('init').description('create a new, empty key store where the settings point (the others never create one)'))
+    .option('--json', 'print the store and what was done as one JSON object')
+    .action(async (flags: StoreFlags & { json?: boolean }) => {
+      const config = loadCommandConfig(flags);
+      const where = describeStoreLocation(config.store);
+      const before = await inspectKeyStore(config.store);
+      const opened = await openKeyStore(config.store, { ifMissing: 'create' });
+      await opened.close();
+      const created = !before.present;
+      if (flags.json) printJsonObject({ store: where, created, storeSchemaVersion: latestSchemaVersion });
+      else if (created) process.stdout.write(`Created a new, empty key store at ${where} (from ${storeSource(flags, config)}), schema version ${latestSchemaVersion}.\n`);
+      else process.stdout.write(`A key store is already at ${where} (from ${storeSource(flags, config)}); nothing was created. Schema version ${latestSchemaVersion}.\n`);
+    });
+}
+
 export function storeCommand(): Command {
   const store = new Command('store');
+  addInitCommand(store);
 
   store
     .command('migrate')
@@ -27,7 +52,7 @@ export function storeCommand(): Command {
       const { copySqliteStoreToPostgres } = await import('../store/copy/copy-sqlite-to-postgres.ts');
       const tables = await copySqliteStoreToPostgres(from, flags.to);
       if (flags.json) {
-        printJson({ from, to: describeStoreLocation(flags.to), tables });
+        printJsonObject({ from, to: describeStoreLocation(flags.to), tables });
         return;
       }
       const width = Math.max(...tables.map((table) => table.table.length));

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createRequire } from 'node:module';
-import { ConfigError, describeFound } from './config-error.ts';
+import { ConfigError } from './config-error.ts';
+import { didYouMean } from './closest-names.ts';
+import { NON_OPTION_VARIABLES } from './environment-variables.ts';
+import { readYamlSource, type YamlSource } from './yaml-source.ts';
 import type { ConfigDocument, ConfigFragment, OptionSchema } from './config-fragment.ts';
 import { assembleConfigSchema, configFormats, configOptions, environmentVariableFor, typesOf, type ConfigOption } from './config-schema.ts';
 import { compileConfigValidator, type DocumentValidator } from './validate-config.ts';
@@ -38,9 +40,22 @@ export class ConfigLoader<Settings> {
   }
 
   /** Validates a merged document in place (filling defaults); throws ConfigError. */
-  validate(document: Record<string, unknown>, sourceOf: (field: string) => string | undefined): void {
-    this.#validator ??= compileConfigValidator(this.schema, configFormats(this.fragments));
-    this.#validator(document, sourceOf);
+  validate(document: Record<string, unknown>, sourceOf: (field: string) => string | undefined, excerptOf?: (field: string) => string | undefined): void {
+    this.#validator ??= compileConfigValidator(this.schema, configFormats(this.fragments), { fields: this.options.map(({ field }) => field) });
+    this.#validator(document, sourceOf, excerptOf);
+  }
+
+  /**
+   * Refuses `PORTCULLIS_*` variables that name no option and are not one of the few others
+   * (environment-variables.ts), with the closest names: a typo must not leave an option unset.
+   */
+  checkEnvironment(env: NodeJS.ProcessEnv): void {
+    const known = new Set([...this.options.map(({ field }) => environmentVariableFor(field)), ...Object.keys(NON_OPTION_VARIABLES)]);
+    const problems = Object.keys(env)
+      .filter((name) => name.startsWith('PORTCULLIS_') && !known.has(name))
+      .sort()
+      .map((name) => `${name} (environment): no such option${didYouMean(name, known)} (every PORTCULLIS_* variable names an option of docs/configuration.md)`);
+    if (problems.length > 0) throw new ConfigError(problems);
   }
 
   /**
@@ -51,11 +66,13 @@ export class ConfigLoader<Settings> {
   load(sources: ConfigSources = {}): Settings & LoadedFrom {
     const env = sources.env ?? process.env;
     const cwd = sources.cwd ?? process.cwd();
+    this.checkEnvironment(env);
     const explicitFile = sources.configFile ?? env.PORTCULLIS_CONFIG;
     const defaultFile = resolve(cwd, 'portcullis.yaml');
     const configFile = explicitFile ? resolve(cwd, explicitFile) : existsSync(defaultFile) ? defaultFile : null;
 
-    const document: Record<string, unknown> = configFile ? readConfigFile(configFile) : {};
+    const file = configFile ? readConfigFile(configFile) : null;
+    const document: Record<string, unknown> = file?.value ?? {};
     const sourceByField = configFile ? collectFileSources(document, configFile) : new Map<string, string>();
     for (const { field, schema } of this.options) {
       const name = environmentVariableFor(field);
@@ -73,7 +90,15 @@ export class ConfigLoader<Settings> {
     }
 
     const sourceOf = (field: string) => sourceByField.get(field);
-    this.validate(document, sourceOf);
+    // A line of the file is shown only for a value that still comes from it.
+    const excerptOf = (field: string): string | undefined => {
+      for (let part = field; file !== null && part !== ''; part = part.slice(0, Math.max(0, part.lastIndexOf('.')))) {
+        const source = sourceOf(part);
+        if (source !== undefined) return source === configFile ? file.excerpt(field) : undefined;
+      }
+      return undefined;
+    };
+    this.validate(document, sourceOf, excerptOf);
     return { ...this.read(document, { cwd, sourceOf }), configFile };
   }
 
@@ -129,25 +154,14 @@ function setField(document: Record<string, unknown>, field: string, value: unkno
   current[parts[parts.length - 1] as string] = value;
 }
 
-function readConfigFile(path: string): Record<string, unknown> {
+function readConfigFile(path: string): YamlSource {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new ConfigError([`config file ${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
   }
-  // Loaded only when there is a file to read: most commands start without one.
-  const { parseDocument } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(document.errors.map((error) => `config file ${path}: ${error.message.split('\n')[0]}`));
-  }
-  const value: unknown = document.toJS();
-  if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError([`config file ${path}: expected a mapping of options at the top level, found ${describeFound(value)}`]);
-  }
-  return value as Record<string, unknown>;
+  return readYamlSource(path, text);
 }
 
 function collectFileSources(document: Record<string, unknown>, label: string, prefix = '', into = new Map<string, string>()): Map<string, string> {

@@ -1,6 +1,8 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigError, describeFound } from './config-error.ts';
 import type { ConfigFormat } from './config-fragment.ts';
+import { didYouMean } from './closest-names.ts';
+import { FLOW_MAPPING_HINT } from './yaml-source.ts';
 
 /** Dotted field name for an ajv error, e.g. `upstream.headersTimeout`. */
 function fieldOf(error: ErrorObject): string {
@@ -12,11 +14,31 @@ function fieldOf(error: ErrorObject): string {
   return base || '(root)';
 }
 
-function expectationOf(error: ErrorObject, formats: ReadonlyMap<string, ConfigFormat>): string {
+/** The options a misspelt `field` may have meant: its siblings first, then any option. */
+function suggestionFor(field: string, fields: readonly string[]): string {
+  const parent = field.includes('.') ? field.slice(0, field.lastIndexOf('.') + 1) : '';
+  const name = field.slice(parent.length);
+  const siblings = fields.filter((candidate) => candidate.startsWith(parent)).map((candidate) => candidate.slice(parent.length).split('.')[0] as string);
+  const nearby = didYouMean(name, siblings);
+  if (nearby !== '') return nearby.replace(/did you mean (.*)\?$/, (_match, names: string) => `did you mean ${names.split(/, | or /).map((sibling) => parent + sibling).join(' or ')}?`);
+  // An option written in the wrong section (`keyRate` for `limits.keyRate`).
+  const elsewhere = fields.filter((candidate) => didYouMean(name, [candidate.slice(candidate.lastIndexOf('.') + 1)]) !== '' || candidate.endsWith(`.${name}`));
+  return didYouMean(field, fields) || (elsewhere.length > 0 ? `; did you mean ${elsewhere.slice(0, 3).join(' or ')}?` : '');
+}
+
+/**
+ * A value YAML read as a mapping of names to nothing (`path: {id}` is `{ id: null }`) where
+ * the option wanted something else: the braces were meant as text.
+ */
+function looksLikeFlowMappingTrap(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).length > 0 && Object.values(value).every((item) => item === null);
+}
+
+function expectationOf(error: ErrorObject, formats: ReadonlyMap<string, ConfigFormat>, fields: readonly string[]): string {
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'additionalProperties':
-      return 'no such option (see docs/configuration.md for the options)';
+      return `no such option${suggestionFor(fieldOf(error), fields)} (see docs/configuration.md for the options)`;
     case 'format':
       return `expected ${formats.get(params.format as string)?.expected ?? String(params.format)}`;
     case 'type':
@@ -44,13 +66,18 @@ function valueAt(document: unknown, instancePath: string): unknown {
   return current;
 }
 
-export type DocumentValidator = (document: Record<string, unknown>, sourceOf: (field: string) => string | undefined) => void;
+export type DocumentValidator = (
+  document: Record<string, unknown>,
+  sourceOf: (field: string) => string | undefined,
+  /** The file line where a field is written, with a caret (yaml-source.ts); undefined when not from a file. */
+  excerptOf?: (field: string) => string | undefined,
+) => void;
 
 /**
  * Compiles the configuration schema once. The validator fills defaults in place and throws a
  * ConfigError naming every bad field, what was expected, what was found, and where it came from.
  */
-export function compileConfigValidator(schema: object, formats: ReadonlyMap<string, ConfigFormat>, { checkSchema = false } = {}): DocumentValidator {
+export function compileConfigValidator(schema: object, formats: ReadonlyMap<string, ConfigFormat>, { checkSchema = false, fields = [] as readonly string[] } = {}): DocumentValidator {
   // The schema is ours, so checking it against the meta-schema on every start (which roughly
   // doubles the compile time of a short command) is left to a test: `checkSchema`.
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, validateSchema: checkSchema });
@@ -60,7 +87,7 @@ export function compileConfigValidator(schema: object, formats: ReadonlyMap<stri
     ajv.addFormat(name, validate instanceof RegExp ? validate : { type: 'string', validate });
   }
   const compiled: ValidateFunction = ajv.compile(schema);
-  return function validateConfigDocument(document, sourceOf) {
+  return function validateConfigDocument(document, sourceOf, excerptOf = () => undefined) {
     if (compiled(document)) return;
     const problems = new Set<string>();
     for (const error of compiled.errors ?? []) {
@@ -69,8 +96,11 @@ export function compileConfigValidator(schema: object, formats: ReadonlyMap<stri
       const field = fieldOf(error);
       // An item of a list (`network.allow.0`) came from wherever the list came from.
       const source = sourceOf(field) ?? sourceOf(field.replace(/\.\d+$/, ''));
-      const found = error.keyword === 'additionalProperties' ? '' : `, found ${describeFound(valueAt(document, error.instancePath))}`;
-      problems.add(`${field}${source ? ` (from ${source})` : ''}: ${expectationOf(error, formats)}${found}`);
+      const value = valueAt(document, error.instancePath);
+      const found = error.keyword === 'additionalProperties' ? '' : `, found ${describeFound(value)}`;
+      const hint = error.keyword === 'type' && looksLikeFlowMappingTrap(value) ? `\n      hint: ${FLOW_MAPPING_HINT}` : '';
+      const excerpt = excerptOf(field);
+      problems.add(`${field}${source ? ` (from ${source})` : ''}: ${expectationOf(error, formats, fields)}${found}${excerpt === undefined ? '' : `\n${excerpt}`}${hint}`);
     }
     throw new ConfigError([...problems]);
   };

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/recor
 import { startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
 import { createAdminToken } from '../support/admin-client.ts';
+import { describeNeeding, requireTools } from '../support/required-service.ts';
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
 function makeCertificates(directory: string): void {
@@ -21,15 +22,8 @@ function makeCertificates(directory: string): void {
   }
 }
 
-let openssl = true;
-try {
-  execFileSync('openssl', ['version'], { stdio: 'pipe' });
-} catch {
-  openssl = false;
-}
-
 // Skipped without openssl, except in CI (CI=1), where it must fail the run.
-describe('admin listener over TLS with client certificates (mTLS)', { skip: openssl || process.env.CI ? false : 'openssl is not installed' }, () => {
+describeNeeding(requireTools('openssl'), 'admin listener over TLS with client certificates (mTLS)', () => {
   const directory = temporaryDirectory();
   let upstream: RecordingUpstream;
   let gateway: TestGateway;

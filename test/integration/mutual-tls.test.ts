@@ -7,6 +7,7 @@ import { runCli, temporaryDirectory } from '../support/processes.ts';
 import { problemCode, rawRequest } from '../support/raw-client.ts';
 import { eventually, runTool } from '../support/tools.ts';
 import { makeTlsFixtures, type CertificateFiles, type TlsFixtures } from '../support/tls-fixtures.ts';
+import { itNeeding, requireTools } from '../support/required-service.ts';
 
 describe('mutual TLS: client certificates, certificate-bound keys, certificates as identity', () => {
   const directory = temporaryDirectory();
@@ -39,7 +40,7 @@ describe('mutual TLS: client certificates, certificate-bound keys, certificates 
     directory.remove();
   });
 
-  it('clientAuth handshake (the default): no certificate, or one from another CA, fails the handshake', async () => {
+  itNeeding(requireTools('curl'), 'clientAuth handshake (the default): no certificate, or one from another CA, fails the handshake', async () => {
     const { gateway, storePath } = await tlsGateway('handshake', {});
     const { key } = await createKeyInStore(storePath);
     const port = new URL(gateway.url).port;
@@ -66,7 +67,7 @@ describe('mutual TLS: client certificates, certificate-bound keys, certificates 
     assert.equal((await rawRequest(`${gateway.url}/`, withCertificate(fixtures.clientA, [['Authorization', `Bearer ${key}`]]))).status, 200);
   });
 
-  it('a key bound to certificate A works only on a connection presenting A (keys create --cert)', async () => {
+  itNeeding(requireTools('openssl'), 'a key bound to certificate A works only on a connection presenting A (keys create --cert)', async () => {
     const { gateway, storePath } = await tlsGateway('bound', { PORTCULLIS_TLS_CLIENT_AUTH: 'optional' });
     const created = await runCli(['keys', 'create', '--store', storePath, '--name', 'client-a', '--cert', fixtures.clientA.certPath, '--json']);
     assert.equal(created.code, 0, created.stderr);

@@ -11,6 +11,7 @@ import { runCli, spawnGateway, temporaryDirectory } from '../support/processes.t
 import { rawRequest } from '../support/raw-client.ts';
 import { eventually, runTool } from '../support/tools.ts';
 import { makeTlsFixtures, type TlsFixtures } from '../support/tls-fixtures.ts';
+import { itNeeding, requireTools } from '../support/required-service.ts';
 import { issueServerCertificate } from '../../src/certs/dev-certificates.ts';
 
 /** Replaces the certificate and key files the way deploy tools do: write aside, then rename over. */
@@ -46,7 +47,7 @@ describe('TLS on the public listener, with real clients (curl, openssl)', () => 
   });
 
   for (const [version, flags] of [['1.2', ['--tlsv1.2', '--tls-max', '1.2']], ['1.3', ['--tlsv1.3']]] as const) {
-    it(`curl connects with TLS ${version}, verifies the certificate, and gets HSTS`, async () => {
+    itNeeding(requireTools('curl'), `curl connects with TLS ${version}, verifies the certificate, and gets HSTS`, async () => {
       const result = await runTool('curl', ['-sS', '-D', '-', '-o', '/dev/null', '-w', '%{http_code} %{ssl_verify_result}', '--cacert', fixtures.ca.certPath, ...flags, '-H', `Authorization: Bearer ${key}`, `https://127.0.0.1:${port}/hello`]);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /200 0$/);
@@ -56,7 +57,7 @@ describe('TLS on the public listener, with real clients (curl, openssl)', () => 
   }
 
   for (const [flag, version] of [['-tls1_2', 'TLSv1.2'], ['-tls1_3', 'TLSv1.3']] as const) {
-    it(`openssl s_client completes a verified ${version} handshake`, async () => {
+    itNeeding(requireTools('openssl'), `openssl s_client completes a verified ${version} handshake`, async () => {
       const result = await runTool('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, flag, '-CAfile', fixtures.ca.certPath, '-verify_return_error', '-brief']);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, new RegExp(`Protocol version: ${version.replace('.', '\\.')}`));
@@ -64,7 +65,7 @@ describe('TLS on the public listener, with real clients (curl, openssl)', () => 
     });
   }
 
-  it('refuses TLS 1.0 and 1.1, which the same openssl client can speak (checked against a server that allows them)', async () => {
+  itNeeding(requireTools('openssl'), 'refuses TLS 1.0 and 1.1, which the same openssl client can speak (checked against a server that allows them)', async () => {
     const legacy = createTlsServer({ cert: fixtures.server.cert, key: fixtures.server.key, minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }, (socket) => socket.end());
     legacy.on('tlsClientError', () => {});
     await new Promise<void>((resolve) => legacy.listen(0, '127.0.0.1', resolve));

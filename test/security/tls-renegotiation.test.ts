@@ -1,24 +1,15 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.ts';
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
-import { describeNeeding, type ServiceCheck } from '../support/required-service.ts';
+import { describeNeeding, requireTools } from '../support/required-service.ts';
 import { makeTlsFixtures, type TlsFixtures } from '../support/tls-fixtures.ts';
 
-function checkOpenssl(): ServiceCheck {
-  const service = 'the openssl command-line client';
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'pipe' });
-    return { service, unavailable: null };
-  } catch (error) {
-    return { service, unavailable: `openssl could not be run (${(error as Error).message}); install the Debian package openssl` };
-  }
-}
 
 interface SessionOutcome {
   /** Everything openssl printed, stdout and stderr together. */
@@ -74,7 +65,7 @@ async function tls12Session(port: number, ca: string, { renegotiate, path = '/he
   }
 }
 
-describeNeeding(checkOpenssl(), 'TLS renegotiation, with a real client (openssl s_client)', () => {
+describeNeeding(requireTools('openssl'), 'TLS renegotiation, with a real client (openssl s_client)', () => {
   const directory = temporaryDirectory();
   let fixtures: TlsFixtures;
   let upstream: RecordingUpstream;

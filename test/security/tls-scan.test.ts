@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
@@ -7,6 +7,7 @@ import { startTestGateway, type TestGateway } from '../support/in-process-gatewa
 import { temporaryDirectory } from '../support/processes.ts';
 import { runTool } from '../support/tools.ts';
 import { makeTlsFixtures, type TlsFixtures } from '../support/tls-fixtures.ts';
+import { describeNeeding, requireTools } from '../support/required-service.ts';
 import { DEFAULT_TLS_CIPHERS } from '../../src/engine/listener-config.ts';
 
 interface ScanReport {
@@ -27,7 +28,7 @@ async function sslscan(port: number): Promise<ScanReport> {
 
 const WEAK = /NULL|EXP|RC4|DES|MD5|CBC|anon|PSK|SRP|CAMELLIA|ARIA|SEED|IDEA|SHA$/;
 
-describe('sslscan against the TLS listener', () => {
+describeNeeding(requireTools('sslscan'), 'sslscan against the TLS listener', () => {
   const directory = temporaryDirectory();
   let fixtures: TlsFixtures;
   let gateway: TestGateway;

@@ -4,11 +4,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from './processes.ts';
+import { findExecutable, type ServiceCheck } from './required-service.ts';
 
-/** Debian's Chromium (`apt-get install chromium`); playwright-core downloads no browser. */
-export const CHROMIUM = process.env.PORTCULLIS_CHROMIUM ?? '/usr/bin/chromium';
+/**
+ * Debian's Chromium (`apt-get install chromium`; playwright-core downloads no browser):
+ * PORTCULLIS_CHROMIUM when set, otherwise `chromium` on PATH.
+ */
+export const CHROMIUM = process.env.PORTCULLIS_CHROMIUM ?? findExecutable('chromium') ?? 'chromium';
 /** Screenshots land here (git-ignored), one per page, for a person to look at. */
 export const SCREENSHOTS = join(PROJECT_ROOT, 'test-results');
+
+/** Whether the browser tests can run, for `describeNeeding`. */
+export function chromiumCheck(): ServiceCheck {
+  const service = 'Chromium';
+  if (findExecutable(CHROMIUM) !== null) return { service, unavailable: null };
+  return {
+    service,
+    unavailable:
+      process.env.PORTCULLIS_CHROMIUM === undefined
+        ? 'chromium not found on PATH; install with: apt-get install chromium (or set PORTCULLIS_CHROMIUM to a Chromium binary)'
+        : `PORTCULLIS_CHROMIUM=${process.env.PORTCULLIS_CHROMIUM} is not an executable file`,
+  };
+}
 
 /**
  * Headless Chromium with a fresh profile. Without these flags it tries to reach the network
@@ -16,12 +33,18 @@ export const SCREENSHOTS = join(PROJECT_ROOT, 'test-results');
  */
 export async function launchChromium(viewport = { width: 1280, height: 860 }): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'portcullis-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: findExecutable(CHROMIUM) ?? CHROMIUM,
+      headless: true,
+      viewport,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    });
+  } catch (error) {
+    rmSync(profile, { recursive: true, force: true });
+    throw error;
+  }
   return {
     context,
     async close() {

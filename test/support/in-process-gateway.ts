@@ -31,8 +31,35 @@ export async function startTestGateway(
       { field: 'admin.listen', value: options.env?.PORTCULLIS_ADMIN_LISTEN === undefined ? '127.0.0.1:0' : undefined, flag: '--admin-listen' },
     ],
   });
-  const gateway = await startGateway(config, createLogger('silent'), options.store ? { store: options.store } : {});
+  const gateway = await withinStartTimeout(startGateway(config, createLogger('silent'), options.store ? { store: options.store } : {}));
   return { url: `${gateway.protocol}://127.0.0.1:${gateway.address.port}`, gateway, config, stop: () => gateway.stop() };
+}
+
+const START_TIMEOUT_MS = 15_000;
+
+/**
+ * The started gateway, or an error after 15 s; a gateway that starts after that is stopped at
+ * once, so that its listeners and timers cannot keep the test file alive after the test failed.
+ */
+function withinStartTimeout(starting: Promise<RunningGateway>): Promise<RunningGateway> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new Error(`the gateway did not start in ${START_TIMEOUT_MS} ms`));
+    }, START_TIMEOUT_MS);
+    starting.then(
+      (gateway) => {
+        clearTimeout(timer);
+        if (late) void gateway.stop();
+        else resolve(gateway);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Creates a key directly in a store (faster than the CLI when the CLI is not under test). */

@@ -52,7 +52,10 @@ export async function startOwnRedis(port: number): Promise<OwnRedis> {
   const deadline = Date.now() + 10_000;
   while (!(await redisAnswers(url))) {
     if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within 10 s`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server on port ${port} did not answer within 10 s (killed)`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {

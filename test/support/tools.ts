@@ -17,7 +17,7 @@ export function runTool(command: string, args: readonly string[], timeoutMs = 20
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
-      reject(new Error(`${command} could not be run (${error.message}); .ci/run installs it`));
+      reject(new Error(`${command} could not be run (${error.message}); install it (apt-get install ${command}), or guard the test with requireTools('${command}') (required-service.ts)`));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
