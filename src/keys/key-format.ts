@@ -35,6 +35,8 @@ const RANDOM_LENGTH = 43;
 const CHECKSUM_LENGTH = 6;
 /** Length of `_<random><checksum>`, the part after the prefix. */
 const TAIL_LENGTH = 1 + RANDOM_LENGTH + CHECKSUM_LENGTH;
+/** The longest prefix KEY_PREFIX_PATTERN allows: 16 characters, `_` and a 16-character tag. */
+const MAX_PREFIX_LENGTH = 33;
 const UNDERSCORE = 0x5f;
 const CRC32_LIMIT = 2 ** 32;
 
@@ -110,25 +112,52 @@ export function createKeyParser(acceptedPrefixes: readonly string[]): (input: un
     }
     if (match === undefined) return null;
 
-    const separator = length - TAIL_LENGTH;
-    if (input.charCodeAt(separator) !== UNDERSCORE) return null;
-    const randomEnd = separator + 1 + RANDOM_LENGTH;
-    for (let index = separator + 1; index < randomEnd; index++) {
-      if (base62DigitValue(input.charCodeAt(index)) < 0) return null;
-    }
-    // Six digits reach 62^6 - 1 < 2^53: plain number arithmetic is exact.
-    let checksum = 0;
-    for (let index = randomEnd; index < length; index++) {
-      const digit = base62DigitValue(input.charCodeAt(index));
-      if (digit < 0) return null;
-      checksum = checksum * 62 + digit;
-    }
-    if (checksum >= CRC32_LIMIT) return null;
-
-    const random = input.slice(separator + 1, randomEnd);
-    if (crc32(random, match.headCrc) !== checksum) return null;
-    return { prefix: match.prefix, random };
+    const random = randomIfChecksumMatches(input, length - TAIL_LENGTH, match.headCrc);
+    return random === null ? null : { prefix: match.prefix, random };
   };
+}
+
+/**
+ * The random part of `input` when `input[separator]` is `_` and the rest is 43 random and 6
+ * checksum base62 digits whose checksum is the CRC32 continued from `headCrc` (the CRC32 of
+ * `<prefix>_`); null otherwise. The caller has checked the length (`separator + TAIL_LENGTH`).
+ */
+function randomIfChecksumMatches(input: string, separator: number, headCrc: number): string | null {
+  if (input.charCodeAt(separator) !== UNDERSCORE) return null;
+  const length = separator + TAIL_LENGTH;
+  const randomEnd = separator + 1 + RANDOM_LENGTH;
+  for (let index = separator + 1; index < randomEnd; index++) {
+    if (base62DigitValue(input.charCodeAt(index)) < 0) return null;
+  }
+  // Six digits reach 62^6 - 1 < 2^53: plain number arithmetic is exact.
+  let checksum = 0;
+  for (let index = randomEnd; index < length; index++) {
+    const digit = base62DigitValue(input.charCodeAt(index));
+    if (digit < 0) return null;
+    checksum = checksum * 62 + digit;
+  }
+  if (checksum >= CRC32_LIMIT) return null;
+  const random = input.slice(separator + 1, randomEnd);
+  return crc32(random, headCrc) === checksum ? random : null;
+}
+
+/**
+ * Parses a key with ANY valid prefix (`pcl`, `pcl_live`, `acme`…): the prefix is everything
+ * before the `_` 49 characters from the end. For a scanner, which must recognise keys of every
+ * deployment and environment; the checksum covers the prefix, so a lookalike still fails.
+ * Returns null for anything else and never throws. The gateway accepts only its configured
+ * prefixes: use createKeyParser there.
+ *
+ * @example parseKeyOfAnyPrefix('pcl_live_…') // { prefix: 'pcl_live', random: '…' } or null
+ */
+export function parseKeyOfAnyPrefix(input: unknown): ParsedKey | null {
+  if (typeof input !== 'string') return null;
+  const separator = input.length - TAIL_LENGTH;
+  if (separator < 1 || separator > MAX_PREFIX_LENGTH) return null;
+  const prefix = input.slice(0, separator);
+  if (!KEY_PREFIX_PATTERN.test(prefix)) return null;
+  const random = randomIfChecksumMatches(input, separator, crc32(`${prefix}_`));
+  return random === null ? null : { prefix, random };
 }
 
 const defaultKeyParser = createKeyParser([DEFAULT_KEY_PREFIX]);

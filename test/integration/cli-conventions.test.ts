@@ -71,6 +71,7 @@ describe('shell completion, made from the program', () => {
     for (const [args, words] of [
       [['keys'], ['create', 'list', 'show', 'revoke', 'rotate', 'export', 'import']],
       [['keys', 'import'], ['--digests', '--tag', '--expires-in']],
+      [['scan'], ['--git', '--store', '--revoke', '--reason', '--json']],
       [['apply'], ['--file', '--dry-run', '--prune']],
       [['serve'], ['--listen', '--tls-cert', '--allow-ip', '--workers']],
       [['config', 'check'], ['--config', '--json', '--openapi']],
@@ -213,6 +214,13 @@ describe('--json on every command: one documented, versioned shape each (docs/cl
     await run('certs-client', ['certs', 'client', 'web-1', '--dir', certs]);
     await run('certs-fingerprint', ['certs', 'fingerprint', join(certs, 'ca.crt')]);
     await run('config-check', ['config', 'check', ...s]);
+    // scan exits 1 on a live key: a revoked one is reported and exits 0.
+    const leaked = await run('keys-create', ['keys', 'create', '--name', 'leaked', ...s]);
+    assert.equal((await runCli(['keys', 'revoke', leaked.id as string, ...s])).code, 0);
+    const leakedFile = join(directory.path, 'leaked.env');
+    writeFileSync(leakedFile, `KEY=${leaked.key as string}\n`);
+    const scanned = await run('scan', ['scan', leakedFile, ...s]);
+    assert.equal((scanned.findings as Array<{ status: string }>)[0]?.status, 'revoked');
     // store migrate needs PostgreSQL: its output is checked below, where there is one.
     const documented = readdirSync(SCHEMAS).filter((name) => name.endsWith('.schema.json') && name !== 'definitions.schema.json').map((name) => name.replace('.schema.json', ''));
     assert.deepEqual(documented.filter((name) => !used.has(name) && name !== 'store-migrate'), [], 'a schema for every output, and an output for every schema');
