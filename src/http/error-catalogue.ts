@@ -19,6 +19,12 @@ export const ERROR_CATALOGUE = {
   key_ambiguous: { status: 400, title: 'More than one API key', detail: 'The request carries more than one different API key; send exactly one.' },
   key_certificate_mismatch: { status: 401, title: 'API key bound to another certificate', detail: 'This API key is bound to a client certificate; send it on a TLS connection that presents that certificate.' },
   client_certificate_required: { status: 401, title: 'Client certificate required', detail: 'This gateway requires a client certificate signed by its client CA; connect again presenting one.' },
+  // DPoP-bound delegated tokens (RFC 9449); each carries a `WWW-Authenticate: DPoP` challenge (docs/errors.md).
+  dpop_proof_invalid: { status: 401, title: 'DPoP proof invalid' },
+  dpop_proof_replayed: { status: 401, title: 'DPoP proof replayed' },
+  dpop_nonce_required: { status: 401, title: 'DPoP nonce required', detail: 'Make the DPoP proof again with the nonce from the DPoP-Nonce response header.' },
+  dpop_token_invalid: { status: 401, title: 'DPoP-bound token invalid' },
+  dpop_token_expired: { status: 401, title: 'DPoP-bound token expired' },
   ip_not_allowed: { status: 403, title: 'Address not allowed', detail: 'Requests from this address are not allowed.' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   rate_limited: { status: 429, title: 'Rate limit exceeded' },
@@ -28,6 +34,7 @@ export const ERROR_CATALOGUE = {
   upstream_unavailable: { status: 502, title: 'Upstream unavailable', detail: 'The upstream API could not be reached.' },
   store_unavailable: { status: 503, title: 'Key store unavailable', detail: 'The key store cannot be reached; try again shortly.' },
   validation_busy: { status: 503, title: 'Validation busy', detail: 'The gateway is holding as many request bodies for validation as it may; try again shortly.' },
+  dpop_replay_cache_full: { status: 503, title: 'DPoP replay cache full', detail: 'The gateway is remembering as many recent DPoP proofs as it may; try again shortly.' },
   upstream_timeout: { status: 504, title: 'Upstream timeout', detail: 'The upstream API did not answer in time.' },
   // The admin API's own (admin listener only; docs/errors.md, "Admin API").
   admin_unauthorized: { status: 401, title: 'Admin token required' },
