@@ -113,15 +113,36 @@ const schemas: Record<string, Schema> = {
   },
   Overview: {
     type: 'object',
-    description: 'Traffic over the window from per-minute usage (summed per step over every key), the keys that stand out, and this node\'s health.',
+    description: 'Traffic over the window from per-minute usage (summed per step over every key by the store, in one call), the keys that stand out, and this node\'s health.',
     properties: {
       window: { type: 'string' }, step: { type: 'integer', description: 'Seconds per point.' },
-      pending: { type: 'integer', description: 'Oldest steps not summed yet (a first look at a long window is summed within a time budget); ask again.' },
-      points: { type: 'array', items: { type: 'object', properties: { t: { type: 'string', format: 'date-time' }, requests: { type: 'integer' }, denied: { type: 'integer' }, denials: { type: 'object', description: 'By error code; `other` for keys beyond the most refused.' }, summed: { type: 'boolean' } } } },
-      codes: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, count: { type: 'integer' } } } },
-      totals: { type: 'object' }, topByRequests: { type: 'array', items: { type: 'object' } }, topByDenials: { type: 'array', items: { type: 'object' } },
+      from: { type: 'string', format: 'date-time', description: 'Start of the first point.' }, to: { type: 'string', format: 'date-time', description: 'End of the last point (the end of the step in progress).' },
+      points: {
+        type: 'array', description: 'One per step of the window, oldest first; a step without traffic has zeros.',
+        items: {
+          type: 'object', required: ['t', 'requests', 'denied', 'denials'],
+          properties: {
+            t: { type: 'string', format: 'date-time', description: 'Start of the step.' }, requests: { type: 'integer' }, denied: { type: 'integer', description: 'Refused requests: the sum of `denials`.' },
+            denials: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Refusals by error code, over every key.' },
+          },
+        },
+      },
+      codes: { type: 'array', description: 'Refusals by error code over the window, most first.', items: { type: 'object', properties: { code: { type: 'string' }, count: { type: 'integer' } } } },
+      totals: {
+        type: 'object',
+        properties: { requests: { type: 'integer' }, denied: { type: 'integer' }, keysWithTraffic: { type: 'integer', description: 'Keys with any usage in the window.' } },
+      },
+      topByRequests: { type: 'array', description: 'At most 10 keys, most requests first (ties by id).', items: ref('OverviewKey') },
+      topByDenials: { type: 'array', description: 'At most 10 keys with refusals, most refused first (ties by id).', items: ref('OverviewKey') },
       keys: { type: 'object', description: 'Every key by status.' }, expiringSoon: { type: 'array', items: { type: 'object' } }, recentRevocations: { type: 'array', items: { type: 'object' } },
       node: ref('Health'),
+    },
+  },
+  OverviewKey: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, name: { type: 'string', description: 'The key\'s id when no key has it (usage of a key that is gone).' },
+      status: { type: 'string', enum: [...STATUS, 'unknown'] }, requests: { type: 'integer' }, denied: { type: 'integer' },
     },
   },
   Scopes: {

@@ -101,7 +101,7 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
   registerReportRoutes(app, routes, store);
   registerAuditRoutes(app, routes, store, catalogue);
   registerTokenRoutes(app, routes, store, activity);
-  registerOverviewRoutes(app, routes, { store, catalogue, rollup, operations: dependencies.operations ?? [], health: () => nodeHealth(dependencies) });
+  registerOverviewRoutes(app, routes, { store, catalogue, operations: dependencies.operations ?? [], health: () => nodeHealth(dependencies) });
   registerSessionRoutes(app, routes, store, sessions, protocol);
   registerOperation(app, routes, 'streamEvents', async (request, reply) => streams.open(request, reply));
   registerOperation(app, routes, 'openapi', async () => adminOpenApi);

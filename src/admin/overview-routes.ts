@@ -1,28 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import type { Operation } from '../routes/operation.ts';
-import type { UsageStore } from '../store/usage-store.ts';
 import type { AdminRoute } from './admin-openapi.ts';
 import { registerOperation } from './admin-routes.ts';
 import type { KeyCatalogue } from './key-catalogue.ts';
-import { buildOverview, RefusalCodes } from './overview.ts';
+import { buildOverview, SettledSteps, type OverviewUsage } from './overview.ts';
 import { scopeSuggestions } from './scope-suggestions.ts';
-import type { UsageRollup } from './usage-rollup.ts';
 
 interface OverviewParts {
-  store: Pick<UsageStore, 'usageSeries'>;
+  store: OverviewUsage;
   catalogue: KeyCatalogue;
-  rollup: UsageRollup;
   operations: readonly Operation[];
   health: () => unknown;
 }
 
 /** The overview page's one call, and the scopes the gateway's routes require. */
 export function registerOverviewRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, parts: OverviewParts): void {
-  const codes = new RefusalCodes(parts.store);
+  const steps = new SettledSteps();
   registerOperation(app, routes, 'getOverview', async (request, reply) => {
     const { window } = request.query as { window: string };
     reply.header('cache-control', 'no-store');
-    return { ...(await buildOverview({ ...parts, codes }, window, Date.now())), node: parts.health() };
+    return { ...(await buildOverview({ ...parts, steps }, window, Date.now())), node: parts.health() };
   });
 
   const suggestions = scopeSuggestions(parts.operations);

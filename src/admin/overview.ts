@@ -1,63 +1,55 @@
 import type { KeyRecord } from '../keys/key-record.ts';
-import type { UsageStore } from '../store/usage-store.ts';
+import type { UsageStep, UsageStore, UsageTotal } from '../store/usage-store.ts';
 import { adminKeyStatus } from './admin-views.ts';
 import { countByStatus, type KeyCatalogue } from './key-catalogue.ts';
-import { totalsByKey, type KeyCount, type UsageRollup } from './usage-rollup.ts';
+import { windowBounds } from './usage-rollup.ts';
 
 const TOP = 10;
-/** Refusal codes are read per key (the store has no cross-key breakdown) for this many of the most refused keys; the rest count as `other`. */
-const CODED_KEYS = 8;
-/** Keys whose refusal codes are held (the most refused of recent overviews). */
-const MAX_CODED_KEYS_HELD = 200;
 const EXPIRING_WITHIN = 14 * 86_400_000;
 const LISTED = 10;
 
-interface OverviewKey {
-  id: string;
-  name: string;
-  status: string;
-  requests: number;
-  denied: number;
-}
+/** A step that ended this long ago gets no more late batches (nodes flush every `usage.flushInterval`). */
+const SETTLE = 2 * 60_000;
+/** Even settled steps are read again after this long (a node that was cut off from the store). */
+const HELD_FOR = 10 * 60_000;
+
+/** What the overview reads from the store: every sum is made there, in SQL. */
+export type OverviewUsage = Pick<UsageStore, 'usageSteps' | 'usageTotals' | 'usageKeyCount'>;
 
 /** The overview page in one call: traffic and refusals by code over the window, the keys that stand out, and this node's health. */
-export async function buildOverview(parts: { catalogue: KeyCatalogue; rollup: UsageRollup; codes: RefusalCodes }, window: string, now: number) {
-  const [snapshot, usage] = await Promise.all([parts.catalogue.snapshot(now), parts.rollup.window(window, now)]);
-  const perKey = totalsByKey(usage.buckets);
-  const describe = (id: string, count: KeyCount): OverviewKey => {
-    const record = snapshot.byId.get(id);
-    return { id, name: record?.name ?? id, status: record === undefined ? 'unknown' : adminKeyStatus(record, now), requests: count.requests, denied: count.denied };
+export async function buildOverview(parts: { catalogue: KeyCatalogue; store: OverviewUsage; steps: SettledSteps }, window: string, now: number) {
+  const { from, to, step } = windowBounds(window, now);
+  const [snapshot, steps, byRequests, byDenials, keysWithTraffic] = await Promise.all([
+    parts.catalogue.snapshot(now),
+    parts.steps.read(parts.store, { from, to, step }, now),
+    parts.store.usageTotals(from, to, TOP, 'requests'),
+    parts.store.usageTotals(from, to, TOP, 'denied'),
+    parts.store.usageKeyCount(from, to),
+  ]);
+  const describe = (total: UsageTotal) => {
+    const record = snapshot.byId.get(total.keyId);
+    return { id: total.keyId, name: record?.name ?? total.keyId, status: record === undefined ? 'unknown' : adminKeyStatus(record, now), requests: total.requests, denied: total.denied };
   };
-  const ranked = (by: keyof KeyCount) =>
-    [...perKey].filter(([, count]) => count[by] > 0).sort((a, b) => b[1][by] - a[1][by] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP).map(([id, count]) => describe(id, count));
-  const topByDenials = ranked('denied');
 
-  const points = usage.buckets.map((bucket, index) => ({
-    t: new Date(usage.from + index * usage.step).toISOString(),
-    requests: bucket?.requests ?? 0,
-    denied: bucket?.denied ?? 0,
-    denials: {} as Record<string, number>,
-    summed: bucket !== null,
-  }));
-  const codeTotals = await refusalsByCode(parts.codes, topByDenials.slice(0, CODED_KEYS), usage, points, now);
-
+  const points = chartPoints(steps, from, to, step);
+  const codeTotals: Record<string, number> = {};
   let requests = 0;
   let denied = 0;
   for (const point of points) {
     requests += point.requests;
     denied += point.denied;
+    for (const [code, count] of Object.entries(point.denials)) codeTotals[code] = (codeTotals[code] ?? 0) + count;
   }
   return {
     window,
-    from: new Date(usage.from).toISOString(),
-    to: new Date(usage.to).toISOString(),
-    step: usage.step / 1000,
-    pending: usage.pending,
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    step: step / 1000,
     points,
-    codes: Object.entries(codeTotals).sort((a, b) => (a[0] === 'other' ? 1 : b[0] === 'other' ? -1 : b[1] - a[1])).map(([code, count]) => ({ code, count })),
-    totals: { requests, denied, keysWithTraffic: perKey.size },
-    topByRequests: ranked('requests'),
-    topByDenials,
+    codes: Object.entries(codeTotals).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([code, count]) => ({ code, count })),
+    totals: { requests, denied, keysWithTraffic },
+    topByRequests: byRequests.filter((total) => total.requests > 0).map(describe),
+    topByDenials: byDenials.map(describe),
     keys: { ...countByStatus(snapshot.records, now), complete: snapshot.complete },
     expiringSoon: expiringSoon(snapshot.records, now),
     recentRevocations: snapshot.records
@@ -68,74 +60,45 @@ export async function buildOverview(parts: { catalogue: KeyCatalogue; rollup: Us
   };
 }
 
-/** Refusals by code of one key, per minute, for the minutes that have settled (no late batch can change them). */
-interface HeldCodes {
-  /** The minutes held are those of `[from, settledUntil)` that had refusals. */
+interface HeldSteps {
+  /** The steps held are those of `[from, until)` that had traffic. */
   from: number;
-  settledUntil: number;
+  until: number;
   madeAt: number;
-  minutes: Array<{ minute: number; denials: Record<string, number> }>;
+  steps: UsageStep[];
 }
 
 /**
- * Each key's refusals by code, read with `usageSeries` (the store has no breakdown across
- * keys). Minutes that have settled are held, so a second look reads only the newest minutes.
+ * The settled steps of recent overviews, one window per step length. A step that has settled
+ * does not change, so a second look asks the store only for the steps after those held (the
+ * dashboard asks again every 15 s); the cold look sums the whole window in one call.
  */
-export class RefusalCodes {
-  readonly #store: Pick<UsageStore, 'usageSeries'>;
-  readonly #held = new Map<string, HeldCodes>();
-  readonly #settle: number;
-  readonly #ttl: number;
+export class SettledSteps {
+  readonly #held = new Map<number, HeldSteps>();
 
-  constructor(store: Pick<UsageStore, 'usageSeries'>, settle = 2 * 60_000, ttl = 10 * 60_000) {
-    this.#store = store;
-    this.#settle = settle;
-    this.#ttl = ttl;
-  }
-
-  async minutes(keyId: string, from: number, to: number, now: number): Promise<HeldCodes['minutes']> {
-    const held = this.#held.get(keyId);
-    const usable = held !== undefined && now - held.madeAt < this.#ttl && held.from <= from ? held : null;
-    const start = usable === null ? from : Math.max(from, usable.settledUntil);
-    const fresh = (await this.#store.usageSeries(keyId, start, to)).filter((row) => Object.keys(row.denials).length > 0).map((row) => ({ minute: row.minute, denials: row.denials }));
-    const old = usable === null ? [] : usable.minutes.filter((row) => row.minute >= from && row.minute < start);
-    const settledUntil = Math.max(start, Math.min(to, now - this.#settle - (now % 60_000)));
-    this.#held.delete(keyId);
-    this.#held.set(keyId, { from, settledUntil, madeAt: usable?.madeAt ?? now, minutes: [...old, ...fresh.filter((row) => row.minute < settledUntil)] });
-    if (this.#held.size > MAX_CODED_KEYS_HELD) this.#held.delete(this.#held.keys().next().value as string);
+  async read(store: Pick<UsageStore, 'usageSteps'>, { from, to, step }: { from: number; to: number; step: number }, now: number): Promise<UsageStep[]> {
+    const held = this.#held.get(step);
+    const usable = held !== undefined && now - held.madeAt < HELD_FOR && held.from <= from && held.until > from ? held : null;
+    const start = usable === null ? from : usable.until;
+    const fresh = await store.usageSteps(start, to, step);
+    const old = usable === null ? [] : usable.steps.filter((summed) => summed.at >= from);
+    const until = Math.max(start, Math.min(to, from + Math.floor((now - SETTLE - from) / step) * step));
+    this.#held.set(step, { from, until, madeAt: usable?.madeAt ?? now, steps: [...old, ...fresh.filter((summed) => summed.at < until)] });
     return [...old, ...fresh];
   }
 }
 
-/** Fills each point's `denials` by code from the most refused keys; what the others refused is `other`. */
-async function refusalsByCode(
-  codes: RefusalCodes,
-  keys: readonly OverviewKey[],
-  usage: { from: number; to: number; step: number },
-  points: Array<{ denied: number; denials: Record<string, number> }>,
-  now: number,
-): Promise<Record<string, number>> {
-  const totals: Record<string, number> = {};
-  for (const key of keys) {
-    for (const minute of await codes.minutes(key.id, usage.from, usage.to, now)) {
-      const point = points[Math.floor((minute.minute - usage.from) / usage.step)];
-      if (point === undefined) continue;
-      for (const [code, count] of Object.entries(minute.denials)) {
-        point.denials[code] = (point.denials[code] ?? 0) + count;
-        totals[code] = (totals[code] ?? 0) + count;
-      }
-    }
+/** One point per step of `[from, to)`, oldest first; a step the store left out had no traffic. */
+function chartPoints(steps: readonly UsageStep[], from: number, to: number, step: number) {
+  const byStart = new Map(steps.map((summed) => [summed.at, summed]));
+  const points: Array<{ t: string; requests: number; denied: number; denials: Record<string, number> }> = [];
+  for (let at = from; at < to; at += step) {
+    const summed = byStart.get(at);
+    let denied = 0;
+    for (const count of Object.values(summed?.denials ?? {})) denied += count;
+    points.push({ t: new Date(at).toISOString(), requests: summed?.requests ?? 0, denied, denials: summed?.denials ?? {} });
   }
-  for (const point of points) {
-    let coded = 0;
-    for (const count of Object.values(point.denials)) coded += count;
-    const other = point.denied - coded;
-    if (other > 0) {
-      point.denials.other = other;
-      totals.other = (totals.other ?? 0) + other;
-    }
-  }
-  return totals;
+  return points;
 }
 
 function expiringSoon(records: readonly KeyRecord[], now: number) {

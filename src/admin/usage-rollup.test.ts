@@ -1,14 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { UsagePoint, UsageStore, UsageTotal } from '../store/usage-store.ts';
-import { RefusalCodes } from './overview.ts';
+import type { UsageStore, UsageTotal } from '../store/usage-store.ts';
 import { totalsByKey, UsageRollup, windowBounds } from './usage-rollup.ts';
 
 const MINUTE = 60_000;
 const NOW = Date.parse('2026-01-01T12:00:30Z');
 
 /** A store whose every minute of the last day has one request for key_a (and a refusal every tenth minute); counts its reads. */
-function fakeStore(): Pick<UsageStore, 'usageTotals' | 'usageSeries'> & { reads: Array<[number, number]> } {
+function fakeStore(): Pick<UsageStore, 'usageTotals'> & { reads: Array<[number, number]> } {
   const reads: Array<[number, number]> = [];
   const minutesIn = (from: number, to: number) => {
     const minutes: number[] = [];
@@ -22,10 +21,6 @@ function fakeStore(): Pick<UsageStore, 'usageTotals' | 'usageSeries'> & { reads:
       const minutes = minutesIn(from, to);
       if (minutes.length === 0) return [];
       return [{ keyId: 'key_a', requests: minutes.length, denied: minutes.filter((minute) => (minute / MINUTE) % 10 === 0).length, bytesIn: 0, bytesOut: 0 }];
-    },
-    async usageSeries(_keyId, from, to): Promise<UsagePoint[]> {
-      reads.push([from, to]);
-      return minutesIn(from, to).map((minute) => ({ minute, requests: 1, bytesIn: 0, bytesOut: 0, addresses: 1, denials: ((minute / MINUTE) % 10 === 0 ? { rate_limited: 1 } : {}) as Record<string, number> }));
     },
   };
 }
@@ -62,19 +57,5 @@ describe('usage rollup', () => {
 
   it('aligns windows to their steps', () => {
     assert.deepEqual(windowBounds('24h', NOW), { from: Date.parse('2025-12-31T12:15:00Z'), to: Date.parse('2026-01-01T12:15:00Z'), step: 15 * MINUTE });
-  });
-
-  it('holds settled refusal codes, and reads only the newest minutes again', async () => {
-    const store = fakeStore();
-    const codes = new RefusalCodes(store);
-    const { from, to } = windowBounds('24h', NOW);
-    const first = await codes.minutes('key_a', from, to, NOW);
-    // Every tenth minute of the window up to now.
-    assert.equal(first.length, 143);
-    store.reads.length = 0;
-    await codes.minutes('key_a', from, to, NOW + 1000);
-    assert.equal(store.reads.length, 1);
-    assert.ok(store.reads[0]![0] >= NOW - 3 * MINUTE, 'only the unsettled minutes are read');
-    assert.deepEqual(await codes.minutes('key_a', from, to, NOW + 1000), first);
   });
 });

@@ -1,6 +1,6 @@
 import type { AdminTokenRecord, AdminTokenStore, NewAdminToken } from './admin-token-store.ts';
 import type { AuditActor, AuditEntry, AuditHead, AuditLog, AuditQuery } from './audit-log.ts';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageStore, UsageTotal } from './usage-store.ts';
+import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal } from './usage-store.ts';
 
 /** The parts of a `Store` that live in their own modules (one set per dialect). */
 export interface StoreParts {
@@ -64,8 +64,16 @@ export abstract class StoreWithParts implements AuditLog, AdminTokenStore, Usage
     return this.#parts.usage.usageAddresses(keyId, from, to, limit);
   }
 
-  usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
-    return this.#parts.usage.usageTotals(from, to, limit);
+  usageTotals(from: number, to: number, limit: number, by?: UsageRanking): Promise<UsageTotal[]> {
+    return this.#parts.usage.usageTotals(from, to, limit, by);
+  }
+
+  usageSteps(from: number, to: number, step: number): Promise<UsageStep[]> {
+    return this.#parts.usage.usageSteps(from, to, step);
+  }
+
+  usageKeyCount(from: number, to: number): Promise<number> {
+    return this.#parts.usage.usageKeyCount(from, to);
   }
 
   purgeUsageBefore(minute: number): Promise<number> {

@@ -43,6 +43,12 @@ export function storedBound(value: number, field: string): number {
   return storedTime(Math.ceil(value), field);
 }
 
+/** A length of time that divides a query's window (`usageSteps`): a whole number of milliseconds, at least 1. */
+export function storedStep(value: number, field: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new StoredValueError(`${field} must be a whole number of milliseconds, at least 1, got ${value}`);
+  return value;
+}
+
 /** `storedTime`, keeping null. */
 function storedOptionalTime(value: number | null, field: string): number | null {
   return value === null ? null : storedTime(value, field);

@@ -48,6 +48,20 @@ export interface UsageTotal {
   bytesOut: number;
 }
 
+/** Usage across every key in one step of a window (see `usageSteps`). */
+export interface UsageStep {
+  /** Start of the step, ms since the epoch: the window's `from` plus a whole number of steps. */
+  at: number;
+  requests: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Refusals and errors by error code; their sum is the step's refused requests. */
+  denials: Record<string, number>;
+}
+
+/** What `usageTotals` ranks keys by. */
+export type UsageRanking = 'requests' | 'denied';
+
 export interface UsageStore {
   /** Adds a batch of per-minute counts (summing with what is there). */
   recordUsageMinutes(batch: UsageMinute[]): Promise<void>;
@@ -55,8 +69,20 @@ export interface UsageStore {
   usageSeries(keyId: string, from: number, to: number): Promise<UsagePoint[]>;
   /** The addresses a key was used from in `[from, to)`, most recent first, at most `limit`. */
   usageAddresses(keyId: string, from: number, to: number, limit: number): Promise<UsageAddress[]>;
-  /** Totals per key in `[from, to)`, busiest first, at most `limit`. */
-  usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]>;
+  /**
+   * Totals per key in `[from, to)`, at most `limit`: busiest first (`by` `requests`, the
+   * default), or most refused first (`denied`: only keys with refusals). Ties go by key id.
+   */
+  usageTotals(from: number, to: number, limit: number, by?: UsageRanking): Promise<UsageTotal[]>;
+  /**
+   * Usage across every key in `[from, to)`, summed per step of `step` ms (a whole number):
+   * step `i` is `[from + i·step, from + (i+1)·step)`, with `from` rounded up to a whole
+   * millisecond as every bound is (which keeps each minute in the step it falls in). Oldest
+   * first; steps without traffic are absent.
+   */
+  usageSteps(from: number, to: number, step: number): Promise<UsageStep[]>;
+  /** How many keys have usage in `[from, to)`. */
+  usageKeyCount(from: number, to: number): Promise<number>;
   /** Deletes usage older than `minute`; returns the number of minutes rows removed. */
   purgeUsageBefore(minute: number): Promise<number>;
 }

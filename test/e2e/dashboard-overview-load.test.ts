@@ -75,17 +75,16 @@ describeNeeding(chromiumCheck(), 'dashboard overview with 1,000 keys and a day o
   let closeBrowser: () => Promise<void>;
   let page: Page;
 
-  /** Milliseconds from `action` until the chart is drawn and the top keys are listed, and until every step is summed. */
-  async function timeOverview(action: () => Promise<unknown>, period = 'last 24 hours'): Promise<{ shown: number; complete: number }> {
+  /** Milliseconds from `action` until the chart is drawn (every step of the period, summed in one call) and the top keys are listed. */
+  async function timeOverview(action: () => Promise<unknown>, period = 'last 24 hours'): Promise<{ shown: number }> {
     const started = performance.now();
     await action();
     await page.locator(`.chart-area[aria-label*="${period}"] canvas`).waitFor();
     await page.getByRole('region', { name: 'Top keys by traffic' }).getByRole('link').first().waitFor();
-    const shown = performance.now() - started;
-    await page.getByText('Summing older usage').waitFor({ state: 'detached', timeout: 60_000 });
-    return { shown, complete: performance.now() - started };
+    return { shown: performance.now() - started };
   }
   const timings: string[] = [];
+  let coldLoad = Number.POSITIVE_INFINITY;
 
   before(async () => {
     await buildDashboard();
@@ -102,7 +101,8 @@ describeNeeding(chromiumCheck(), 'dashboard overview with 1,000 keys and a day o
     await page.getByLabel('Admin token').fill(token);
     // The landing page is the 24-hour overview, which nobody has looked at since the gateway started.
     const cold = await timeOverview(() => page.getByRole('button', { name: 'Log in' }).click());
-    timings.push(`24 h, first look after start (log in to overview): shown in ${cold.shown.toFixed(0)} ms, every step summed in ${cold.complete.toFixed(0)} ms`);
+    coldLoad = cold.shown;
+    timings.push(`24 h, first look after start (log in to overview): shown in ${cold.shown.toFixed(0)} ms`);
   });
   after(async () => {
     await closeBrowser?.();
@@ -111,7 +111,14 @@ describeNeeding(chromiumCheck(), 'dashboard overview with 1,000 keys and a day o
     directory.remove();
   });
 
-  it('loads, and reports how long it took (measured, not asserted)', async () => {
+  // Measured and reported, not asserted: speed is judged by benchmarks on a quiet machine, not
+  // by a timed test on a shared one (the issue's target is under 1 s on the test machine).
+  it('shows the 24-hour overview after logging in, the first look after start (time reported)', (t) => {
+    t.diagnostic(`cold load of the overview: ${coldLoad.toFixed(0)} ms (target: under 1000 ms)`);
+    assert.ok(Number.isFinite(coldLoad) && coldLoad > 0, 'the overview was shown');
+  });
+
+  it('loads at every period, and reports how long it took', async () => {
     const reload = await timeOverview(() => page.reload());
     timings.push(`24 h, page reloaded: shown in ${reload.shown.toFixed(0)} ms`);
     await page.getByRole('link', { name: 'Keys', exact: true }).click();
@@ -119,14 +126,15 @@ describeNeeding(chromiumCheck(), 'dashboard overview with 1,000 keys and a day o
     const click = await timeOverview(() => page.getByRole('link', { name: 'Overview' }).click());
     timings.push(`24 h, from the Keys page by its link: shown in ${click.shown.toFixed(0)} ms`);
     const started = performance.now();
-    const response = await adminCall<{ pending: number; totals: { requests: number } }>(admin, 'GET', '/api/overview?window=24h', { token });
+    const response = await adminCall<{ points: unknown[]; totals: { requests: number; keysWithTraffic: number } }>(admin, 'GET', '/api/overview?window=24h', { token });
     timings.push(`GET /api/overview?window=24h alone: ${(performance.now() - started).toFixed(0)} ms`);
     assert.equal(response.status, 200);
-    assert.equal(response.body.pending, 0);
+    assert.equal(response.body.points.length, 96);
     assert.ok(response.body.totals.requests > 0);
+    assert.equal(response.body.totals.keysWithTraffic, KEYS);
     for (const [window, period] of [['1h', 'last hour'], ['7d', 'last 7 days']] as const) {
       const changed = await timeOverview(() => page.getByLabel('Period').selectOption(window), period);
-      timings.push(`${window}, first look by the period picker: shown in ${changed.shown.toFixed(0)} ms, complete in ${changed.complete.toFixed(0)} ms`);
+      timings.push(`${window}, first look by the period picker: shown in ${changed.shown.toFixed(0)} ms`);
     }
     for (const line of timings) process.stdout.write(`# overview, ${KEYS} keys: ${line}\n`);
     await page.getByLabel('Period').selectOption('24h');

@@ -79,6 +79,90 @@ export function runUsageStoreSuite(label: string, makeStore: MakeUsageStore): vo
       assert.deepEqual((await store.usageTotals(m0, m0 + 10 * minute, 1)).map((total) => total.keyId), ['key_c']);
     });
 
+    it('ranks keys by refusals over a window, only keys with refusals, ties by key id', async () => {
+      await store.recordUsageMinutes([
+        usage('key_a', m0, { requests: 10, bytesIn: 5, denials: { rate_limited: 1 } }),
+        usage('key_b', m0, { requests: 2, bytesOut: 7, denials: { key_revoked: 3 } }),
+        usage('key_b', m0 + minute, { requests: 1, bytesOut: 1, denials: { rate_limited: 1 } }),
+        usage('key_c', m0 + minute, { requests: 50 }),
+        usage('key_d', m0 + minute, { requests: 1, denials: { scope_missing: 1 } }),
+        usage('key_e', m0 + 2 * minute, { requests: 100, denials: { locked_out: 100 } }),
+      ]);
+      assert.deepEqual(await store.usageTotals(m0, m0 + 2 * minute, 10, 'denied'), [
+        { keyId: 'key_b', requests: 3, denied: 4, bytesIn: 0, bytesOut: 8 },
+        { keyId: 'key_a', requests: 10, denied: 1, bytesIn: 5, bytesOut: 0 },
+        { keyId: 'key_d', requests: 1, denied: 1, bytesIn: 0, bytesOut: 0 },
+      ]);
+      assert.deepEqual((await store.usageTotals(m0, m0 + 2 * minute, 2, 'denied')).map((total) => total.keyId), ['key_b', 'key_a']);
+      assert.deepEqual((await store.usageTotals(m0, m0 + 2 * minute, 10, 'requests')).map((total) => total.keyId), ['key_c', 'key_a', 'key_b', 'key_d']);
+      assert.deepEqual((await store.usageTotals(fractional(m0), m0 + 3 * minute, 10, 'denied')).map((total) => [total.keyId, total.denied]), [['key_e', 100], ['key_b', 1], ['key_d', 1]]);
+      assert.deepEqual(await store.usageTotals(m0 + 5 * minute, m0 + 9 * minute, 10, 'denied'), []);
+    });
+
+    it('counts the keys with usage in a window', async () => {
+      await store.recordUsageMinutes([
+        usage('key_a', m0),
+        usage('key_a', m0 + minute),
+        usage('key_b', m0 + minute),
+        usage('key_c', m0 + 2 * minute),
+      ]);
+      assert.equal(await store.usageKeyCount(m0, m0 + 2 * minute), 2);
+      assert.equal(await store.usageKeyCount(m0, m0 + 2 * minute + 0.5), 3);
+      assert.equal(await store.usageKeyCount(m0 + 0.5, m0 + 2 * minute), 2);
+      assert.equal(await store.usageKeyCount(m0 + minute + 0.5, m0 + 2 * minute), 0);
+      assert.equal(await store.usageKeyCount(m0 + 5 * minute, m0 + 9 * minute), 0);
+    });
+
+    it('sums every key per step, each minute in the step it falls in, refusals by code', async () => {
+      const step = 5 * minute;
+      await store.recordUsageMinutes([
+        usage('key_a', m0 - minute, { requests: 1000, denials: { rate_limited: 1000 } }),
+        usage('key_a', m0, { requests: 3, bytesIn: 10, bytesOut: 100, denials: { rate_limited: 1 } }),
+        usage('key_b', m0 + 4 * minute, { requests: 2, denials: { key_revoked: 2 } }),
+        usage('key_a', m0 + 5 * minute, { requests: 7, bytesOut: 5, denials: { rate_limited: 3, scope_missing: 1 } }),
+        usage('key_c', m0 + 5 * minute, { requests: 1 }),
+        usage('key_c', m0 + 6 * minute, { requests: 4 }),
+        usage('key_b', m0 + 15 * minute, { requests: 1000 }),
+      ]);
+      // A second node's batch for a key and minute already written adds to the same step.
+      await store.recordUsageMinutes([usage('key_a', m0, { requests: 1, denials: { rate_limited: 1 } })]);
+      assert.deepEqual(await store.usageSteps(m0, m0 + 15 * minute, step), [
+        { at: m0, requests: 6, bytesIn: 10, bytesOut: 100, denials: { rate_limited: 2, key_revoked: 2 } },
+        { at: m0 + step, requests: 12, bytesIn: 0, bytesOut: 5, denials: { rate_limited: 3, scope_missing: 1 } },
+      ]);
+      // A window that is not a whole number of steps: the last step is cut at `to`.
+      assert.deepEqual((await store.usageSteps(m0, m0 + 6 * minute, step)).map((point) => [point.at, point.requests]), [[m0, 6], [m0 + step, 8]]);
+      // One-minute steps are the minutes themselves.
+      assert.deepEqual((await store.usageSteps(m0 + 4 * minute, m0 + 7 * minute, minute)).map((point) => [point.at, point.requests]), [[m0 + 4 * minute, 2], [m0 + 5 * minute, 8], [m0 + 6 * minute, 4]]);
+      // One step for the whole window sums it all.
+      assert.deepEqual(await store.usageSteps(m0 - minute, m0 + 16 * minute, 17 * minute), [
+        { at: m0 - minute, requests: 2018, bytesIn: 10, bytesOut: 105, denials: { rate_limited: 1005, key_revoked: 2, scope_missing: 1 } },
+      ]);
+      assert.deepEqual(await store.usageSteps(m0 + 20 * minute, m0 + 40 * minute, step), []);
+    });
+
+    it('starts steps at a fractional `from` rounded up, so each minute stays in the step it falls in', async () => {
+      await store.recordUsageMinutes([
+        usage('key_a', m0, { requests: 1000 }),
+        usage('key_a', fractional(m0 + minute), { requests: 1, denials: { rate_limited: 1 } }),
+        usage('key_b', m0 + 2 * minute + 0.5, { requests: 2 }),
+        usage('key_a', m0 + 3 * minute, { requests: 4, denials: { key_expired: 4 } }),
+        usage('key_b', m0 + 4 * minute, { requests: 8 }),
+        usage('key_b', m0 + 5 * minute, { requests: 1000 }),
+      ]);
+      // Steps of [m0 + 0.5 + i·2 min, …): minute m0 is before the window; m0 + 2 min is the last whole ms of step 0.
+      assert.deepEqual(await store.usageSteps(m0 + 0.5, m0 + 4 * minute + 0.5, 2 * minute), [
+        { at: m0 + 1, requests: 3, bytesIn: 0, bytesOut: 0, denials: { rate_limited: 1 } },
+        { at: m0 + 2 * minute + 1, requests: 12, bytesIn: 0, bytesOut: 0, denials: { key_expired: 4 } },
+      ]);
+      // A `from` as the request clock gives it starts the same steps; one just before a minute starts them on that minute.
+      assert.deepEqual((await store.usageSteps(fractional(m0), m0 + 5 * minute, 2 * minute)).map((point) => [point.at, point.requests]), [[m0 + 1, 3], [m0 + 2 * minute + 1, 12]]);
+      assert.deepEqual((await store.usageSteps(m0 + minute - 0.25, m0 + 5 * minute, 2 * minute)).map((point) => [point.at, point.requests]), [[m0 + minute, 3], [m0 + 3 * minute, 12]]);
+      for (const step of [0, -minute, 0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        await assert.rejects(store.usageSteps(m0, m0 + 5 * minute, step), RangeError, `step ${step}`);
+      }
+    });
+
     it('keeps counts up to 2^53 - 1 exactly, summed across batches, in every read', async () => {
       const big = MAX_EXACT - 10;
       await store.recordUsageMinutes([
@@ -89,6 +173,8 @@ export function runUsageStoreSuite(label: string, makeStore: MakeUsageStore): vo
         { minute: m0, requests: MAX_EXACT, bytesIn: MAX_EXACT, bytesOut: MAX_EXACT, denials: { rate_limited: MAX_EXACT }, addresses: ADDRESSES.length },
       ]);
       assert.deepEqual(await store.usageTotals(m0, m0 + minute, 10), [{ keyId: 'key_big', requests: MAX_EXACT, denied: MAX_EXACT, bytesIn: MAX_EXACT, bytesOut: MAX_EXACT }]);
+      assert.deepEqual(await store.usageTotals(m0, m0 + minute, 10, 'denied'), [{ keyId: 'key_big', requests: MAX_EXACT, denied: MAX_EXACT, bytesIn: MAX_EXACT, bytesOut: MAX_EXACT }]);
+      assert.deepEqual(await store.usageSteps(m0, m0 + minute, minute), [{ at: m0, requests: MAX_EXACT, bytesIn: MAX_EXACT, bytesOut: MAX_EXACT, denials: { rate_limited: MAX_EXACT } }]);
       assert.deepEqual((await store.usageAddresses('key_big', m0, m0 + minute, 10)).map((row) => row.address).sort(), [...ADDRESSES].sort());
     });
 
@@ -96,6 +182,8 @@ export function runUsageStoreSuite(label: string, makeStore: MakeUsageStore): vo
       await store.recordUsageMinutes([usage('key_big', m0, { requests: MAX_EXACT, denials: { rate_limited: MAX_EXACT } })]);
       await store.recordUsageMinutes([usage('key_big', m0 + minute, { requests: 1, denials: { locked_out: MAX_EXACT } })]);
       await assert.rejects(store.usageTotals(m0, m0 + 2 * minute, 10), RangeError);
+      await assert.rejects(store.usageTotals(m0, m0 + 2 * minute, 10, 'denied'), RangeError);
+      await assert.rejects(store.usageSteps(m0, m0 + 2 * minute, 2 * minute), RangeError);
       // Each minute on its own still reads exactly.
       assert.deepEqual((await store.usageSeries('key_big', m0, m0 + 2 * minute)).map((point) => point.requests), [MAX_EXACT, 1]);
     });
@@ -144,6 +232,8 @@ export function runUsageStoreSuite(label: string, makeStore: MakeUsageStore): vo
       assert.deepEqual((await store.usageSeries('key_a', 0, m0 + 10 * minute)).map((point) => point.minute), [m0 + minute]);
       assert.deepEqual((await store.usageAddresses('key_a', 0, m0 + 10 * minute, 10)).map((row) => row.address), ['192.0.2.2']);
       assert.deepEqual(await store.usageTotals(0, m0 + 10 * minute, 10), [{ keyId: 'key_a', requests: 1, denied: 0, bytesIn: 0, bytesOut: 0 }]);
+      assert.deepEqual(await store.usageTotals(0, m0 + 10 * minute, 10, 'denied'), []);
+      assert.deepEqual(await store.usageSteps(0, m0 + 10 * minute, m0 + 10 * minute), [{ at: 0, requests: 1, bytesIn: 0, bytesOut: 0, denials: {} }]);
     });
   });
 }

@@ -115,8 +115,7 @@ export interface OverviewKey {
 export interface Overview {
   window: string;
   step: number;
-  pending: number;
-  points: Array<{ t: string; requests: number; denied: number; denials: Record<string, number>; summed: boolean }>;
+  points: Array<{ t: string; requests: number; denied: number; denials: Record<string, number> }>;
   codes: Array<{ code: string; count: number }>;
   totals: { requests: number; denied: number; keysWithTraffic: number };
   topByRequests: OverviewKey[];

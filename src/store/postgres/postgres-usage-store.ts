@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageStore, UsageTotal } from '../usage-store.ts';
+import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal } from '../usage-store.ts';
 import { inTransaction } from './postgres-event-log.ts';
-import { storedBound, storedUsageMinutes } from '../stored-values.ts';
+import { storedBound, storedStep, storedUsageMinutes } from '../stored-values.ts';
 
 /**
  * Every statement of the usage tables. A batch is sent as arrays (`unnest`), one statement per
@@ -30,6 +30,20 @@ const postgresUsageSql = {
       coalesce((SELECT sum(d.count) FROM usage_denials d WHERE d.key_id = m.key_id AND d.minute >= $1 AND d.minute < $2), 0)::bigint AS denied
     FROM usage_minutes m WHERE m.minute >= $1 AND m.minute < $2
     GROUP BY m.key_id ORDER BY requests DESC, "keyId" LIMIT $3`,
+  // The most refused keys first (LIMIT), then only their minutes are read for the other sums.
+  totalsByDenied: `WITH top AS (SELECT key_id, sum(count)::bigint AS denied FROM usage_denials WHERE minute >= $1 AND minute < $2
+      GROUP BY key_id HAVING sum(count) > 0 ORDER BY denied DESC, key_id LIMIT $3)
+    SELECT t.key_id AS "keyId", coalesce(sum(m.requests), 0)::bigint AS requests, coalesce(sum(m.bytes_in), 0)::bigint AS "bytesIn",
+      coalesce(sum(m.bytes_out), 0)::bigint AS "bytesOut", t.denied
+    FROM top t LEFT JOIN usage_minutes m ON m.key_id = t.key_id AND m.minute >= $1 AND m.minute < $2
+    GROUP BY t.key_id, t.denied ORDER BY t.denied DESC, "keyId"`,
+  // BIGINT / BIGINT truncates, and minute - from is never negative: the step a minute falls in.
+  steps: `SELECT $1::bigint + (minute - $1::bigint) / $3::bigint * $3::bigint AS at, sum(requests)::bigint AS requests,
+      sum(bytes_in)::bigint AS "bytesIn", sum(bytes_out)::bigint AS "bytesOut"
+    FROM usage_minutes WHERE minute >= $1 AND minute < $2 GROUP BY 1 ORDER BY 1`,
+  stepDenials: `SELECT $1::bigint + (minute - $1::bigint) / $3::bigint * $3::bigint AS at, code, sum(count)::bigint AS count
+    FROM usage_denials WHERE minute >= $1 AND minute < $2 GROUP BY 1, 2`,
+  keyCount: 'SELECT count(DISTINCT key_id)::bigint AS keys FROM usage_minutes WHERE minute >= $1 AND minute < $2',
   purgeMinutes: 'DELETE FROM usage_minutes WHERE minute < $1',
   purgeDenials: 'DELETE FROM usage_denials WHERE minute < $1',
   purgeAddresses: 'DELETE FROM usage_addresses WHERE minute < $1',
@@ -105,8 +119,27 @@ export class PostgresUsageStore implements UsageStore {
     return (await rowsOf<UsageAddress>(this.#pool, 'addresses', [keyId, storedBound(from, 'from'), storedBound(to, 'to'), limit])).rows;
   }
 
-  async usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
-    return (await rowsOf<UsageTotal>(this.#pool, 'totals', [storedBound(from, 'from'), storedBound(to, 'to'), limit])).rows;
+  async usageTotals(from: number, to: number, limit: number, by: UsageRanking = 'requests'): Promise<UsageTotal[]> {
+    return (await rowsOf<UsageTotal>(this.#pool, by === 'denied' ? 'totalsByDenied' : 'totals', [storedBound(from, 'from'), storedBound(to, 'to'), limit])).rows;
+  }
+
+  async usageSteps(fromTime: number, toTime: number, stepLength: number): Promise<UsageStep[]> {
+    const bounds = [storedBound(fromTime, 'from'), storedBound(toTime, 'to'), storedStep(stepLength, 'step')];
+    const [totals, denials] = await Promise.all([
+      rowsOf<Omit<UsageStep, 'denials'>>(this.#pool, 'steps', bounds),
+      rowsOf<{ at: number; code: string; count: number }>(this.#pool, 'stepDenials', bounds),
+    ]);
+    const steps = totals.rows.map((row): UsageStep => ({ ...row, denials: {} }));
+    const byStart = new Map(steps.map((step) => [step.at, step]));
+    for (const { at, code, count } of denials.rows) {
+      const step = byStart.get(at);
+      if (step !== undefined) step.denials[code] = count;
+    }
+    return steps;
+  }
+
+  async usageKeyCount(from: number, to: number): Promise<number> {
+    return (await rowsOf<{ keys: number }>(this.#pool, 'keyCount', [storedBound(from, 'from'), storedBound(to, 'to')])).rows[0]?.keys ?? 0;
   }
 
   async purgeUsageBefore(before: number): Promise<number> {

@@ -1,6 +1,15 @@
 import type Database from 'better-sqlite3';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageStore, UsageTotal } from '../usage-store.ts';
-import { exactRow, storedBound, storedUsageMinutes } from '../stored-values.ts';
+import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal } from '../usage-store.ts';
+import { exactRow, storedBound, storedStep, storedUsageMinutes } from '../stored-values.ts';
+
+/**
+ * Every key with usage, found by skipping through the primary key (key_id, minute) one key at
+ * a time. Reads across keys start here: each key's minutes in a window are then one range of
+ * the primary key, read in order, where the minute index would cost a lookup per row (its
+ * rows hold no counts).
+ */
+const USED_KEYS = `WITH RECURSIVE used(key_id) AS (SELECT min(key_id) FROM usage_minutes
+    UNION ALL SELECT (SELECT min(key_id) FROM usage_minutes WHERE key_id > used.key_id) FROM used WHERE used.key_id IS NOT NULL)`;
 
 /** Every statement of the usage tables, compiled once. Exported for the query-plan test. */
 export const sqliteUsageSql = {
@@ -16,10 +25,30 @@ export const sqliteUsageSql = {
   seriesDenials: 'SELECT minute, code, count FROM usage_denials WHERE key_id = ? AND minute >= ? AND minute < ?',
   addresses: `SELECT address, max(minute) AS lastSeen, count(*) AS minutes FROM usage_addresses
     WHERE key_id = ? AND minute >= ? AND minute < ? GROUP BY address ORDER BY lastSeen DESC, address LIMIT ?`,
-  totals: `SELECT m.key_id AS keyId, sum(m.requests) AS requests, sum(m.bytes_in) AS bytesIn, sum(m.bytes_out) AS bytesOut,
-      coalesce((SELECT sum(d.count) FROM usage_denials d WHERE d.key_id = m.key_id AND d.minute >= @from AND d.minute < @to), 0) AS denied
-    FROM usage_minutes m WHERE m.minute >= @from AND m.minute < @to
-    GROUP BY m.key_id ORDER BY requests DESC, keyId LIMIT @limit`,
+  // The keys come from USED_KEYS, so each key's minutes are one range of the primary key.
+  totals: `${USED_KEYS},
+    top AS (SELECT key_id, requests FROM (SELECT key_id,
+        (SELECT sum(m.requests) FROM usage_minutes m WHERE m.key_id = used.key_id AND m.minute >= @from AND m.minute < @to) AS requests
+      FROM used WHERE key_id IS NOT NULL) WHERE requests IS NOT NULL ORDER BY requests DESC, key_id LIMIT @limit)
+    SELECT t.key_id AS keyId, t.requests AS requests, sum(m.bytes_in) AS bytesIn, sum(m.bytes_out) AS bytesOut,
+      coalesce((SELECT sum(d.count) FROM usage_denials d WHERE d.key_id = t.key_id AND d.minute >= @from AND d.minute < @to), 0) AS denied
+    FROM top t CROSS JOIN usage_minutes m ON m.key_id = t.key_id AND m.minute >= @from AND m.minute < @to
+    GROUP BY t.key_id ORDER BY t.requests DESC, keyId`,
+  // The most refused keys first (LIMIT), then only their minutes are read for the other sums.
+  totalsByDenied: `WITH top AS (SELECT key_id, sum(count) AS denied FROM usage_denials WHERE minute >= @from AND minute < @to
+      GROUP BY key_id HAVING sum(count) > 0 ORDER BY denied DESC, key_id LIMIT @limit)
+    SELECT t.key_id AS keyId, coalesce(sum(m.requests), 0) AS requests, coalesce(sum(m.bytes_in), 0) AS bytesIn,
+      coalesce(sum(m.bytes_out), 0) AS bytesOut, t.denied AS denied
+    FROM top t LEFT JOIN usage_minutes m ON m.key_id = t.key_id AND m.minute >= @from AND m.minute < @to
+    GROUP BY t.key_id ORDER BY t.denied DESC, keyId`,
+  // @from and @step are bound as BigInt: better-sqlite3 binds a number as REAL, and a step's start needs integer division.
+  steps: `${USED_KEYS}
+    SELECT @from + (m.minute - @from) / @step * @step AS at, sum(m.requests) AS requests, sum(m.bytes_in) AS bytesIn, sum(m.bytes_out) AS bytesOut
+    FROM used CROSS JOIN usage_minutes m ON m.key_id = used.key_id AND m.minute >= @from AND m.minute < @to GROUP BY at ORDER BY at`,
+  stepDenials: `SELECT @from + (minute - @from) / @step * @step AS at, code, sum(count) AS count
+    FROM usage_denials WHERE minute >= @from AND minute < @to GROUP BY at, code`,
+  keyCount: `${USED_KEYS}
+    SELECT count(*) AS keys FROM used WHERE EXISTS (SELECT 1 FROM usage_minutes m WHERE m.key_id = used.key_id AND m.minute >= ? AND m.minute < ?)`,
   purgeMinutes: 'DELETE FROM usage_minutes WHERE minute < ?',
   purgeDenials: 'DELETE FROM usage_denials WHERE minute < ?',
   purgeAddresses: 'DELETE FROM usage_addresses WHERE minute < ?',
@@ -42,6 +71,10 @@ export class SqliteUsageStore implements UsageStore {
       seriesDenials: db.prepare<[string, number, number], Record<string, unknown>>(sql.seriesDenials).safeIntegers(),
       addresses: db.prepare<[string, number, number, number], Record<string, unknown>>(sql.addresses).safeIntegers(),
       totals: db.prepare<{ from: number; to: number; limit: number }, Record<string, unknown>>(sql.totals).safeIntegers(),
+      totalsByDenied: db.prepare<{ from: number; to: number; limit: number }, Record<string, unknown>>(sql.totalsByDenied).safeIntegers(),
+      steps: db.prepare<{ from: bigint; to: bigint; step: bigint }, Record<string, unknown>>(sql.steps).safeIntegers(),
+      stepDenials: db.prepare<{ from: bigint; to: bigint; step: bigint }, Record<string, unknown>>(sql.stepDenials).safeIntegers(),
+      keyCount: db.prepare<[number, number], Record<string, unknown>>(sql.keyCount).safeIntegers(),
       purgeMinutes: db.prepare<[number]>(sql.purgeMinutes),
       purgeDenials: db.prepare<[number]>(sql.purgeDenials),
       purgeAddresses: db.prepare<[number]>(sql.purgeAddresses),
@@ -77,8 +110,26 @@ export class SqliteUsageStore implements UsageStore {
     return this.#statements.addresses.all(keyId, storedBound(from, 'from'), storedBound(to, 'to'), limit).map((row) => exactRow<UsageAddress>(row));
   }
 
-  async usageTotals(from: number, to: number, limit: number): Promise<UsageTotal[]> {
-    return this.#statements.totals.all({ from: storedBound(from, 'from'), to: storedBound(to, 'to'), limit }).map((row) => exactRow<UsageTotal>(row));
+  async usageTotals(from: number, to: number, limit: number, by: UsageRanking = 'requests'): Promise<UsageTotal[]> {
+    const statement = by === 'denied' ? this.#statements.totalsByDenied : this.#statements.totals;
+    return statement.all({ from: storedBound(from, 'from'), to: storedBound(to, 'to'), limit }).map((row) => exactRow<UsageTotal>(row));
+  }
+
+  async usageSteps(fromTime: number, toTime: number, stepLength: number): Promise<UsageStep[]> {
+    const bounds = { from: BigInt(storedBound(fromTime, 'from')), to: BigInt(storedBound(toTime, 'to')), step: BigInt(storedStep(stepLength, 'step')) };
+    const steps = this.#statements.steps.all(bounds).map((row): UsageStep => ({ ...exactRow<Omit<UsageStep, 'denials'>>(row), denials: {} }));
+    const byStart = new Map(steps.map((step) => [step.at, step]));
+    for (const row of this.#statements.stepDenials.all(bounds)) {
+      const { at, code, count } = exactRow<{ at: number; code: string; count: number }>(row);
+      const step = byStart.get(at);
+      if (step !== undefined) step.denials[code] = count;
+    }
+    return steps;
+  }
+
+  async usageKeyCount(from: number, to: number): Promise<number> {
+    const row = this.#statements.keyCount.get(storedBound(from, 'from'), storedBound(to, 'to'));
+    return row === undefined ? 0 : exactRow<{ keys: number }>(row).keys;
   }
 
   async purgeUsageBefore(before: number): Promise<number> {

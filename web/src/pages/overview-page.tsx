@@ -113,9 +113,9 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
       cancelled = true;
     };
   }, [window, live.version, tick]);
-  // Usage arrives in batches: follow it, and sooner while older steps are still being summed.
+  // Usage arrives in batches: follow it.
   useEffect(() => {
-    const timer = setTimeout(() => setTick((count) => count + 1), overview !== null && overview.pending > 0 ? 200 : 15_000);
+    const timer = setTimeout(() => setTick((count) => count + 1), 15_000);
     return () => clearTimeout(timer);
   }, [overview]);
 
@@ -163,11 +163,6 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
           <section class="card" aria-labelledby="traffic-title">
             <div class="card-head">
               <h2 id="traffic-title">Requests and refusals</h2>
-              {overview.pending > 0 && (
-                <span class="muted small" role="status">
-                  Summing older usage… {overview.pending} step{overview.pending === 1 ? '' : 's'} left
-                </span>
-              )}
             </div>
             <StackedBars
               times={overview.points.map((point) => Date.parse(point.t))}
