@@ -22,14 +22,18 @@ export interface ExchangeObserver {
   exchangeFinished(exchange: Exchange, problem: Denial | null, error: Error | null): void;
 }
 
-/** The upstream side of an exchange that did not go as planned (upstream-proxy.ts). */
+/** What the upstream side (upstream-proxy.ts) hears from an exchange after it went out. */
 export interface UpstreamLeg {
-  /** Sends the exchange's request (`upstreamRequest`) again, on a fresh connection. */
-  resend(exchange: Exchange): void;
+  /** Whether a request that failed with this error code before any response byte may go out again (if it may be repeated at all). */
+  mayResendAfter(code: string): boolean;
+  /** Sends the exchange's request (`upstreamRequest`) again, on a fresh connection, after `error`. */
+  resend(exchange: Exchange, error: Error): void;
   /** The upstream answered: a response began. */
-  answered(): void;
+  answered(exchange: Exchange): void;
   /** The upstream could not be reached for this exchange (before any response byte); it is not sent again. */
   failed(exchange: Exchange, error: Error): void;
+  /** The exchange's upstream request is over, however it ended (not called before `resend`). */
+  released(exchange: Exchange): void;
 }
 
 /** What every exchange of one gateway shares. */
@@ -46,14 +50,6 @@ export type ResponseHook = Required<Pick<Check, 'onUpstreamResponse'>>;
 const UPSTREAM_UNAVAILABLE = denial('upstream_unavailable');
 const UPSTREAM_TIMEOUT = denial('upstream_timeout');
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-/**
- * A kept-alive upstream connection that the upstream closed (idle timeout, restart) just as a
- * request went out on it: reset, closed by the other side, or written after it closed. The
- * request may not have reached the upstream's application at all, and nothing came back.
- * A timeout is not one of these: the upstream may be working on the request.
- */
-const CLOSED_CONNECTION_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
 
 /** Methods a client may repeat without changing the effect (RFC 9110 §9.2.2), as undici and browsers do. */
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -127,8 +123,10 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
   settled = false;
   /** What was dispatched upstream, kept so that a request can be sent again (upstream-proxy.ts). */
   upstreamRequest: Dispatcher.DispatchOptions | null = null;
-  /** Times the request was sent again after its connection closed (at most once). */
+  /** Times the request was sent again after its connection closed or could not open (at most once). */
   upstreamRetries = 0;
+  /** Which origin of the upstream the request is out to (upstream-proxy.ts); -1 before it goes out. */
+  upstreamOrigin = -1;
 
   constructor(req: IncomingMessage, res: ServerResponse, settings: ExchangeSettings, scanHeaders: RequestHeaderScanner, client: ResolvedClient, startedAt: number, now: number) {
     const url = req.url as string;
@@ -161,7 +159,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
     // Interim 1xx responses are not relayed: Node's server answers 100-continue itself.
     if (statusCode < 200) return;
-    this.settings.upstream.answered();
+    this.settings.upstream.answered(this);
     this.respondedAt = performance.now();
     this.upstreamStatus = statusCode;
     let headers = buildClientResponseHeaders((controller.rawHeaders ?? []) as Array<Buffer | string>);
@@ -183,6 +181,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.settled = true;
+    this.settings.upstream.released(this);
     this.res.end();
     this.settings.observer.exchangeFinished(this, null, null);
   }
@@ -191,32 +190,35 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
     // `settled` already: the client went away and the exchange was aborted (abortIfUnfinished).
     // Then the failure is the client's doing, not the upstream's.
     const clientGone = this.settled || this.res.destroyed;
-    const beforeResponse = this.upstreamStatus === 0;
-    if (!clientGone && beforeResponse && this.#mayResend(error)) {
+    // Nothing came back from the upstream, and not because of the client or its body.
+    const unreachable = !clientGone && this.upstreamStatus === 0 && !(error instanceof BodyTooLargeError);
+    if (unreachable && this.#mayResend(error)) {
       this.upstreamRetries++;
       this.controller = null;
-      this.settings.upstream.resend(this);
+      this.settings.upstream.resend(this, error);
       return;
     }
     this.settled = true;
+    this.settings.upstream.released(this);
     let problem: Denial | null = null;
     if (this.res.headersSent) this.res.destroy(error);
     else if (!this.res.destroyed) sendProblem(this.res, (problem = denialForUpstreamError(error)), this.requestId);
-    if (!clientGone && beforeResponse && !(error instanceof BodyTooLargeError)) this.settings.upstream.failed(this, error);
+    if (unreachable) this.settings.upstream.failed(this, error);
     this.settings.observer.exchangeFinished(this, problem, error);
   }
 
   /**
-   * Whether a failed request may go out again, once, on a fresh connection: the connection
-   * closed before any response byte came (not a timeout), the method is idempotent, and the
-   * body, if any, is one the gateway holds whole (a Buffer); a body streamed from the client
-   * is gone and is never sent twice.
+   * Whether a failed request may go out again, once, on a fresh connection: the upstream leg
+   * allows it after this error (a connection closed before any response byte came, not a
+   * timeout; with several origins also a connection that could not open), the method is
+   * idempotent, and the body, if any, is one the gateway holds whole (a Buffer); a body
+   * streamed from the client is gone and is never sent twice.
    */
   #mayResend(error: Error): boolean {
     if (this.upstreamRetries > 0 || this.res.headersSent) return false;
     const code = (error as { code?: unknown }).code;
     const sent = this.upstreamRequest;
-    if (sent === null || typeof code !== 'string' || !CLOSED_CONNECTION_CODES.has(code) || !IDEMPOTENT_METHODS.has(sent.method)) return false;
+    if (sent === null || typeof code !== 'string' || !this.settings.upstream.mayResendAfter(code) || !IDEMPOTENT_METHODS.has(sent.method)) return false;
     const body = sent.body ?? null;
     return body === null || Buffer.isBuffer(body);
   }

@@ -100,8 +100,8 @@ async function startFront(upstreamUrl: string): Promise<Front> {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
   const url = new URL(upstreamUrl);
-  const monitor = new UpstreamMonitor({ origin: url, logger, registry, connectTimeout: 1000 });
-  const proxy = new UpstreamProxy({ url, connections: 16, connectTimeout: 1000, headersTimeout: 5000, bodyTimeout: 5000, keepAliveTimeout: 4000, monitor });
+  const monitor = new UpstreamMonitor({ origins: [url], logger, registry, connectTimeout: 1000 });
+  const proxy = new UpstreamProxy({ origins: [url], balance: 'round-robin', passiveHealth: { failures: 3, ejectFor: 10_000 }, connections: 16, connectTimeout: 1000, headersTimeout: 5000, bodyTimeout: 5000, keepAliveTimeout: 4000, monitor });
   const observer: ExchangeObserver = { exchangeFinished: () => {} };
   const settings: ExchangeSettings = { observer, responseHooks: null, upstream: proxy };
   const scan = createRequestHeaderScanner([]);

@@ -95,6 +95,14 @@ describe('assessHealth: which part is the matter', () => {
     assert.deepEqual(assessHealth(snapshot({ upstream: upstream(null) }), now).upstream, { failingSince: null, lastFailureAt: null, lastError: null, failures: 0 });
   });
 
+  it('with several origins, counts the ejected ones in the body and names every origin when all of them fail', () => {
+    const oneOfTwo = assessHealth(snapshot({ upstream: { ...upstream(null), failures: 7, origins: { total: 2, ejected: 1 } } }), now);
+    assert.deepEqual([oneOfTwo.status, oneOfTwo.parts.upstream, oneOfTwo.upstream?.origins], ['ok', 'ok', { total: 2, ejected: 1 }]);
+    const all = assessHealth(snapshot({ upstream: { ...upstream(now - UPSTREAM_FAILING_AFTER_MS), origins: { total: 2, ejected: 2 } } }), now);
+    assert.deepEqual([all.status, all.ready, all.parts.upstream], ['degraded', true, 'degraded']);
+    assert.match(all.reasons.join('\n'), /every upstream origin \(2\) unreachable since .* \(last error ECONNREFUSED\)/);
+  });
+
   it('names every degraded part at once', () => {
     const report = assessHealth(snapshot({ rateLimits: { backend: 'redis', shared: false }, upstream: upstream(now - 60_000), readyWhileStoreUnreachable: true }, { reachable: false, freshUntil: now + 1000 }), now);
     assert.deepEqual(report.parts, { store: 'degraded', changeFeed: 'degraded', redis: 'degraded', upstream: 'degraded' });

@@ -7,7 +7,7 @@
  * - `degraded`: serving, but a part is down that the node works around: the store is
  *   unreachable and known keys are served from memory (until `changeFeed.staleFor` runs out;
  *   only with `health.readyWhileStoreUnreachable`, else that is `not_ready`), LISTEN/NOTIFY is down and revocations arrive by polling only, Redis is unreachable and each
- *   node limits on its own, or the upstream has refused or dropped connections for a while
+ *   node limits on its own, or the upstream (every origin of it) has refused or dropped connections for a while
  *   (clients get 502/504: every node shares the upstream, so a node stays ready rather than
  *   leaving the load balancer with none).
  * - `not_ready`: the node would refuse every request, is going away, or cannot see the store:
@@ -37,13 +37,19 @@ export const UPSTREAM_FAILING_AFTER_MS = 5000;
 
 /** What the upstream pool has seen: failures to reach the upstream (refused, reset, timed out). */
 interface UpstreamSnapshot {
-  /** When the current run of failures began (no exchange or probe succeeded since); null otherwise. */
+  /**
+   * When the current run of failures began (no exchange or probe succeeded since); null
+   * otherwise. With several origins: since when every one of them has been failing; null
+   * while any of them answers.
+   */
   failingSince: number | null;
   lastFailureAt: number | null;
   /** The code of the last failure (`ECONNREFUSED`, `UND_ERR_CONNECT_TIMEOUT`), never its text. */
   lastError: string | null;
   /** Failures to reach the upstream since start, retried ones included. */
   failures: number;
+  /** With several origins: how many, and how many are ejected (skipped after failing) now. */
+  origins?: { total: number; ejected: number };
 }
 
 export interface GatewayHealthSnapshot {
@@ -82,7 +88,7 @@ export interface HealthReport {
   store: { reachable: boolean; lastContactAt: string | null; cachedKeysTrustedUntil: string | null };
   changeFeed: { lastSeq: number; notifications: NotificationState };
   rateLimits: { backend: 'memory' | 'redis'; shared: boolean } | null;
-  upstream: { failingSince: string | null; lastFailureAt: string | null; lastError: string | null; failures: number } | null;
+  upstream: { failingSince: string | null; lastFailureAt: string | null; lastError: string | null; failures: number; origins?: { total: number; ejected: number } } | null;
 }
 
 const PART_SEVERITY: Record<PartState, number> = { 'not-used': 0, ok: 1, degraded: 2, failed: 3 };
@@ -116,7 +122,8 @@ function assessParts(snapshot: GatewayHealthSnapshot, now: number): { parts: Hea
   if (upstream !== undefined) {
     const failingFor = upstream.failingSince === null ? 0 : now - upstream.failingSince;
     parts.upstream = failingFor >= UPSTREAM_FAILING_AFTER_MS ? 'degraded' : 'ok';
-    if (parts.upstream === 'degraded') reasons.push(`upstream unreachable since ${isoTime(upstream.failingSince)} (last error ${upstream.lastError ?? 'unknown'}): requests get 502 upstream_unavailable or 504 upstream_timeout`);
+    const which = upstream.origins === undefined ? 'upstream' : `every upstream origin (${upstream.origins.total})`;
+    if (parts.upstream === 'degraded') reasons.push(`${which} unreachable since ${isoTime(upstream.failingSince)} (last error ${upstream.lastError ?? 'unknown'}): requests get 502 upstream_unavailable or 504 upstream_timeout`);
   }
   return { parts, reasons };
 }
@@ -142,7 +149,7 @@ export function assessHealth(snapshot: GatewayHealthSnapshot, now: number): Heal
     rateLimits: rateLimits === undefined ? null : { backend: rateLimits.backend, shared: rateLimits.shared },
     upstream: upstream === undefined
       ? null
-      : { failingSince: isoTime(upstream.failingSince), lastFailureAt: isoTime(upstream.lastFailureAt), lastError: upstream.lastError, failures: upstream.failures },
+      : { failingSince: isoTime(upstream.failingSince), lastFailureAt: isoTime(upstream.lastFailureAt), lastError: upstream.lastError, failures: upstream.failures, ...(upstream.origins && { origins: { ...upstream.origins } }) },
   };
 }
 
