@@ -95,10 +95,12 @@ export function spawnPeer(
   name: string,
   args: string[],
   timeoutMs = 10_000,
+  env: Record<string, string> = {},
 ): Promise<{ child: ManagedChild; port: number }> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const child = children.spawn(name, process.execPath, args, {
+      env,
       onLine(line) {
         const match = /^listening (\d+)$/.exec(line);
         if (match === null || settled) return;

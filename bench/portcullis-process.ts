@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { freePort } from '../test/support/free-port.ts';
 import { delay } from './child-processes.ts';
 import type { ManagedChild } from './child-processes.ts';
+import { loopDelayEnv } from './loop-delay.ts';
 import type { BenchContext, StartedTarget } from './targets.ts';
 
 // The CLI takes an explicit port; the other bench scripts take theirs from here too.
@@ -50,7 +51,7 @@ export async function startPortcullis(
     // Its own cwd, so a portcullis.yaml or ./data in the checkout cannot leak in.
     cwd: context.workDir,
     // No admin listener: rows run side by side, and it is not on the request path.
-    env: { PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_ADMIN_LISTEN: '', ...env },
+    env: { PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_ADMIN_LISTEN: '', ...loopDelayEnv(context.loopDelayDir), ...env },
   });
   await waitUntilServing(child, scheme, port, context.tokens[0]!);
   // A gateway that let everyone through would post flattering figures.

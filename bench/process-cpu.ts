@@ -39,8 +39,8 @@ function readStat(pid: number): ProcessTicks | null {
   }
 }
 
-/** Milliseconds of CPU used so far by `rootPid` and every live descendant, or null without /proc. */
-export function processTreeCpuMs(rootPid: number): number | null {
+/** Every live process's stat, by pid; null without /proc. */
+function readAllStats(): Map<number, ProcessTicks> | null {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -53,19 +53,38 @@ export function processTreeCpuMs(rootPid: number): number | null {
     const stat = readStat(Number(entry));
     if (stat !== null) stats.set(Number(entry), stat);
   }
-  if (!stats.has(rootPid)) return null;
+  return stats;
+}
+
+/** `rootPid` and its live descendants, from `stats`. */
+function treeOf(stats: Map<number, ProcessTicks>, rootPid: number): number[] {
   const children = new Map<number, number[]>();
   for (const [pid, stat] of stats) {
     const siblings = children.get(stat.parent);
     if (siblings === undefined) children.set(stat.parent, [pid]);
     else siblings.push(pid);
   }
-  let ticks = 0;
+  const tree: number[] = [];
   const pending = [rootPid];
   while (pending.length > 0) {
     const pid = pending.pop()!;
-    ticks += stats.get(pid)?.ticks ?? 0;
+    tree.push(pid);
     pending.push(...(children.get(pid) ?? []));
   }
+  return tree;
+}
+
+/** `rootPid` and every live descendant (empty without /proc or when it is gone). */
+export function processTreePids(rootPid: number): number[] {
+  const stats = readAllStats();
+  return stats === null || !stats.has(rootPid) ? [] : treeOf(stats, rootPid);
+}
+
+/** Milliseconds of CPU used so far by `rootPid` and every live descendant, or null without /proc. */
+export function processTreeCpuMs(rootPid: number): number | null {
+  const stats = readAllStats();
+  if (stats === null || !stats.has(rootPid)) return null;
+  let ticks = 0;
+  for (const pid of treeOf(stats, rootPid)) ticks += stats.get(pid)?.ticks ?? 0;
   return (ticks * 1000) / clockTicks();
 }

@@ -60,4 +60,13 @@ describe('a round measured in slices', () => {
     assert.equal(combineSlices([only]), only);
     assert.throws(() => combineSlices([]));
   });
+
+  it('takes the worst slice\'s event-loop max and the median slice\'s p99, and none unless every slice was probed', () => {
+    const probed = (maxMs: number, p99Ms: number): RoundResult => ({ ...slice(10, 1, 1, 1), loopDelay: { maxMs, p99Ms } });
+    assert.deepEqual(combineSlices([probed(3, 1), probed(9, 2), probed(4, 5)]).loopDelay, { maxMs: 9, p99Ms: 2 });
+    assert.equal(combineSlices([probed(3, 1), slice(10, 1, 1, 1)]).loopDelay, null);
+    const bare = summariseRow({ name: 'bare', description: '', compareTo: null }, [probed(2, 1), probed(4, 1), probed(3, 1)]);
+    const gateway = summariseRow({ name: 'gw', description: '', compareTo: 'bare' }, [probed(3, 1.5), probed(5, 1.5), probed(40, 1.5)]);
+    assert.deepEqual(ratios([bare, gateway])[0]!.loopDelayDeltaMs, { maxMs: 2, p99Ms: 0.5 });
+  });
 });

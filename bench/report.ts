@@ -2,6 +2,7 @@
  * Turns the rounds of each row into the figures people read: the median per
  * metric, a table, and the ratios of a row to the row it is compared with.
  */
+import type { LoopDelay } from './loop-delay.ts';
 import type { WrkFigures } from './wrk-output.ts';
 import { errorCount } from './wrk-output.ts';
 
@@ -10,6 +11,8 @@ export interface RoundResult {
   figures: WrkFigures;
   /** CPU time the row's server process tree spent per request (µs); null without /proc. */
   serverCpuUsPerRequest: number | null;
+  /** The server's own event-loop delay while it was measured (bench/loop-delay-probe.ts); null when not probed. */
+  loopDelay?: LoopDelay | null;
 }
 
 export interface RowSummary {
@@ -17,7 +20,7 @@ export interface RowSummary {
   description: string;
   compareTo: string | null;
   /** Medians over the rounds, each metric on its own. */
-  median: { requestsPerSecond: number; p50Ms: number; p99Ms: number; serverCpuUsPerRequest: number | null };
+  median: { requestsPerSecond: number; p50Ms: number; p99Ms: number; serverCpuUsPerRequest: number | null; loopDelay: LoopDelay | null };
   /** Failed requests summed over all rounds; anything but 0 makes the row suspect. */
   errors: number;
   rounds: RoundResult[];
@@ -38,6 +41,8 @@ export interface Ratio {
    * compares like with like; the ratios of medians above compare figures taken minutes apart.
    */
   paired: { requestsPerSecond: number; serverCpuPerRequest: number | null };
+  /** target − baseline of the median event-loop delay (ms): max and p99; null when either was not probed. */
+  loopDelayDeltaMs: LoopDelay | null;
 }
 
 export function median(values: readonly number[]): number {
@@ -72,6 +77,9 @@ export function combineSlices(slices: readonly RoundResult[]): RoundResult {
     for (const kind of ['connect', 'read', 'write', 'timeout'] as const) socketErrors[kind] += figures.socketErrors[kind];
   }
   const latency = (percentile: 'p50' | 'p75' | 'p90' | 'p99') => median(slices.map((slice) => slice.figures.latencyMs[percentile]));
+  const loops = slices.map((slice) => slice.loopDelay ?? null);
+  // The round's worst pause is the worst of its slices; its p99, as for latency, the median of theirs.
+  const loopDelay = loops.every((loop) => loop !== null) ? { maxMs: Math.max(...loops.map((loop) => loop!.maxMs)), p99Ms: median(loops.map((loop) => loop!.p99Ms)) } : null;
   return {
     figures: {
       requestsPerSecond: seconds === 0 ? 0 : requests / seconds,
@@ -81,6 +89,7 @@ export function combineSlices(slices: readonly RoundResult[]): RoundResult {
       socketErrors,
     },
     serverCpuUsPerRequest: cpuKnown && requests > 0 ? cpuUs / requests : null,
+    loopDelay,
   };
 }
 
@@ -98,10 +107,18 @@ export function summariseRow(
       p50Ms: median(rounds.map((round) => round.figures.latencyMs.p50)),
       p99Ms: median(rounds.map((round) => round.figures.latencyMs.p99)),
       serverCpuUsPerRequest: cpu.every((value) => value !== null) ? median(cpu) : null,
+      loopDelay: medianLoopDelay(rounds),
     },
     errors: rounds.reduce((sum, round) => sum + errorCount(round.figures), 0),
     rounds,
   };
+}
+
+/** Median over the rounds of the max and of the p99 of the event-loop delay; null unless every round was probed. */
+function medianLoopDelay(rounds: readonly RoundResult[]): LoopDelay | null {
+  const loops = rounds.map((round) => round.loopDelay ?? null);
+  if (loops.length === 0 || loops.some((loop) => loop === null)) return null;
+  return { maxMs: median(loops.map((loop) => loop!.maxMs)), p99Ms: median(loops.map((loop) => loop!.p99Ms)) };
 }
 
 export function ratios(rows: readonly RowSummary[]): Ratio[] {
@@ -119,6 +136,9 @@ export function ratios(rows: readonly RowSummary[]): Ratio[] {
         ? null
         : row.median.serverCpuUsPerRequest / baseline.median.serverCpuUsPerRequest,
       paired: pairedRatios(row.rounds, baseline.rounds),
+      loopDelayDeltaMs: row.median.loopDelay === null || baseline.median.loopDelay === null
+        ? null
+        : { maxMs: row.median.loopDelay.maxMs - baseline.median.loopDelay.maxMs, p99Ms: row.median.loopDelay.p99Ms - baseline.median.loopDelay.p99Ms },
     });
   }
   return result;
@@ -149,15 +169,21 @@ function formatTable(header: string[], body: string[][]): string {
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
+}
+
 export function formatReport(rows: readonly RowSummary[], rowRatios: readonly Ratio[]): string {
   const table = formatTable(
-    ['target', 'req/s', 'p50 ms', 'p99 ms', 'cpu µs/req', 'errors'],
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'cpu µs/req', 'loop p99 ms', 'loop max ms', 'errors'],
     rows.map((row) => [
       row.name,
       integer.format(row.median.requestsPerSecond),
       row.median.p50Ms.toFixed(2),
       row.median.p99Ms.toFixed(2),
       row.median.serverCpuUsPerRequest === null ? 'n/a' : row.median.serverCpuUsPerRequest.toFixed(1),
+      row.median.loopDelay === null ? 'n/a' : row.median.loopDelay.p99Ms.toFixed(2),
+      row.median.loopDelay === null ? 'n/a' : row.median.loopDelay.maxMs.toFixed(2),
       String(row.errors),
     ]),
   );
@@ -165,11 +191,15 @@ export function formatReport(rows: readonly RowSummary[], rowRatios: readonly Ra
   for (const ratio of rowRatios) {
     const cpu = ratio.serverCpuPerRequest === null ? '' : `, cpu/req ${ratio.serverCpuPerRequest.toFixed(2)}`;
     const pairedCpu = ratio.paired.serverCpuPerRequest === null ? '' : `, cpu/req ${ratio.paired.serverCpuPerRequest.toFixed(2)}`;
+    const loop = ratio.loopDelayDeltaMs === null ? '' : ` | event loop vs ${ratio.baseline}: max ${signed(ratio.loopDelayDeltaMs.maxMs)} ms, p99 ${signed(ratio.loopDelayDeltaMs.p99Ms)} ms`;
     lines.push(`${ratio.target} / ${ratio.baseline}: req/s ${ratio.requestsPerSecond.toFixed(2)}, p99 ${ratio.p99.toFixed(2)}${cpu}`
-      + ` | paired by round: req/s ${ratio.paired.requestsPerSecond.toFixed(2)}${pairedCpu}`);
+      + ` | paired by round: req/s ${ratio.paired.requestsPerSecond.toFixed(2)}${pairedCpu}${loop}`);
   }
   if (rows.some((row) => row.median.serverCpuUsPerRequest !== null)) {
     lines.push('(cpu µs/req: CPU time of the row\'s own server process per request; for direct that is the upstream, for proxies the proxy alone)');
+  }
+  if (rows.some((row) => row.median.loopDelay !== null)) {
+    lines.push('(loop p99/max: the server\'s own event-loop delay (monitorEventLoopDelay) while wrk ran; a round\'s max is its worst turn, the table the median over rounds)');
   }
   const failing = rows.filter((row) => row.errors > 0);
   for (const row of failing) {

@@ -6,7 +6,8 @@
  *
  * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_SLICES (5),
  * BENCH_CONNECTIONS (50), BENCH_THREADS (1), BENCH_KEYS (1000),
- * BENCH_REQUEST_KEYS (100), BENCH_ONLY (comma-separated row names).
+ * BENCH_REQUEST_KEYS (100), BENCH_ONLY (comma-separated row names), BENCH_LOOP_DELAY (1: each
+ * server's own event-loop delay, bench/loop-delay-probe.ts).
  * See bench/README.md.
  */
 import { randomBytes } from 'node:crypto';
@@ -24,6 +25,7 @@ import { findWrk, runWrk, writeWrkScript } from './wrk.ts';
 import type { WrkSettings } from './wrk.ts';
 import { errorCount } from './wrk-output.ts';
 import { BenchUsageError, envFlag, envNumber } from './bench-env.ts';
+import { markLoopDelay } from './loop-delay.ts';
 
 interface Settings {
   durationSeconds: number;
@@ -38,6 +40,8 @@ interface Settings {
   only: string[] | null;
   /** Start every row's server afresh for each round (BENCH_FRESH, default on). */
   fresh: boolean;
+  /** Measure each server's own event-loop delay (BENCH_LOOP_DELAY, default on). */
+  loopDelay: boolean;
 }
 
 function readSettings(): Settings {
@@ -53,6 +57,7 @@ function readSettings(): Settings {
     requestKeyCount: envNumber('BENCH_REQUEST_KEYS', 100, { integer: true }),
     only: only === undefined || only.trim() === '' ? null : only.split(',').map((name) => name.trim()).filter(Boolean),
     fresh: envFlag('BENCH_FRESH', true),
+    loopDelay: envFlag('BENCH_LOOP_DELAY', true),
   };
 }
 
@@ -100,10 +105,11 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-function describeRound({ figures, serverCpuUsPerRequest }: RoundResult): string {
+function describeRound({ figures, serverCpuUsPerRequest, loopDelay }: RoundResult): string {
   const errors = errorCount(figures);
   return `${Math.round(figures.requestsPerSecond)} req/s, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms`
     + (serverCpuUsPerRequest === null ? '' : `, ${serverCpuUsPerRequest.toFixed(1)} µs cpu/req`)
+    + (loopDelay === null || loopDelay === undefined ? '' : `, loop p99 ${loopDelay.p99Ms.toFixed(2)} ms max ${loopDelay.maxMs.toFixed(2)} ms`)
     + (errors > 0 ? `, ${errors} FAILED` : '');
 }
 
@@ -161,7 +167,8 @@ async function main(): Promise<number> {
       tokens = standInTokens(settings.requestKeyCount);
     }
 
-    const context: BenchContext = { children, repoRoot, workDir, upstreamOrigin, upstreamPid, seededStorePath, tokens };
+    const loopDelayDir = settings.loopDelay ? join(workDir, 'loop-delay') : null;
+    const context: BenchContext = { children, repoRoot, workDir, upstreamOrigin, upstreamPid, seededStorePath, tokens, loopDelayDir };
     const wrkSettings: WrkSettings = { threads: settings.threads, connections: settings.connections, durationSeconds: settings.durationSeconds };
     const running: RunningTarget[] = [];
     for (const target of selected) {
@@ -184,13 +191,17 @@ async function main(): Promise<number> {
     };
 
     const measure = async (row: RunningTarget, durationSeconds: number): Promise<{ result: RoundResult; report: string }> => {
+      // Only rows whose server the run started carry the probe (not `direct`'s shared upstream).
+      const probed = loopDelayDir !== null && row.ownsProcess;
+      if (probed) await markLoopDelay(loopDelayDir, row.pid);
       const cpuBefore = processTreeCpuMs(row.pid);
       const { figures, report } = await runWrk(children, wrkPath, row.url, row.script, { ...wrkSettings, durationSeconds });
       const cpuAfter = processTreeCpuMs(row.pid);
+      const loopDelay = probed ? await markLoopDelay(loopDelayDir, row.pid) : null;
       const serverCpuUsPerRequest = cpuBefore === null || cpuAfter === null || figures.requests === 0
         ? null
         : ((cpuAfter - cpuBefore) * 1000) / figures.requests;
-      return { result: { figures, serverCpuUsPerRequest }, report };
+      return { result: { figures, serverCpuUsPerRequest, loopDelay }, report };
     };
 
     const warmUp = async (row: RunningTarget): Promise<void> => {

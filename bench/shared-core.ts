@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     const keys = await seedKeyStore(seededStorePath, envNumber('BENCH_KEYS', 1000, { integer: true }));
     // The same keys `npm run bench` picks: spread over the store.
     const tokens = spreadPick(keys, envNumber('BENCH_REQUEST_KEYS', 100, { integer: true }));
-    const context: BenchContext = { children, repoRoot, workDir, upstreamOrigin: `http://127.0.0.1:${upstream.port}`, upstreamPid: upstream.child.process.pid!, seededStorePath, tokens };
+    const context: BenchContext = { children, repoRoot, workDir, upstreamOrigin: `http://127.0.0.1:${upstream.port}`, upstreamPid: upstream.child.process.pid!, seededStorePath, tokens, loopDelayDir: null };
     const scripts = await Promise.all(pair.map(async (row) => {
       const script = join(workDir, `${row.name}.lua`);
       await writeWrkScript(script, row.request, tokens);

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { BenchUsageError } from './bench-env.ts';
 import type { ChildProcesses } from './child-processes.ts';
 import { spawnPeer } from './child-processes.ts';
+import { loopDelayEnv } from './loop-delay.ts';
 import { startPortcullis } from './portcullis-process.ts';
 import { benchCertificate } from './bench-certificate.ts';
 import { bearerGet, bearerJsonPost } from './wrk.ts';
@@ -27,6 +28,8 @@ export interface BenchContext {
   seededStorePath: string | null;
   /** Bearer tokens the requests rotate over (valid keys when a store was seeded). */
   tokens: readonly string[];
+  /** Where the rows' servers report their event-loop delay (bench/loop-delay.ts); null: not probed. */
+  loopDelayDir: string | null;
 }
 
 export interface TargetDefinition {
@@ -56,7 +59,7 @@ export interface StartedTarget {
 /** One bare proxy process (bench/peers/bare-proxy.ts) in front of the shared upstream. */
 async function startBareProxy(context: BenchContext, name: string): Promise<StartedTarget> {
   const script = join(context.repoRoot, 'bench/peers/bare-proxy.ts');
-  const { child, port } = await spawnPeer(context.children, name, [script, '0', context.upstreamOrigin]);
+  const { child, port } = await spawnPeer(context.children, name, [script, '0', context.upstreamOrigin], undefined, loopDelayEnv(context.loopDelayDir));
   return { url: `http://127.0.0.1:${port}`, pid: child.process.pid!, ownsProcess: true };
 }
 
@@ -117,7 +120,7 @@ export const targets: readonly TargetDefinition[] = [
     async start(context) {
       const { certPath, keyPath } = await benchCertificate(context.workDir);
       const script = join(context.repoRoot, 'bench/peers/bare-tls-proxy.ts');
-      const { child, port } = await spawnPeer(context.children, 'bare-tls-proxy', [script, '0', context.upstreamOrigin, certPath, keyPath]);
+      const { child, port } = await spawnPeer(context.children, 'bare-tls-proxy', [script, '0', context.upstreamOrigin, certPath, keyPath], undefined, loopDelayEnv(context.loopDelayDir));
       return { url: `https://127.0.0.1:${port}`, pid: child.process.pid!, ownsProcess: true };
     },
   },

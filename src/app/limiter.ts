@@ -5,8 +5,8 @@ import { parseDuration } from '../http/units.ts';
 import type { LimiterBackend } from '../limits/limiter-backend.ts';
 import { MemoryLimiter } from '../limits/memory-limiter.ts';
 import { QuotaLedger } from '../limits/quota-ledger.ts';
-import type { KeyStore } from '../store/key-store.ts';
 import { REFUSALS_BEFORE_DROP } from '../store/store-errors.ts';
+import type { UsageWrites } from '../store/usage-writes.ts';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.ts';
 
 /** How long `serve` waits for Redis at start before starting with local limits. */
@@ -74,7 +74,7 @@ export interface Limiter {
  * fallback) when `redis.url` is set. Waits briefly for Redis, but starts either way: limits
  * are never off, only local until Redis answers. ioredis is loaded only then.
  */
-export async function startLimiter(config: LimiterNeeds, store: KeyStore, logger: Logger): Promise<Limiter> {
+export async function startLimiter(config: LimiterNeeds, store: UsageWrites, logger: Logger): Promise<Limiter> {
   const local = new MemoryLimiter({ maxKeys: config.cache.maxKeys, maxAddresses: config.limits.maxAddresses });
   let backend: LimiterBackend = local;
   let isShared: (() => boolean) | null = null;

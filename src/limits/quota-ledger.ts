@@ -1,5 +1,9 @@
-import type { KeyStore, QuotaUsage, QuotaUsageDelta } from '../store/key-store.ts';
+import type { QuotaUsage, QuotaUsageDelta } from '../store/key-store.ts';
 import { REFUSALS_BEFORE_DROP, storeRefusedWrite } from '../store/store-errors.ts';
+import type { UsageWrites } from '../store/usage-writes.ts';
+
+/** What the ledger reads and writes: a key's counter once, counts in batches (the store write thread in the gateway). */
+type QuotaStore = Pick<UsageWrites, 'getQuotaUsage' | 'addQuotaUsage'>;
 import { quotaPeriodAt, type CompiledQuota } from './rate-policy.ts';
 
 /** What this node knows about one key's quota in the current period. */
@@ -27,7 +31,7 @@ export interface QuotaEntry {
  * so `keys show` is at most one flush interval behind in either case.
  */
 export class QuotaLedger {
-  readonly #store: KeyStore;
+  readonly #store: QuotaStore;
   readonly #entries = new Map<string, QuotaEntry>();
   readonly #loading = new Map<string, Promise<QuotaEntry>>();
   /** Counts of periods that ended before they were flushed. */
@@ -39,7 +43,7 @@ export class QuotaLedger {
   readonly #onError: (error: unknown) => void;
   readonly #onDropped: (batch: QuotaUsageDelta[], error: unknown) => void;
 
-  constructor(store: KeyStore, options: { maxEntries: number; onError: (error: unknown) => void; onDropped?: (batch: QuotaUsageDelta[], error: unknown) => void }) {
+  constructor(store: QuotaStore, options: { maxEntries: number; onError: (error: unknown) => void; onDropped?: (batch: QuotaUsageDelta[], error: unknown) => void }) {
     this.#store = store;
     this.#maxEntries = options.maxEntries;
     this.#onError = options.onError;

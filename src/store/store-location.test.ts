@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { openKeyStore } from './open-key-store.ts';
-import { describeStoreLocation, isPostgresLocation } from './store-location.ts';
+import { describeStoreLocation, isInMemoryLocation, isPostgresLocation } from './store-location.ts';
 
 describe('store locations', () => {
   it('tells a PostgreSQL URL from a SQLite path', () => {
     for (const url of ['postgres://db/keys', 'postgresql://u@db:5432/keys', 'POSTGRES://db/keys']) assert.equal(isPostgresLocation(url), true, url);
     for (const path of ['./data/portcullis.db', '/var/lib/portcullis/keys.db', 'postgres.db', ':memory:']) assert.equal(isPostgresLocation(path), false, path);
+  });
+
+  it('tells an in-memory SQLite database, which a second connection would not share', () => {
+    for (const location of ['', ':memory:', 'file:keys?mode=memory', 'file:keys?cache=shared&mode=memory']) assert.equal(isInMemoryLocation(location), true, location);
+    for (const location of ['./data/portcullis.db', 'memory.db', 'postgres://db/keys', 'file:keys.db?mode=rwc']) assert.equal(isInMemoryLocation(location), false, location);
   });
 
   it('never prints a password', () => {

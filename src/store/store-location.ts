@@ -10,6 +10,11 @@ export function isPostgresLocation(location: string): boolean {
   return postgresUrl.test(location);
 }
 
+/** Whether the location is a SQLite database in memory, which a second connection would not see (it would get one of its own). */
+export function isInMemoryLocation(location: string): boolean {
+  return location === '' || location === ':memory:' || /^file:.*[?&]mode=memory(?:&|$)/.test(location);
+}
+
 /**
  * The location as it may be printed or logged: a PostgreSQL URL loses its password (and any
  * `password` query parameter), a file path is returned as it is.

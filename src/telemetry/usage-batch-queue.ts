@@ -1,6 +1,7 @@
-import type { KeyStore, KeyUsage } from '../store/key-store.ts';
+import type { KeyUsage } from '../store/key-store.ts';
 import { REFUSALS_BEFORE_DROP, storeRefusedWrite } from '../store/store-errors.ts';
-import type { UsageMinute, UsageStore } from '../store/usage-store.ts';
+import type { UsageMinute } from '../store/usage-store.ts';
+import type { UsageWrites } from '../store/usage-writes.ts';
 
 /** Buckets kept for retry while the store cannot be reached; the oldest batches are dropped (and reported). */
 const MAX_RETRY_BUCKETS = 100_000;
@@ -60,13 +61,13 @@ export interface DroppedUsage {
  * reported once, so one bad batch is never retried forever nor merged into the next.
  */
 export class UsageBatchQueue {
-  readonly #store: KeyStore & UsageStore;
+  readonly #store: UsageWrites;
   readonly #onDropped: (dropped: DroppedUsage) => void;
   #pending: PendingBatch[] = [];
   #pendingBuckets = 0;
   #droppedBuckets = 0;
 
-  constructor(store: KeyStore & UsageStore, onDropped: (dropped: DroppedUsage) => void) {
+  constructor(store: UsageWrites, onDropped: (dropped: DroppedUsage) => void) {
     this.#store = store;
     this.#onDropped = onDropped;
   }

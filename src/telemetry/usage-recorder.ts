@@ -1,5 +1,5 @@
-import type { KeyStore } from '../store/key-store.ts';
-import type { UsageMinute, UsageStore } from '../store/usage-store.ts';
+import type { UsageMinute } from '../store/usage-store.ts';
+import type { UsageWrites } from '../store/usage-writes.ts';
 import { UsageBatchQueue, type DroppedUsage } from './usage-batch-queue.ts';
 
 const MINUTE = 60_000;
@@ -60,12 +60,13 @@ export interface UsageRecorderOptions {
 
 /**
  * Aggregates usage in memory and writes it to the store in one batch per interval: the hot
- * path only updates a bucket's fields, never the database. Per key it keeps, per minute:
+ * path only updates a bucket's fields, never the database. In the gateway the writes go to the
+ * store write thread (src/store/write-thread/), so not even the flush touches the store here. Per key it keeps, per minute:
  * requests, denials by code, bytes in and out, and distinct addresses; and the last-used time
  * and address, which `keys list` shows.
  */
 export class UsageRecorder {
-  readonly #store: KeyStore & UsageStore;
+  readonly #store: UsageWrites;
   readonly #options: UsageRecorderOptions;
   #current = new Map<string, UsageBucket>();
   /** Buckets of a minute that has ended, waiting for the next flush. */
@@ -77,7 +78,7 @@ export class UsageRecorder {
   #timer: NodeJS.Timeout | undefined;
   #lastPurge = 0;
 
-  constructor(store: KeyStore & UsageStore, options: UsageRecorderOptions) {
+  constructor(store: UsageWrites, options: UsageRecorderOptions) {
     this.#store = store;
     this.#options = options;
     this.#batches = new UsageBatchQueue(store, (dropped) => options.onDropped?.(dropped));
