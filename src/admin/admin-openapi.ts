@@ -20,7 +20,7 @@ const name = { type: 'string', minLength: 1, maxLength: 128, pattern: NO_CONTROL
 const tags = { type: 'array', maxItems: 32, uniqueItems: true, items: { type: 'string', pattern: TAG_PATTERN.source }, description: 'Tags for grouping; revoking by tag bans every key with it.' };
 const metadata = { type: 'object', maxProperties: 32, description: 'Free-form JSON about the client (owner, ticket); not used by the gateway.' };
 const reason = { type: 'string', maxLength: 500, pattern: NO_CONTROL_CHARACTERS, description: 'Why: recorded with the revocation and in the audit log.' };
-const STATUS = ['active', 'rotating', 'revoked', 'expired'];
+const STATUS = ['active', 'rotating', 'quarantined', 'revoked', 'expired'];
 /** The settings a key carries beyond name and tags, as `keys create` takes them (src/routes/key-setting-checks.ts checks their content). */
 const settings = {
   scopes: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 128 }, description: 'What the key may do, such as `orders:read`; `orders:*` and `*` are wildcards. `GET /api/scopes` lists the scopes the routes require.' },
@@ -57,7 +57,7 @@ const schemas: Record<string, Schema> = {
       id: { type: 'string' },
       name: { type: 'string' },
       displayPrefix: { type: 'string', description: 'The first characters of the key, such as `pcl_AbCd`.' },
-      status: { type: 'string', enum: STATUS, description: '`rotating`: active, in the grace period of a rotation (`rotatedTo` names the successor).' },
+      status: { type: 'string', enum: STATUS, description: '`rotating`: active, in the grace period of a rotation (`rotatedTo` names the successor). `quarantined`: refused with 403 `key_quarantined` until released.' },
       tags: { type: 'array', items: { type: 'string' } },
       quota: nullable('string'),
       scopes: { type: 'array', items: { type: 'string' } },
@@ -70,6 +70,8 @@ const schemas: Record<string, Schema> = {
       expiresAt: time('When it stops working, if ever.'),
       revokedAt: time('When it was revoked.'),
       revokedReason: nullable('string'),
+      quarantinedAt: time('When it was quarantined; null when it is not.'),
+      quarantinedReason: nullable('string'),
       rotatedTo: nullable('string', { description: 'The key that replaced it.' }),
       lastUsedAt: time('Last forwarded request (written in batches, so up to `usage.flushInterval` late).'),
       lastUsedAddress: nullable('string'),
@@ -84,7 +86,7 @@ const schemas: Record<string, Schema> = {
       next: nullable('string', { description: 'Pass as `after` for the next page; null at the end (and always with `sort`).' }),
       nextOffset: nullable('integer', { description: 'With `sort`: pass as `offset` for the next page.' }),
       matched: { type: 'integer', description: 'With `sort`: keys matching the filters.' },
-      counts: { type: 'object', description: 'With `sort`: every key by status (`total`, `active`, `rotating`, `revoked`, `expired`).' },
+      counts: { type: 'object', description: 'With `sort`: every key by status (`total`, `active`, `rotating`, `quarantined`, `revoked`, `expired`).' },
       complete: { type: 'boolean', description: 'With `sort`: false when the store holds more keys than one listing reads (50,000).' },
       usagePending: { type: 'integer', description: 'With `sort`: steps of the window whose usage is not summed yet; each item\'s `usage` is then partial.' },
     },
@@ -166,6 +168,8 @@ const schemas: Record<string, Schema> = {
     properties: { name: { ...name, description: 'Who or what the token is for, such as `ops-laptop`.' }, role: { type: 'string', enum: ['read', 'write'] } },
   },
   Revoke: { type: 'object', additionalProperties: false, properties: { reason } },
+  Quarantine: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { ...reason, minLength: 1, description: 'Why, such as where the key was found: recorded with the quarantine and in the audit log.' } } },
+  Release: { type: 'object', additionalProperties: false, properties: { reason: { ...reason, description: 'Why: recorded in the audit log.' } } },
   RevokeByTag: { type: 'object', additionalProperties: false, required: ['tag'], properties: { tag: { type: 'string', pattern: TAG_PATTERN.source }, reason } },
   Rotate: { type: 'object', additionalProperties: false, properties: { grace: { type: 'string', pattern: DURATION, description: 'How long the old key keeps working (default `1h`; `0s` ends it now).' } } },
   Rotated: { allOf: [ref('NewKey'), { type: 'object', required: ['replaces'], properties: { replaces: { type: 'string' }, oldKeyExpiresAt: time('When the old key stops working.') } }] },
@@ -259,6 +263,12 @@ export const adminPaths: Record<string, Record<string, Operation>> = {
   },
   '/api/keys/{id}/revoke': {
     post: write({ operationId: 'revokeKey', summary: 'Revoke a key (in force on every node within a poll interval)', parameters: [idParameter], requestBody: body('Revoke'), responses: { 200: json(ref('Key')), ...problemResponses(404) } }),
+  },
+  '/api/keys/{id}/quarantine': {
+    post: write({ operationId: 'quarantineKey', summary: 'Quarantine a key: refused with 403 key_quarantined on every node within a poll interval, until released or revoked (a key already quarantined or revoked is left as it is)', parameters: [idParameter], requestBody: body('Quarantine'), responses: { 200: json(ref('Key')), ...problemResponses(404) } }),
+  },
+  '/api/keys/{id}/release': {
+    post: write({ operationId: 'releaseKey', summary: 'Lift a key\'s quarantine (a key not quarantined is left as it is)', parameters: [idParameter], requestBody: body('Release'), responses: { 200: json(ref('Key')), ...problemResponses(404) } }),
   },
   '/api/keys/{id}/rotate': {
     post: write({ operationId: 'rotateKey', summary: 'Issue a replacement; the old key works for a grace period', parameters: [idParameter], requestBody: body('Rotate'), responses: { 200: json(ref('Rotated')), ...problemResponses(404, 409) } }),

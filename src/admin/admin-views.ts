@@ -1,12 +1,12 @@
 import { keyStatus, type KeyRecord, type KeyStatus } from '../keys/key-record.ts';
 import type { AuditEntry } from '../store/audit-log.ts';
 
-const TIME_FIELDS = new Set(['createdAt', 'updatedAt', 'expiresAt', 'revokedAt', 'lastUsedAt']);
+const TIME_FIELDS = new Set(['createdAt', 'updatedAt', 'expiresAt', 'revokedAt', 'quarantinedAt', 'lastUsedAt']);
 
 /** What the admin API and the dashboard call a key's state: `rotating` is an active key in its rotation's grace period. */
 export type AdminKeyStatus = KeyStatus | 'rotating';
 
-export function adminKeyStatus(record: Pick<KeyRecord, 'revokedAt' | 'expiresAt' | 'rotatedTo'>, now: number): AdminKeyStatus {
+export function adminKeyStatus(record: Pick<KeyRecord, 'revokedAt' | 'expiresAt' | 'quarantinedAt' | 'rotatedTo'>, now: number): AdminKeyStatus {
   const status = keyStatus(record, now);
   return status === 'active' && record.rotatedTo !== null ? 'rotating' : status;
 }

@@ -70,7 +70,7 @@ export class KeyCatalogue {
 }
 
 export function countByStatus(records: readonly KeyRecord[], now: number): KeyCounts {
-  const counts: KeyCounts = { total: records.length, active: 0, rotating: 0, revoked: 0, expired: 0 };
+  const counts: KeyCounts = { total: records.length, active: 0, rotating: 0, quarantined: 0, revoked: 0, expired: 0 };
   for (const record of records) counts[adminKeyStatus(record, now)]++;
   return counts;
 }

@@ -52,7 +52,7 @@ export async function listKeysById(store: Pick<KeyStore, 'listKeys'>, query: Key
   }
 }
 
-const STATUS_ORDER: Record<AdminKeyStatus, number> = { active: 0, rotating: 1, expired: 2, revoked: 3 };
+const STATUS_ORDER: Record<AdminKeyStatus, number> = { active: 0, rotating: 1, quarantined: 2, expired: 3, revoked: 4 };
 const NO_USAGE: KeyCount = { requests: 0, denied: 0 };
 
 function comparator(sort: KeySort, usage: ReadonlyMap<string, KeyCount>, now: number): (a: KeyRecord, b: KeyRecord) => number {

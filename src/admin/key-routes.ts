@@ -75,13 +75,33 @@ function registerKeyRecordRoutes(app: FastifyInstance, routes: ReadonlyMap<strin
   });
 }
 
-/** Revoking keys (one, or every key with a tag) and rotating one to a successor. */
+/** Revoking keys (one, or every key with a tag), quarantining and releasing one, and rotating one to a successor. */
 function registerKeyRetirementRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, { store, keyPrefix }: KeyRouteParts): void {
   registerOperation(app, routes, 'revokeKey', async (request) => {
     const { id } = request.params as { id: string };
     const { reason } = request.body as { reason?: string };
     const now = Date.now();
     const record = await store.revokeKey(id, reason?.trim() || null, now, auditActor(request));
+    if (record === null) throw notFound(id);
+    return adminKeyView(record, now);
+  });
+
+  registerOperation(app, routes, 'quarantineKey', async (request) => {
+    const { id } = request.params as { id: string };
+    const { reason } = request.body as { reason: string };
+    const now = Date.now();
+    const trimmed = reason.trim();
+    if (trimmed === '') throw new AdminProblem('request_invalid', 'reason: say why the key is quarantined.', [{ pointer: '/body/reason', message: 'reason: must not be blank' }]);
+    const record = await store.quarantineKey(id, trimmed, now, auditActor(request));
+    if (record === null) throw notFound(id);
+    return adminKeyView(record, now);
+  });
+
+  registerOperation(app, routes, 'releaseKey', async (request) => {
+    const { id } = request.params as { id: string };
+    const { reason } = request.body as { reason?: string };
+    const now = Date.now();
+    const record = await store.releaseKey(id, reason?.trim() || null, now, auditActor(request));
     if (record === null) throw notFound(id);
     return adminKeyView(record, now);
   });

@@ -18,6 +18,8 @@ export function publicKeyView(record: KeyRecord, now = Date.now()) {
     expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
     revokedAt: record.revokedAt === null ? null : new Date(record.revokedAt).toISOString(),
     revokedReason: record.revokedReason,
+    quarantinedAt: record.quarantinedAt === null ? null : new Date(record.quarantinedAt).toISOString(),
+    quarantinedReason: record.quarantinedReason,
     rotatedTo: record.rotatedTo,
     lastUsedAt: record.lastUsedAt === null ? null : new Date(record.lastUsedAt).toISOString(),
     lastUsedAddress: record.lastUsedAddress,
@@ -52,6 +54,7 @@ export function formatKeyDetail(record: KeyRecord, now = Date.now()): string {
     ['created', formatTime(record.createdAt)],
     ['expires', formatTime(record.expiresAt)],
     ['revoked', record.revokedAt === null ? '-' : `${formatTime(record.revokedAt)}${record.revokedReason ? ` (${record.revokedReason})` : ''}`],
+    ['quarantined', record.quarantinedAt === null ? '-' : `${formatTime(record.quarantinedAt)}${record.quarantinedReason ? ` (${record.quarantinedReason})` : ''}`],
     ['rotated to', record.rotatedTo ?? '-'],
     ['last used', record.lastUsedAt === null ? '-' : `${formatTime(record.lastUsedAt)} from ${record.lastUsedAddress ?? '?'}`],
   ];

@@ -24,6 +24,8 @@ function record(id: string, settings: Partial<KeyRecord> = {}): KeyRecord {
     expiresAt: null,
     revokedAt: null,
     revokedReason: null,
+    quarantinedAt: null,
+    quarantinedReason: null,
     rotatedTo: null,
     lastUsedAt: null,
     lastUsedAddress: null,

@@ -9,16 +9,19 @@ import { readCertificateFingerprint } from './certificate-file.ts';
 import { describeLimits } from './key-limits-output.ts';
 import { keysExportCommand } from './keys-export-command.ts';
 import { keysImportCommand } from './keys-import-command.ts';
+import { keysQuarantineCommand, keysReleaseCommand } from './keys-quarantine-command.ts';
 
 const SHOWN_ONCE = 'Store it now: the key is shown only this once and cannot be recovered.';
 
-/** `portcullis keys create|list|show|revoke|rotate|export|import`, in that order in the help. */
+/** `portcullis keys create|list|show|revoke|quarantine|release|rotate|export|import`, in that order in the help. */
 export function keysCommand(): Command {
   const keys = new Command('keys');
   keysCreateCommand(keys);
   keysListCommand(keys);
   keysShowCommand(keys);
   keysRevokeCommand(keys);
+  keysQuarantineCommand(keys);
+  keysReleaseCommand(keys);
   keysRotateCommand(keys);
   keysExportCommand(keys);
   keysImportCommand(keys);

@@ -30,7 +30,7 @@ interface ScanOptions extends StoreFlags {
 }
 
 /** What a found key is: `unchecked` without a store, `unknown` when the store has no such key. */
-type FoundStatus = 'unchecked' | 'unknown' | 'active' | 'revoked' | 'expired';
+type FoundStatus = 'unchecked' | 'unknown' | 'active' | 'quarantined' | 'revoked' | 'expired';
 
 /** One distinct key found (by digest), with every place it was seen. */
 interface FoundKey {
@@ -81,7 +81,8 @@ async function identifyKeys(found: Map<string, { key: string; sightings: Sightin
     const digest = digestKey(key);
     const record = store === null ? null : await store.getKeyByDigest(digest);
     const status: FoundStatus = store === null ? 'unchecked' : record === null ? 'unknown' : keyStatus(record, now);
-    const live = status === 'unchecked' || status === 'active';
+    // A quarantined key is refused for now, but a release would make it work again: still live.
+    const live = status === 'unchecked' || status === 'active' || status === 'quarantined';
     let revokedNow = false;
     if (live && record !== null && store !== null && revokeReason !== undefined) revokedNow = (await store.revokeKey(record.id, revokeReason, now, CLI_ACTOR)) !== null;
     keys.push({ displayPrefix: displayPrefixOf(key), digest, record, status, live, revokedNow, sightings });

@@ -22,6 +22,12 @@ export interface KeyRecord {
   expiresAt: number | null;
   revokedAt: number | null;
   revokedReason: string | null;
+  /**
+   * Set while the key is quarantined: refused (403 `key_quarantined`) until an operator
+   * releases it (both back to null) or revokes it. A suspected leak, not yet a verdict.
+   */
+  quarantinedAt: number | null;
+  quarantinedReason: string | null;
   /** Set on the old key of a rotation: the id of the key that replaced it. */
   rotatedTo: string | null;
   lastUsedAt: number | null;
@@ -41,12 +47,16 @@ export interface KeySettings {
   expiresAt: number | null;
 }
 
-export type KeyStatus = 'active' | 'revoked' | 'expired';
+export type KeyStatus = 'active' | 'quarantined' | 'revoked' | 'expired';
 
-/** The status of a record at a given time; revocation wins over expiry. */
-export function keyStatus(record: Pick<KeyRecord, 'revokedAt' | 'expiresAt'>, now: number): KeyStatus {
+/**
+ * The status of a record at a given time: revocation wins over expiry, and both over
+ * quarantine (a key refused for good is not merely held).
+ */
+export function keyStatus(record: Pick<KeyRecord, 'revokedAt' | 'expiresAt' | 'quarantinedAt'>, now: number): KeyStatus {
   if (record.revokedAt !== null) return 'revoked';
   if (record.expiresAt !== null && record.expiresAt <= now) return 'expired';
+  if (record.quarantinedAt !== null) return 'quarantined';
   return 'active';
 }
 

@@ -27,6 +27,8 @@ type AuditAction =
   | 'key.revoked'
   | 'key.rotated'
   | 'key.updated'
+  | 'key.quarantined'
+  | 'key.released'
   | 'admin_token.created'
   | 'admin_token.revoked';
 

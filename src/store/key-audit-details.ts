@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { KeyRecord, KeySettings } from '../keys/key-record.ts';
-import type { KeySettingsUpdate } from './key-store.ts';
+import type { AuditEvidence, KeySettingsUpdate } from './key-store.ts';
 import type { AuditActor } from './audit-log.ts';
 
 /**
@@ -32,4 +32,9 @@ export function keyChangeDetails(old: KeyRecord, changes: KeySettingsUpdate): st
 export function detailsInChangeSet(details: string, by: AuditActor): string {
   if (by.changeSet === undefined) return details;
   return JSON.stringify({ ...(JSON.parse(details) as Record<string, unknown>), changeSet: by.changeSet });
+}
+
+/** The details of a revocation or quarantine: `{}`, or the evidence given (a leak report's source and URL). */
+export function evidenceDetails(evidence: AuditEvidence | undefined): string {
+  return evidence === undefined ? '{}' : JSON.stringify({ evidence });
 }

@@ -2,7 +2,7 @@ import type { KeyRecord, KeySettings } from '../keys/key-record.ts';
 import type { AuditActor } from './audit-log.ts';
 
 /** What happened to a key; one row of the `key_events` change log. */
-export type KeyEventKind = 'created' | 'revoked' | 'rotated' | 'updated';
+export type KeyEventKind = 'created' | 'revoked' | 'rotated' | 'updated' | 'quarantined' | 'released';
 
 export interface KeyEvent {
   /** Monotonically increasing across the whole store. */
@@ -11,6 +11,9 @@ export interface KeyEvent {
   kind: KeyEventKind;
   at: number;
 }
+
+/** Facts about a change recorded in its audit entry's details, such as `{source, url}` of a leak report. */
+export type AuditEvidence = Readonly<Record<string, string | null>>;
 
 /** A new key's row: the settings plus what the caller derived from the plaintext. */
 export interface NewKey extends KeySettings {
@@ -92,8 +95,21 @@ export interface KeyStore {
   /** Keys bound to a client certificate (64 lower-case hex SHA-256), newest first. */
   getKeysByCertFingerprint(fingerprint: string): Promise<KeyRecord[]>;
   listKeys(filter?: KeyFilter): Promise<KeyRecord[]>;
-  /** Revokes one key; returns the record, or null when there is no such key. Revoking twice keeps the first time and reason. */
-  revokeKey(id: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord | null>;
+  /**
+   * Revokes one key; returns the record, or null when there is no such key. Revoking twice keeps
+   * the first time and reason. `evidence` joins the audit entry's details (a leak report's URL
+   * and source, say); never a key.
+   */
+  revokeKey(id: string, reason: string | null, now: number, by: AuditActor, evidence?: AuditEvidence): Promise<KeyRecord | null>;
+  /**
+   * Quarantines one key: refused (403 `key_quarantined`) on every node until released or
+   * revoked. Returns the record, or null when there is no such key. A key already quarantined
+   * keeps its first time and reason, and a revoked one is left as it is (no event, no audit
+   * entry in either case). `evidence` as for `revokeKey`.
+   */
+  quarantineKey(id: string, reason: string, now: number, by: AuditActor, evidence?: AuditEvidence): Promise<KeyRecord | null>;
+  /** Lifts a quarantine. Returns the record, or null when there is no such key; a key not quarantined is left as it is. */
+  releaseKey(id: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord | null>;
   /** Revokes every unrevoked key carrying the tag; returns the records it revoked. */
   revokeKeysByTag(tag: string, reason: string | null, now: number, by: AuditActor): Promise<KeyRecord[]>;
   /**

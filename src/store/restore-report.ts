@@ -73,8 +73,9 @@ export function compareForRestore(current: StoreHistory, backup: StoreHistory, c
       keysRemoved++;
       continue;
     }
-    const status = keyStatus(key, now);
-    if (status === 'active' || keyStatus(before, now) !== 'active') continue;
+    // Quarantine is not compared (a backup may predate it): only revocation and expiry.
+    const status = keyStatus({ ...key, quarantinedAt: null }, now);
+    if (status === 'active' || status === 'quarantined' || keyStatus({ ...before, quarantinedAt: null }, now) !== 'active') continue;
     reactivated.push({
       id: key.id,
       name: key.name,

@@ -6,6 +6,7 @@ import { ChangeFeedFollower } from './change-feed-follower.ts';
 import type { KeyStore, NewKey } from '../store/key-store.ts';
 import { CLI_ACTOR } from '../store/audit-log.ts';
 import { digestKey } from '../keys/key-digest.ts';
+import { keyStatus } from '../keys/key-record.ts';
 import { displayPrefixOf, generateKey, generateKeyId } from '../keys/key-format.ts';
 import { freshStorePerTest, temporarySqliteStore } from '../../test/support/fresh-store.ts';
 
@@ -103,6 +104,29 @@ describe('KeyVerifier with the change feed', () => {
     assert.ok(!(after instanceof Promise));
     assert.notEqual(after?.record.revokedAt, null);
     assert.equal(after?.record.revokedReason, 'leaked');
+    await follower.stop();
+  });
+
+  it('applies a quarantine and its release from the log to the cached record', async () => {
+    const { row } = newKey();
+    await store.createKey(row, Date.now(), CLI_ACTOR);
+    const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
+    const follower = new ChangeFeedFollower(store, verifier, { pollInterval: 1000 });
+    await follower.start();
+    const before = await verifier.lookup(row.digest);
+    assert.equal(before === null ? 'none' : keyStatus(before.record, Date.now()), 'active');
+    await store.quarantineKey(row.id, 'reported by secret scanning', Date.now(), CLI_ACTOR);
+    assert.equal(await follower.pollOnce(), 1);
+    const held = verifier.lookup(row.digest);
+    assert.ok(!(held instanceof Promise) && held !== null);
+    assert.equal(keyStatus(held.record, Date.now()), 'quarantined');
+    assert.equal(held.record.quarantinedReason, 'reported by secret scanning');
+    assert.equal(verifier.current(before!), held, 'a remembered entry is replaced, so the memo cannot serve the old record');
+    await store.releaseKey(row.id, null, Date.now(), CLI_ACTOR);
+    assert.equal(await follower.pollOnce(), 1);
+    const released = verifier.lookup(row.digest);
+    assert.ok(!(released instanceof Promise) && released !== null);
+    assert.equal(keyStatus(released.record, Date.now()), 'active');
     await follower.stop();
   });
 

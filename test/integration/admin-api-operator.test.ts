@@ -36,7 +36,7 @@ describe('admin API for the dashboard: sorting, bulk changes, tokens, audit filt
     const page = await adminCall<{ items: KeyView[]; nextOffset: number | null; matched: number; counts: Record<string, number> }>(admin, 'GET', '/api/keys?sort=name&order=asc&limit=2', { token: reader.token });
     assert.deepEqual(page.body.items.map((key) => key.name), ['=SUM(A1)', 'a-key']);
     assert.equal(page.body.nextOffset, 2);
-    assert.deepEqual(page.body.counts, { total: 3, active: 3, rotating: 0, revoked: 0, expired: 0 });
+    assert.deepEqual(page.body.counts, { total: 3, active: 3, rotating: 0, quarantined: 0, revoked: 0, expired: 0 });
     const rest = await adminCall<{ items: KeyView[]; nextOffset: number | null }>(admin, 'GET', '/api/keys?sort=name&order=asc&limit=2&offset=2', { token: reader.token });
     assert.deepEqual([rest.body.items.map((key) => key.name), rest.body.nextOffset], [['b-key'], null]);
     const newest = await adminCall<{ items: KeyView[] }>(admin, 'GET', '/api/keys?sort=created', { token: reader.token });

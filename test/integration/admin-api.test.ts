@@ -194,6 +194,26 @@ describe('admin API', () => {
     assert.equal((await adminCall<KeyView>(admin, 'POST', `/api/keys/${key.id}/revoke`, { token: writer.token })).body.revokedReason, 'laptop stolen');
   });
 
+  it('quarantines a key (403 key_quarantined within a poll) and releases it, both audited', async () => {
+    const { body: key } = await adminCall<KeyView>(admin, 'POST', '/api/keys', { token: writer.token, body: { name: 'to-hold' } });
+    assertProblem(await adminCall(admin, 'POST', `/api/keys/${key.id}/quarantine`, { token: writer.token, body: {} }), 400, 'request_invalid');
+    const held = await adminCall<KeyView & { quarantinedReason: string | null; quarantinedAt: string | null }>(admin, 'POST', `/api/keys/${key.id}/quarantine`, { token: writer.token, body: { reason: 'seen in a paste' } });
+    assert.equal(held.status, 200);
+    assert.deepEqual([held.body.status, held.body.quarantinedReason], ['quarantined', 'seen in a paste']);
+    assert.match(String(held.body.quarantinedAt), /^\d{4}-\d\d-\d\dT/);
+    await waitFor(async () => (await gatewayStatus(`${gateway.url}/h`, key.key as string)).code === 'key_quarantined');
+    const refused = await request(`${gateway.url}/h`, { headers: { 'x-api-key': key.key as string } });
+    assert.equal(refused.statusCode, 403);
+    assert.equal(refused.headers['www-authenticate'], undefined);
+    await refused.body.dump();
+    const released = await adminCall<KeyView & { quarantinedAt: string | null }>(admin, 'POST', `/api/keys/${key.id}/release`, { token: writer.token, body: { reason: 'false alarm' } });
+    assert.deepEqual([released.status, released.body.status, released.body.quarantinedAt], [200, 'active', null]);
+    await waitFor(async () => (await gatewayStatus(`${gateway.url}/h`, key.key as string)).status === 200);
+    assertProblem(await adminCall(admin, 'POST', '/api/keys/key_doesnotexist/quarantine', { token: writer.token, body: { reason: 'x' } }), 404, 'not_found');
+    const audit = await adminCall<{ items: Array<{ action: string; reason: string | null }> }>(admin, 'GET', `/api/audit?target=${key.id}`, { token: reader.token });
+    assert.deepEqual(audit.body.items.map((entry) => [entry.action, entry.reason]), [['key.released', 'false alarm'], ['key.quarantined', 'seen in a paste'], ['key.created', null]]);
+  });
+
   it('revokes every key of a tag', async () => {
     const keys: KeyView[] = [];
     for (const name of ['tag-1', 'tag-2']) keys.push((await adminCall<KeyView>(admin, 'POST', '/api/keys', { token: writer.token, body: { name, tags: ['batch-7'] } })).body);
@@ -277,6 +297,8 @@ describe('admin API', () => {
         ['POST', `/api/keys/${key.id}/revoke`, { reason: 'sneaky' }],
         ['POST', '/api/keys/revoke', { tag: 'frontend' }],
         ['POST', `/api/keys/${key.id}/rotate`, {}],
+        ['POST', `/api/keys/${key.id}/quarantine`, { reason: 'sneaky' }],
+        ['POST', `/api/keys/${key.id}/release`, {}],
       ];
       for (const [method, path, body] of attempts) assertProblem(await adminCall(admin, method, path, { token: reader.token, body }), 403, 'admin_forbidden');
       assert.equal((await gatewayStatus(`${gateway.url}/p`, key.key as string)).status, 200, 'the key still works');

@@ -199,6 +199,10 @@ describe('--json on every command: one documented, versioned shape each (docs/cl
     const digests = join(directory.path, 'digests.txt');
     writeFileSync(digests, `sha256:${'b'.repeat(64)}\n{"sha256": "${'c'.repeat(64)}", "name": "partner", "tags": ["imported"]}\n`);
     await run('keys-import', ['keys', 'import', digests, ...s]);
+    const held = await run('keys-quarantine', ['keys', 'quarantine', id, '--reason', 'found in a public gist', ...s]);
+    assert.deepEqual([held.changed, (held.key as { status: string }).status], [true, 'quarantined']);
+    const released = await run('keys-release', ['keys', 'release', id, ...s]);
+    assert.deepEqual([released.changed, (released.key as { status: string }).status], [true, 'active']);
     await run('keys-rotate', ['keys', 'rotate', id, '--grace', '1m', ...s]);
     await run('keys-revoke', ['keys', 'revoke', '--tag', 'imported', ...s]);
     const token = await run('admin-token-create', ['admin', 'token', 'create', '--role', 'read', ...s]);

@@ -93,6 +93,29 @@ export function runAuditLogSuite(label: string, makeStore: MakeStore, tampering?
       for (const entry of entries) assert.doesNotMatch(entry.details, /[0-9a-f]{64}/);
     });
 
+    it('records a quarantine with its evidence, a release with what it lifted, and a revocation with its evidence', async () => {
+      await store.createKey(newKey('key_a'), t0, cli);
+      await store.createKey(newKey('key_b'), t0, cli);
+      const evidence = { source: 'content', url: 'https://github.com/acme/app/blob/main/.env', type: 'portcullis_api_key' };
+      await store.quarantineKey('key_a', 'reported by GitHub secret scanning', t0 + 1, alice, evidence);
+      await store.quarantineKey('key_a', 'again', t0 + 2, alice); // already quarantined: no entry
+      await store.releaseKey('key_a', 'rotated in the repository', t0 + 3, cli);
+      await store.releaseKey('key_a', null, t0 + 4, cli); // not quarantined: no entry
+      await store.revokeKey('key_b', 'reported', t0 + 5, alice, { source: 'finder', url: null });
+      const entries = (await oldestFirst(store)).slice(2);
+      assert.deepEqual(summary(entries), [
+        { actor: 'adm_alice', address: '192.0.2.10', action: 'key.quarantined', target: 'key_a', reason: 'reported by GitHub secret scanning' },
+        { actor: 'cli', address: null, action: 'key.released', target: 'key_a', reason: 'rotated in the repository' },
+        { actor: 'adm_alice', address: '192.0.2.10', action: 'key.revoked', target: 'key_b', reason: 'reported' },
+      ]);
+      assert.deepEqual(entries.map((entry) => JSON.parse(entry.details) as unknown), [
+        { evidence },
+        { quarantinedAt: t0 + 1, quarantinedReason: 'reported by GitHub secret scanning' },
+        { evidence: { source: 'finder', url: null } },
+      ]);
+      assert.equal((await verifyAuditChain(store)).ok, true);
+    });
+
     it('keeps every column as written: unicode actors, addresses, reasons and details, times floored, from 0 to 2^53 - 1', async () => {
       const admin: AuditActor = { actor: 'adm_ünïcode', address: ADDRESSES[0] };
       const key = newKey('key_u', { name: UNICODE_NAMES[4], tags: ['東京'], quota: '9007199254740991/month', metadata: METADATA, expiresAt: fractional(t0 + 5) });

@@ -187,6 +187,8 @@ export function fakeKey(record: Partial<KeyRecord> = {}): CachedKey {
     expiresAt: null,
     revokedAt: null,
     revokedReason: null,
+    quarantinedAt: null,
+    quarantinedReason: null,
     rotatedTo: null,
     lastUsedAt: null,
     lastUsedAddress: null,

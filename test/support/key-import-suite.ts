@@ -30,7 +30,7 @@ export function runKeyImportSuite(label: string, makeStore: MakeFreshStore<Store
       assert.deepEqual(result, { created: 3, alreadyStored: 0 });
       assert.deepEqual(progress.at(-1), [3, 3]);
       const stored = await store.getKeyById('key_i1');
-      assert.deepEqual({ ...stored }, { ...keys[0], createdAt: t0, updatedAt: t0, revokedAt: null, revokedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null });
+      assert.deepEqual({ ...stored }, { ...keys[0], createdAt: t0, updatedAt: t0, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null });
       assert.equal((await store.getKeyByDigest(keys[1]!.digest))?.id, 'key_i2');
       assert.deepEqual((await store.listKeys({ tag: 'batch' })).map((record) => record.id), ['key_i1', 'key_i3']);
       assert.deepEqual((await store.eventsSince(0, 10)).map(({ keyId, kind, at }) => ({ keyId, kind, at })), keys.map((key) => ({ keyId: key.id, kind: 'created', at: t0 })));

@@ -45,6 +45,8 @@ function created(key: NewKey, now: number): KeyRecord {
     updatedAt: at,
     revokedAt: null,
     revokedReason: null,
+    quarantinedAt: null,
+    quarantinedReason: null,
     rotatedTo: null,
     lastUsedAt: null,
     lastUsedAddress: null,

@@ -60,6 +60,8 @@ function createdRecord(key: NewKey, now: number): KeyRecord {
     updatedAt: now,
     revokedAt: null,
     revokedReason: null,
+    quarantinedAt: null,
+    quarantinedReason: null,
     rotatedTo: null,
     lastUsedAt: null,
     lastUsedAddress: null,
@@ -356,6 +358,51 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
       it('answers null for an unknown key and appends no event', async () => {
         assert.equal(await store.revokeKey('key_missing', 'why', t0, by), null);
         assert.equal(await store.latestEventSeq(), 0);
+      });
+    });
+
+    describe('quarantineKey and releaseKey', () => {
+      it('quarantines with time and reason, releases, and appends one event each', async () => {
+        const key = newKey('key_a', { tags: ['prod'] });
+        await store.createKey(key, t0, by);
+        const quarantined: KeyRecord = { ...createdRecord(key, t0), quarantinedAt: t0 + minute, quarantinedReason: 'found in a gist', updatedAt: t0 + minute };
+        assert.deepEqual(await store.quarantineKey('key_a', 'found in a gist', t0 + minute, by, { source: 'gist', url: 'https://gist.github.com/x' }), quarantined);
+        assert.deepEqual(await store.getKeyById('key_a'), quarantined);
+        assert.deepEqual(await store.getKeyByDigest(key.digest), quarantined);
+        assert.deepEqual(await store.listKeys({ tag: 'prod' }), [quarantined]);
+        const released: KeyRecord = { ...quarantined, quarantinedAt: null, quarantinedReason: null, updatedAt: t0 + 2 * minute };
+        assert.deepEqual(await store.releaseKey('key_a', 'false alarm', t0 + 2 * minute, by), released);
+        assert.deepEqual(await store.getKeyById('key_a'), released);
+        assert.deepEqual(await eventLog(store), [
+          { keyId: 'key_a', kind: 'created', at: t0 },
+          { keyId: 'key_a', kind: 'quarantined', at: t0 + minute },
+          { keyId: 'key_a', kind: 'released', at: t0 + 2 * minute },
+        ]);
+      });
+
+      it('keeps the first quarantine, leaves a revoked key and an unquarantined one alone, without events', async () => {
+        await store.createKey(newKey('key_a'), t0, by);
+        await store.createKey(newKey('key_b'), t0, by);
+        const first = await store.quarantineKey('key_a', 'first', t0 + minute, by);
+        const seq = await store.latestEventSeq();
+        assert.deepEqual(await store.quarantineKey('key_a', 'second', t0 + 2 * minute, by), first);
+        const notHeld = await store.getKeyById('key_b');
+        assert.deepEqual(await store.releaseKey('key_b', null, t0 + 2 * minute, by), notHeld);
+        assert.equal(await store.latestEventSeq(), seq);
+        const revoked = await store.revokeKey('key_b', 'leaked', t0 + 3 * minute, by);
+        assert.deepEqual(await store.quarantineKey('key_b', 'late report', t0 + 4 * minute, by), revoked);
+        assert.equal(revoked?.quarantinedAt, null);
+        assert.equal(await store.latestEventSeq(), seq + 1);
+      });
+
+      it('keeps a quarantine through a revocation (revoked wins) and answers null for an unknown key', async () => {
+        await store.createKey(newKey('key_a'), t0, by);
+        await store.quarantineKey('key_a', 'held', t0 + 1, by);
+        const revoked = await store.revokeKey('key_a', 'confirmed', t0 + 2, by);
+        assert.equal(revoked?.revokedAt, t0 + 2);
+        assert.equal(revoked?.quarantinedAt, t0 + 1);
+        assert.equal(await store.quarantineKey('key_missing', 'why', t0, by), null);
+        assert.equal(await store.releaseKey('key_missing', null, t0, by), null);
       });
     });
 

@@ -39,13 +39,15 @@ export interface Key {
   expiresAt: string | null;
   revokedAt: string | null;
   revokedReason: string | null;
+  quarantinedAt: string | null;
+  quarantinedReason: string | null;
   rotatedTo: string | null;
   lastUsedAt: string | null;
   lastUsedAddress: string | null;
   [setting: string]: unknown;
 }
 
-export type KeyStatus = 'active' | 'rotating' | 'revoked' | 'expired';
+export type KeyStatus = 'active' | 'rotating' | 'quarantined' | 'revoked' | 'expired';
 
 export interface ListedKey extends Key {
   usage: { requests: number; denied: number };

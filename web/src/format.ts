@@ -66,6 +66,8 @@ export const ACTION_LABELS: Record<string, string> = {
   'key.created': 'Key created',
   'key.revoked': 'Key revoked',
   'key.rotated': 'Key rotated',
+  'key.quarantined': 'Key quarantined',
+  'key.released': 'Key released',
   'key.updated': 'Key changed',
   'admin_token.created': 'Admin token created',
   'admin_token.revoked': 'Admin token revoked',

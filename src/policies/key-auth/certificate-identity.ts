@@ -3,7 +3,7 @@ import type { CachedKey, KeyVerifier } from '../../verify/key-verifier.ts';
 import type { Denial } from '../../http/error-catalogue.ts';
 import { verifiedPeerFingerprint } from '../../http/peer-certificate.ts';
 import type { CheckOutcome, RequestContext } from '../request-context.ts';
-import { KEY_EXPIRED, KEY_MISSING, KEY_REVOKED, STORE_OUT_OF_REACH, STORE_UNAVAILABLE } from './key-auth-check.ts';
+import { KEY_EXPIRED, KEY_MISSING, KEY_QUARANTINED, KEY_REVOKED, STORE_OUT_OF_REACH, STORE_UNAVAILABLE } from './key-auth-check.ts';
 
 /**
  * Certificate identity (`tls.certificateIdentity`): a request without a key, on a connection
@@ -13,7 +13,7 @@ import { KEY_EXPIRED, KEY_MISSING, KEY_REVOKED, STORE_OUT_OF_REACH, STORE_UNAVAI
  * without waiting for a CRL.
  *
  * Several keys can be bound to one certificate (a rotation copies the binding): the newest live
- * one is used. When all are revoked or expired, the newest one's status is the answer.
+ * one is used. When none is active, the newest one's status is the answer.
  * Like key auth, an answer from memory past `changeFeed.staleFor` only stands as a refusal,
  * and "no key" from memory gets 503 while the change feed cannot reach the store.
  */
@@ -26,7 +26,8 @@ export function createCertificateIdentity(verifier: KeyVerifier, onStoreError: (
       }
     }
     if (keys.length === 0) return KEY_MISSING;
-    return keyStatus((keys[0] as CachedKey).record, context.now) === 'revoked' ? KEY_REVOKED : KEY_EXPIRED;
+    const status = keyStatus((keys[0] as CachedKey).record, context.now);
+    return status === 'revoked' ? KEY_REVOKED : status === 'quarantined' ? KEY_QUARANTINED : KEY_EXPIRED;
   };
   const storeFailed = (error: unknown): Denial => {
     onStoreError(error);

@@ -127,6 +127,37 @@ describe('key-auth check', () => {
     assert.equal(context.presentedKey?.record.id, id);
   });
 
+  it('refuses a quarantined key with 403 key_quarantined and no challenge, and lets it through once released', async () => {
+    const { key, id } = await createKey();
+    await store.quarantineKey(id, 'found in a public gist', NOW - 1000, CLI_ACTOR);
+    const { run, verifier } = setUp();
+    const follower = new ChangeFeedFollower(store, verifier, { pollInterval: 3_600_000 });
+    await follower.start();
+    const { outcome, context } = await run({ headers: bearer(key) });
+    assert.equal(outcome?.code, 'key_quarantined');
+    assert.equal(outcome?.status, 403);
+    assert.equal(outcome?.headers, undefined);
+    assert.equal(context.key, null);
+    assert.equal(context.presentedKey?.record.id, id);
+    await store.releaseKey(id, 'false alarm', NOW - 500, CLI_ACTOR);
+    assert.equal(await follower.pollOnce(), 1);
+    assert.equal((await run({ headers: bearer(key) })).outcome, null, 'released: the cached record was replaced');
+    await store.quarantineKey(id, 'again', NOW - 400, CLI_ACTOR);
+    await store.revokeKey(id, 'leaked', NOW - 300, CLI_ACTOR);
+    assert.equal(await follower.pollOnce(), 2);
+    assert.equal((await run({ headers: bearer(key) })).outcome?.code, 'key_revoked', 'revocation wins over quarantine');
+    await follower.stop();
+  });
+
+  it('keeps refusing a quarantined key from memory once the change feed has not reached the store for staleFor', async () => {
+    const held = await createKey();
+    await store.quarantineKey(held.id, 'suspected leak', NOW - 1000, CLI_ACTOR);
+    const { run, verifier } = setUp({ staleFor: 30_000 });
+    verifier.markSynchronised(NOW - 60_000);
+    assert.equal((await run({ headers: bearer(held.key) })).outcome?.code, 'key_quarantined');
+    assert.equal((await run({ headers: bearer(held.key) })).outcome?.code, 'key_quarantined', 'a refusal from memory still stands');
+  });
+
   const expiries: Array<{ name: string; expiresAt: number; expected: 'key_expired' | null }> = [
     { name: 'expired a moment ago', expiresAt: NOW - 1, expected: 'key_expired' },
     { name: 'expiring at this very moment', expiresAt: NOW, expected: 'key_expired' },

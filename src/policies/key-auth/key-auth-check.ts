@@ -16,6 +16,7 @@ export const KEY_MISSING = denial('key_missing', null, CHALLENGE);
 const KEY_INVALID = denial('key_invalid', null, INVALID_TOKEN_CHALLENGE);
 export const KEY_REVOKED = denial('key_revoked', null, INVALID_TOKEN_CHALLENGE);
 export const KEY_EXPIRED = denial('key_expired', null, INVALID_TOKEN_CHALLENGE);
+export const KEY_QUARANTINED = denial('key_quarantined');
 const KEY_AMBIGUOUS = denial('key_ambiguous');
 const RETRY_SOON = [['retry-after', '5']] as const;
 export const STORE_UNAVAILABLE = denial('store_unavailable', null, RETRY_SOON);
@@ -43,6 +44,7 @@ function settle(context: RequestContext, key: CachedKey | null): Denial | null {
   const status = keyStatus(key.record, context.now);
   if (status === 'revoked') return KEY_REVOKED;
   if (status === 'expired') return KEY_EXPIRED;
+  if (status === 'quarantined') return KEY_QUARANTINED;
   context.key = key;
   return null;
 }

@@ -290,6 +290,43 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX usage_addresses_by_minute ON usage_addresses (minute);`,
   },
+  {
+    version: 4,
+    name: 'add_key_quarantine',
+    // A quarantined key is refused (403 key_quarantined) until released or revoked: the
+    // state a suspected leak puts a key in. Releasing sets both columns back to null; the
+    // audit log keeps the history. The change log gains the two kinds, so a follower (and a
+    // person reading the log) can tell them from a settings edit.
+    //
+    // SQLite cannot change a CHECK constraint in place, so `key_events` is rebuilt: copied
+    // whole (same seq values, and the AUTOINCREMENT counter carried over, so no seq is ever
+    // reused), then swapped in. Nothing references `key_events`, so the foreign keys hold.
+    sqlite: `
+      ALTER TABLE api_keys ADD COLUMN quarantined_at BIGINT;
+      ALTER TABLE api_keys ADD COLUMN quarantined_reason TEXT;
+
+      CREATE TABLE key_events_rebuilt (
+        seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+        key_id TEXT    NOT NULL REFERENCES api_keys (id),
+        kind   TEXT    NOT NULL CHECK (kind IN ('created', 'revoked', 'rotated', 'updated', 'quarantined', 'released')),
+        at     BIGINT  NOT NULL
+      );
+      INSERT INTO key_events_rebuilt (seq, key_id, kind, at) SELECT seq, key_id, kind, at FROM key_events ORDER BY seq;
+      INSERT INTO sqlite_sequence (name, seq) SELECT 'key_events_rebuilt', seq FROM sqlite_sequence
+        WHERE name = 'key_events' AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'key_events_rebuilt');
+      UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'key_events'))
+        WHERE name = 'key_events_rebuilt';
+      DROP TABLE key_events;
+      ALTER TABLE key_events_rebuilt RENAME TO key_events;
+      CREATE INDEX key_events_by_key ON key_events (key_id, seq);`,
+    postgres: `
+      ALTER TABLE api_keys ADD COLUMN quarantined_at BIGINT;
+      ALTER TABLE api_keys ADD COLUMN quarantined_reason TEXT;
+
+      ALTER TABLE key_events DROP CONSTRAINT key_events_kind_check;
+      ALTER TABLE key_events ADD CONSTRAINT key_events_kind_check
+        CHECK (kind IN ('created', 'revoked', 'rotated', 'updated', 'quarantined', 'released'));`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -12,6 +12,7 @@ const keyColumnList: ReadonlyArray<readonly [column: string, property: string]> 
   ['scopes', 'scopes'], ['allowed_cidrs', 'allowedCidrs'], ['cert_fingerprint', 'certFingerprint'],
   ['rate_limit', 'rateLimit'], ['quota', 'quota'], ['metadata', 'metadata'], ['created_at', 'createdAt'], ['updated_at', 'updatedAt'],
   ['expires_at', 'expiresAt'], ['revoked_at', 'revokedAt'], ['revoked_reason', 'revokedReason'],
+  ['quarantined_at', 'quarantinedAt'], ['quarantined_reason', 'quarantinedReason'],
   ['rotated_to', 'rotatedTo'], ['last_used_at', 'lastUsedAt'], ['last_used_address', 'lastUsedAddress'],
 ];
 
@@ -82,6 +83,19 @@ export const postgresKeyStoreSql = {
       FROM key_tags t WHERE t.tag = $1 AND t.key_id = k.id AND k.revoked_at IS NULL
       RETURNING ${keyColumns('k')}
     )${withEvent('revoked', '$3')}`,
+  // $1 id, $2 reason, $3 now. A revoked key stays revoked; a quarantined one keeps its first time and reason.
+  quarantine: `WITH changed AS (
+      UPDATE api_keys SET quarantined_at = $3, quarantined_reason = $2, updated_at = $3
+      WHERE id = $1 AND revoked_at IS NULL AND quarantined_at IS NULL RETURNING ${columns}
+    )${withEvent('quarantined', '$3')}`,
+  // $1 id, $2 now. Returns the record as it was released, with the quarantine it lifted.
+  release: `WITH before AS (
+      SELECT id, quarantined_at, quarantined_reason FROM api_keys WHERE id = $1 AND quarantined_at IS NOT NULL FOR UPDATE
+    ), changed AS (
+      UPDATE api_keys k SET quarantined_at = NULL, quarantined_reason = NULL, updated_at = $2
+      FROM before b WHERE k.id = b.id
+      RETURNING ${keyColumns('k')}, b.quarantined_at AS "liftedAt", b.quarantined_reason AS "liftedReason"
+    )${withEvent('released', '$2')}`,
   // $1 id, $2 expiry, $3 replacement id, $4 now.
   markRotated: `WITH changed AS (
       UPDATE api_keys SET expires_at = $2, rotated_to = $3, updated_at = $4 WHERE id = $1 RETURNING ${columns}

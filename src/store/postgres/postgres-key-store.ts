@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { KeyRecord, KeySettings } from '../../keys/key-record.ts';
 import type {
+  AuditEvidence,
   ChangeSubscription,
   ImportProgress,
   ImportResult,
@@ -15,7 +16,7 @@ import type {
 } from '../key-store.ts';
 import type { AuditActor, NewAuditEntry } from '../audit-log.ts';
 import type { Store } from '../store.ts';
-import { detailsInChangeSet, keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
+import { detailsInChangeSet, evidenceDetails, keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 import { PostgresAuditLog } from './postgres-audit-log.ts';
 import { PostgresAdminTokens } from './postgres-admin-tokens.ts';
 import { PostgresUsageStore } from './postgres-usage-store.ts';
@@ -132,14 +133,37 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     return after === undefined ? query(this.#pool, 'listByTag', [tag, limit]) : query(this.#pool, 'listByTagAfter', [tag, after, limit]);
   }
 
-  async revokeKey(id: string, givenReason: string | null, at: number, actor: AuditActor): Promise<KeyRecord | null> {
+  async revokeKey(id: string, givenReason: string | null, at: number, actor: AuditActor, evidence?: AuditEvidence): Promise<KeyRecord | null> {
     const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
     return inEventTransaction(this.#pool, async (client) => {
       const revoked = await one<KeyRecord>(client, 'revoke', [id, reason, now]);
       // Unknown, or already revoked: the first revocation's time and reason stand.
       if (revoked === null) return one<KeyRecord>(client, 'keyById', [id]);
-      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: id, reason, details: detailsInChangeSet('{}', by) });
+      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.revoked', target: id, reason, details: detailsInChangeSet(evidenceDetails(evidence), by) });
       return revoked;
+    });
+  }
+
+  async quarantineKey(id: string, givenReason: string, at: number, actor: AuditActor, evidence?: AuditEvidence): Promise<KeyRecord | null> {
+    const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
+    return inEventTransaction(this.#pool, async (client) => {
+      const quarantined = await one<KeyRecord>(client, 'quarantine', [id, reason, now]);
+      // Unknown, revoked, or already quarantined: nothing changes.
+      if (quarantined === null) return one<KeyRecord>(client, 'keyById', [id]);
+      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.quarantined', target: id, reason, details: detailsInChangeSet(evidenceDetails(evidence), by) });
+      return quarantined;
+    });
+  }
+
+  async releaseKey(id: string, givenReason: string | null, at: number, actor: AuditActor): Promise<KeyRecord | null> {
+    const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
+    return inEventTransaction(this.#pool, async (client) => {
+      const released = await one<KeyRecord & { liftedAt: number; liftedReason: string | null }>(client, 'release', [id, now]);
+      if (released === null) return one<KeyRecord>(client, 'keyById', [id]);
+      const { liftedAt, liftedReason, ...record } = released;
+      const details = JSON.stringify({ quarantinedAt: liftedAt, quarantinedReason: liftedReason });
+      await this.#audit.append(client, { at: now, actor: by.actor, address: by.address, action: 'key.released', target: id, reason, details: detailsInChangeSet(details, by) });
+      return record;
     });
   }
 
@@ -213,7 +237,7 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
         const chunk = fresh.slice(start, start + importChunk);
         await client.query(sql.importKeys, importParameters(chunk, now));
         for (const key of chunk) {
-          const record: KeyRecord = { ...key, createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
+          const record: KeyRecord = { ...key, createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
           audit.push({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: detailsInChangeSet(keyCreationDetails(record), by) });
         }
         onProgress?.(Math.min(keys.length, keys.length - fresh.length + start + chunk.length), keys.length);

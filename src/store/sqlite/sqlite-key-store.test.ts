@@ -137,6 +137,27 @@ describe('SqliteKeyStore on disk', () => {
     }
   });
 
+  it('moves a version 3 database with a change log to quarantine, keeping every event and never reusing a seq', async () => {
+    const path = join(directory, 'version-3.db');
+    const db = new Database(path);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+    for (const migration of migrations.filter((each) => each.version <= 3)) {
+      db.exec(migration.sqlite);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.name);
+    }
+    db.prepare("INSERT INTO api_keys (id, name, digest, display_prefix, created_at, updated_at) VALUES ('key_a', 'a', 'd1', 'pcl_a', 1, 1)").run();
+    for (let at = 1; at <= 5; at++) db.prepare("INSERT INTO key_events (key_id, kind, at) VALUES ('key_a', 'updated', ?)").run(at);
+    db.prepare('DELETE FROM key_events WHERE seq = 5').run(); // the AUTOINCREMENT counter stays at 5
+    db.close();
+    const store = await openSqliteKeyStore(path);
+    try {
+      assert.equal((await store.quarantineKey('key_a', 'suspected leak', 10, CLI_ACTOR))?.quarantinedAt, 10);
+      assert.deepEqual((await store.eventsSince(0, 10)).map((event) => [event.seq, event.kind]), [[1, 'updated'], [2, 'updated'], [3, 'updated'], [4, 'updated'], [6, 'quarantined']]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a database whose schema is newer than the code', async () => {
     const path = join(directory, 'newer.db');
     await (await openSqliteKeyStore(path)).close();

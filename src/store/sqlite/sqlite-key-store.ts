@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { KeyRecord, KeySettings } from '../../keys/key-record.ts';
 import type {
+  AuditEvidence,
   KeyEvent,
   KeyEventKind,
   KeyFilter,
@@ -21,7 +22,7 @@ import { SqliteAdminTokens } from './sqlite-admin-tokens.ts';
 import { SqliteUsageStore } from './sqlite-usage-store.ts';
 import { StoreWithParts } from '../store-parts.ts';
 import { preparePrivateDatabaseFile } from './private-database-file.ts';
-import { detailsInChangeSet, keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
+import { detailsInChangeSet, evidenceDetails, keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
 import { exactRow, storedActor, storedKeyUsage, storedNewKey, storedQuotaUsage, storedReplacement, storedSettingsUpdate, storedText, storedTime } from '../stored-values.ts';
 
@@ -44,6 +45,8 @@ interface KeyRow {
   expires_at: number | null;
   revoked_at: number | null;
   revoked_reason: string | null;
+  quarantined_at: number | null;
+  quarantined_reason: string | null;
   rotated_to: string | null;
   last_used_at: number | null;
   last_used_address: string | null;
@@ -52,7 +55,7 @@ interface KeyRow {
 const keyColumnNames = [
   'id', 'name', 'digest', 'display_prefix', 'tags', 'scopes', 'allowed_cidrs', 'cert_fingerprint',
   'rate_limit', 'quota', 'metadata', 'created_at', 'updated_at', 'expires_at', 'revoked_at', 'revoked_reason',
-  'rotated_to', 'last_used_at', 'last_used_address',
+  'quarantined_at', 'quarantined_reason', 'rotated_to', 'last_used_at', 'last_used_address',
 ] as const satisfies readonly (keyof KeyRow)[];
 const keyColumns = keyColumnNames.join(', ');
 const joinedKeyColumns = keyColumnNames.map((column) => `k.${column}`).join(', ');
@@ -88,6 +91,11 @@ export const sqliteKeyStoreSql = {
     WHERE t.tag = ? AND k.revoked_at IS NULL ORDER BY t.key_id`,
   revoke: `UPDATE api_keys SET revoked_at = @now, revoked_reason = @reason, updated_at = @now
     WHERE id = @id AND revoked_at IS NULL RETURNING ${keyColumns}`,
+  // A revoked key stays revoked, and a quarantined one keeps its first time and reason.
+  quarantine: `UPDATE api_keys SET quarantined_at = @now, quarantined_reason = @reason, updated_at = @now
+    WHERE id = @id AND revoked_at IS NULL AND quarantined_at IS NULL RETURNING ${keyColumns}`,
+  release: `UPDATE api_keys SET quarantined_at = NULL, quarantined_reason = NULL, updated_at = @now
+    WHERE id = @id AND quarantined_at IS NOT NULL RETURNING ${keyColumns}`,
   markRotated: `UPDATE api_keys SET expires_at = @expiresAt, rotated_to = @rotatedTo, updated_at = @now
     WHERE id = @id RETURNING ${keyColumns}`,
   updateSettings: `UPDATE api_keys SET name = @name, tags = @tags, scopes = @scopes, allowed_cidrs = @allowedCidrs,
@@ -148,6 +156,8 @@ function prepareStatements(db: Database.Database) {
     listByTagAfter: db.prepare<[string, string, number], KeyRow>(sql.listByTagAfter),
     unrevokedIdsByTag: db.prepare<[string], string>(sql.unrevokedIdsByTag).pluck(),
     revoke: db.prepare<{ id: string; reason: string | null; now: number }, KeyRow>(sql.revoke),
+    quarantine: db.prepare<{ id: string; reason: string; now: number }, KeyRow>(sql.quarantine),
+    release: db.prepare<{ id: string; now: number }, KeyRow>(sql.release),
     markRotated: db.prepare<{ id: string; expiresAt: number; rotatedTo: string; now: number }, KeyRow>(sql.markRotated),
     updateSettings: db.prepare<Omit<InsertKeyParams, 'digest' | 'displayPrefix'>, KeyRow>(sql.updateSettings),
     deleteTags: db.prepare<[string]>(sql.deleteTags),
@@ -179,6 +189,8 @@ function recordFromRow(row: KeyRow): KeyRecord {
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     revokedReason: row.revoked_reason,
+    quarantinedAt: row.quarantined_at,
+    quarantinedReason: row.quarantined_reason,
     rotatedTo: row.rotated_to,
     lastUsedAt: row.last_used_at,
     lastUsedAddress: row.last_used_address,
@@ -278,14 +290,38 @@ class SqliteKeyStore extends StoreWithParts implements Store {
     return rows.map(recordFromRow);
   }
 
-  async revokeKey(id: string, givenReason: string | null, at: number, actor: AuditActor): Promise<KeyRecord | null> {
+  async revokeKey(id: string, givenReason: string | null, at: number, actor: AuditActor, evidence?: AuditEvidence): Promise<KeyRecord | null> {
     const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
     return this.#db.transaction(() => {
-      const revoked = this.#revoke(id, reason, now, by, '{}');
+      const revoked = this.#revoke(id, reason, now, by, evidenceDetails(evidence));
       if (revoked !== null) return revoked;
       // Unknown, or already revoked: the first revocation's time and reason stand.
       const row = this.#statements.keyById.get(id);
       return row === undefined ? null : recordFromRow(row);
+    }).immediate();
+  }
+
+  async quarantineKey(id: string, givenReason: string, at: number, actor: AuditActor, evidence?: AuditEvidence): Promise<KeyRecord | null> {
+    const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
+    return this.#db.transaction(() => {
+      const row = this.#statements.quarantine.get({ id, reason, now });
+      if (row === undefined) return this.#keyOrNull(id);
+      this.#statements.insertEvent.run(id, 'quarantined', now);
+      this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.quarantined', target: id, reason, details: detailsInChangeSet(evidenceDetails(evidence), by) });
+      return recordFromRow(row);
+    }).immediate();
+  }
+
+  async releaseKey(id: string, givenReason: string | null, at: number, actor: AuditActor): Promise<KeyRecord | null> {
+    const [reason, now, by] = [storedText(givenReason, 'reason'), storedTime(at, 'now'), storedActor(actor)];
+    return this.#db.transaction(() => {
+      const before = this.#statements.keyById.get(id);
+      const row = this.#statements.release.get({ id, now });
+      if (before === undefined || row === undefined) return this.#keyOrNull(id);
+      this.#statements.insertEvent.run(id, 'released', now);
+      const details = JSON.stringify({ quarantinedAt: before.quarantined_at, quarantinedReason: before.quarantined_reason });
+      this.#audit.append({ at: now, actor: by.actor, address: by.address, action: 'key.released', target: id, reason, details: detailsInChangeSet(details, by) });
+      return recordFromRow(row);
     }).immediate();
   }
 
@@ -376,7 +412,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
           s.insertImported.run(this.#keyParameters(key, now));
           for (const tag of key.tags) s.insertTag.run(key.id, tag);
           s.insertEvent.run(key.id, 'created', now);
-          const record: KeyRecord = { ...key, createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
+          const record: KeyRecord = { ...key, createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
           audit.push({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: detailsInChangeSet(keyCreationDetails(record), by) });
         }
         // better-sqlite3 holds the thread for the whole transaction: a progress bar on a terminal writes synchronously.
@@ -426,6 +462,11 @@ class SqliteKeyStore extends StoreWithParts implements Store {
 
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
+  }
+
+  #keyOrNull(id: string): KeyRecord | null {
+    const row = this.#statements.keyById.get(id);
+    return row === undefined ? null : recordFromRow(row);
   }
 
   #keyParameters(key: NewKey, now: number): InsertKeyParams {

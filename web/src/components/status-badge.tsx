@@ -1,6 +1,6 @@
 import type { KeyStatus } from '../api.ts';
 
-const LABELS: Record<KeyStatus, string> = { active: 'Active', rotating: 'Rotating', revoked: 'Revoked', expired: 'Expired' };
+const LABELS: Record<KeyStatus, string> = { active: 'Active', rotating: 'Rotating', quarantined: 'Quarantined', revoked: 'Revoked', expired: 'Expired' };
 
 export function StatusBadge({ status }: { status: KeyStatus }) {
   return <span class={`badge badge-${status}`}>{LABELS[status] ?? status}</span>;
