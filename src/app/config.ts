@@ -5,6 +5,7 @@ import { clientAddressConfig } from '../engine/client-address-config.ts';
 import { listenerConfig } from '../engine/listener-config.ts';
 import { upstreamConfig } from '../engine/upstream-config.ts';
 import { healthConfig } from '../health/health-config.ts';
+import { reportOnlyConfig } from '../policies/report-only.ts';
 import { redisConfig } from './limiter.ts';
 import { PIPELINE_POLICIES } from './pipeline-policies.ts';
 import { processConfig } from './process-config.ts';
@@ -18,6 +19,7 @@ const CONFIG_FRAGMENTS = [
   clientAddressConfig,
   routesConfig,
   ...PIPELINE_POLICIES.map((policy) => policy.config).filter((fragment) => fragment !== null),
+  reportOnlyConfig,
   healthConfig,
   adminConfig,
   redisConfig,

@@ -6,6 +6,7 @@ import { createClientAddressResolver } from '../engine/client-address.ts';
 import { GatewayServer } from '../engine/gateway-server.ts';
 import { createHttpsRedirectServer } from '../engine/https-redirect.ts';
 import { createPipeline } from '../engine/pipeline.ts';
+import { WouldDenyReport } from '../engine/would-deny-report.ts';
 import { RequestTelemetry } from '../engine/request-telemetry.ts';
 import { CertificateReloader, listenerTlsOptions, readListenerCredentials, upstreamConnectOptions } from '../engine/tls-credentials.ts';
 import { UpstreamMonitor } from '../engine/upstream-monitor.ts';
@@ -18,12 +19,15 @@ import { formatHostPort, type HostPort } from '../http/units.ts';
 import { createKeyParser } from '../keys/key-format.ts';
 import { ADMIN_TOKEN_PREFIX } from '../keys/mint-key.ts';
 import type { PolicyParts } from '../policies/policy.ts';
+import { reportedCodes } from '../policies/report-only.ts';
 import type { Check } from '../policies/request-context.ts';
 import type { ChangeSubscription } from '../store/key-store.ts';
 import { openKeyStore } from '../store/open-key-store.ts';
-import { describeStoreLocation } from '../store/store-location.ts';
+import { describeStoreLocation, isInMemoryLocation } from '../store/store-location.ts';
 import type { Store } from '../store/store.ts';
 import { REFUSALS_BEFORE_DROP } from '../store/store-errors.ts';
+import type { UsageWrites } from '../store/usage-writes.ts';
+import { StoreWriteThread } from '../store/write-thread/store-write-thread.ts';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.ts';
 import { RequestIds } from '../telemetry/request-id.ts';
@@ -39,6 +43,7 @@ import { loadRoutes, logRouteSummary } from './routes.ts';
 
 export interface RunningGateway {
   address: HostPort;
+  /** The upstream's (first) origin. */
   upstreamUrl: URL;
   usingExampleUpstream: boolean;
   /** `https` when the listener speaks TLS. */
@@ -129,7 +134,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     const reloader = watchCertificates(config, listener, parts);
     const redirectAddress = await startRedirectListener(config, address, parts);
     if (admin !== null) logger.info({ listen: formatHostPort(admin.address), url: admin.url }, 'admin listening');
-    logger.info({ listen: formatHostPort(address), protocol: listener.protocol, upstream: upstream.url.href, store: describeStoreLocation(config.store), ...(redirectAddress ? { redirect: formatHostPort(redirectAddress) } : {}), ...(healthServer && { health: formatHostPort(healthServer.address) }) }, 'gateway listening');
+    logger.info({ listen: formatHostPort(address), protocol: listener.protocol, upstream: upstream.origins.map((origin) => origin.href).join(', '), store: describeStoreLocation(config.store), ...(redirectAddress ? { redirect: formatHostPort(redirectAddress) } : {}), ...(healthServer && { health: formatHostPort(healthServer.address) }) }, 'gateway listening');
     return {
       address,
       upstreamUrl: upstream.url,
@@ -184,7 +189,9 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
   await follower.start();
   parts.add('change feed', follower, (started) => started.stop());
   const subscription = store.subscribeToChanges ? parts.add('change notifications', await store.subscribeToChanges(() => follower.wake()), (listening) => listening.close()) : null;
-  const usage = new UsageRecorder(store, {
+  // Added before the recorder and the limiter, so it closes after their last flushes.
+  const writes = startUsageWrites(config.store, logger, parts, store, given !== undefined, storeErrors.connectionLost);
+  const usage = new UsageRecorder(writes, {
     retention: config.usage.retention,
     onError: (error) => {
       metrics.usageFlushErrors.inc();
@@ -197,11 +204,25 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
   });
   usage.start(config.usage.flushInterval);
   parts.add('usage recorder', usage, (recorder) => recorder.stop().catch((error: unknown) => logger.error({ err: error }, 'final usage flush failed')));
-  const limiter = parts.add('limiter', await startLimiter(config, store, logger), (started) => started.stop());
+  const limiter = parts.add('limiter', await startLimiter(config, writes, logger), (started) => started.stop());
   // The limiter backend's state is a metric: memory is always up; Redis is up while shared.
   if (limiter.isShared !== null) metrics.addLimiterBackend('redis', limiter.isShared);
   metrics.addLimiterBackend('memory', () => true);
   return { store, verifier, follower, subscription, metrics, usage, limiter };
+}
+
+/**
+ * Where usage, last uses and quota counts are written: the store write thread, a worker with a
+ * store connection of its own, so no store work runs on the thread that answers requests. A
+ * store handed in (tests wrap one to observe or break it) is written on this thread, and so is
+ * an in-memory SQLite database, which a second connection would not see.
+ */
+function startUsageWrites(location: string, logger: Logger, parts: ProcessParts, store: Store, storeGiven: boolean, connectionLost: RateLimitedLog): UsageWrites {
+  if (storeGiven || isInMemoryLocation(location)) return store;
+  return parts.add('store write thread', new StoreWriteThread(location, {
+    onCrash: (error) => logger.error({ err: error }, 'store write thread crashed; restarting it (unwritten usage and quota counts are kept for the next flush)'),
+    onConnectionError: (error) => connectionLost.report(error),
+  }), (thread) => thread.close());
 }
 
 /**
@@ -223,19 +244,20 @@ function storeErrorLogs(logger: Logger) {
  * the monitor that watches it. A probe of the upstream starts here and is not waited for: a
  * gateway starts whether or not its upstream answers, and warns when it does not.
  */
-async function startUpstream(config: Config, logger: Logger, metrics: GatewayMetrics, parts: ProcessParts): Promise<{ url: URL; example: boolean; proxy: UpstreamProxy; monitor: UpstreamMonitor }> {
-  let url = config.upstream.url;
+async function startUpstream(config: Config, logger: Logger, metrics: GatewayMetrics, parts: ProcessParts): Promise<{ url: URL; origins: readonly URL[]; example: boolean; proxy: UpstreamProxy; monitor: UpstreamMonitor }> {
+  let origins: readonly URL[] = config.upstream.origins;
   let example: Server | null = null;
-  if (url === null) {
+  if (origins.length === 0) {
     const started = await startExampleUpstream();
     example = parts.add('example upstream', started.server, (server) => new Promise<void>((resolve) => server.close(() => resolve())));
-    url = started.url;
+    origins = [started.url];
   }
+  const url = origins[0] as URL;
   const connect = url.protocol === 'https:' ? upstreamConnectOptions(config.upstream.tls) : undefined;
-  const monitor = new UpstreamMonitor({ origin: url, logger, registry: metrics.registry, connectTimeout: Math.min(config.upstream.connectTimeout, 2000) });
-  const proxy = parts.add('upstream pool', new UpstreamProxy({ ...config.upstream, url, monitor, ...(connect ? { connect } : {}) }), (pool) => pool.close());
+  const monitor = new UpstreamMonitor({ origins, logger, registry: metrics.registry, connectTimeout: Math.min(config.upstream.connectTimeout, 2000) });
+  const proxy = parts.add('upstream pool', new UpstreamProxy({ ...config.upstream, origins, monitor, ...(connect ? { connect } : {}) }), (pool) => pool.close());
   void monitor.probeAtStart();
-  return { url, example: example !== null, proxy, monitor };
+  return { url, origins, example: example !== null, proxy, monitor };
 }
 
 function healthOf(keys: KeyParts, upstream: UpstreamMonitor, phase: GatewayHealthSnapshot['phase'], readyWhileStoreUnreachable: boolean): HealthReport {
@@ -290,12 +312,13 @@ function createPublicListener(config: Config, logger: Logger, checks: Check[], p
   const tls = config.tls;
   const credentials = tls === null ? null : readListenerCredentials(tls);
   if (config.upstream.tls.insecureSkipVerify) {
-    logger.error({ upstream: config.upstream.url?.href }, 'INSECURE: upstream.tls.insecureSkipVerify is set; the upstream certificate and host name are NOT verified, so anyone on the network path can read and change this traffic');
+    logger.error({ upstream: config.upstream.origins.map((origin) => origin.href).join(', ') }, 'INSECURE: upstream.tls.insecureSkipVerify is set; the upstream certificate and host name are NOT verified, so anyone on the network path can read and change this traffic');
   }
   const protocol = tls === null ? 'http' : 'https';
   const telemetry = new RequestTelemetry({ metrics: keys.metrics, usage: keys.usage, logger, accessLog: config.log.access });
   const resolveClient = withConfigErrors(() => createClientAddressResolver({ trustProxy: config.network.trustProxy, header: config.network.clientAddressHeader }));
-  const handler = createPipeline({ checks, proxy, protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, telemetry, requestIds, logger });
+  const wouldDeny = checks.some((check) => check.reports !== undefined) ? new WouldDenyReport({ registry: keys.metrics.registry, logger, header: config.reportOnly.header, codes: reportedCodes(config) }) : null;
+  const handler = createPipeline({ checks, proxy, protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, telemetry, requestIds, logger, wouldDeny });
   const server = new GatewayServer(handler, {
     listen: config.listen,
     ...config.server,

@@ -16,6 +16,7 @@ const SAMPLES: Record<string, string> = {
   duration: '7m',
   'redis-url': 'redis://127.0.0.1:6390',
   integer: '3',
+  'report-only-policy': 'input-validation',
 };
 
 function sampleFor(field: string): string {

@@ -13,6 +13,7 @@ import { createRequestHeaderScanner } from './request-header-scanner.ts';
 import type { RequestTelemetry } from './request-telemetry.ts';
 import { sendProblemAndClose } from './unread-body-refusal.ts';
 import type { UpstreamProxy } from './upstream-proxy.ts';
+import type { WouldDenyReport } from './would-deny-report.ts';
 
 /**
  * The request pipeline: the checks in their order (src/app/pipeline-policies.ts, drawn in
@@ -32,6 +33,8 @@ export interface PipelineParts {
   telemetry: RequestTelemetry;
   requestIds: RequestIds;
   logger: Logger;
+  /** Records the would-denies of checks in report mode (`Check.reports`); null when none is. */
+  wouldDeny?: WouldDenyReport | null;
 }
 
 const INTERNAL_ERROR = denial('internal_error');
@@ -51,6 +54,7 @@ type DenialObserver = Required<Pick<Check, 'onDenial'>>;
 // eslint-disable-next-line max-lines-per-function
 export function createPipeline(parts: PipelineParts): RequestHandler {
   const { checks, proxy, protocol, resolveClient, telemetry, requestIds, logger, forwardedHeader } = parts;
+  const wouldDeny = parts.wouldDeny ?? null;
   const checkCount = checks.length;
   const readers = checks.map((check) => check.requestHeaders).filter((reader): reader is RequestHeaderReader => reader !== undefined);
   const observers = checks.filter((check): check is Check & DenialObserver => check.onDenial !== undefined);
@@ -70,17 +74,27 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   /** Runs the checks from `start`; synchronous until a check returns a promise. */
   function runChecks(context: RequestContext, start: number): CheckOutcome {
     for (let index = start; index < checkCount; index++) {
-      const outcome = (checks[index] as Check).run(context);
+      const check = checks[index] as Check;
+      const outcome = check.run(context);
       if (outcome === null) continue;
       if (outcome instanceof Promise) return resumeChecks(outcome, context, index + 1);
+      // Only a check in report mode has `reports`: an enforcing pipeline reads one absent property per denial.
+      if (check.reports !== undefined && isWouldDeny(check, context, outcome)) continue;
       return outcome;
     }
     return null;
   }
 
-  /** The checks after `next`, once a check's promise has settled with a pass. */
+  /** The checks after `next`, once a check's promise has settled with a pass (or a would-deny). */
   function resumeChecks(pending: Promise<CheckResult>, context: RequestContext, next: number): Promise<CheckResult> {
-    return pending.then((result) => (result === null ? runChecks(context, next) : result));
+    return pending.then((result) => (result === null || isWouldDeny(checks[next - 1] as Check, context, result) ? runChecks(context, next) : result));
+  }
+
+  /** Whether a check's verdict is a denial its report mode turns into a would-deny; if so, records it. */
+  function isWouldDeny(check: Check, context: RequestContext, outcome: Denial | typeof ANSWERED): boolean {
+    if (outcome === ANSWERED || check.reports === undefined || !check.reports(outcome, context)) return false;
+    wouldDeny?.record(context, check.name, outcome);
+    return true;
   }
 
   /** Tells every check that watches denials; a promise when one of them answers later (Redis). */

@@ -16,6 +16,7 @@ export const ERROR_CATALOGUE = {
   key_invalid: { status: 401, title: 'API key invalid', detail: 'The API key is not valid.' },
   key_revoked: { status: 401, title: 'API key revoked', detail: 'The API key has been revoked.' },
   key_expired: { status: 401, title: 'API key expired', detail: 'The API key has expired.' },
+  key_quarantined: { status: 403, title: 'API key quarantined', detail: 'The API key is quarantined after a suspected leak; its operator must release it before it works again.' },
   key_ambiguous: { status: 400, title: 'More than one API key', detail: 'The request carries more than one different API key; send exactly one.' },
   key_certificate_mismatch: { status: 401, title: 'API key bound to another certificate', detail: 'This API key is bound to a client certificate; send it on a TLS connection that presents that certificate.' },
   client_certificate_required: { status: 401, title: 'Client certificate required', detail: 'This gateway requires a client certificate signed by its client CA; connect again presenting one.' },

@@ -138,4 +138,10 @@ export interface Check {
   onDenial?(context: RequestContext, denial: Denial): void | Promise<void>;
   /** The upstream's response headers (flat pairs, hop-by-hop ones removed) before they go to the client. */
   onUpstreamResponse?(context: RequestContext, headers: string[]): string[];
+  /**
+   * Report-only mode (policies/report-only.ts): asked about a denial `run` returned; true makes
+   * it a would-deny, which the engine records before it runs the next check. Only a check with
+   * something in report mode has it, so enforcing costs nothing.
+   */
+  reports?(denial: Denial, context: RequestContext): boolean;
 }

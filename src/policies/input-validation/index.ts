@@ -1,6 +1,7 @@
 import type { ConfigFragment } from '../../config/config-fragment.ts';
 import { parseByteSize } from '../../http/units.ts';
 import type { Policy } from '../policy.ts';
+import { isReportOnly, type ReportOnlySettings } from '../report-only.ts';
 import { createInputValidationCheck, type InputValidationOptions } from './input-validation-check.ts';
 
 interface RequestsSettings {
@@ -43,9 +44,9 @@ const requestsConfig: ConfigFragment<RequestsSettings> = {
 };
 
 /** Stage 9: parameters and bodies against the operation's description, and every body under a size limit. Always on. */
-export const inputValidation: Policy<RequestsSettings> = {
+export const inputValidation: Policy<RequestsSettings, RequestsSettings & ReportOnlySettings> = {
   name: 'input-validation',
   stage: 9,
   config: requestsConfig,
-  create: (config) => createInputValidationCheck(config.requests),
+  create: (config) => createInputValidationCheck(config.requests, isReportOnly(config, 'input-validation')),
 };

@@ -8,6 +8,10 @@ import type { Operation } from '../../routes/operation.ts';
 import type { OperationValidation, ParameterSpec } from '../../routes/operation-validation.ts';
 import { createInputValidationCheck } from './input-validation-check.ts';
 import { inputValidation } from './index.ts';
+import type { ReportOnlySettings } from '../report-only.ts';
+
+/** The settings of a pipeline with nothing in report mode. */
+const ENFORCING: ReportOnlySettings = { reportOnly: { policies: new Set(), header: false } };
 
 const LIMITS = { maxBodySize: 1000, maxJsonBodySize: 100, maxJsonDepth: 3, maxBufferedBytes: 1000 };
 
@@ -247,10 +251,83 @@ describe('input-validation check: X-Request-Id, which the gateway writes', () =>
 
 describe('input-validation policy', () => {
   it('is always on, with the configured limits', async () => {
-    const configured = inputValidation.create({ requests: { maxBodySize: 10, maxJsonBodySize: 5, maxJsonDepth: 2, maxBufferedBytes: 1000 } }, fakeParts());
+    const configured = inputValidation.create({ ...ENFORCING, requests: { maxBodySize: 10, maxJsonBodySize: 5, maxJsonDepth: 2, maxBufferedBytes: 1000 } }, fakeParts());
     assert.deepEqual(inputValidation.config?.read({ requests: { maxBodySize: '1kb', maxJsonBodySize: 10, maxJsonDepth: 4, maxBufferedBytes: '64mb' } }, { cwd: '.', sourceOf: () => undefined }), { requests: { maxBodySize: 1024, maxJsonBodySize: 10, maxJsonDepth: 4, maxBufferedBytes: 64 * 1024 * 1024 } });
     assert.equal(inputValidation.stage, 9);
     assertOutcome((await configured?.run(fakeContext({ method: 'POST', headers: ['Content-Length', '11'] }))) as Denial | null, tooLarge(10));
     assertOutcome((await configured?.run(fakeContext({ method: 'POST', headers: ['Content-Type', 'application/json', 'Content-Length', '6'] }, { operation: CREATE_ORDER }))) as Denial | null, tooLarge(5));
+  });
+});
+
+describe('input-validation check in report mode', () => {
+  const reporting = createInputValidationCheck(LIMITS, true);
+
+  async function report(request: FakeRequest, on: Operation | null, pathParameters: string[] | null = null) {
+    const context = fakeContext(request, { operation: on, pathParameters });
+    const outcome = (await reporting.run(context)) as Denial | null;
+    return { outcome, context, reported: outcome !== null && reporting.reports?.(outcome, context) === true };
+  }
+
+  it('enforces nothing more, and reports nothing, for a valid request', async () => {
+    const { outcome, context } = await report(json('{"item":"tea"}'), CREATE_ORDER);
+    assert.equal(outcome, null);
+    assert.equal(String(context.forwardBody), '{"item":"tea"}');
+  });
+
+  it('reports a body that fails its schema, forwarding it byte for byte', async () => {
+    const sent = '{ "item" : 7,\n "count": 0 }';
+    const { outcome, context, reported } = await report(json(sent), CREATE_ORDER);
+    assert.equal(outcome?.code, 'request_invalid');
+    assert.equal(reported, true);
+    assert.ok(Buffer.isBuffer(context.forwardBody));
+    assert.equal((context.forwardBody as Buffer).toString(), sent);
+  });
+
+  it('reports a body that is not acceptable JSON, forwarding it as read', async () => {
+    const sent = '{"item":"a","item":"b"}';
+    const { outcome, context, reported } = await report(json(sent), CREATE_ORDER);
+    assert.equal(outcome?.code, 'request_invalid');
+    assert.equal(reported, true);
+    assert.equal((context.forwardBody as Buffer).toString(), sent);
+  });
+
+  it('reports a media type the operation does not accept, leaving the body to stream', async () => {
+    const { outcome, context, reported } = await report(json('<order/>', 'application/xml'), CREATE_ORDER);
+    assert.equal(outcome?.code, 'unsupported_media_type');
+    assert.equal(reported, true);
+    assert.equal(context.forwardBody, null);
+  });
+
+  it('reports the first failure (parameters), and still reads and forwards the body', async () => {
+    const sent = '{"item":1}';
+    const request = { ...json(sent), method: 'GET', url: '/orders/12?limit=500' };
+    const { outcome, context, reported } = await report(request, GET_ORDER, ['12']);
+    assert.equal(outcome?.code, 'request_invalid');
+    assert.equal(outcome?.errors?.[0]?.pointer, '/query/limit');
+    assert.equal(reported, true);
+    // GET /orders/{orderId} declares no body: it streams as an unvalidated body would.
+    assert.equal(context.forwardBody, null);
+  });
+
+  it('still refuses size limits and what the gateway and the upstream could read apart', async () => {
+    const tooLargeBody = await report(json(`{"item":"${'x'.repeat(200)}"}`), CREATE_ORDER);
+    assert.equal(tooLargeBody.outcome?.code, 'body_too_large');
+    assert.equal(tooLargeBody.reported, false);
+    const twoTypes = await report(json('{"item":"tea"}', 'application/json', ['Content-Type', 'text/plain']), CREATE_ORDER);
+    assert.equal(twoTypes.outcome?.code, 'request_invalid');
+    assert.equal(twoTypes.reported, false);
+    const twoCharsets = await report(json('{"item":"tea"}', 'application/json; charset=utf-8; charset=latin1'), CREATE_ORDER);
+    assert.equal(twoCharsets.outcome?.code, 'request_invalid');
+    assert.equal(twoCharsets.reported, false);
+    // An undeclared body over the limit: reported as undeclared only if it could stream.
+    const undeclaredTooLarge = await report({ method: 'DELETE', url: '/orders/1', headers: ['Content-Length', '5000'], body: 'x'.repeat(5000) }, DELETE_ORDER, ['1']);
+    assert.equal(undeclaredTooLarge.outcome?.code, 'body_too_large');
+    assert.equal(undeclaredTooLarge.reported, false);
+  });
+
+  it('is made by the policy when reportOnly.policies names input-validation', () => {
+    const reportOnly = { policies: new Set(['input-validation'] as const), header: false };
+    assert.equal(typeof inputValidation.create({ reportOnly, requests: LIMITS }, fakeParts())?.reports, 'function');
+    assert.equal(inputValidation.create({ ...ENFORCING, requests: LIMITS }, fakeParts())?.reports, undefined);
   });
 });

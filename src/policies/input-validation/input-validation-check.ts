@@ -2,6 +2,7 @@ import { countRawHeader } from '../../http/raw-headers.ts';
 import { denial, type Denial } from '../../http/error-catalogue.ts';
 import { continueIfAwaited } from '../../http/expect-continue.ts';
 import type { Check, CheckOutcome, RequestContext } from '../request-context.ts';
+import { afterReported } from '../report-only.ts';
 import type { Operation } from '../../routes/operation.ts';
 import { bodyTooLarge, limitedBody, readBoundedBody } from '../../http/request-body.ts';
 import { isJsonMediaType, matchMediaType, parseContentType } from '../../http/media-type.ts';
@@ -23,7 +24,6 @@ export interface InputValidationOptions {
 
 const NO_BODY_DECLARED = invalidAt('/body', 'this operation takes no request body');
 const BODY_REQUIRED = invalidAt('/body', 'is required');
-const CONTENT_TYPE_REPEATED = invalidAt('/headers/content-type', 'must appear once');
 const VALIDATION_BUSY = denial('validation_busy', null, [['retry-after', '1']]);
 const EMPTY: readonly string[] = [];
 
@@ -34,6 +34,25 @@ function declaresMoreThan(context: RequestContext, limit: number): boolean {
 
 function unsupported(detail: string): Denial {
   return denial('unsupported_media_type', detail);
+}
+
+/**
+ * The refusals of what the gateway and the upstream could read differently (a Content-Type sent
+ * twice, a repeated media-type parameter, a validated header named in Connection): they enforce
+ * in report mode too, since what the gateway read is then not what the upstream gets.
+ */
+const AMBIGUITY_REFUSALS = new WeakSet<Denial>();
+
+function ambiguity(refused: Denial): Denial {
+  AMBIGUITY_REFUSALS.add(refused);
+  return refused;
+}
+
+const CONTENT_TYPE_REPEATED = ambiguity(invalidAt('/headers/content-type', 'must appear once'));
+
+/** In report mode: the denials that go on as would-denies (not size limits, the budget, or ambiguity). */
+function reportsValidation(refused: Denial): boolean {
+  return (refused.code === 'request_invalid' || refused.code === 'unsupported_media_type') && !AMBIGUITY_REFUSALS.has(refused);
 }
 
 /**
@@ -48,15 +67,23 @@ function unsupported(detail: string): Denial {
  *   without being held.
  * Without an operation (no routes configured) or without a description (route rules), only
  * the size limit applies.
+ *
+ * In report mode, a request that fails validation is made ready to forward as if it had none
+ * (a body not yet read streams under the size limit; one read is forwarded as read), and its
+ * first failure is a would-deny (`reports`). Size limits, the budget and ambiguity still refuse.
  */
 class InputValidationCheck implements Check {
   readonly name = 'input-validation';
+  readonly reports?: (refused: Denial) => boolean;
+  readonly #report: boolean;
   readonly #maxBodySize: number;
   readonly #maxJsonBodySize: number;
   readonly #maxJsonDepth: number;
   readonly #budget: BufferedBodyBudget;
 
-  constructor(options: InputValidationOptions) {
+  constructor(options: InputValidationOptions, report: boolean) {
+    this.#report = report;
+    if (report) this.reports = reportsValidation;
     this.#maxBodySize = options.maxBodySize;
     this.#maxJsonBodySize = options.maxJsonBodySize;
     this.#maxJsonDepth = options.maxJsonDepth;
@@ -69,30 +96,37 @@ class InputValidationCheck implements Check {
     const validation = operation.validation;
     if (validation === null) return limitStream(context, operation.maxBodySize ?? this.#maxBodySize);
     const refused = checkParameters(context, validation);
-    if (refused !== null) return refused;
-    return this.#checkBody(context, operation, validation);
+    if (refused === null) return this.#checkBody(context, operation, validation);
+    if (!this.#report || !reportsValidation(refused)) return refused;
+    return afterReported(reportsValidation, refused, this.#checkBody(context, operation, validation));
+  }
+
+  /** A body refusal before the body is read; in report mode the body then streams as an unvalidated one would, under its size limit. */
+  #refuseUnread(context: RequestContext, operation: Operation, refused: Denial): Denial {
+    if (!this.#report) return refused;
+    return limitStream(context, operation.maxBodySize ?? this.#maxBodySize) ?? refused;
   }
 
   #checkBody(context: RequestContext, operation: Operation, validation: OperationValidation): CheckOutcome {
     const req = context.req;
     const body = validation.body;
     if (!context.hasBody) return body !== null && body.required ? BODY_REQUIRED : null;
-    if (body === null) return NO_BODY_DECLARED;
+    if (body === null) return this.#refuseUnread(context, operation, NO_BODY_DECLARED);
     // Two Content-Type lines: the gateway would read one and the upstream perhaps the other.
     if (countRawHeader(req.rawHeaders, 'content-type') > 1) return CONTENT_TYPE_REPEATED;
     const header = req.headers['content-type'];
-    if (header === undefined) return unsupported(`The request body needs a Content-Type this operation accepts: ${body.accepted}.`);
+    if (header === undefined) return this.#refuseUnread(context, operation, unsupported(`The request body needs a Content-Type this operation accepts: ${body.accepted}.`));
     const contentType = parseContentType(header);
-    if (contentType === null) return unsupported(`The Content-Type is not a valid media type with parameters (RFC 9110 §8.3.1); this operation accepts ${body.accepted}.`);
+    if (contentType === null) return this.#refuseUnread(context, operation, unsupported(`The Content-Type is not a valid media type with parameters (RFC 9110 §8.3.1); this operation accepts ${body.accepted}.`));
     // `charset=utf-8; charset=latin1`: the gateway would read one and the upstream perhaps the other.
-    if (contentType.repeated !== null) return invalidAt('/headers/content-type', `names the parameter ${JSON.stringify(contentType.repeated)} more than once`);
+    if (contentType.repeated !== null) return ambiguity(invalidAt('/headers/content-type', `names the parameter ${JSON.stringify(contentType.repeated)} more than once`));
     const index = matchMediaType(contentType.essence, body.names);
-    if (index === -1) return unsupported(`This operation accepts ${body.accepted}.`);
+    if (index === -1) return this.#refuseUnread(context, operation, unsupported(`This operation accepts ${body.accepted}.`));
     const media = body.mediaTypes[index] as BodyMediaType;
     if (!media.json || !isJsonMediaType(contentType.essence)) return limitStream(context, operation.maxBodySize ?? this.#maxBodySize);
-    if (contentType.charset !== null && contentType.charset !== 'utf-8' && contentType.charset !== 'utf8') return unsupported('JSON bodies must be UTF-8.');
+    if (contentType.charset !== null && contentType.charset !== 'utf-8' && contentType.charset !== 'utf8') return this.#refuseUnread(context, operation, unsupported('JSON bodies must be UTF-8.'));
     const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return unsupported('A JSON body that this operation validates cannot be compressed (Content-Encoding).');
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return this.#refuseUnread(context, operation, unsupported('A JSON body that this operation validates cannot be compressed (Content-Encoding).'));
     // No body held for validation is larger than the whole budget.
     const limit = Math.min(operation.maxBodySize ?? this.#maxJsonBodySize, this.#budget.capacity);
     if (declaresMoreThan(context, limit)) return bodyTooLarge(limit);
@@ -109,6 +143,9 @@ class InputValidationCheck implements Check {
     const body = await readBoundedBody(context.req, limit);
     if (!Buffer.isBuffer(body)) return body;
     reservation.shrinkTo(body.length);
+    // Exactly the bytes received are forwarded: a refused request is not forwarded at all, and in
+    // report mode an invalid body goes on as read.
+    context.forwardBody = body;
     let value: unknown;
     try {
       value = parseStrictJsonBody(body, this.#maxJsonDepth);
@@ -118,13 +155,13 @@ class InputValidationCheck implements Check {
     }
     const validate = media.validate;
     if (validate !== null && !validate(value)) return fromSchemaErrors(validate.errors, '/body');
-    context.forwardBody = body;
     return null;
   }
 }
 
-export function createInputValidationCheck(options: InputValidationOptions): Check {
-  return new InputValidationCheck(options);
+/** The stage-9 check; `report`: validation failures are would-denies (report-only mode). */
+export function createInputValidationCheck(options: InputValidationOptions, report = false): Check {
+  return new InputValidationCheck(options, report);
 }
 
 /** A streamed body under `limit`: refused now when its declared length is larger, else counted as it passes. */
@@ -170,7 +207,7 @@ function checkParameters(context: RequestContext, validation: OperationValidatio
   }
   if (validation.headers.length > 0) {
     const named = refuseConnectionNamedParameters(validation.headers, context.connectionNamed);
-    if (named !== null) return named;
+    if (named !== null) return ambiguity(named);
     const headers: Record<string, unknown> = {};
     const refused = collectHeaderParameters(validation.headers, forwardedHeaders(context, validation), headers);
     if (refused !== null) return refused;

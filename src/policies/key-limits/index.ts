@@ -2,6 +2,7 @@ import type { ConfigFragment } from '../../config/config-fragment.ts';
 import { RATE_FORMATS } from '../../limits/rate-formats.ts';
 import { compileQuotaText, compileRateText, type CompiledQuota, type CompiledRate } from '../../limits/rate-policy.ts';
 import type { Policy } from '../policy.ts';
+import { isReportOnly, type ReportOnlySettings } from '../report-only.ts';
 import { KeyLimitsCheck } from './key-limits-check.ts';
 
 export interface KeyLimitsSettings {
@@ -31,7 +32,7 @@ const keyLimitsConfig: ConfigFragment<KeyLimitsSettings> = {
 };
 
 /** Stage 8: the key's rate and quota (and a route's rate per key). Always on: any key may carry limits. */
-export const keyLimits: Policy<KeyLimitsSettings> = {
+export const keyLimits: Policy<KeyLimitsSettings, KeyLimitsSettings & ReportOnlySettings> = {
   name: 'key-limits',
   stage: 8,
   config: keyLimitsConfig,
@@ -42,6 +43,8 @@ export const keyLimits: Policy<KeyLimitsSettings> = {
       ledger: quotas,
       defaultRate: config.limits.keyRate,
       defaultQuota: config.limits.keyQuota,
+      reportRates: isReportOnly(config, 'rate-limits'),
+      reportQuotas: isReportOnly(config, 'quotas'),
       onInvalidPolicy: (keyId) => {
         if (invalidPolicies.has(keyId)) return;
         invalidPolicies.add(keyId);

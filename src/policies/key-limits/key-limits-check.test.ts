@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeContext, fakeKey, fakeParts, recordingLogger } from '../../../test/support/fake-context.ts';
-import type { Denial } from '../../http/error-catalogue.ts';
+import { denial, type Denial } from '../../http/error-catalogue.ts';
 import { MemoryLimiter } from '../../limits/memory-limiter.ts';
 import { QuotaLedger } from '../../limits/quota-ledger.ts';
 import { compileQuotaText, compileRateText, type CompiledRate } from '../../limits/rate-policy.ts';
@@ -10,6 +10,10 @@ import type { KeyStore, QuotaUsage } from '../../store/key-store.ts';
 import type { CachedKey } from '../../verify/key-verifier.ts';
 import { KeyLimitsCheck } from './key-limits-check.ts';
 import { keyLimits } from './index.ts';
+import type { ReportOnlySettings } from '../report-only.ts';
+
+/** The settings of a pipeline with nothing in report mode. */
+const ENFORCING: ReportOnlySettings = { reportOnly: { policies: new Set(), header: false } };
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const UNTIL_TOMORROW = 43_200; // seconds from NOW to the next UTC day
@@ -31,7 +35,7 @@ function operation(template: string, rate: string | null): Operation {
   return { method: 'GET', template, source: `test ${template}`, scopes: null, maxBodySize: null, rate: rate === null ? null : compileRateText(rate), validation: null };
 }
 
-function setUp(options: { defaultRate?: string; defaultQuota?: string; stored?: QuotaUsage | Error } = {}) {
+function setUp(options: { defaultRate?: string; defaultQuota?: string; stored?: QuotaUsage | Error; reportRates?: boolean; reportQuotas?: boolean } = {}) {
   const backend = new MemoryLimiter({ maxKeys: 16, maxAddresses: 16 });
   const invalidPolicies: string[] = [];
   const storeErrors: unknown[] = [];
@@ -40,6 +44,8 @@ function setUp(options: { defaultRate?: string; defaultQuota?: string; stored?: 
     ledger: new QuotaLedger(quotaStore(options.stored ?? null), { maxEntries: 16, onError: (error) => assert.fail(String(error)) }),
     defaultRate: options.defaultRate === undefined ? null : compileRateText(options.defaultRate),
     defaultQuota: options.defaultQuota === undefined ? null : compileQuotaText(options.defaultQuota),
+    reportRates: options.reportRates ?? false,
+    reportQuotas: options.reportQuotas ?? false,
     onInvalidPolicy: (keyId) => invalidPolicies.push(keyId),
     onStoreError: (error) => storeErrors.push(error),
   });
@@ -49,7 +55,13 @@ function setUp(options: { defaultRate?: string; defaultQuota?: string; stored?: 
     const outcome = (await check.run(context)) as Denial | null;
     return { outcome, fields: context.responseHeaders };
   };
-  return { check, run, backend, invalidPolicies, storeErrors };
+  /** The same, and whether the verdict is a would-deny (report mode). */
+  const report = async (key: CachedKey | null, at = NOW, on: Operation | null = null) => {
+    const context = fakeContext({}, { key, now: at, operation: on });
+    const outcome = (await check.run(context)) as Denial | null;
+    return { outcome, fields: context.responseHeaders, reported: outcome !== null && check.reports?.(outcome) === true };
+  };
+  return { check, run, report, backend, invalidPolicies, storeErrors };
 }
 
 const fields = (policy: string, limit: string) => ['RateLimit-Policy', policy, 'RateLimit', limit];
@@ -210,7 +222,7 @@ describe('key-limits check: a route\'s rate per key', () => {
 });
 
 describe('key-limits policy', () => {
-  const config = (keyRate: string | null, keyQuota: string | null) => ({ limits: { keyRate: compileRateText(keyRate), keyQuota: compileQuotaText(keyQuota) } });
+  const config = (keyRate: string | null, keyQuota: string | null) => ({ ...ENFORCING, limits: { keyRate: compileRateText(keyRate), keyQuota: compileQuotaText(keyQuota) } });
 
   it('is always on, with the configured defaults, on the process\'s limiter and ledger', async () => {
     const check = keyLimits.create(config('2/m', '10/day'), fakeParts({ limiter: new MemoryLimiter({ maxKeys: 4, maxAddresses: 4 }), quotas: new QuotaLedger(quotaStore(), { maxEntries: 4, onError: () => {} }) }));
@@ -227,5 +239,71 @@ describe('key-limits policy', () => {
       assert.equal(((await check?.run(fakeContext({}, { key }))) as Denial | null)?.code, 'internal_error');
     }
     assert.deepEqual(lines.map(({ level, object }) => [level, object]), [['error', { keyId: 'key_odd' }]]);
+  });
+});
+
+describe('key-limits check in report mode', () => {
+  const search = operation('/search', '1/m');
+
+  it('enforces as before when neither part reports', () => {
+    assert.equal(setUp().check.reports, undefined);
+  });
+
+  it('reports requests over the key\'s rate, with the fields enforcing would send, and charges each to the quota', async () => {
+    const { report: run } = setUp({ reportRates: true });
+    const key = fakeKey({ rateLimit: '1/m', quota: '3/day' });
+    assert.equal((await run(key)).outcome, null);
+    const over = await run(key);
+    assert.equal(over.outcome?.code, 'rate_limited');
+    assert.equal(over.reported, true);
+    assert.deepEqual(over.fields, fields('"key";q=1;w=60, "quota";q=3;w=86400', '"key";r=0;t=60'));
+    // The third request over the rate uses up the quota, which enforces: refused.
+    assert.equal((await run(key)).reported, true);
+    const overQuota = await run(key);
+    assert.equal(overQuota.outcome?.code, 'quota_exceeded');
+    assert.equal(overQuota.reported, false);
+  });
+
+  it('reports a request over its quota, when quotas report, charging nothing', async () => {
+    const { report: run } = setUp({ reportQuotas: true });
+    const key = fakeKey({ quota: '1/day' });
+    assert.equal((await run(key)).outcome, null);
+    for (let index = 0; index < 3; index++) {
+      const over = await run(key);
+      assert.equal(over.outcome?.code, 'quota_exceeded');
+      assert.equal(over.reported, true);
+    }
+  });
+
+  it('keeps a reported rate first when the quota reports too', async () => {
+    const { report: run } = setUp({ reportRates: true, reportQuotas: true });
+    const key = fakeKey({ rateLimit: '1/m', quota: '1/day' });
+    await run(key);
+    const over = await run(key);
+    assert.equal(over.outcome?.code, 'rate_limited');
+    assert.equal(over.reported, true);
+  });
+
+  it('reports a request over the route\'s rate, and still charges the key\'s own limits', async () => {
+    const { report: run } = setUp({ reportRates: true });
+    const key = fakeKey({ rateLimit: '10/s' });
+    await run(key, NOW, search);
+    const over = await run(key, NOW, search);
+    assert.equal(over.outcome?.code, 'rate_limited');
+    assert.equal(over.reported, true);
+    assert.deepEqual(over.fields, [...fields('"route";q=1;w=60', '"route";r=0;t=60'), ...fields('"key";q=10;w=1', '"key";r=8;t=1')]);
+  });
+
+  it('never reports what is not a limit: an unparsable stored policy still refuses', async () => {
+    const { report: run } = setUp({ reportRates: true, reportQuotas: true });
+    const refused = await run(fakeKey({ rateLimit: 'fast' }));
+    assert.equal(refused.outcome?.code, 'internal_error');
+    assert.equal(refused.reported, false);
+  });
+
+  it('is made by the policy from reportOnly.policies', () => {
+    const made = keyLimits.create({ reportOnly: { policies: new Set(['quotas'] as const), header: false }, limits: { keyRate: null, keyQuota: null } }, fakeParts({ limiter: new MemoryLimiter({ maxKeys: 4, maxAddresses: 4 }), quotas: new QuotaLedger(quotaStore(), { maxEntries: 4, onError: () => {} }) }));
+    assert.equal(made?.reports?.(denial('quota_exceeded', 'over'), fakeContext()), true);
+    assert.equal(made?.reports?.(denial('rate_limited', 'over'), fakeContext()), false);
   });
 });

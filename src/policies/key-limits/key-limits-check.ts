@@ -8,6 +8,7 @@ import { retryDenials } from '../../limits/retry-denials.ts';
 import type { Operation } from '../../routes/operation.ts';
 import type { CachedKey } from '../../verify/key-verifier.ts';
 import type { Check, CheckOutcome, CheckResult, RequestContext } from '../request-context.ts';
+import { afterReported } from '../report-only.ts';
 
 const keyThrottled = retryDenials('rate_limited', 'The API key\'s rate limit is exceeded. Retry after the number of seconds in Retry-After.');
 const routeThrottled = retryDenials('rate_limited', 'The API key\'s rate limit on this route is exceeded. Retry after the number of seconds in Retry-After.');
@@ -36,6 +37,9 @@ export interface KeyLimitsOptions {
   /** For keys without a rate or quota of their own; null: none. */
   defaultRate: CompiledRate | null;
   defaultQuota: CompiledQuota | null;
+  /** Report-only mode (policies/report-only.ts) for the route and key rates, and for the quota; false by default. */
+  reportRates?: boolean;
+  reportQuotas?: boolean;
   /** A key whose stored policy does not parse (written by hand, or by a newer version). */
   onInvalidPolicy: (keyId: string) => void;
   onStoreError: (error: unknown) => void;
@@ -51,11 +55,18 @@ export interface KeyLimitsOptions {
  * first, as the policy named "route": a request it refuses costs the key's own rate and quota
  * nothing. Its RateLimit fields go on field lines of their own, which RFC 9651 lists allow.
  *
+ * In report mode (`rate-limits`, `quotas`), a request over a limit goes on as a would-deny,
+ * with the RateLimit fields it would have had. One over the route's rate is still charged to
+ * the key's own limits, and one over the key's rate to the quota: every request that reaches
+ * the upstream counts against the limits that enforce. A request over its quota is not charged.
+ *
  * The promise continuations are methods of their own, so the synchronous path creates no
  * closures (a closure over a parameter costs V8 a context per call).
  */
 export class KeyLimitsCheck implements Check {
   readonly name = 'key-limits';
+  readonly reports?: (refused: Denial) => boolean;
+  readonly #reportRates: boolean;
   readonly #backend: LimiterBackend;
   readonly #ledger: QuotaLedger;
   readonly #defaultRate: CompiledRate | null;
@@ -73,6 +84,12 @@ export class KeyLimitsCheck implements Check {
     this.#defaultRate = options.defaultRate;
     this.#defaultQuota = options.defaultQuota;
     this.#noDefaults = options.defaultRate === null && options.defaultQuota === null;
+    this.#reportRates = options.reportRates ?? false;
+    const reportQuotas = options.reportQuotas ?? false;
+    if (this.#reportRates || reportQuotas) {
+      const reportRates = this.#reportRates;
+      this.reports = (refused) => (refused.code === 'rate_limited' && reportRates) || (refused.code === 'quota_exceeded' && reportQuotas);
+    }
     this.#onInvalidPolicy = options.onInvalidPolicy;
     this.#onStoreError = options.onStoreError;
   }
@@ -103,7 +120,8 @@ export class KeyLimitsCheck implements Check {
     if (outcome.refusedBy !== null) {
       const seconds = retryAfterSeconds(outcome.retryAfterMs);
       setFields(context, policy, `"route";r=0;t=${seconds}`);
-      return routeThrottled(seconds);
+      if (this.reports === undefined || !this.#reportRates) return routeThrottled(seconds);
+      return afterReported(this.reports, routeThrottled(seconds), this.#keyLimits(context, key));
     }
     setFields(context, policy, limitItem('route', outcome.remaining, outcome.resetMs));
     return this.#keyLimits(context, key);
@@ -163,11 +181,11 @@ export class KeyLimitsCheck implements Check {
     return this.#decide(context, plan, entry, outcome);
   }
 
-  async #decideLater(outcome: Promise<LimitOutcome>, context: RequestContext, plan: KeyLimitPlan, entry: QuotaEntry | null): Promise<Denial | null> {
+  async #decideLater(outcome: Promise<LimitOutcome>, context: RequestContext, plan: KeyLimitPlan, entry: QuotaEntry | null): Promise<CheckResult> {
     return this.#decide(context, plan, entry, await outcome);
   }
 
-  #decide(context: RequestContext, plan: KeyLimitPlan, entry: QuotaEntry | null, outcome: LimitOutcome): Denial | null {
+  #decide(context: RequestContext, plan: KeyLimitPlan, entry: QuotaEntry | null, outcome: LimitOutcome): CheckOutcome {
     if (outcome.refusedBy === null) {
       let field = plan.rate === null ? '' : limitItem('key', outcome.remaining, outcome.resetMs);
       if (entry !== null) {
@@ -181,12 +199,34 @@ export class KeyLimitsCheck implements Check {
     const seconds = retryAfterSeconds(outcome.retryAfterMs);
     if (outcome.refusedBy === 'rate') {
       setFields(context, plan.policyField, `"key";r=0;t=${seconds}`);
-      return keyThrottled(seconds);
+      if (this.reports === undefined || !this.#reportRates || entry === null) return keyThrottled(seconds);
+      return afterReported(this.reports, keyThrottled(seconds), this.#chargeQuota(context, entry));
     }
     // Redis knows the cluster's count; keep it for when this node must decide alone.
     if (entry !== null && outcome.quotaUsed > entry.used) entry.used = outcome.quotaUsed;
     setFields(context, plan.policyField, `"quota";r=0;t=${seconds}`);
     return quotaUsedUp(seconds);
+  }
+
+  // Report mode: a request over the key's rate goes on, so it is charged to the quota alone.
+
+  #chargeQuota(context: RequestContext, entry: QuotaEntry): CheckOutcome {
+    const outcome = this.#backend.take('key', (context.key as CachedKey).record.id, null, entry, context.now);
+    if (outcome instanceof Promise) return this.#quotaChargedLater(outcome, context, entry);
+    return this.#quotaCharged(context, entry, outcome);
+  }
+
+  async #quotaChargedLater(outcome: Promise<LimitOutcome>, context: RequestContext, entry: QuotaEntry): Promise<Denial | null> {
+    return this.#quotaCharged(context, entry, await outcome);
+  }
+
+  #quotaCharged(context: RequestContext, entry: QuotaEntry, outcome: LimitOutcome): Denial | null {
+    if (outcome.refusedBy === null) {
+      this.#ledger.admitted(entry, outcome.quotaUsed);
+      return null;
+    }
+    if (outcome.quotaUsed > entry.used) entry.used = outcome.quotaUsed;
+    return quotaUsedUp(retryAfterSeconds(outcome.retryAfterMs));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { ConfigFragment } from '../../config/config-fragment.ts';
 import { cidrList } from '../../config/option-schemas.ts';
 import type { Policy } from '../policy.ts';
+import { withReportMode, type ReportOnlySettings } from '../report-only.ts';
 import { createNetworkAccessCheck, type NetworkAccessOptions } from './network-access-check.ts';
 
 interface NetworkAccessSettings {
@@ -19,9 +20,9 @@ const networkAccessConfig: ConfigFragment<NetworkAccessSettings> = {
 };
 
 /** Stage 3: the global network allowlist and denylist; off while both are empty. */
-export const networkAccess: Policy<NetworkAccessSettings, { network: NetworkAccessOptions }> = {
+export const networkAccess: Policy<NetworkAccessSettings, { network: NetworkAccessOptions } & ReportOnlySettings> = {
   name: 'network-access',
   stage: 3,
   config: networkAccessConfig,
-  create: (config) => createNetworkAccessCheck(config.network),
+  create: (config) => withReportMode(createNetworkAccessCheck(config.network), config, 'network-access'),
 };

@@ -6,6 +6,10 @@ import type { Denial } from '../../http/error-catalogue.ts';
 import type { Check } from '../request-context.ts';
 import { createNetworkAccessCheck, type NetworkAccessOptions } from './network-access-check.ts';
 import { networkAccess } from './index.ts';
+import type { ReportOnlySettings } from '../report-only.ts';
+
+/** The settings of a pipeline with nothing in report mode. */
+const ENFORCING: ReportOnlySettings = { reportOnly: { policies: new Set(), header: false } };
 
 const ALLOW_OFFICE = ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7'];
 
@@ -57,9 +61,20 @@ describe('network-access check', () => {
 describe('network-access policy', () => {
   it('is off with empty lists and on with either', () => {
     assert.equal(networkAccess.stage, 3);
-    assert.equal(networkAccess.create({ network: { allow: [], deny: [] } }, fakeParts()), null);
-    assert.equal(networkAccess.create({ network: { allow: ['10.0.0.0/8'], deny: [] } }, fakeParts())?.name, 'network-access');
-    const denyOnly = networkAccess.create({ network: { allow: [], deny: ['192.0.2.10'] } }, fakeParts());
+    assert.equal(networkAccess.create({ ...ENFORCING, network: { allow: [], deny: [] } }, fakeParts()), null);
+    assert.equal(networkAccess.create({ ...ENFORCING, network: { allow: ['10.0.0.0/8'], deny: [] } }, fakeParts())?.name, 'network-access');
+    const denyOnly = networkAccess.create({ ...ENFORCING, network: { allow: [], deny: ['192.0.2.10'] } }, fakeParts());
     assert.equal((denyOnly?.run(fakeContext({ address: '192.0.2.10' })) as Denial | null)?.code, 'ip_not_allowed');
+  });
+});
+
+describe('network-access policy in report mode', () => {
+  it('reports a refused address; enforcing, it has nothing to report', () => {
+    const reporting = networkAccess.create({ reportOnly: { policies: new Set(['network-access']), header: false }, network: { allow: [], deny: ['192.0.2.10'] } }, fakeParts());
+    const context = fakeContext({ address: '192.0.2.10' });
+    const refused = reporting?.run(context) as Denial;
+    assert.equal(refused.code, 'ip_not_allowed');
+    assert.equal(reporting?.reports?.(refused, context), true);
+    assert.equal(networkAccess.create({ ...ENFORCING, network: { allow: [], deny: ['192.0.2.10'] } }, fakeParts())?.reports, undefined);
   });
 });

@@ -6,6 +6,10 @@ import type { Operation } from '../../routes/operation.ts';
 import { RouteTable } from '../../routes/route-table.ts';
 import { createRouteMatchCheck } from './route-match-check.ts';
 import { routeMatch } from './index.ts';
+import type { ReportOnlySettings } from '../report-only.ts';
+
+/** The settings of a pipeline with nothing in report mode. */
+const ENFORCING: ReportOnlySettings = { reportOnly: { policies: new Set(), header: false } };
 
 function operation(method: string, template: string): Operation {
   return { method, template, source: `test ${method} ${template}`, scopes: null, maxBodySize: null, rate: null, validation: null };
@@ -90,15 +94,38 @@ describe('route-match check', () => {
 describe('route-match policy', () => {
   it('is off without routes', () => {
     assert.equal(routeMatch.stage, 5);
-    assert.equal(routeMatch.create({}, fakeParts({ routes: null })), null);
+    assert.equal(routeMatch.create(ENFORCING, fakeParts({ routes: null })), null);
   });
 
   it('is on with routes, matching against their table', () => {
-    const check = routeMatch.create({}, fakeParts({ routes: { table: TABLE, operations: OPERATIONS } }));
+    const check = routeMatch.create(ENFORCING, fakeParts({ routes: { table: TABLE, operations: OPERATIONS } }));
     assert.equal(check?.name, 'route-match');
     assert.equal((check?.run(fakeContext({ url: '/customers' })) as Denial | null)?.code, 'route_not_found');
     const context = fakeContext({ url: '/orders/9' });
     assert.equal(check?.run(context), null);
     assert.deepEqual(context.pathParameters, ['9']);
+  });
+});
+
+describe('route-match policy in report mode', () => {
+  const reporting: ReportOnlySettings = { reportOnly: { policies: new Set(['route-match']), header: false } };
+
+  it('reports an unknown route and a method the route lacks, never a letter-case refusal', () => {
+    const check = routeMatch.create(reporting, fakeParts({ routes: { table: TABLE, operations: OPERATIONS } }));
+    const context = fakeContext({ url: '/customers' });
+    const unknown = check?.run(context) as Denial;
+    assert.equal(unknown.code, 'route_not_found');
+    assert.equal(check?.reports?.(unknown, context), true);
+    assert.equal(context.operation, null, 'no operation: later checks see an unmatched request');
+    const refusedMethod = check?.run(fakeContext({ method: 'PATCH', url: '/orders' })) as Denial;
+    assert.equal(refusedMethod.code, 'method_not_allowed');
+    assert.equal(check?.reports?.(refusedMethod, context), true);
+    const letterCase = check?.run(fakeContext({ url: '/Orders' })) as Denial;
+    assert.equal(letterCase.code, 'path_not_canonical');
+    assert.equal(check?.reports?.(letterCase, context), false);
+  });
+
+  it('has nothing to report when enforcing', () => {
+    assert.equal(routeMatch.create(ENFORCING, fakeParts({ routes: { table: TABLE, operations: OPERATIONS } }))?.reports, undefined);
   });
 });

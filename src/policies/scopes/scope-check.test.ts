@@ -7,6 +7,10 @@ import { RouteTable } from '../../routes/route-table.ts';
 import type { ScopeRequirement } from '../../routes/scopes.ts';
 import { createScopeCheck } from './scope-check.ts';
 import { scopes } from './index.ts';
+import type { ReportOnlySettings } from '../report-only.ts';
+
+/** The settings of a pipeline with nothing in report mode. */
+const ENFORCING: ReportOnlySettings = { reportOnly: { policies: new Set(), header: false } };
 
 function operation(template: string, required: ScopeRequirement | null): Operation {
   return { method: 'POST', template, source: `test ${template}`, scopes: required, maxBodySize: null, rate: null, validation: null };
@@ -55,12 +59,24 @@ describe('scopes policy', () => {
 
   it('is off without routes, or when no operation requires a scope', () => {
     assert.equal(scopes.stage, 7);
-    assert.equal(scopes.create({}, fakeParts({ routes: null })), null);
-    assert.equal(scopes.create({}, fakeParts({ routes: routes([operation('/a', null), operation('/b', null)]) })), null);
+    assert.equal(scopes.create(ENFORCING, fakeParts({ routes: null })), null);
+    assert.equal(scopes.create(ENFORCING, fakeParts({ routes: routes([operation('/a', null), operation('/b', null)]) })), null);
   });
 
   it('is on when any operation requires one', () => {
-    const check = scopes.create({}, fakeParts({ routes: routes([operation('/a', null), operation('/b', [['b:write']])]) }));
+    const check = scopes.create(ENFORCING, fakeParts({ routes: routes([operation('/a', null), operation('/b', [['b:write']])]) }));
     assert.equal(check?.name, 'scopes');
+  });
+});
+
+describe('scopes policy in report mode', () => {
+  it('reports a missing scope; enforcing, it has nothing to report', () => {
+    const routes = { table: RouteTable.build([operation('/b', [['b:write']])]), operations: [operation('/b', [['b:write']])] };
+    const reporting = scopes.create({ reportOnly: { policies: new Set(['scopes']), header: false } }, fakeParts({ routes }));
+    const context = fakeContext({}, { operation: routes.operations[0] as Operation, key: fakeKey({ scopes: [] }) });
+    const refused = reporting?.run(context) as Denial;
+    assert.equal(refused.code, 'scope_missing');
+    assert.equal(reporting?.reports?.(refused, context), true);
+    assert.equal(scopes.create(ENFORCING, fakeParts({ routes }))?.reports, undefined);
   });
 });

@@ -1,0 +1,80 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Denial } from '../http/error-catalogue.ts';
+import { WOULD_DENY_HEADER } from '../policies/report-only.ts';
+import type { RequestContext } from '../policies/request-context.ts';
+import { CounterFamily } from '../telemetry/fast-metrics.ts';
+import { RateLimitedLog } from '../telemetry/rate-limited-log.ts';
+
+export interface WouldDenyReportOptions {
+  /** The gateway's metrics registry. */
+  registry: Registry;
+  logger: Logger;
+  /** Also tell the upstream, in X-Portcullis-Would-Deny (`reportOnly.header`). */
+  header: boolean;
+  /** The codes the policies in report mode can report, counted from 0 from the start. */
+  codes: readonly string[];
+}
+
+/** Longest path put on a would-deny's log line: one without a route is client input. */
+const MAX_LOGGED_PATH = 200;
+
+/**
+ * What a would-deny is on the log: an error kind per code, so the rate-limited log keeps one
+ * interval per code. Made once per code; its stack says nothing, so it is left out.
+ */
+class WouldDeny extends Error {
+  readonly code: string;
+
+  constructor(code: string) {
+    super(`enforcing would refuse this request with ${code}`);
+    this.name = 'WouldDeny';
+    this.code = code;
+    this.stack = `${this.name}: ${this.message}`;
+  }
+}
+
+/**
+ * Records the would-denies of the policies in report mode (policies/report-only.ts): counted
+ * in `portcullis_would_deny_total{code}`, logged at most once per code per interval (with a
+ * count, and the route, key id and request id of the first), and, when configured, added to
+ * the headers sent upstream. Nothing reaches the client. Made only when some policy reports.
+ */
+export class WouldDenyReport {
+  readonly #counts: CounterFamily;
+  readonly #log: RateLimitedLog;
+  readonly #header: boolean;
+  readonly #kinds = new Map<string, WouldDeny>();
+
+  constructor(options: WouldDenyReportOptions) {
+    this.#counts = new CounterFamily(options.registry, 'portcullis_would_deny_total', 'Requests a policy in report mode (reportOnly.policies) let through that enforcing would have refused, by the code it would have refused with.', 'code', options.codes);
+    this.#log = new RateLimitedLog(options.logger, { level: 'warn', message: 'would deny (report-only)' });
+    this.#header = options.header;
+  }
+
+  /** One would-deny of check `policy`; the request goes on. */
+  record(context: RequestContext, policy: string, refused: Denial): void {
+    const code = refused.code;
+    this.#counts.child(code).inc();
+    let kind = this.#kinds.get(code);
+    if (kind === undefined) this.#kinds.set(code, (kind = new WouldDeny(code)));
+    this.#log.report(kind, {
+      policy,
+      code,
+      route: routeOf(context),
+      keyId: (context.key ?? context.presentedKey)?.record.id ?? null,
+      reqId: context.requestId,
+      detail: refused.detail,
+      ...(refused.errors === undefined ? {} : { errors: refused.errors }),
+    });
+    if (this.#header) context.upstreamHeaders.push(WOULD_DENY_HEADER, code);
+  }
+}
+
+/** The matched operation (`POST /orders/{id}`), or the path when no route matched. */
+function routeOf(context: RequestContext): string {
+  const operation = context.operation;
+  if (operation !== null) return `${operation.method} ${operation.template}`;
+  const path = context.path;
+  return path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH - 1)}…` : path;
+}
