@@ -121,7 +121,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
       const log = parts.add(`log of "${message}"`, new RateLimitedLog(logger, { level: 'error', message }), (counting) => counting.close());
       return (error: unknown) => log.report(error);
     };
-    const checks = withConfigErrors(() => createChecks(config, { logger, repeatedErrors, verifier: keys.verifier, routes, limiter: keys.limiter.backend, quotas: keys.limiter.quotas }));
+    const checks = withConfigErrors(() => createChecks(config, { logger, repeatedErrors, verifier: keys.verifier, store: keys.store, routes, limiter: keys.limiter.backend, quotas: keys.limiter.quotas }));
     const requestIds = new RequestIds(undefined, credentialShape(config));
     const listener = createPublicListener(config, logger, checks, upstream.proxy, keys, requestIds, dependencies);
     // The admin listener first: a gateway whose admin address is taken never serves traffic.

@@ -5,6 +5,7 @@ import { inputValidation } from '../policies/input-validation/index.ts';
 import { keyAuth } from '../policies/key-auth/index.ts';
 import { keyLimits } from '../policies/key-limits/index.ts';
 import { keyPolicy } from '../policies/key-policy/index.ts';
+import { leakAlerts } from '../policies/leak-alerts/index.ts';
 import { networkAccess } from '../policies/network-access/index.ts';
 import { pathCanonical } from '../policies/path-canonical/index.ts';
 import { requestSanity } from '../policies/request-sanity/index.ts';
@@ -25,7 +26,9 @@ export const PIPELINE_POLICIES = [
   networkAccess,
   // 4. Brute-force lockout and the per-address budget of denied requests.
   addressLimit,
-  // 5. CORS preflights (answered here), then the route (deny by default once routes are known).
+  // 5. Secret-scanning alerts and CORS preflights (both answered here), then the route (deny by
+  // default once routes are known).
+  leakAlerts,
   cors,
   routeMatch,
   // 6. Authentication: a client certificate when required per request, then the key.

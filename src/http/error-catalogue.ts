@@ -19,6 +19,7 @@ export const ERROR_CATALOGUE = {
   key_quarantined: { status: 403, title: 'API key quarantined', detail: 'The API key is quarantined after a suspected leak; its operator must release it before it works again.' },
   key_ambiguous: { status: 400, title: 'More than one API key', detail: 'The request carries more than one different API key; send exactly one.' },
   key_certificate_mismatch: { status: 401, title: 'API key bound to another certificate', detail: 'This API key is bound to a client certificate; send it on a TLS connection that presents that certificate.' },
+  alert_signature_invalid: { status: 401, title: 'Alert signature invalid', detail: 'A secret-scanning alert must carry GITHUB-PUBLIC-KEY-IDENTIFIER and GITHUB-PUBLIC-KEY-SIGNATURE headers with a valid signature of its body by a configured public key.' },
   client_certificate_required: { status: 401, title: 'Client certificate required', detail: 'This gateway requires a client certificate signed by its client CA; connect again presenting one.' },
   // DPoP-bound delegated tokens (RFC 9449); each carries a `WWW-Authenticate: DPoP` challenge (docs/errors.md).
   dpop_proof_invalid: { status: 401, title: 'DPoP proof invalid' },

@@ -4,6 +4,7 @@ import type { LimiterBackend } from '../limits/limiter-backend.ts';
 import type { QuotaLedger } from '../limits/quota-ledger.ts';
 import type { Operation } from '../routes/operation.ts';
 import type { RouteTable } from '../routes/route-table.ts';
+import type { KeyStore } from '../store/key-store.ts';
 import type { KeyVerifier } from '../verify/key-verifier.ts';
 import type { Check } from './request-context.ts';
 
@@ -19,6 +20,8 @@ export interface PolicyParts {
   /** A reporter for an error that can repeat on every request (a store lookup in an outage), logged as `message`. */
   repeatedErrors(message: string): (error: unknown) => void;
   readonly verifier: KeyVerifier;
+  /** The key store itself, for a policy that changes keys (a leak alert quarantines one); the request path reads keys through `verifier`. */
+  readonly store: KeyStore;
   /** Null when neither an OpenAPI document nor route rules are configured. */
   readonly routes: CompiledRoutes | null;
   /** Rate limits, lockout counts and quotas: in memory, or shared through Redis. */

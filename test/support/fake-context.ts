@@ -225,6 +225,7 @@ export function fakeParts(parts: Partial<PolicyParts> = {}): PolicyParts {
     // Every report logged, so a test sees each one (the process counts repeats instead).
     repeatedErrors: (message) => (error) => logger.error({ err: error }, message),
     verifier: notGiven('verifier'),
+    store: notGiven('store'),
     routes: null,
     limiter: notGiven('limiter'),
     quotas: notGiven('quotas'),
