@@ -2,21 +2,11 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../config/config-error.ts';
 import { configFormats, environmentVariableFor } from '../config/config-schema.ts';
 import { compileConfigValidator } from '../config/validate-config.ts';
 import { gatewayConfig, loadConfig } from './config.ts';
 import { temporaryDirectory } from '../../test/support/processes.ts';
-
-function problemsOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.problems;
-  }
-  assert.fail('expected the configuration to be refused');
-}
+import { problemsOf } from '../../test/support/config-problems.ts';
 
 describe('the configuration schema', () => {
   it('is a valid JSON Schema (start-up skips this check for speed)', () => {

@@ -3,18 +3,8 @@ import { after, describe, it } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../app/config.ts';
-import { ConfigError } from '../config/config-error.ts';
 import { runCli, temporaryDirectory } from '../../test/support/processes.ts';
-
-function problemsOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.problems;
-  }
-  assert.fail('expected the configuration to be refused');
-}
+import { problemsOf } from '../../test/support/config-problems.ts';
 
 describe('upstream.url and upstream.urls', () => {
   const directory = temporaryDirectory();
