@@ -108,11 +108,12 @@ export function createAdminAuthenticator(store: AdminTokenStore, sessions: Admin
       const identity = await identify(request, reply);
       if (identity === null) return false;
       request.admin = identity;
-      activity?.record(identity.tokenId, { at: Date.now(), address: adminClientAddress(request) });
       if (role === 'write' && identity.role !== 'write') {
         sendAdminProblem(reply, 'admin_forbidden', 'This needs a write admin token; the one used is read-only.');
         return false;
       }
+      // A use is a call the token was allowed to make.
+      activity?.record(identity.tokenId, { at: Date.now(), address: adminClientAddress(request) });
       return true;
     },
   };

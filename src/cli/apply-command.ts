@@ -82,6 +82,17 @@ function planJson(plan: KeyPlan, prune: boolean) {
 async function applyPlan(store: Store, plan: KeyPlan, options: { prefix: string; prune: boolean; reason: string; by: AuditActor }): Promise<CreatedKey[]> {
   const now = Date.now();
   const created: CreatedKey[] = [];
+  try {
+    await carryOut(store, plan, options, now, created);
+  } catch (error) {
+    // The keys made before the failure are stored: show them now, or nobody ever sees them.
+    for (const key of created) process.stdout.write(`\nCreated ${key.id} for ${JSON.stringify(key.name)} before the failure:\n\n  ${key.key}\n`);
+    throw error;
+  }
+  return created;
+}
+
+async function carryOut(store: Store, plan: KeyPlan, options: { prefix: string; prune: boolean; reason: string; by: AuditActor }, now: number, created: CreatedKey[]): Promise<void> {
   for (const declared of plan.create) {
     const minted = mintKey(options.prefix);
     const id = declared.id ?? minted.id;
@@ -90,7 +101,6 @@ async function applyPlan(store: Store, plan: KeyPlan, options: { prefix: string;
   }
   for (const { record, declared } of plan.update) await store.updateKey(record.id, declared.settings, now, options.by);
   if (options.prune) for (const record of plan.unnamed) await store.revokeKey(record.id, options.reason, now, options.by);
-  return created;
 }
 
 function readInput(file: string): string {

@@ -3,34 +3,13 @@ import { describe, it } from 'node:test';
 import type { KeyRecord } from '../keys/key-record.ts';
 import { parseKeysFile } from './keys-file.ts';
 import { planChangesNothing, planKeys } from './key-plan.ts';
+import { fakeKey } from '../../test/support/fake-context.ts';
 
 const t0 = 1_700_000_000_000;
 
+/** A stored key as `keys export` reads it: `fakeKey`'s record with this id, a name from it, made at t0. */
 function record(id: string, settings: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    id,
-    name: id.replace('key_', ''),
-    digest: 'd'.repeat(64),
-    displayPrefix: 'pcl_Abcd',
-    tags: [],
-    scopes: [],
-    allowedCidrs: [],
-    certFingerprint: null,
-    rateLimit: null,
-    quota: null,
-    metadata: {},
-    createdAt: t0,
-    updatedAt: t0,
-    expiresAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    quarantinedAt: null,
-    quarantinedReason: null,
-    rotatedTo: null,
-    lastUsedAt: null,
-    lastUsedAddress: null,
-    ...settings,
-  };
+  return fakeKey({ id, name: id.replace('key_', ''), digest: 'd'.repeat(64), displayPrefix: 'pcl_Abcd', createdAt: t0, updatedAt: t0, ...settings }).record;
 }
 
 function file(yaml: string) {

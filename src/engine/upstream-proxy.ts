@@ -71,7 +71,10 @@ export class UpstreamProxy implements UpstreamLeg {
       ...(options.connect ? { connect: options.connect } : {}),
     };
     if (options.origins.length === 0) throw new RangeError('an upstream needs at least one origin');
-    this.#origins = options.origins.map((url) => ({ pool: new Pool(url.origin, poolOptions), freshPool: new Pool(url.origin, poolOptions) }));
+    // The fresh pool only carries the rare retry (a new connection for a request whose pooled one
+    // failed): a few connections, so retries cannot double what an origin is asked to hold open.
+    const freshPoolOptions: Pool.Options = { ...poolOptions, connections: Math.min(4, options.connections) };
+    this.#origins = options.origins.map((url) => ({ pool: new Pool(url.origin, poolOptions), freshPool: new Pool(url.origin, freshPoolOptions) }));
     this.#monitor = options.monitor;
     this.#balancer = new OriginBalancer({
       count: options.origins.length,

@@ -40,6 +40,7 @@ export class QuotaLedger {
   #refused: Array<{ batch: QuotaUsageDelta[]; refusals: number }> = [];
   readonly #maxEntries: number;
   #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | null = null;
   readonly #onError: (error: unknown) => void;
   readonly #onDropped: (batch: QuotaUsageDelta[], error: unknown) => void;
 
@@ -74,8 +75,22 @@ export class QuotaLedger {
     this.#timer.unref();
   }
 
-  /** Adds what was admitted since the last flush to the store, and learns the totals. */
+  /**
+   * Adds what was admitted since the last flush to the store, and learns the totals. One flush at
+   * a time: the interval, `stop()` and the limiter's own flush can meet while the store is slow,
+   * and two flushes would retry the same refused batch twice.
+   */
   async flush(): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing.catch(() => undefined);
+    this.#flushing = this.#flushOnce();
+    try {
+      await this.#flushing;
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  async #flushOnce(): Promise<void> {
     const carried = this.#carried;
     this.#carried = [];
     const batch = [...carried];
@@ -118,7 +133,8 @@ export class QuotaLedger {
         if (refused.refusals < REFUSALS_BEFORE_DROP) continue;
         this.#onDropped(refused.batch, error);
       }
-      this.#refused.splice(this.#refused.indexOf(refused), 1);
+      const index = this.#refused.indexOf(refused);
+      if (index !== -1) this.#refused.splice(index, 1);
     }
   }
 

@@ -60,7 +60,8 @@ export class LeakAlertCheck implements Check {
   run(context: RequestContext): CheckResult | Promise<CheckResult> {
     if (context.path !== this.#options.path) return null;
     const { req } = context;
-    if (req.method !== 'POST') return ONLY_POST;
+    // context.method: the method the gateway judges (after method-override handling), as every other check.
+    if (context.method !== 'POST') return ONLY_POST;
     const identifier = req.headers['github-public-key-identifier'];
     const signature = req.headers['github-public-key-signature'];
     if (typeof identifier !== 'string' || typeof signature !== 'string' || !this.#options.publicKeys.has(identifier)) return SIGNATURE_INVALID;
@@ -98,7 +99,8 @@ export class LeakAlertCheck implements Check {
     for (const reported of tokens) {
       const record = await store.getKeyByDigest(digestKey(reported.token));
       verdicts.push({ token_raw: reported.token, token_type: reported.type, label: record === null ? 'false_positive' : 'true_positive' });
-      if (record === null || record.revokedAt !== null || acted.includes(record.id)) continue;
+      // A key already revoked, or already quarantined, is left as it is: a repeated alert adds no audit entry.
+      if (record === null || record.revokedAt !== null || (action === 'quarantine' && record.quarantinedAt !== null) || acted.includes(record.id)) continue;
       const evidence = { url: reported.url, source: reported.source };
       if (action === 'revoke') await store.revokeKey(record.id, REASON, Date.now(), by, evidence);
       else await store.quarantineKey(record.id, REASON, Date.now(), by, evidence);
