@@ -24,6 +24,7 @@ it('tells a write the store refused from a store out of reach', () => {
     postgresError('57P01'), // admin shutdown
     postgresError('57014'), // statement timeout
     postgresError('08006'), // connection failure
+    postgresError('25006'), // read-only transaction: connected to a standby during a failover
     postgresError('40P01'), // deadlock
     postgresError('53300'), // too many connections
     Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }),

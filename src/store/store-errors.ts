@@ -7,11 +7,12 @@
 
 /**
  * SQLSTATE classes that say the server or the connection failed, not the statement: 08
- * connection exception, 40 transaction rollback (deadlock, serialization), 53 insufficient
+ * connection exception, 25 invalid transaction state (25006: a read-only server, as a standby is
+ * during a failover), 40 transaction rollback (deadlock, serialization), 53 insufficient
  * resources, 55 object not in prerequisite state (lock not available), 57 operator
  * intervention (shutdown, statement timeout), 58 system error.
  */
-const transientSqlStateClasses = new Set(['08', '40', '53', '55', '57', '58']);
+const transientSqlStateClasses = new Set(['08', '25', '40', '53', '55', '57', '58']);
 
 /** SQLite result codes of a statement the database refused for what it held. */
 const refusingSqliteCodes = /^SQLITE_(?:CONSTRAINT|MISMATCH|TOOBIG|RANGE|ERROR)/;

@@ -13,6 +13,7 @@ import { request } from 'undici';
 import { loadConfig } from '../../src/app/config.ts';
 import { ConfigError } from '../../src/config/config-error.ts';
 import { digestKey } from '../../src/keys/key-digest.ts';
+import { CLI_ACTOR } from '../../src/store/audit-log.ts';
 import { callWithKey, waitFor } from '../support/gateway-probes.ts';
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
@@ -111,6 +112,23 @@ describe('secret-scanning alerts', () => {
       // Reported again: still a true positive (whatever its state), and the first quarantine stands.
       const again = await postAlert(gateway, report(key));
       assert.deepEqual(again.json, [{ token_raw: key, token_type: 'portcullis_api_key', label: 'true_positive' }]);
+    });
+
+    it('answers a replayed alert (same body, same signature) as before and changes nothing: a released key stays released', async () => {
+      const { id, key } = await createKeyInStore(storePath);
+      const body = report(key);
+      const headers = { 'github-public-key-identifier': KEY_ID, 'github-public-key-signature': signatureOf(body) };
+      const first = await postAlert(gateway, body, headers);
+      assert.deepEqual(first.json, [{ token_raw: key, token_type: 'portcullis_api_key', label: 'true_positive' }]);
+      await waitFor(async () => (await callWithKey(`${gateway.url}/q`, key)).code === 'key_quarantined', LIMIT_MS, 'quarantined');
+      await gateway.gateway.store.releaseKey(id, 'false alarm', Date.now(), CLI_ACTOR);
+      await waitFor(async () => (await callWithKey(`${gateway.url}/q`, key)).status === 200, LIMIT_MS, 'released');
+      const replayed = await postAlert(gateway, body, headers);
+      assert.equal(replayed.status, 200);
+      assert.deepEqual(replayed.json, first.json);
+      assert.equal((await callWithKey(`${gateway.url}/q`, key)).status, 200, 'the replay did not quarantine the released key again');
+      const quarantines = (await gateway.gateway.store.listAuditEntries()).filter((entry) => entry.target === id && entry.action === 'key.quarantined');
+      assert.equal(quarantines.length, 1);
     });
 
     it('answers false_positive for a token that is no key of this store', async () => {

@@ -38,6 +38,15 @@ const STORE_UNAVAILABLE = denial('store_unavailable');
 const REASON = 'reported leaked by secret scanning';
 
 /**
+ * Alerts already answered, by signature. GitHub's signature covers the body only (no time, no
+ * nonce), so a captured alert could be posted again to re-quarantine a key an operator has
+ * released; a repeat within a day gets the first answer and changes nothing. (GitHub resends an
+ * alert it got no answer to: that repeat is answered the same way.)
+ */
+const REPLAY_WINDOW_MS = 24 * 3_600_000;
+const MAX_REMEMBERED = 10_000;
+
+/**
  * Stage 5, before CORS, route matching and key auth, when `leaks.alerts.enabled`: answers
  * secret-scanning alerts (GitHub's partner programme) on their one path; every other request
  * passes on untouched, at the cost of one string comparison.
@@ -52,6 +61,7 @@ const REASON = 'reported leaked by secret scanning';
 export class LeakAlertCheck implements Check {
   readonly name = 'leak-alerts';
   readonly #options: LeakAlertOptions;
+  readonly #answered = new Map<string, { answer: string; at: number }>();
 
   constructor(options: LeakAlertOptions) {
     this.#options = options;
@@ -74,6 +84,8 @@ export class LeakAlertCheck implements Check {
     const body = await readBoundedBody(context.req, MAX_ALERT_BODY);
     if (!Buffer.isBuffer(body)) return body;
     if (!isSignedAlert(this.#options.publicKeys, identifier, signature, body)) return SIGNATURE_INVALID;
+    const earlier = this.#answered.get(signature);
+    if (earlier !== undefined && Date.now() - earlier.at < REPLAY_WINDOW_MS) return this.#send(context, earlier.answer);
     const tokens = parseAlertPayload(body);
     if (typeof tokens === 'string') return denial('request_invalid', tokens);
     let verdicts: TokenVerdict[];
@@ -85,9 +97,20 @@ export class LeakAlertCheck implements Check {
       return STORE_UNAVAILABLE;
     }
     const answer = JSON.stringify(verdicts);
+    this.#remember(signature, answer);
+    return this.#send(context, answer);
+  }
+
+  #send(context: RequestContext, answer: string): CheckResult {
     context.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer), 'cache-control': 'no-store', 'x-request-id': context.requestId });
     context.res.end(answer);
     return ANSWERED;
+  }
+
+  #remember(signature: string, answer: string): void {
+    // The oldest is forgotten first (a Map keeps insertion order).
+    if (this.#answered.size >= MAX_REMEMBERED) this.#answered.delete(this.#answered.keys().next().value as string);
+    this.#answered.set(signature, { answer, at: Date.now() });
   }
 
   /** Labels every token and applies the action to each live key; logs what it did, by key id. */
