@@ -5,7 +5,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['node_modules/', 'data/', '.bench/', 'dist/', 'test-results/', '.scratch/'] },
+  { ignores: ['node_modules/', 'data/', '.bench/', 'dist/', 'test-results/', '.scratch/', 'src/config/precompiled/'] },
   tseslint.configs.recommended,
   {
     // A function longer than this usually holds two ideas: split it, or say beside it why not.

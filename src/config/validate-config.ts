@@ -1,7 +1,8 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { ConfigError, describeFound } from './config-error.ts';
 import type { ConfigFormat } from './config-fragment.ts';
 import { didYouMean } from './closest-names.ts';
+import { compileSchema, loadPrecompiledValidator } from './precompiled-validator.ts';
 import { FLOW_MAPPING_HINT } from './yaml-source.ts';
 
 /** Dotted field name for an ajv error, e.g. `upstream.headersTimeout`. */
@@ -80,13 +81,7 @@ export type DocumentValidator = (
 export function compileConfigValidator(schema: object, formats: ReadonlyMap<string, ConfigFormat>, { checkSchema = false, fields = [] as readonly string[] } = {}): DocumentValidator {
   // The schema is ours, so checking it against the meta-schema on every start (which roughly
   // doubles the compile time of a short command) is left to a test: `checkSchema`.
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, validateSchema: checkSchema });
-  ajv.addKeyword({ keyword: 'x-flag', schemaType: 'string' });
-  for (const [name, format] of formats) {
-    const { validate } = format;
-    ajv.addFormat(name, validate instanceof RegExp ? validate : { type: 'string', validate });
-  }
-  const compiled: ValidateFunction = ajv.compile(schema);
+  const compiled = (checkSchema ? null : loadPrecompiledValidator(schema, formats)) ?? compileSchema(schema, formats, checkSchema);
   return function validateConfigDocument(document, sourceOf, excerptOf = () => undefined) {
     if (compiled(document)) return;
     const problems = new Set<string>();
