@@ -1,0 +1,31 @@
+import { KeyProfiles } from '../../limits/anomaly/key-profiles.ts';
+import type { Policy } from '../policy.ts';
+import { anomalyConfig, type AnomalyPolicySettings } from './anomaly-config.ts';
+import { AnomalyCheck } from './anomaly-check.ts';
+import { AnomalyRecorder } from './anomaly-recorder.ts';
+
+/**
+ * Stage 11 (record): each key's traffic learned and judged (src/limits/anomaly), findings
+ * audited and acted on by tag. Off unless `anomaly.enabled`; needs the process's store writes.
+ */
+export const anomaly: Policy<AnomalyPolicySettings> = {
+  name: 'anomaly',
+  stage: 11,
+  config: anomalyConfig,
+  create(config, { writes, keepRunning, logger, repeatedErrors }) {
+    const settings = config.anomaly;
+    if (!settings.enabled) return null;
+    if (writes === undefined || keepRunning === undefined) throw new Error('anomaly detection needs the store writes and a place to keep its flush running');
+    const profiles = new KeyProfiles(settings.detection, settings.maxKeys);
+    const recorder = new AnomalyRecorder({
+      profiles,
+      writes,
+      logger,
+      load: { limit: settings.maxKeys, networksPerKey: settings.detection.maxNetworksPerKey },
+      onStoreError: repeatedErrors('anomaly detection: writing to the key store failed; will retry'),
+    });
+    recorder.start(settings.flushInterval);
+    keepRunning('anomaly recorder', recorder, (running) => running.close());
+    return new AnomalyCheck({ profiles, recorder, actions: settings });
+  },
+};

@@ -1,0 +1,189 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fakeContext, fakeKey, fakeParts, recordingLogger } from '../../../test/support/fake-context.ts';
+import type { Denial } from '../../http/error-catalogue.ts';
+import { digestKey } from '../../keys/key-digest.ts';
+import type { KeyRecord } from '../../keys/key-record.ts';
+import { MemoryLimiter } from '../../limits/memory-limiter.ts';
+import { compileRateText, type CompiledRate } from '../../limits/rate-policy.ts';
+import { ANSWERED } from '../request-context.ts';
+import { presentedKeys } from './index.ts';
+import { PresentedKeyCheck, type PresentationAction, type PresentedKeyStore } from './presented-key-check.ts';
+
+const PATH = '/.well-known/portcullis/revoke-key';
+const LIVE = 'pcl_live_key';
+const REVOKED = 'pcl_revoked_key';
+const QUARANTINED = 'pcl_quarantined_key';
+
+/** A store holding three keys in three states, recording what is done to them. */
+function fakeStore(failures = 0) {
+  const calls: string[] = [];
+  let failing = failures;
+  const records = new Map<string, KeyRecord>([
+    [digestKey(LIVE), fakeKey({ id: 'key_live' }).record],
+    [digestKey(REVOKED), fakeKey({ id: 'key_revoked', revokedAt: 1 }).record],
+    [digestKey(QUARANTINED), fakeKey({ id: 'key_quarantined', quarantinedAt: 1 }).record],
+  ]);
+  const store: PresentedKeyStore = {
+    getKeyByDigest: async (digest) => {
+      calls.push('lookup');
+      if (failing-- > 0) throw new Error('store down');
+      return records.get(digest) ?? null;
+    },
+    quarantineKey: async (id, reason, _at, by, evidence) => (calls.push(`quarantine ${id} (${reason}) by ${by.actor}@${by.address} ${JSON.stringify(evidence)}`), null),
+    revokeKey: async (id, reason, _at, by, evidence) => (calls.push(`revoke ${id} (${reason}) by ${by.actor}@${by.address} ${JSON.stringify(evidence)}`), null),
+  };
+  return { store, calls };
+}
+
+function makeCheck(store: PresentedKeyStore, options: { action?: PresentationAction; rate?: string; maxPending?: number } = {}) {
+  const logged = recordingLogger();
+  const check = new PresentedKeyCheck({
+    path: PATH,
+    action: options.action ?? 'quarantine',
+    rate: compileRateText(options.rate ?? '100/s') as CompiledRate,
+    limiter: new MemoryLimiter({ maxKeys: 10, maxAddresses: 10 }),
+    store,
+    logger: logged.logger,
+    onStoreError: () => {},
+    retryDelaysMs: [1, 1],
+    ...(options.maxPending === undefined ? {} : { maxPending: options.maxPending }),
+  });
+  return { check, lines: logged.lines };
+}
+
+/** A report as a finder posts it; the answer's body is recorded on `context.sent`. */
+function presentation(body: string, address = '198.51.100.7') {
+  const context = fakeContext({ method: 'POST', url: PATH, address, body, headers: ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body))] });
+  const sent: Buffer[] = [];
+  const end = context.res.end.bind(context.res);
+  context.res.end = ((chunk?: string) => (chunk !== undefined && sent.push(Buffer.from(chunk)), end())) as typeof context.res.end;
+  return { context, sent };
+}
+
+const report = (key: string, url: string | null = 'https://paste.example/abc') => JSON.stringify({ key, url });
+const settled = (check: PresentedKeyCheck) => new Promise<void>((resolve) => {
+  const poll = () => (check.pending === 0 ? resolve() : setTimeout(poll, 1));
+  setImmediate(poll);
+});
+
+describe('PresentedKeyCheck', () => {
+  it('passes every other path on, whatever its method, and answers other methods on its path with 405', () => {
+    const { store, calls } = fakeStore();
+    const { check } = makeCheck(store);
+    assert.equal(check.run(fakeContext({ method: 'POST', url: `${PATH}/x` })), null);
+    assert.equal(check.run(fakeContext({ url: '/orders' })), null);
+    assert.deepEqual(check.run(fakeContext({ url: PATH })), { code: 'method_not_allowed', status: 405, detail: 'Leaked keys are reported with POST.', headers: [['allow', 'POST']] });
+    assert.deepEqual(calls, []);
+  });
+
+  it('quarantines a live key after answering, with the finder\'s address and the URL as evidence', async () => {
+    const { store, calls } = fakeStore();
+    const { check } = makeCheck(store);
+    const { context } = presentation(report(LIVE));
+    assert.equal(await check.run(context), ANSWERED);
+    // The answer went out before the store was asked anything.
+    assert.deepEqual(calls, []);
+    assert.equal(context.res.statusCode, 202);
+    await settled(check);
+    assert.deepEqual(calls, ['lookup', 'quarantine key_live (presented as leaked) by key-presentation@198.51.100.7 {"url":"https://paste.example/abc","source":"presentation"}']);
+  });
+
+  it('revokes with action revoke', async () => {
+    const { store, calls } = fakeStore();
+    const { check } = makeCheck(store, { action: 'revoke' });
+    await check.run(presentation(report(LIVE, null)).context);
+    await settled(check);
+    assert.deepEqual(calls, ['lookup', 'revoke key_live (presented as leaked) by key-presentation@198.51.100.7 {"url":null,"source":"presentation"}']);
+  });
+
+  it('answers an unknown, a revoked, a quarantined and a live key with the same status and the same bytes', async () => {
+    const { store, calls } = fakeStore();
+    const { check } = makeCheck(store);
+    const answers = [];
+    for (const key of ['pcl_unknown', REVOKED, QUARANTINED, LIVE, 'not even a key']) {
+      const { context, sent } = presentation(report(key));
+      assert.equal(await check.run(context), ANSWERED);
+      answers.push({ status: context.res.statusCode, body: Buffer.concat(sent).toString() });
+    }
+    assert.equal(new Set(answers.map((answer) => JSON.stringify(answer))).size, 1, JSON.stringify(answers));
+    assert.equal(answers[0]!.status, 202);
+    await settled(check);
+    // Only the live key was changed; revoked and quarantined keys keep their state.
+    assert.deepEqual(calls.filter((call) => call !== 'lookup'), ['quarantine key_live (presented as leaked) by key-presentation@198.51.100.7 {"url":"https://paste.example/abc","source":"presentation"}']);
+    assert.equal(calls.filter((call) => call === 'lookup').length, 5);
+  });
+
+  it('refuses a malformed body with 400, saying nothing of keys, and changes nothing', async () => {
+    const { store, calls } = fakeStore();
+    const { check } = makeCheck(store);
+    const outcome = await check.run(presentation('{"key":5}').context);
+    assert.deepEqual(outcome, { code: 'request_invalid', status: 400, detail: 'key must be a non-empty string.' });
+    await settled(check);
+    assert.deepEqual(calls, []);
+  });
+
+  it('limits reports per address, before reading the body, without charging other addresses', async () => {
+    const { store } = fakeStore();
+    const { check } = makeCheck(store, { rate: '2/h' });
+    for (let index = 0; index < 2; index++) assert.equal(await check.run(presentation(report('pcl_x')).context), ANSWERED);
+    const refused = (await check.run(presentation(report('pcl_x')).context)) as Denial;
+    assert.equal(refused.code, 'rate_limited');
+    assert.equal(refused.headers?.[0]?.[0], 'retry-after');
+    assert.ok(Number(refused.headers?.[0]?.[1]) > 1000);
+    assert.equal(await check.run(presentation(report('pcl_x'), '198.51.100.8').context), ANSWERED, 'another address has its own budget');
+    await settled(check);
+  });
+
+  it('refuses a body over 4 KiB from its Content-Length', () => {
+    const { store } = fakeStore();
+    const { check } = makeCheck(store);
+    const context = fakeContext({ method: 'POST', url: PATH, headers: ['Content-Length', '5000'] });
+    assert.equal((check.run(context) as { code: string }).code, 'body_too_large');
+  });
+
+  it('refuses with 503 key_reports_busy while too many reports wait, before reading the body', async () => {
+    const { store } = fakeStore();
+    let release = () => {};
+    const held: PresentedKeyStore = { ...store, getKeyByDigest: () => new Promise((resolve) => (release = () => resolve(null))) };
+    const { check } = makeCheck(held, { maxPending: 2 });
+    assert.equal(await check.run(presentation(report('pcl_a')).context), ANSWERED);
+    assert.equal(await check.run(presentation(report('pcl_b')).context), ANSWERED);
+    assert.equal((await check.run(presentation(report('pcl_c')).context) as { code: string }).code, 'key_reports_busy');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    await settled(check);
+    assert.equal(await check.run(presentation(report('pcl_d')).context), ANSWERED);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    await settled(check);
+  });
+
+  it('tries the store again when it fails, and logs a report it had to drop without the key', async () => {
+    const retried = fakeStore(2);
+    const first = makeCheck(retried.store);
+    await first.check.run(presentation(report(LIVE)).context);
+    await settled(first.check);
+    assert.equal(retried.calls.filter((call) => call.startsWith('quarantine')).length, 1, 'handled on the third attempt');
+
+    const dropped = fakeStore(3);
+    const second = makeCheck(dropped.store);
+    await second.check.run(presentation(report(LIVE)).context);
+    await settled(second.check);
+    assert.equal(dropped.calls.filter((call) => call.startsWith('quarantine')).length, 0);
+    const line = second.lines.find((entry) => entry.level === 'error');
+    assert.match(line?.message ?? '', /dropped/);
+    assert.ok(!JSON.stringify(second.lines).includes(LIVE), 'the key is never logged');
+  });
+});
+
+describe('presentedKeys policy', () => {
+  it('makes no check unless enabled', () => {
+    const rate = compileRateText('10/h') as CompiledRate;
+    assert.equal(presentedKeys.create({ leaks: { presentation: { enabled: false, path: PATH, action: 'quarantine', rate } } }, fakeParts()), null);
+    const check = presentedKeys.create({ leaks: { presentation: { enabled: true, path: PATH, action: 'quarantine', rate } } }, fakeParts({ store: fakeStore().store as never, limiter: new MemoryLimiter({ maxKeys: 1, maxAddresses: 1 }) }));
+    assert.ok(check instanceof PresentedKeyCheck);
+  });
+});
