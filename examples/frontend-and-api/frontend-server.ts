@@ -3,6 +3,11 @@
  * `/api/…` calls by calling the Shop API through Portcullis, server-side, with this instance's
  * own key. The browser never sees the key; it sees only this server's answers.
  *
+ * The page can also call the API directly through Portcullis: it asks this server for a
+ * delegated token (`POST /session/api-token`), which the server gets from Portcullis with its
+ * key, bound to the browser's non-extractable DPoP key, read-only and for this page's origin
+ * only; the page's `@portcullis/browser` client (served as `/dpop.js`) adds a proof to every call.
+ *
  * Configured by environment variables (the demo's stack.ts sets them):
  *   FRONTEND_NAME        the instance's name, shown on the page (frontend-1)
  *   FRONTEND_LISTEN      host:port the page is served on (127.0.0.1:3001)
@@ -16,6 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent, request } from 'node:https';
+import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 
 function requiredEnv(name: string): string {
@@ -32,10 +38,16 @@ const apiKey = requiredEnv('FRONTEND_API_KEY');
 const agent = new Agent({ keepAlive: true, ca: readFileSync(requiredEnv('PORTCULLIS_CA')), localAddress: requiredEnv('SOURCE_ADDRESS') });
 
 const publicFolder = join(import.meta.dirname, 'public');
+// The browser client, from its TypeScript source with the types removed (no build step for the demo).
+const browserClient = stripTypeScriptTypes(readFileSync(join(import.meta.dirname, '../../packages/browser/src/index.ts'), 'utf8'));
 const pages: Record<string, { type: string; body: Buffer }> = {
   '/': { type: 'text/html; charset=utf-8', body: readFileSync(join(publicFolder, 'index.html')) },
   '/app.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(publicFolder, 'app.js')) },
+  '/dpop.js': { type: 'text/javascript; charset=utf-8', body: Buffer.from(browserClient) },
 };
+/** What a delegated token may do: read the catalogue, nothing else this key may do (no orders). */
+const BROWSER_SCOPES = ['catalog:read'];
+const BROWSER_TOKEN_SECONDS = 600;
 const MAX_BODY = 4096;
 
 interface ApiAnswer {
@@ -43,7 +55,7 @@ interface ApiAnswer {
   body: unknown;
 }
 
-/** Calls the API through Portcullis with this instance's key. */
+/** Calls the API (or the gateway's token endpoint) through Portcullis with this instance's key. */
 function callApi(method: string, path: string, body?: string): Promise<ApiAnswer> {
   return new Promise((resolve) => {
     const headers: Record<string, string> = { authorization: `Bearer ${apiKey}`, accept: 'application/json' };
@@ -76,7 +88,8 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
   res.writeHead(status, {
     'content-type': type,
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'",
+    // The page may call the gateway itself, with a delegated token; nothing else.
+    'content-security-policy': `default-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' ${gateway.origin}`,
     'x-content-type-options': 'nosniff',
   });
   res.end(body);
@@ -97,9 +110,29 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The page's only ways to reach the API: two fixed operations, not an open proxy. */
+/**
+ * A delegated token for the browser's DPoP key (`{"jkt": "…"}`), from Portcullis, for this
+ * page's origin only. In a real app, only for a signed-in session.
+ */
+async function browserToken(req: IncomingMessage): Promise<ApiAnswer> {
+  const body = await readBody(req);
+  let jkt: unknown;
+  try {
+    jkt = body === null ? undefined : (JSON.parse(body) as { jkt?: unknown }).jkt;
+  } catch {
+    jkt = undefined;
+  }
+  if (typeof jkt !== 'string') return { status: 400, body: { code: 'jkt_missing' } };
+  const origin = `http://${host}:${port}`;
+  const answer = await callApi('POST', '/.well-known/portcullis/token', JSON.stringify({ jkt, scopes: BROWSER_SCOPES, origins: [origin], lifetime: BROWSER_TOKEN_SECONDS }));
+  return answer;
+}
+
+/** The page's only ways to reach the API: two fixed operations and its token, not an open proxy. */
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://frontend').pathname;
+  if (req.method === 'POST' && path === '/session/api-token') return sendAnswer(res, await browserToken(req));
+  if (req.method === 'GET' && path === '/session/gateway') return send(res, 200, 'application/json', JSON.stringify({ gateway: gateway.origin }));
   if (req.method === 'GET' && path === '/api/products') return sendAnswer(res, await callApi('GET', '/products'));
   if (req.method === 'POST' && path === '/api/orders') {
     const body = await readBody(req);

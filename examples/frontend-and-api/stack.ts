@@ -195,7 +195,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     }),
   );
   const gateway = Promise.all([certificates, keys]).then(() =>
-    launch('portcullis', CLI, ['serve', '--config', join(EXAMPLE_FOLDER, 'portcullis.yaml'), '--listen', `127.0.0.1:${ports.portcullis}`, '--admin-listen', `127.0.0.1:${ports.admin}`, '--upstream', apiUrl], /"msg":"gateway listening"/, {}),
+    launch('portcullis', CLI, ['serve', '--config', join(EXAMPLE_FOLDER, 'portcullis.yaml'), '--listen', `127.0.0.1:${ports.portcullis}`, '--admin-listen', `127.0.0.1:${ports.admin}`, '--upstream', apiUrl], /"msg":"gateway listening"/, {
+      // The frontends' pages may call the gateway directly (with a delegated DPoP token).
+      PORTCULLIS_CORS_ALLOWED_ORIGINS: instances.map((instance) => `http://127.0.0.1:${instance.port}`).join(','),
+    }),
   );
   const frontendsStarted = Promise.all([certificates, keys]).then(([, created]) =>
     Promise.all(

@@ -31,7 +31,7 @@ export function chromiumCheck(): ServiceCheck {
  * Headless Chromium with a fresh profile. Without these flags it tries to reach the network
  * (component updates, sync, QUIC), which stalls on a machine that has none.
  */
-export async function launchChromium(viewport = { width: 1280, height: 860 }): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+export async function launchChromium(viewport = { width: 1280, height: 860 }, extraArgs: readonly string[] = []): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'portcullis-chromium-'));
   let context: BrowserContext;
   try {
@@ -39,7 +39,7 @@ export async function launchChromium(viewport = { width: 1280, height: 860 }): P
       executablePath: findExecutable(CHROMIUM) ?? CHROMIUM,
       headless: true,
       viewport,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic', ...extraArgs],
     });
   } catch (error) {
     rmSync(profile, { recursive: true, force: true });

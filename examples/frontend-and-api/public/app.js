@@ -68,4 +68,39 @@ document.getElementById('order-form').addEventListener('submit', async (event) =
     : `Order refused. Error from API: ${errorCode(answer)}${validationDetail(answer)}`;
 });
 
+// The direct path: a delegated DPoP token from this page's server, then calls to the gateway.
+let direct = null;
+async function directApi() {
+  if (direct !== null) return direct;
+  const { createDpopFetch } = await import('/dpop.js');
+  const { gateway } = await (await fetch('/session/gateway')).json();
+  const api = await createDpopFetch({
+    getToken: async (jkt) => {
+      const response = await fetch('/session/api-token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jkt }) });
+      const answer = await response.json();
+      if (answer.status !== 200) throw new Error(`no token: ${errorCode(answer)}`);
+      return answer.body.token;
+    },
+  });
+  direct = { api, gateway };
+  return direct;
+}
+
+document.getElementById('direct-call').addEventListener('click', async () => {
+  const result = document.getElementById('direct-result');
+  result.textContent = 'Calling…';
+  try {
+    const { api, gateway } = await directApi();
+    const response = await api(`${gateway}/products?limit=3`);
+    const body = await response.json();
+    result.dataset.status = String(response.status);
+    result.textContent = response.status === 200
+      ? `Direct call: ${body.products.length} products, served to key "${body.servedTo}" (HTTP 200)`
+      : `Direct call refused: ${body.code ?? `HTTP ${response.status}`}`;
+  } catch (error) {
+    result.dataset.status = 'error';
+    result.textContent = `Direct call failed: ${error.message}`;
+  }
+});
+
 refresh();

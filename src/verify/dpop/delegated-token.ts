@@ -67,7 +67,7 @@ export type MintResult =
   | { readonly ok: false; readonly problem: string };
 
 /** What a verified token says. */
-interface DelegatedTokenClaims {
+export interface DelegatedTokenClaims {
   readonly parentKeyId: string;
   readonly scopes: readonly string[];
   readonly origins: readonly string[];

@@ -18,7 +18,7 @@
  * A failure is a value: the reason and the denial to send (`dpop-refusals.ts`).
  */
 import { createHash } from 'node:crypto';
-import { compactVerify, errors, type JWK } from 'jose';
+import { compactVerify, errors, type CryptoKey, type JWK } from 'jose';
 import type { Denial } from '../../http/error-catalogue.ts';
 import { createDpopRefusals, type DpopRefusals, type ProofRefusalReason } from './dpop-refusals.ts';
 import type { JtiReplayCache } from './jti-replay-cache.ts';
@@ -43,7 +43,15 @@ export interface DpopProofSettings {
   readonly futureSkewMs: number;
   readonly replayCache: JtiReplayCache;
   readonly refusals: DpopRefusals;
+  /**
+   * Proof keys already imported, by algorithm and coordinates: a browser signs every proof
+   * with one key, and importing it costs about as much as verifying a signature. Only keys that
+   * imported (points on their curve) are kept; emptied when it reaches its bound.
+   */
+  readonly importedKeys: Map<string, CryptoKey>;
 }
+
+const MAX_IMPORTED_KEYS = 10_000;
 
 /** The nonce a server requires (§9): the one it hands out now, and the one before it while rotating. */
 interface DpopNonce {
@@ -105,6 +113,7 @@ export function createDpopProofSettings(options: DpopProofOptions): DpopProofSet
     maxAgeMs: whole(options.maxAgeSeconds, 60, 1, 600, 'DPoP proof max age') * 1000,
     futureSkewMs: whole(options.futureSkewSeconds, 5, 0, 300, 'DPoP proof future skew') * 1000,
     replayCache: options.replayCache,
+    importedKeys: new Map(),
     refusals: createDpopRefusals(accepted),
   };
 }
@@ -168,12 +177,18 @@ function checkClaims(claims: Record<string, unknown>, request: DpopProofRequest,
 }
 
 /** Whether the signature verifies; `jwk` when the key is not a point on its curve. */
-async function checkSignature(proof: string, alg: DpopAlgorithm, jwk: JWK): Promise<ProofRefusalReason | null> {
-  let key;
-  try {
-    key = await importProofKey(alg, jwk);
-  } catch {
-    return 'jwk';
+async function checkSignature(proof: string, alg: DpopAlgorithm, jwk: JWK, imported: Map<string, CryptoKey>): Promise<ProofRefusalReason | null> {
+  // `publicJwkFor` kept only the members that define the key, so these name it exactly.
+  const name = `${alg}.${jwk.crv}.${jwk.x}.${jwk.y ?? ''}`;
+  let key = imported.get(name);
+  if (key === undefined) {
+    try {
+      key = await importProofKey(alg, jwk);
+    } catch {
+      return 'jwk';
+    }
+    if (imported.size >= MAX_IMPORTED_KEYS) imported.clear();
+    imported.set(name, key);
   }
   try {
     await compactVerify(proof, key, { algorithms: [alg] });
@@ -221,7 +236,7 @@ export async function verifyDpopProof(request: DpopProofRequest, settings: DpopP
   if (typeof key === 'string') return refused(key, refusals.proof[key]);
   const claimRefusal = checkClaims(decoded.claims, request, settings);
   if (claimRefusal !== null) return refused(claimRefusal, refusals.proof[claimRefusal]);
-  const signatureRefusal = await checkSignature(decoded.proof, key.alg, key.jwk);
+  const signatureRefusal = await checkSignature(decoded.proof, key.alg, key.jwk, settings.importedKeys);
   if (signatureRefusal !== null) return refused(signatureRefusal, refusals.proof[signatureRefusal]);
   return checkUse(decoded, await jwkThumbprint(key.jwk), request, settings);
 }

@@ -35,6 +35,8 @@ const TOKEN_DETAILS = {
   claims: 'The access token claims are missing or not valid.',
   expired: 'The access token has expired; ask for a new one.',
   thumbprint: 'The access token is bound to another key than the one that signed the DPoP proof.',
+  multiple: 'The request carries more than one DPoP-bound access token; send exactly one.',
+  parentUnknown: 'The key this access token was issued to no longer exists.',
 } as const;
 
 const REPLAYED_DETAIL = 'This DPoP proof was already used; make a new proof (with a new jti) for every request.';
@@ -44,6 +46,10 @@ export interface DpopRefusals {
   readonly proof: Readonly<Record<ProofRefusalReason, Denial>>;
   readonly token: Readonly<Record<TokenRefusalReason, Denial>>;
   readonly replayed: Denial;
+  /** The request's `Origin` is not one the token names. */
+  readonly originNotAllowed: Denial;
+  /** The `WWW-Authenticate` line of `invalid_token`, for refusals whose code another module owns (the parent key revoked). */
+  readonly invalidTokenChallenge: ReadonlyArray<readonly [string, string]>;
   /** `use_dpop_nonce` (RFC 9449 §9), with the nonce to use in `DPoP-Nonce`; made per refusal, as the nonce changes. */
   nonceRequired(nonce: string): Denial;
   /** The replay cache is full; `Retry-After` says when its oldest entry leaves it. */
@@ -75,6 +81,8 @@ export function createDpopRefusals(algorithms: readonly DpopAlgorithm[]): DpopRe
     proof: proof as Record<ProofRefusalReason, Denial>,
     token: token as Record<TokenRefusalReason, Denial>,
     replayed: denial('dpop_proof_replayed', REPLAYED_DETAIL, invalidProof),
+    originNotAllowed: denial('dpop_origin_not_allowed', null, invalidToken),
+    invalidTokenChallenge: invalidToken,
     nonceRequired: (nonce) => denial('dpop_nonce_required', null, [['www-authenticate', useNonce], ['dpop-nonce', nonce]]),
     // A full cache is the gateway's state, not the client's fault: 503 and no challenge.
     replayCacheFull: (retryAfterSeconds) => denial('dpop_replay_cache_full', null, [['retry-after', String(retryAfterSeconds)]]),
