@@ -5,7 +5,7 @@
  */
 
 /** Bottom up. A folder may import its own files and those of any folder before it. */
-const LAYERS = ['http', 'config', 'keys', 'store', 'telemetry', 'verify', 'limits', 'routes', 'openapi', 'certs', 'policies', 'engine', 'health', 'admin', 'app', 'workers', 'cli'];
+const LAYERS = ['http', 'config', 'keys', 'store', 'telemetry', 'verify', 'limits', 'routes', 'openapi', 'certs', 'policies', 'engine', 'health', 'webhooks', 'admin', 'app', 'workers', 'cli'];
 
 const upwardRules = LAYERS.slice(0, -1).map((layer, index) => ({
   name: `layer-${layer}`,

@@ -24,11 +24,13 @@ const STATUS = ['active', 'rotating', 'quarantined', 'revoked', 'expired'];
 /** The settings a key carries beyond name and tags, as `keys create` takes them (src/routes/key-setting-checks.ts checks their content). */
 const settings = {
   scopes: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 128 }, description: 'What the key may do, such as `orders:read`; `orders:*` and `*` are wildcards. `GET /api/scopes` lists the scopes the routes require.' },
+  apis: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 63 }, description: 'The APIs of the gateway (`apis[].name` in its config) the key may be used on; empty: every API. On any other API it is refused with 403 `key_wrong_api`.' },
   allowedCidrs: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 64 }, description: 'The key works only from these networks, such as `10.0.0.0/8` or `2001:db8::/32`; empty: from anywhere. Host bits must be zero.' },
   rateLimit: nullable('string', { maxLength: 64, description: 'Rate limit instead of `limits.keyRate`, such as `100/s` or `100/s burst 200`; null: the gateway\'s default.' }),
   quota: nullable('string', { maxLength: 64, description: 'Request quota instead of `limits.keyQuota`, such as `10000/day`; null: the default.' }),
   certFingerprint: nullable('string', { maxLength: 128, description: 'Bind the key to a client certificate by its SHA-256 fingerprint (hex, colons allowed); null: unbound.' }),
   certificate: { type: 'string', maxLength: 16384, description: 'Bind the key to this PEM client certificate (its fingerprint is stored); instead of `certFingerprint`.' },
+  signingKey: nullable('string', { maxLength: 16384, description: 'Bind the key to this PEM public key (Ed25519, ECDSA P-256, or RSA of 2048 bits or more): every request with the key must then carry an RFC 9421 signature by it (docs/security.md); null: unbound.' }),
 };
 const auditFilters = [
   { name: 'actor', in: 'query', schema: { type: 'string', maxLength: 80 }, description: '`cli` or an admin token id.' },
@@ -61,8 +63,10 @@ const schemas: Record<string, Schema> = {
       tags: { type: 'array', items: { type: 'string' } },
       quota: nullable('string'),
       scopes: { type: 'array', items: { type: 'string' } },
+      apis: { type: 'array', items: { type: 'string' }, description: 'The APIs the key may be used on; empty: every API.' },
       allowedCidrs: { type: 'array', items: { type: 'string' } },
       certFingerprint: nullable('string'),
+      signingKey: nullable('string', { description: 'The PEM public key signed requests are verified with; null when unbound.' }),
       rateLimit: nullable('string'),
       metadata: { type: 'object' },
       createdAt: time('When the key was created.'),
@@ -115,7 +119,7 @@ const schemas: Record<string, Schema> = {
   },
   Overview: {
     type: 'object',
-    description: 'Traffic over the window from per-minute usage (summed per step over every key by the store, in one call), the keys that stand out, and this node\'s health.',
+    description: 'Traffic over the window from per-minute usage (summed per step over every key by the store, in one call), the keys that stand out, this node\'s health and every node\'s.',
     properties: {
       window: { type: 'string' }, step: { type: 'integer', description: 'Seconds per point.' },
       from: { type: 'string', format: 'date-time', description: 'Start of the first point.' }, to: { type: 'string', format: 'date-time', description: 'End of the last point (the end of the step in progress).' },
@@ -138,6 +142,17 @@ const schemas: Record<string, Schema> = {
       topByDenials: { type: 'array', description: 'At most 10 keys with refusals, most refused first (ties by id).', items: ref('OverviewKey') },
       keys: { type: 'object', description: 'Every key by status.' }, expiringSoon: { type: 'array', items: { type: 'object' } }, recentRevocations: { type: 'array', items: { type: 'object' } },
       node: ref('Health'),
+      nodes: { type: 'array', description: 'Every gateway node sharing the store, from their heartbeats: this node first (its health as of now), then the others, oldest start first.', items: ref('OverviewNode') },
+    },
+  },
+  OverviewNode: {
+    type: 'object',
+    properties: {
+      id: { type: 'string', description: 'Random per process start (`node_…`).' }, hostName: { type: 'string' }, pid: { type: 'integer' }, version: { type: 'string' },
+      startedAt: { type: 'string', format: 'date-time' }, lastSeen: { type: 'string', format: 'date-time', description: 'Its latest heartbeat (this node: now).' },
+      self: { type: 'boolean', description: 'The node that answered.' },
+      state: { type: 'string', enum: ['live', 'missing'], description: '`missing`: no heartbeat for 3 of its intervals (`health.heartbeatInterval`): stopped, cut off from the store, or gone. Rows are deleted an hour after the last heartbeat.' },
+      health: { type: 'object', description: 'Its health as it last wrote it: the same fields as `/api/health`.' },
     },
   },
   OverviewKey: {
@@ -145,6 +160,26 @@ const schemas: Record<string, Schema> = {
     properties: {
       id: { type: 'string' }, name: { type: 'string', description: 'The key\'s id when no key has it (usage of a key that is gone).' },
       status: { type: 'string', enum: [...STATUS, 'unknown'] }, requests: { type: 'integer' }, denied: { type: 'integer' },
+    },
+  },
+  WouldDenies: {
+    type: 'object',
+    description: 'Requests a policy in report mode let through that enforcing would have refused, summed across nodes; most first, at most 500 rows.',
+    required: ['window', 'from', 'to', 'total', 'rows'],
+    properties: {
+      window: { type: 'string' }, from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' },
+      total: { type: 'integer', description: 'Every would-deny in the window (also those past the 500 rows).' },
+      rows: {
+        type: 'array',
+        items: {
+          type: 'object', required: ['code', 'api', 'route', 'keyId', 'keyName', 'requests'],
+          properties: {
+            code: { type: 'string' }, api: { type: 'string' }, route: { type: 'string', description: 'The matched operation, the path when none matched, or `(other routes)`.' },
+            keyId: nullable('string'), keyName: nullable('string'), requests: { type: 'integer' },
+            firstMinute: { type: 'string', format: 'date-time' }, lastMinute: { type: 'string', format: 'date-time' },
+          },
+        },
+      },
     },
   },
   Scopes: {
@@ -280,7 +315,10 @@ export const adminPaths: Record<string, Record<string, Operation>> = {
     get: read({ operationId: 'getUsage', summary: 'Busiest keys over a window', parameters: [window, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }], responses: { 200: json(ref('UsageSummary')) } }),
   },
   '/api/overview': {
-    get: read({ operationId: 'getOverview', summary: 'Traffic and refusals by code over a window, top keys, keys expiring soon, recent revocations, node health', parameters: [window], responses: { 200: json(ref('Overview')) } }),
+    get: read({ operationId: 'getOverview', summary: 'Traffic and refusals by code over a window, top keys, keys expiring soon, recent revocations, the health of every node', parameters: [window], responses: { 200: json(ref('Overview')) } }),
+  },
+  '/api/would-denies': {
+    get: read({ operationId: 'getWouldDenies', summary: 'What the policies in report mode would have refused over a window, by code, API, route and key (as `portcullis report`)', parameters: [window], responses: { 200: json(ref('WouldDenies')) } }),
   },
   '/api/scopes': {
     get: read({ operationId: 'listScopes', summary: 'The scopes the gateway\'s routes require, with the operations that need each', responses: { 200: json(ref('Scopes')) } }),
@@ -305,6 +343,50 @@ export const adminPaths: Record<string, Record<string, Operation>> = {
   },
   '/api/audit/verify': {
     get: read({ operationId: 'verifyAudit', summary: 'Check the audit log\'s hash chain', responses: { 200: json(ref('AuditVerification')) } }),
+  },
+  '/api/incidents': {
+    get: read({
+      operationId: 'listIncidents', summary: 'Leak incidents from the audit log, newest first: secret-scanning alerts, presented keys, anomalies and quarantines, with the key\'s status now (as `portcullis incidents list --json`)',
+      parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }],
+      responses: { 200: json({ type: 'array', items: { type: 'object', properties: {
+        seq: { type: 'integer' }, at: { type: 'string' }, kind: { type: 'string', enum: ['alert', 'presentation', 'anomaly', 'quarantine'] }, keyId: { type: 'string' },
+        action: { type: 'string' }, actor: { type: 'string' }, address: { type: ['string', 'null'] }, reason: { type: ['string', 'null'] },
+        url: { type: ['string', 'null'] }, source: { type: ['string', 'null'] }, keyName: { type: ['string', 'null'] }, keyStatus: { type: ['string', 'null'] },
+      } } }) },
+    }),
+  },
+  '/api/webhooks/deliveries': {
+    get: read({
+      operationId: 'listWebhookDeliveries', summary: 'The webhook delivery log, newest event first: each delivery\'s event, endpoint, status, attempts and last answer',
+      parameters: [
+        { name: 'status', in: 'query', schema: { type: 'string', enum: ['pending', 'delivered', 'failed'] } },
+        { name: 'before', in: 'query', schema: { type: 'integer', minimum: 1 }, description: 'Deliveries of audit entries older than this seq.' },
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+      ],
+      responses: { 200: json({
+        type: 'object',
+        required: ['enabled', 'items'],
+        properties: {
+          enabled: { type: 'boolean', description: 'Whether this node sends webhooks (webhooks.endpoints is set).' },
+          items: { type: 'array', items: { type: 'object', properties: {
+            messageId: { type: 'string' }, endpoint: { type: 'string' }, eventType: { type: 'string' }, auditSeq: { type: 'integer' },
+            createdAt: { type: 'string' }, status: { type: 'string' }, attempts: { type: 'integer' }, nextAttemptAt: { type: ['string', 'null'] },
+            lastAttemptAt: { type: ['string', 'null'] }, lastStatus: { type: ['integer', 'null'] }, lastError: { type: ['string', 'null'] }, deliveredAt: { type: ['string', 'null'] },
+            payload: { type: 'string', description: 'The exact body sent.' },
+          } } },
+        },
+      }) },
+    }),
+  },
+  '/api/webhooks/deliveries/{messageId}/redeliver': {
+    post: write({
+      operationId: 'redeliverWebhook', summary: 'Send a webhook message again: its deliveries (to `endpoint`, or to every endpoint) become pending, due now, with a fresh count of attempts',
+      parameters: [
+        { name: 'messageId', in: 'path', required: true, schema: { type: 'string', pattern: '^msg_[0-9]+_[a-z_]+$', maxLength: 64 } },
+        { name: 'endpoint', in: 'query', schema: { type: 'string', maxLength: 2048 } },
+      ],
+      responses: { 200: json({ type: 'object', required: ['redelivered'], properties: { redelivered: { type: 'integer', minimum: 1 } } }), ...problemResponses(404) },
+    }),
   },
   '/api/admin-tokens': {
     get: write({ operationId: 'listAdminTokens', summary: 'Every admin token, newest first (write tokens only)', responses: { 200: json({ type: 'array', items: ref('AdminToken') }) } }),

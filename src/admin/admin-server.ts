@@ -25,11 +25,15 @@ import { registerReportRoutes } from './report-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
+import { registerWebhookRoutes } from './webhook-routes.ts';
+import { registerIncidentRoutes } from './incident-routes.ts';
+import type { WebhookDeliveryStore } from '../store/webhooks/webhook-deliveries.ts';
 import { registerOverviewRoutes } from './overview-routes.ts';
 import { KeyCatalogue } from './key-catalogue.ts';
 import { UsageRollup } from './usage-rollup.ts';
 import { AdminTokenActivity } from './token-activity.ts';
-import { nodeHealth } from './node-health.ts';
+import { listNodes, nodeHealth } from './node-health.ts';
+import { describeThisNode, type NodeIdentity } from '../health/node-heartbeat.ts';
 import type { Operation } from '../routes/operation.ts';
 
 interface ChangeFeedState extends KeyEventSource {
@@ -53,6 +57,10 @@ export interface AdminDependencies {
   operations?: readonly Operation[];
   /** Whether Redis is reachable right now; null or absent when limits are kept in memory only. */
   redisShared?: (() => boolean) | null;
+  /** This node as its heartbeat row names it (a fresh identity when absent). */
+  node?: NodeIdentity;
+  /** The webhook delivery log; null or absent when this node sends no webhooks. */
+  webhookDeliveries?: WebhookDeliveryStore | null;
 }
 
 /**
@@ -101,7 +109,10 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
   registerReportRoutes(app, routes, store);
   registerAuditRoutes(app, routes, store, catalogue);
   registerTokenRoutes(app, routes, store, activity);
-  registerOverviewRoutes(app, routes, { store, catalogue, operations: dependencies.operations ?? [], health: () => nodeHealth(dependencies) });
+  registerWebhookRoutes(app, routes, dependencies.webhookDeliveries ?? null);
+  registerIncidentRoutes(app, routes, store);
+  const self = { identity: dependencies.node ?? describeThisNode(), health: () => nodeHealth(dependencies) };
+  registerOverviewRoutes(app, routes, { store, catalogue, operations: dependencies.operations ?? [], health: self.health, nodes: () => listNodes(store, self) });
   registerSessionRoutes(app, routes, store, sessions, protocol);
   registerOperation(app, routes, 'streamEvents', async (request, reply) => streams.open(request, reply));
   registerOperation(app, routes, 'openapi', async () => adminOpenApi);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { createCertificateAuthority, issueClientCertificate } from '../certs/dev-certificates.ts';
 import { AdminProblem } from './admin-problems.ts';
 import { checkedSettings, newKeySettings } from './key-settings-body.ts';
@@ -46,8 +46,33 @@ describe('key settings of an admin API body', () => {
     assert.deepEqual(refusal({ certificate: client.cert, certFingerprint: 'ab'.repeat(32) }).map(([pointer]) => pointer), ['/body/certificate']);
   });
 
+  it('binds a PEM public key for signed requests (stored canonical), unbinds with null, and refuses anything else', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    assert.deepEqual(checkedSettings({ signingKey: `\n${pem.replaceAll('\n', '\r\n')}` }, NOW), { signingKey: pem });
+    assert.deepEqual(checkedSettings({ signingKey: null }, NOW), { signingKey: null });
+    assert.deepEqual(refusal({ signingKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }), [['/body/signingKey', 'signingKey: expected a PEM public key (-----BEGIN PUBLIC KEY-----): Ed25519, ECDSA P-256 or RSA of at least 2048 bits']]);
+    const weak = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    assert.equal(refusal({ signingKey: weak })[0]?.[0], '/body/signingKey');
+  });
+
   it('a new key gets the defaults, and cannot expire in the past', () => {
-    assert.deepEqual(newKeySettings({ name: 'x' }, NOW), { name: 'x', tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {}, expiresAt: null });
+    assert.deepEqual(newKeySettings({ name: 'x' }, NOW), { name: 'x', tags: [], scopes: [], apis: [], allowedCidrs: [], certFingerprint: null, signingKey: null, rateLimit: null, quota: null, metadata: {}, expiresAt: null });
     assert.throws(() => newKeySettings({ name: 'x', expiresAt: '2020-01-01T00:00:00Z' }, NOW), (error: unknown) => error instanceof AdminProblem && error.errors?.[0]?.pointer === '/body/expiresAt');
+  });
+});
+
+describe('the APIs of a key in an admin API body', () => {
+  it('keeps each API name once, in order; an empty list is every API; a new key has every API', () => {
+    assert.deepEqual(checkedSettings({ apis: ['orders', 'billing', 'orders'] }, NOW), { apis: ['orders', 'billing'] });
+    assert.deepEqual(checkedSettings({ apis: [] }, NOW), { apis: [] });
+    assert.deepEqual(newKeySettings({ name: 'web-1' }, NOW).apis, []);
+  });
+
+  it('refuses a name that is not an API name, without echoing it', () => {
+    const refused = refusal({ apis: ['orders', 'Sneaky Name'] });
+    assert.deepEqual(refused.map(([pointer]) => pointer), ['/body/apis']);
+    assert.match(refused[0]![1], /^apis: entry 2: expected an API name/);
+    assert.doesNotMatch(refused[0]![1], /Sneaky/);
   });
 });

@@ -1,7 +1,7 @@
 import type { ProblemError } from '../http/error-catalogue.ts';
 import { parseDuration } from '../http/units.ts';
 import type { KeySettings } from '../keys/key-record.ts';
-import { checkCertFingerprint, checkCertificatePem, checkCidr, checkEach, checkQuota, checkRate, checkScope, type SettingCheck } from '../routes/key-setting-checks.ts';
+import { checkApiName, checkCertFingerprint, checkCertificatePem, checkCidr, checkEach, checkQuota, checkRate, checkScope, checkSigningKeyPem, type SettingCheck } from '../routes/key-setting-checks.ts';
 import type { KeySettingsUpdate } from '../store/key-store.ts';
 import { AdminProblem } from './admin-problems.ts';
 
@@ -17,12 +17,16 @@ export interface KeySettingsBody {
   name?: string;
   tags?: string[];
   scopes?: string[];
+  /** The APIs of the gateway the key may be used on, as with `keys create --api`; empty: every API. */
+  apis?: string[];
   allowedCidrs?: string[];
   rateLimit?: string | null;
   quota?: string | null;
   certFingerprint?: string | null;
   /** A PEM client certificate: its SHA-256 fingerprint is stored, as with `keys create --cert`. */
   certificate?: string;
+  /** A PEM public key for signed requests (RFC 9421), as with `keys create --signing-key`; null unbinds. */
+  signingKey?: string | null;
   metadata?: Record<string, unknown>;
   expiresIn?: string;
   expiresAt?: string | null;
@@ -58,6 +62,7 @@ export function checkedSettings(body: KeySettingsBody, now: number): KeySettings
   if (body.name !== undefined) changes.name = body.name.trim() === '' ? checks.refuse('name', 'expected the name of the client instance the key is for, such as web-1') : body.name.trim();
   if (body.tags !== undefined) changes.tags = [...new Set(body.tags)];
   if (body.scopes !== undefined) changes.scopes = checks.take('scopes', checkEach(body.scopes, checkScope));
+  if (body.apis !== undefined) changes.apis = checks.take('apis', checkEach([...new Set(body.apis)], checkApiName));
   if (body.allowedCidrs !== undefined) changes.allowedCidrs = checks.take('allowedCidrs', checkEach(body.allowedCidrs, checkCidr));
   if (body.rateLimit !== undefined) changes.rateLimit = checks.take('rateLimit', nullable(body.rateLimit, checkRate));
   if (body.quota !== undefined) changes.quota = checks.take('quota', nullable(body.quota, checkQuota));
@@ -68,6 +73,7 @@ export function checkedSettings(body: KeySettingsBody, now: number): KeySettings
   } else if (body.certFingerprint !== undefined) {
     changes.certFingerprint = checks.take('certFingerprint', nullable(body.certFingerprint, checkCertFingerprint));
   }
+  if (body.signingKey !== undefined) changes.signingKey = checks.take('signingKey', nullable(body.signingKey, checkSigningKeyPem));
   if (body.metadata !== undefined) changes.metadata = body.metadata;
   if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
     checks.refuse('expiresIn', 'give expiresIn or expiresAt, not both');
@@ -88,7 +94,7 @@ export function newKeySettings(body: KeySettingsBody & { name: string }, now: nu
     throw new AdminProblem('request_invalid', 'expiresAt: expected a time in the future', [{ pointer: '/body/expiresAt', message: 'expiresAt: expected a time in the future' }]);
   }
   return {
-    name: body.name.trim(), tags: [], scopes: [], allowedCidrs: [], certFingerprint: null, rateLimit: null, quota: null, metadata: {}, expiresAt: null,
+    name: body.name.trim(), tags: [], scopes: [], apis: [], allowedCidrs: [], certFingerprint: null, signingKey: null, rateLimit: null, quota: null, metadata: {}, expiresAt: null,
     ...changes,
   };
 }

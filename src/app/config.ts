@@ -4,12 +4,15 @@ import { adminConfig } from '../admin/admin-config.ts';
 import { clientAddressConfig } from '../engine/client-address-config.ts';
 import { listenerConfig } from '../engine/listener-config.ts';
 import { upstreamConfig } from '../engine/upstream-config.ts';
+import { websocketConfig } from '../engine/websocket-config.ts';
 import { healthConfig } from '../health/health-config.ts';
 import { reportOnlyConfig } from '../policies/report-only.ts';
+import { apisConfig } from './apis-config.ts';
 import { redisConfig } from './limiter.ts';
 import { PIPELINE_POLICIES } from './pipeline-policies.ts';
 import { processConfig } from './process-config.ts';
 import { routesConfig } from './routes-config.ts';
+import { webhookConfig } from '../webhooks/webhook-config.ts';
 
 /** Every part that owns options: the process's own, the engine's, each policy's (from the ordered list), the admin listener's. */
 const CONFIG_FRAGMENTS = [
@@ -18,10 +21,13 @@ const CONFIG_FRAGMENTS = [
   upstreamConfig,
   clientAddressConfig,
   routesConfig,
+  apisConfig,
   ...PIPELINE_POLICIES.map((policy) => policy.config).filter((fragment) => fragment !== null),
   reportOnlyConfig,
+  websocketConfig,
   healthConfig,
   adminConfig,
+  webhookConfig,
   redisConfig,
 ] as const;
 

@@ -5,12 +5,15 @@ import { ConfigError } from '../config/config-error.ts';
 import { createClientAddressResolver } from '../engine/client-address.ts';
 import { GatewayServer } from '../engine/gateway-server.ts';
 import { createHttpsRedirectServer } from '../engine/https-redirect.ts';
-import { createPipeline } from '../engine/pipeline.ts';
+import { createPipeline, type PipelineParts } from '../engine/pipeline.ts';
 import { WouldDenyReport } from '../engine/would-deny-report.ts';
 import { RequestTelemetry } from '../engine/request-telemetry.ts';
 import { CertificateReloader, listenerTlsOptions, readListenerCredentials, upstreamConnectOptions } from '../engine/tls-credentials.ts';
 import { UpstreamMonitor } from '../engine/upstream-monitor.ts';
 import { UpstreamProxy } from '../engine/upstream-proxy.ts';
+import { ApiUpstreams, originsFrom } from '../engine/api-upstreams.ts';
+import { WebSocketTunnels, type TunnelTarget } from '../engine/websocket-tunnel.ts';
+import type { Upstream } from '../engine/pipeline.ts';
 import { addressIsTaken, listenSharingPort, REDIRECT_LISTEN } from '../engine/reuse-port-listen.ts';
 import { assessHealth, type GatewayHealthSnapshot, type HealthReport } from '../health/health-report.ts';
 import { startHealthServer } from '../health/health-server.ts';
@@ -19,6 +22,7 @@ import { formatHostPort, type HostPort } from '../http/units.ts';
 import { createKeyParser } from '../keys/key-format.ts';
 import { ADMIN_TOKEN_PREFIX } from '../keys/mint-key.ts';
 import type { PolicyParts } from '../policies/policy.ts';
+import type { Operation } from '../routes/operation.ts';
 import { reportedCodes } from '../policies/report-only.ts';
 import type { Check } from '../policies/request-context.ts';
 import type { ChangeSubscription } from '../store/key-store.ts';
@@ -26,20 +30,25 @@ import { openKeyStore } from '../store/open-key-store.ts';
 import { describeStoreLocation, isInMemoryLocation } from '../store/store-location.ts';
 import type { Store } from '../store/store.ts';
 import { REFUSALS_BEFORE_DROP } from '../store/store-errors.ts';
-import type { UsageWrites } from '../store/usage-writes.ts';
+import type { StoreWrites } from '../store/usage-writes.ts';
+import { NodeHeartbeatWriter, describeThisNode, type NodeIdentity } from '../health/node-heartbeat.ts';
+import { nodeHealth } from '../admin/node-health.ts';
 import { StoreWriteThread } from '../store/write-thread/store-write-thread.ts';
-import { GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import { ApiOutcomes, GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.ts';
 import { RequestIds } from '../telemetry/request-id.ts';
 import { UsageRecorder } from '../telemetry/usage-recorder.ts';
 import { ChangeFeedFollower } from '../verify/change-feed-follower.ts';
+import { TokenKeyRing } from '../verify/dpop/token-key-ring.ts';
 import { KeyVerifier } from '../verify/key-verifier.ts';
+import { apisOf } from './apis-config.ts';
 import type { Config } from './config.ts';
 import { startExampleUpstream } from './example-upstream.ts';
 import { startLimiter, type Limiter } from './limiter.ts';
 import { PIPELINE_POLICIES } from './pipeline-policies.ts';
 import { ProcessParts } from './process-parts.ts';
-import { loadRoutes, logRouteSummary } from './routes.ts';
+import { startWebhooks } from '../webhooks/start-webhooks.ts';
+import { loadApis, operationsOf, type LoadedApi } from './apis.ts';
 
 export interface RunningGateway {
   address: HostPort;
@@ -98,6 +107,8 @@ interface KeyParts {
   metrics: GatewayMetrics;
   usage: UsageRecorder;
   limiter: Limiter;
+  /** Where usage and this node's heartbeat are written (the store write thread, usually). */
+  writes: StoreWrites;
 }
 
 /**
@@ -107,12 +118,12 @@ interface KeyParts {
  */
 export async function startGateway(config: Config, logger: Logger, dependencies: GatewayDependencies = {}): Promise<RunningGateway> {
   // Routes compile first: a bad document exits 2 before anything opens.
-  const routes = loadRoutes(config);
-  logRouteSummary(logger, routes);
+  const apis = loadApis(config, logger);
+  const routes = (apis[0] as LoadedApi).routes;
   const parts = new ProcessParts(logger);
   try {
     const keys = await startKeyParts(config, logger, parts, dependencies.store);
-    const upstream = await startUpstream(config, logger, keys.metrics, parts);
+    const upstream = await startUpstream(config, apis, logger, keys.metrics, parts);
     let phase: GatewayHealthSnapshot['phase'] = 'starting';
     const health = () => healthOf(keys, upstream.monitor, phase, config.health.readyWhileStoreUnreachable);
     // Everything that reads files or compiles config comes before anything listens, so a bad
@@ -121,20 +132,27 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
       const log = parts.add(`log of "${message}"`, new RateLimitedLog(logger, { level: 'error', message }), (counting) => counting.close());
       return (error: unknown) => log.report(error);
     };
-    const checks = withConfigErrors(() => createChecks(config, { logger, repeatedErrors, verifier: keys.verifier, store: keys.store, routes, limiter: keys.limiter.backend, quotas: keys.limiter.quotas }));
+    const tokenKeys = createTokenKeyRing(config, keys.store, repeatedErrors);
+    const checks = withConfigErrors(() => createChecks(config, { logger, repeatedErrors, verifier: keys.verifier, store: keys.store, routes, apis, limiter: keys.limiter.backend, quotas: keys.limiter.quotas, tokenKeys, writes: keys.writes, keepRunning: (name, part, close) => parts.add(name, part, close) }));
     const requestIds = new RequestIds(undefined, credentialShape(config));
-    const listener = createPublicListener(config, logger, checks, upstream.proxy, keys, requestIds, dependencies);
+    const websockets = createWebSocketTunnels(config, logger, upstream, keys);
+    const listener = createPublicListener(config, logger, { checks, proxy: websockets ?? upstream.proxy, api: apis.length === 1 ? (apis[0] as LoadedApi) : null, operations: operationsOf(apis) ?? [] }, keys, requestIds, dependencies, websockets);
+    const heartbeat = startNodeHeartbeat(config, logger, parts, keys, health);
+    const webhookDeliveries = await startWebhooks(config, logger, (name, part, close) => parts.add(name, part, close), repeatedErrors);
     // The admin listener first: a gateway whose admin address is taken never serves traffic.
     const admin = config.admin.listen !== null && dependencies.serveAdmin !== false
-      ? parts.add('admin listener', await startAdminServer({ config, store: keys.store, changeFeed: keys.follower, metrics: keys.metrics, requestIds, logger, health, operations: routes?.operations, redisShared: keys.limiter.isShared }), (running) => running.close())
+      ? parts.add('admin listener', await startAdminServer({ config, store: keys.store, changeFeed: keys.follower, metrics: keys.metrics, requestIds, logger, health, operations: operationsOf(apis), redisShared: keys.limiter.isShared, node: heartbeat.identity, webhookDeliveries }), (running) => running.close())
       : null;
     const healthServer = config.health.listen !== null && dependencies.serveHealth !== false ? parts.add('health listener', await startHealthServer(config.health.listen, health), (running) => running.close()) : null;
     const address = await listenPublic(config, logger, listener, parts, dependencies.workerBalancing === undefined);
+    // Added after the listener, so stopping closes WebSockets (1001) before the listener drains.
+    if (websockets !== null) parts.add('WebSockets', websockets, (tunnels) => tunnels.close());
     phase = 'serving';
+    void heartbeat.beat();
     const reloader = watchCertificates(config, listener, parts);
     const redirectAddress = await startRedirectListener(config, address, parts);
     if (admin !== null) logger.info({ listen: formatHostPort(admin.address), url: admin.url }, 'admin listening');
-    logger.info({ listen: formatHostPort(address), protocol: listener.protocol, upstream: upstream.origins.map((origin) => origin.href).join(', '), store: describeStoreLocation(config.store), ...(redirectAddress ? { redirect: formatHostPort(redirectAddress) } : {}), ...(healthServer && { health: formatHostPort(healthServer.address) }) }, 'gateway listening');
+    logger.info({ listen: formatHostPort(address), protocol: listener.protocol, upstream: apis.length === 1 ? upstream.origins.map((origin) => origin.href).join(', ') : apis.map((api) => `${api.name}: ${api.upstream.origins.map((origin) => origin.href).join(' ')}`).join(', '), store: describeStoreLocation(config.store), ...(redirectAddress ? { redirect: formatHostPort(redirectAddress) } : {}), ...(healthServer && { health: formatHostPort(healthServer.address) }) }, 'gateway listening');
     return {
       address,
       upstreamUrl: upstream.url,
@@ -208,7 +226,7 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
   // The limiter backend's state is a metric: memory is always up; Redis is up while shared.
   if (limiter.isShared !== null) metrics.addLimiterBackend('redis', limiter.isShared);
   metrics.addLimiterBackend('memory', () => true);
-  return { store, verifier, follower, subscription, metrics, usage, limiter };
+  return { store, verifier, follower, subscription, metrics, usage, limiter, writes };
 }
 
 /**
@@ -217,12 +235,32 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
  * store handed in (tests wrap one to observe or break it) is written on this thread, and so is
  * an in-memory SQLite database, which a second connection would not see.
  */
-function startUsageWrites(location: string, logger: Logger, parts: ProcessParts, store: Store, storeGiven: boolean, connectionLost: RateLimitedLog): UsageWrites {
+function startUsageWrites(location: string, logger: Logger, parts: ProcessParts, store: Store, storeGiven: boolean, connectionLost: RateLimitedLog): StoreWrites {
   if (storeGiven || isInMemoryLocation(location)) return store;
   return parts.add('store write thread', new StoreWriteThread(location, {
     onCrash: (error) => logger.error({ err: error }, 'store write thread crashed; restarting it (unwritten usage and quota counts are kept for the next flush)'),
     onConnectionError: (error) => connectionLost.report(error),
   }), (thread) => thread.close());
+}
+
+/**
+ * This node's heartbeat row in the shared store, written every `health.heartbeatInterval` through
+ * the store write thread, so the admin API of every node can list them all. Added after the
+ * write thread, so it stops before the thread closes.
+ */
+function startNodeHeartbeat(config: Config, logger: Logger, parts: ProcessParts, keys: KeyParts, health: () => HealthReport): { identity: NodeIdentity; beat: () => Promise<void> } {
+  const identity = describeThisNode();
+  const failed = parts.add('heartbeat log', new RateLimitedLog(logger, { level: 'warn', message: 'node heartbeat not written; will retry', interval: 60_000 }), (log) => log.close());
+  const writer = new NodeHeartbeatWriter(keys.writes, {
+    identity,
+    interval: config.health.heartbeatInterval,
+    health: () => nodeHealth({ health, changeFeed: keys.follower, redisShared: keys.limiter.isShared }),
+    onError: (error) => failed.report(error),
+  });
+  writer.start();
+  parts.add('node heartbeat', writer, (started) => started.stop());
+  // Beaten again once serving, so the other nodes do not show this one as starting for an interval.
+  return { identity, beat: () => writer.beat() };
 }
 
 /**
@@ -240,24 +278,44 @@ function storeErrorLogs(logger: Logger) {
 }
 
 /**
- * The upstream (the built-in example when none is configured), the pool that reaches it and
- * the monitor that watches it. A probe of the upstream starts here and is not waited for: a
- * gateway starts whether or not its upstream answers, and warns when it does not.
+ * Each API's upstream (the built-in example when the only API has none), the pools that reach
+ * it and the one monitor that watches every origin. A probe of the origins starts here and is
+ * not waited for: a gateway starts whether or not its upstreams answer, and warns when one does not.
  */
-async function startUpstream(config: Config, logger: Logger, metrics: GatewayMetrics, parts: ProcessParts): Promise<{ url: URL; origins: readonly URL[]; example: boolean; proxy: UpstreamProxy; monitor: UpstreamMonitor }> {
-  let origins: readonly URL[] = config.upstream.origins;
+async function startUpstream(config: Config, apis: readonly LoadedApi[], logger: Logger, metrics: GatewayMetrics, parts: ProcessParts): Promise<{ url: URL; origins: readonly URL[]; example: boolean; proxy: Upstream; monitor: UpstreamMonitor; targets: TunnelTarget[] }> {
+  let originsByApi: ReadonlyArray<readonly URL[]> = apis.map((api) => api.upstream.origins);
   let example: Server | null = null;
-  if (origins.length === 0) {
+  if (apis.length === 1 && (originsByApi[0] as readonly URL[]).length === 0) {
     const started = await startExampleUpstream();
     example = parts.add('example upstream', started.server, (server) => new Promise<void>((resolve) => server.close(() => resolve())));
-    origins = [started.url];
+    originsByApi = [[started.url]];
   }
-  const url = origins[0] as URL;
-  const connect = url.protocol === 'https:' ? upstreamConnectOptions(config.upstream.tls) : undefined;
+  const origins = originsByApi.flat();
   const monitor = new UpstreamMonitor({ origins, logger, registry: metrics.registry, connectTimeout: Math.min(config.upstream.connectTimeout, 2000) });
-  const proxy = parts.add('upstream pool', new UpstreamProxy({ ...config.upstream, origins, monitor, ...(connect ? { connect } : {}) }), (pool) => pool.close());
+  let offset = 0;
+  const targets: TunnelTarget[] = [];
+  const proxies = apis.map((api, index) => {
+    const own = originsByApi[index] as readonly URL[];
+    const connect = (own[0] as URL).protocol === 'https:' ? upstreamConnectOptions(api.upstream.tls) : undefined;
+    targets.push({ origins: own, connect, connectTimeout: api.upstream.connectTimeout, headersTimeout: api.upstream.headersTimeout });
+    const watcher = apis.length === 1 ? monitor : originsFrom(monitor, offset);
+    offset += own.length;
+    return parts.add(`upstream pool of ${api.name}`, new UpstreamProxy({ ...api.upstream, origins: own, monitor: watcher, ...(connect ? { connect } : {}) }), (pool) => pool.close());
+  });
   void monitor.probeAtStart();
-  return { url, origins, example: example !== null, proxy, monitor };
+  const proxy = proxies.length === 1 ? (proxies[0] as UpstreamProxy) : new ApiUpstreams(proxies);
+  return { url: origins[0] as URL, origins, example: example !== null, proxy, monitor, targets };
+}
+
+/**
+ * With `websockets.enabled`, stage 10 for upgrade requests (engine/websocket-tunnel.ts), in
+ * front of the proxy; it follows the change feed to close the WebSockets of a changed key.
+ */
+function createWebSocketTunnels(config: Config, logger: Logger, upstream: { proxy: Upstream; targets: TunnelTarget[] }, keys: KeyParts): WebSocketTunnels | null {
+  if (!config.websockets.enabled) return null;
+  const tunnels = new WebSocketTunnels(upstream.proxy, { settings: config.websockets, targets: upstream.targets, verifier: keys.verifier, registry: keys.metrics.registry, logger });
+  keys.follower.subscribe((events) => tunnels.keysChanged(events));
+  return tunnels;
 }
 
 function healthOf(keys: KeyParts, upstream: UpstreamMonitor, phase: GatewayHealthSnapshot['phase'], readyWhileStoreUnreachable: boolean): HealthReport {
@@ -272,6 +330,15 @@ function healthOf(keys: KeyParts, upstream: UpstreamMonitor, phase: GatewayHealt
     upstream: upstream.snapshot,
     readyWhileStoreUnreachable,
   }, Date.now());
+}
+
+/**
+ * The token signing keys of delegated browser tokens (read from the store on first need, never
+ * per request). A retired key verifies for the longest token lifetime plus a minute, so every
+ * token any node signed with it before hearing of a rotation still verifies until it expires.
+ */
+function createTokenKeyRing(config: Config, store: Store, repeatedErrors: (message: string) => (error: unknown) => void): TokenKeyRing {
+  return new TokenKeyRing(store, { overlapMs: (config.dpop.maxTokenLifetime + 60) * 1000, refreshIntervalMs: 30_000, onError: repeatedErrors('token signing keys: key store read failed') });
 }
 
 /** The pipeline's checks, made from the configuration in the order of the list; a policy left off makes none. */
@@ -308,21 +375,24 @@ interface PublicListener {
 }
 
 /** The public listener with the pipeline behind it (not listening yet). */
-function createPublicListener(config: Config, logger: Logger, checks: Check[], proxy: UpstreamProxy, keys: KeyParts, requestIds: RequestIds, dependencies: GatewayDependencies): PublicListener {
+function createPublicListener(config: Config, logger: Logger, { checks, proxy, api, operations }: Pick<PipelineParts, 'checks' | 'proxy' | 'api'> & { operations: readonly Operation[] }, keys: KeyParts, requestIds: RequestIds, dependencies: GatewayDependencies, websockets: WebSocketTunnels | null): PublicListener {
   const tls = config.tls;
   const credentials = tls === null ? null : readListenerCredentials(tls);
-  if (config.upstream.tls.insecureSkipVerify) {
-    logger.error({ upstream: config.upstream.origins.map((origin) => origin.href).join(', ') }, 'INSECURE: upstream.tls.insecureSkipVerify is set; the upstream certificate and host name are NOT verified, so anyone on the network path can read and change this traffic');
+  for (const each of apisOf(config)) {
+    if (!each.upstream.tls.insecureSkipVerify) continue;
+    logger.error({ upstream: each.upstream.origins.map((origin) => origin.href).join(', '), ...(config.apis.length > 0 ? { api: each.name } : {}) }, 'INSECURE: upstream.tls.insecureSkipVerify is set; the upstream certificate and host name are NOT verified, so anyone on the network path can read and change this traffic');
   }
   const protocol = tls === null ? 'http' : 'https';
-  const telemetry = new RequestTelemetry({ metrics: keys.metrics, usage: keys.usage, logger, accessLog: config.log.access });
+  const apiOutcomes = new ApiOutcomes(keys.metrics.registry, apisOf(config).map((each) => each.name));
+  const telemetry = new RequestTelemetry({ metrics: keys.metrics, usage: keys.usage, logger, accessLog: config.log.access, apiOutcomes });
   const resolveClient = withConfigErrors(() => createClientAddressResolver({ trustProxy: config.network.trustProxy, header: config.network.clientAddressHeader }));
-  const wouldDeny = checks.some((check) => check.reports !== undefined) ? new WouldDenyReport({ registry: keys.metrics.registry, logger, header: config.reportOnly.header, codes: reportedCodes(config) }) : null;
-  const handler = createPipeline({ checks, proxy, protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, telemetry, requestIds, logger, wouldDeny });
+  const wouldDeny = checks.some((check) => check.reports !== undefined) ? new WouldDenyReport({ registry: keys.metrics.registry, logger, header: config.reportOnly.header, codes: reportedCodes(config, operations), usage: keys.usage }) : null;
+  const handler = createPipeline({ checks, proxy, api, protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, telemetry, requestIds, logger, wouldDeny });
   const server = new GatewayServer(handler, {
     listen: config.listen,
     ...config.server,
     throughSupervisor: dependencies.workerBalancing === 'cluster',
+    upgrades: websockets === null ? null : (req, socket, head, onRequest) => websockets.handleUpgrade(req, socket, head, onRequest),
     tls: tls === null || credentials === null ? null : listenerTlsOptions(tls, credentials),
     hsts: tls === null || tls.hstsMaxAge === 0 ? null : `max-age=${tls.hstsMaxAge}`,
   });

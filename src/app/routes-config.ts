@@ -5,6 +5,7 @@ import { FORWARDED_METHODS } from '../http/methods.ts';
 import { parseByteSize } from '../http/units.ts';
 import { RATE_FORMATS } from '../limits/rate-formats.ts';
 import { compileRateText, type CompiledRate } from '../limits/rate-policy.ts';
+import { ROUTE_REPORTABLE_POLICIES } from '../routes/operation.ts';
 import { parsePathTemplate } from '../routes/path-template.ts';
 import { isValidRequiredScope, SCOPE_SYNTAX } from '../routes/scopes.ts';
 
@@ -16,6 +17,8 @@ export interface RouteRule {
   maxBodySize: number | null;
   /** Rate limit per key on this route; null: none. */
   rate: CompiledRate | null;
+  /** The policies that only report on this route (report-only mode for one route). */
+  reportOnly: string[];
 }
 
 export interface RoutesSettings {
@@ -32,7 +35,7 @@ export interface RoutesSettings {
 
 interface RawRoutes {
   openapi: Omit<RoutesSettings['openapi'], 'refMap'> & { refMap: Record<string, string> | null };
-  routes: Array<{ method: string; path: string; scopes: string[]; maxBodySize?: string | number; rate?: string }>;
+  routes: Array<{ method: string; path: string; scopes: string[]; maxBodySize?: string | number; rate?: string; reportOnly?: string[] }>;
 }
 
 function isPathTemplate(value: string): boolean {
@@ -121,7 +124,7 @@ export const routesConfig: ConfigFragment<RoutesSettings> = {
       type: 'array',
       default: [],
       description:
-        'Route rules, for an API without an OpenAPI document (or to add scopes and limits to one): a list of `{method, path, scopes, maxBodySize, rate}`, such as `{method: GET, path: \'/orders/{id}\', scopes: [orders:read]}`. When any rule is set, only the routes listed (and those of the document) are forwarded. `rate` (such as `10/s` or `100/min burst 20`) limits each key on that route, on top of the key\'s own rate (429 `rate_limited`). A rule for an operation the document already has adds its scopes and limits to it. Set in the config file (quote templates in YAML flow style, as here); README.md has an example.',
+        'Route rules, for an API without an OpenAPI document (or to add scopes and limits to one): a list of `{method, path, scopes, maxBodySize, rate, reportOnly}`, such as `{method: GET, path: \'/orders/{id}\', scopes: [orders:read]}`. When any rule is set, only the routes listed (and those of the document) are forwarded. `rate` (such as `10/s` or `100/min burst 20`) limits each key on that route, on top of the key\'s own rate (429 `rate_limited`). `reportOnly` (any of scopes, input-validation, rate-limits, quotas) puts those policies in report mode on this route only, as `reportOnly.policies` does everywhere (an OpenAPI operation can say the same with `x-portcullis-report-only`). A rule for an operation the document already has adds its scopes, limits and report-only policies to it. Set in the config file (quote templates in YAML flow style, as here); README.md has an example.',
       items: {
         type: 'object',
         additionalProperties: false,
@@ -132,6 +135,7 @@ export const routesConfig: ConfigFragment<RoutesSettings> = {
           scopes: { type: 'array', items: { type: 'string', format: 'scope' }, uniqueItems: true, default: [] },
           maxBodySize: { type: ['string', 'integer'], format: 'byte-size' },
           rate: { type: 'string', format: 'rate-policy' },
+          reportOnly: { type: 'array', items: { type: 'string', enum: [...ROUTE_REPORTABLE_POLICIES] }, uniqueItems: true },
         },
       },
     },
@@ -150,6 +154,7 @@ export const routesConfig: ConfigFragment<RoutesSettings> = {
         scopes: rule.scopes,
         maxBodySize: rule.maxBodySize === undefined ? null : (parseByteSize(rule.maxBodySize) as number),
         rate: rule.rate === undefined ? null : compileRateText(rule.rate),
+        reportOnly: rule.reportOnly ?? [],
       })),
     };
   },

@@ -33,8 +33,14 @@ function routeKey(operation: Pick<Operation, 'method' | 'template' | 'source'>, 
   }
 }
 
+/** The `reportOnly` of an operation: the document's and the rule's policies together; absent when none. */
+function reportOnlyOf(described: readonly string[], ruled: readonly string[]): Pick<Operation, 'reportOnly'> {
+  const names = new Set([...described, ...ruled]);
+  return names.size === 0 ? {} : { reportOnly: names };
+}
+
 function ruleOperation(rule: RouteRule, index: number): Operation {
-  return { method: rule.method, template: rule.path, source: `routes[${index}]`, scopes: requireAlso(null, rule.scopes), maxBodySize: rule.maxBodySize, rate: rule.rate, validation: null };
+  return { method: rule.method, template: rule.path, source: `routes[${index}]`, scopes: requireAlso(null, rule.scopes), maxBodySize: rule.maxBodySize, rate: rule.rate, validation: null, ...reportOnlyOf([], rule.reportOnly) };
 }
 
 /** The description's operations; every problem is a ConfigError naming where it is. */
@@ -54,9 +60,10 @@ function documentOperations(file: string, config: RoutesSettings): DescribedOper
  * The route table from `openapi.file` and `routes`, compiled once at start; null when neither
  * is configured (then every route is allowed, as without this layer). A rule for an operation
  * the document declares adds its scopes, body limit and rate to it; any other rule is a route of
- * its own, without validation. Throws ConfigError (exit 2) naming the problem's location.
+ * its own, without validation. `apiReportOnly`: the policies of the API's `reportOnly`, added to
+ * every operation's. Throws ConfigError (exit 2) naming the problem's location.
  */
-export function loadRoutes(config: RoutesSettings): LoadedRoutes | null {
+export function loadRoutes(config: RoutesSettings, apiReportOnly: readonly string[] = []): LoadedRoutes | null {
   if (config.openapi.file === null && config.routes.length === 0) return null;
   const described: DescribedOperations = config.openapi.file === null ? { operations: [], unchecked: [], warnings: [], convertedFrom: null } : documentOperations(config.openapi.file, config);
   const { operations, unchecked, warnings, convertedFrom } = described;
@@ -75,8 +82,11 @@ export function loadRoutes(config: RoutesSettings): LoadedRoutes | null {
       scopes: requireAlso(operation.scopes, rule.scopes),
       maxBodySize: rule.maxBodySize ?? operation.maxBodySize,
       rate: rule.rate ?? operation.rate,
+      ...reportOnlyOf([...(operation.reportOnly ?? [])], rule.reportOnly),
     };
   });
+  // An API's `reportOnly` (apis-config.ts) holds on each of its operations.
+  if (apiReportOnly.length > 0) operations.forEach((operation, index) => (operations[index] = { ...operation, ...reportOnlyOf([...(operation.reportOnly ?? [])], apiReportOnly) }));
   try {
     return { table: RouteTable.build(operations), operations, unchecked, warnings, convertedFrom };
   } catch (error) {

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { Command } from 'commander';
 import { gatewayConfig, loadConfig, type Config } from '../app/config.ts';
-import { loadRoutes } from '../app/routes.ts';
+import { apisOf } from '../app/apis-config.ts';
+import { loadApiRoutes } from '../app/apis.ts';
 import { ConfigError } from '../config/config-error.ts';
 import { configFormats } from '../config/config-schema.ts';
 import { readListenerCredentials, upstreamConnectOptions } from '../engine/tls-credentials.ts';
@@ -49,10 +50,11 @@ function checkTls(config: Config): string {
     readListenerCredentials(config.tls);
     found.push(`listener: ${describeCertificate(config.tls.cert)}`);
   }
-  const upstream = config.upstream.tls;
-  if (upstream.ca !== null || upstream.cert !== null) {
+  for (const api of apisOf(config)) {
+    const upstream = api.upstream.tls;
+    if (upstream.ca === null && upstream.cert === null) continue;
     upstreamConnectOptions(upstream);
-    found.push(`upstream: ${[upstream.ca, upstream.cert].filter((file) => file !== null).join(', ')}`);
+    found.push(`${config.apis.length > 0 ? `upstream of ${api.name}` : 'upstream'}: ${[upstream.ca, upstream.cert].filter((file) => file !== null).join(', ')}`);
   }
   if (config.admin.tls !== null) {
     const { cert, key, clientCa } = config.admin.tls;
@@ -67,9 +69,14 @@ function checkTls(config: Config): string {
 }
 
 function checkRoutes(config: Config): string {
-  const routes = loadRoutes(config);
-  if (routes === null) return 'no OpenAPI document or route rules: every path and method is forwarded';
-  return `${routes.table.size} operation${routes.table.size === 1 ? '' : 's'}${config.openapi.file === null ? '' : ` from ${config.openapi.file}`}${routes.unchecked.length > 0 ? `; ${routes.unchecked.length} parameters not validated` : ''}`;
+  const several = config.apis.length > 0;
+  return apisOf(config).map((api, index) => {
+    const routes = loadApiRoutes(api, index, several);
+    const described = routes === null
+      ? 'no OpenAPI document or route rules: every path and method is forwarded'
+      : `${routes.table.size} operation${routes.table.size === 1 ? '' : 's'}${api.routes.openapi.file === null ? '' : ` from ${api.routes.openapi.file}`}${routes.unchecked.length > 0 ? `; ${routes.unchecked.length} parameters not validated` : ''}`;
+    return several ? `${api.name}: ${described}` : described;
+  }).join('; ');
 }
 
 /** The store, reached read-only: a missing SQLite store is fine (serve creates it), an unreachable or newer one is not. */

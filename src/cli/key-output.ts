@@ -1,4 +1,5 @@
 import { keyStatus, type KeyRecord } from '../keys/key-record.ts';
+import { summariseSigningKey } from '../keys/signing-key.ts';
 import { formatTime } from './cli-support.ts';
 
 /** A key record as commands show it: everything but the digest (never needed by a person). */
@@ -11,9 +12,11 @@ export function publicKeyView(record: KeyRecord, now = Date.now()) {
     tags: record.tags,
     allowedCidrs: record.allowedCidrs,
     certFingerprint: record.certFingerprint,
+    signingKey: summariseSigningKey(record.signingKey),
     rateLimit: record.rateLimit,
     quota: record.quota,
     scopes: record.scopes,
+    apis: record.apis,
     createdAt: new Date(record.createdAt).toISOString(),
     expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
     revokedAt: record.revokedAt === null ? null : new Date(record.revokedAt).toISOString(),
@@ -50,7 +53,9 @@ export function formatKeyDetail(record: KeyRecord, now = Date.now()): string {
     ['tags', view.tags.join(', ') || '-'],
     ['allow ip', record.allowedCidrs.join(', ') || 'any'],
     ['cert', record.certFingerprint ?? '-'],
+    ['signing key', view.signingKey === null ? '-' : `${view.signingKey.algorithm} (SHA-256 ${view.signingKey.sha256})`],
     ['scopes', view.scopes.join(', ') || '-'],
+    ['apis', view.apis.join(', ') || 'all'],
     ['created', formatTime(record.createdAt)],
     ['expires', formatTime(record.expiresAt)],
     ['revoked', record.revokedAt === null ? '-' : `${formatTime(record.revokedAt)}${record.revokedReason ? ` (${record.revokedReason})` : ''}`],

@@ -67,6 +67,7 @@ describe('parseKeysFile', () => {
     name: web-1
     tags: [frontend, frontend]
     scopes: ['orders:*']
+    apis: [orders, billing, orders]
     allowedCidrs: [10.0.0.0/8]
     certFingerprint: "AB:${'cd:'.repeat(30)}ef"
     rateLimit: 100/s burst 200
@@ -77,6 +78,7 @@ describe('parseKeysFile', () => {
       name: 'web-1',
       tags: ['frontend'],
       scopes: ['orders:*'],
+      apis: ['orders', 'billing'],
       allowedCidrs: ['10.0.0.0/8'],
       certFingerprint: `ab${'cd'.repeat(30)}ef`,
       rateLimit: '100/s burst 200',

@@ -1,7 +1,7 @@
 import { parseDuration } from '../http/units.ts';
 import { UsageError } from './cli-support.ts';
 import { createCidrMatcher, InvalidCidrError } from '../http/cidr.ts';
-import { checkCertFingerprint, checkQuota, checkRate, checkScope } from '../routes/key-setting-checks.ts';
+import { checkApiName, checkCertFingerprint, checkQuota, checkRate, checkScope } from '../routes/key-setting-checks.ts';
 import { TAG_PATTERN } from '../keys/key-record.ts';
 
 /**
@@ -96,4 +96,19 @@ export function parseScopes(values: readonly string[] | undefined): string[] {
     if (!checked.ok) throw new UsageError(`--scope: ${checked.problem}, found ${JSON.stringify(scope.slice(0, 40))}`);
   }
   return scopes;
+}
+
+/**
+ * `--api NAME` (repeatable): the APIs of the gateway the key may be used on; none: every API.
+ * When the config lists its APIs (`apis`), a name it does not list is refused: such a key
+ * would work nowhere. Without `apis` the names cannot be checked here.
+ */
+export function parseApis(values: readonly string[] | undefined, configured: readonly string[] | null): string[] {
+  const apis = [...new Set(values ?? [])];
+  for (const api of apis) {
+    const checked = checkApiName(api);
+    if (!checked.ok) throw new UsageError(`--api: ${checked.problem}, found ${JSON.stringify(api.slice(0, 40))}`);
+    if (configured !== null && !configured.includes(api)) throw new UsageError(`--api: expected one of the APIs of the config (${configured.join(', ')}), found ${JSON.stringify(api)}`);
+  }
+  return apis;
 }

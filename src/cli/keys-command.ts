@@ -4,8 +4,8 @@ import { CLI_ACTOR } from '../store/audit-log.ts';
 import { collect, printJson, printJsonObject, UsageError, type StoreFlags } from './cli-support.ts';
 import { storeOptions, withStore } from './command-store.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
-import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseScopes, parseTag, parseTags } from './key-settings-flags.ts';
-import { readCertificateFingerprint } from './certificate-file.ts';
+import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseScopes, parseTag, parseTags, parseApis } from './key-settings-flags.ts';
+import { readCertificateFingerprint, readSigningKeyFile } from './certificate-file.ts';
 import { describeLimits } from './key-limits-output.ts';
 import { keysExportCommand } from './keys-export-command.ts';
 import { keysImportCommand } from './keys-import-command.ts';
@@ -37,10 +37,12 @@ function keysCreateCommand(keys: Command): Command {
     .option('--allow-ip <cidr>', 'the key works only from this client range (repeatable), such as 10.0.0.0/8', collect)
     .option('--cert-fingerprint <sha256>', 'bind the key to a client certificate: it works only on a TLS connection presenting it')
     .option('--cert <file>', 'bind the key to this PEM client certificate (its SHA-256 fingerprint is stored)')
+    .option('--signing-key <file>', 'bind the key to this PEM public key (Ed25519, ECDSA P-256 or RSA): every request must then be signed with it (RFC 9421)')
     .option('--rate <rate>', 'rate limit for this key instead of limits.keyRate, such as 100/s or "100/s burst 200"')
     .option('--quota <quota>', 'request quota for this key instead of limits.keyQuota, such as 10000/day or 300000/month')
+    .option('--api <name>', 'an API of the gateway (apis[].name) the key may be used on (repeatable); default: every API', collect)
     .option('--json', 'print one JSON object with id and key')
-    .action(async (options: StoreFlags & { name: string; tag?: string[]; scope?: string[]; expiresIn?: string; allowIp?: string[]; certFingerprint?: string; cert?: string; rate?: string; quota?: string; json?: boolean }) => {
+    .action(async (options: StoreFlags & { name: string; tag?: string[]; scope?: string[]; api?: string[]; expiresIn?: string; allowIp?: string[]; certFingerprint?: string; cert?: string; signingKey?: string; rate?: string; quota?: string; json?: boolean }) => {
       const now = Date.now();
       if (options.cert !== undefined && options.certFingerprint !== undefined) throw new UsageError('keys create: give --cert FILE or --cert-fingerprint SHA256, not both');
       const certFingerprint = options.cert !== undefined ? await readCertificateFingerprint(options.cert, '--cert') : parseCertFingerprint(options.certFingerprint);
@@ -51,13 +53,17 @@ function keysCreateCommand(keys: Command): Command {
         scopes: parseScopes(options.scope),
         allowedCidrs: parseAllowedCidrs(options.allowIp),
         certFingerprint,
+        signingKey: readSigningKeyFile(options.signingKey, '--signing-key'),
         rateLimit: parseRateFlag(options.rate),
         quota: parseQuotaFlag(options.quota),
+        apis: parseApis(options.api, null),
       };
       // The one key command that may create the store: the first key of a new deployment.
       await withStore(
         options,
-        async (store, prefix, _config, opened) => {
+        async (store, prefix, config, opened) => {
+          // Checked against the config's APIs here, where the config is loaded.
+          parseApis(settings.apis, config.apis.length > 0 ? config.apis.map((api) => api.name) : null);
           const minted = mintKey(prefix);
           const record = await store.createKey(
             { id: minted.id, digest: minted.digest, displayPrefix: minted.displayPrefix, ...settings, metadata: {} },

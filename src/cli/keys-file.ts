@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { parseCidr } from '../http/cidr.ts';
 import { TAG_PATTERN, type KeyRecord, type KeySettings } from '../keys/key-record.ts';
-import { checkCertFingerprint, checkQuota, checkRate, checkScope, type SettingCheck } from '../routes/key-setting-checks.ts';
+import { checkApiName, checkCertFingerprint, checkQuota, checkRate, checkScope, type SettingCheck } from '../routes/key-setting-checks.ts';
 import { readYamlSource } from '../config/yaml-source.ts';
 import { ConfigError } from '../config/config-error.ts';
 import { JSON_SCHEMA_VERSION, UsageError } from './cli-support.ts';
@@ -17,6 +17,7 @@ import { JSON_SCHEMA_VERSION, UsageError } from './cli-support.ts';
  *         name: web-1
  *         tags: [frontend]
  *         scopes: [orders:read]
+ *         apis: [orders]               # the gateway's APIs it may be used on (left out: every API)
  *         allowedCidrs: [10.0.0.0/8]
  *         certFingerprint: 5f1c…       # 64 hex digits
  *         rateLimit: 100/s burst 200
@@ -42,7 +43,7 @@ export interface KeysFile {
   keys: DeclaredKey[];
 }
 
-const KEY_FIELDS = new Set(['id', 'name', 'tags', 'scopes', 'allowedCidrs', 'certFingerprint', 'rateLimit', 'quota', 'expiresAt', 'metadata']);
+const KEY_FIELDS = new Set(['id', 'name', 'tags', 'scopes', 'apis', 'allowedCidrs', 'certFingerprint', 'rateLimit', 'quota', 'expiresAt', 'metadata']);
 const ID_PATTERN = /^[a-z][a-z0-9]{0,15}_[A-Za-z0-9]{1,64}$/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
@@ -151,6 +152,7 @@ export function readDeclaredKey(entry: Record<string, unknown>, where: string, e
     name: (reader.text('name', checkName, true) ?? '').trim(),
     tags: reader.list('tags', checkTag),
     scopes: reader.list('scopes', problemOf(checkScope)),
+    apis: reader.list('apis', problemOf(checkApiName)),
     allowedCidrs: reader.list('allowedCidrs', checkCidr),
     certFingerprint: reader.canonical('certFingerprint', checkCertFingerprint),
     rateLimit: reader.canonical('rateLimit', checkRate),
@@ -215,6 +217,7 @@ function declaredEntry(record: KeyRecord): Record<string, unknown> {
   const entry: Record<string, unknown> = { id: record.id, name: record.name };
   if (record.tags.length > 0) entry.tags = record.tags;
   if (record.scopes.length > 0) entry.scopes = record.scopes;
+  if (record.apis.length > 0) entry.apis = record.apis;
   if (record.allowedCidrs.length > 0) entry.allowedCidrs = record.allowedCidrs;
   if (record.certFingerprint !== null) entry.certFingerprint = record.certFingerprint;
   if (record.rateLimit !== null) entry.rateLimit = record.rateLimit;

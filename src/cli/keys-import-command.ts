@@ -7,7 +7,7 @@ import type { NewKey } from '../store/key-store.ts';
 import { collect, printJsonObject, UsageError, type StoreFlags } from './cli-support.ts';
 import { loadCommandConfig, storeOptions, withStore } from './command-store.ts';
 import { readDeclaredKey } from './keys-file.ts';
-import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseKeyName, parseQuotaFlag, parseRateFlag, parseScopes, parseTags } from './key-settings-flags.ts';
+import { parseAllowedCidrs, parseApis, parseCertFingerprint, parseExpiresIn, parseKeyName, parseQuotaFlag, parseRateFlag, parseScopes, parseTags } from './key-settings-flags.ts';
 import { progressBar } from './progress-bar.ts';
 
 /**
@@ -24,6 +24,7 @@ interface ImportFlags extends StoreFlags {
   name: string;
   tag?: string[];
   scope?: string[];
+  api?: string[];
   allowIp?: string[];
   certFingerprint?: string;
   rate?: string;
@@ -40,7 +41,7 @@ const DIGEST_DISPLAY_PREFIX = '(digest)';
 /** The flags' settings in the keys file's terms: what every line starts from. */
 function defaultEntry(flags: ImportFlags, now: number): Record<string, unknown> {
   const expiresAt = parseExpiresIn(flags.expiresIn, now);
-  const entry: Record<string, unknown> = { name: parseKeyName(flags.name), tags: parseTags(flags.tag), scopes: parseScopes(flags.scope), allowedCidrs: parseAllowedCidrs(flags.allowIp) };
+  const entry: Record<string, unknown> = { name: parseKeyName(flags.name), tags: parseTags(flags.tag), scopes: parseScopes(flags.scope), apis: parseApis(flags.api, null), allowedCidrs: parseAllowedCidrs(flags.allowIp) };
   for (const [field, value] of [['certFingerprint', parseCertFingerprint(flags.certFingerprint)], ['rateLimit', parseRateFlag(flags.rate)], ['quota', parseQuotaFlag(flags.quota)], ['expiresAt', expiresAt === null ? null : new Date(expiresAt).toISOString()]] as const) {
     if (value !== null) entry[field] = value;
   }
@@ -125,6 +126,7 @@ export function keysImportCommand(keys: Command): Command {
     .option('--name <name>', 'name of every imported key without one of its own', 'imported')
     .option('--tag <tag>', 'tag every imported key (repeatable)', collect)
     .option('--scope <scope>', 'scope of every imported key (repeatable)', collect)
+    .option('--api <name>', 'an API every imported key may be used on (repeatable); default: every API', collect)
     .option('--allow-ip <cidr>', 'client range of every imported key (repeatable)', collect)
     .option('--cert-fingerprint <sha256>', 'bind every imported key to this client certificate')
     .option('--rate <rate>', 'rate limit of every imported key')

@@ -6,6 +6,7 @@ import { describeStoreLocation, isPostgresLocation } from '../store/store-locati
 import { printJsonObject, UsageError, type StoreFlags } from './cli-support.ts';
 import { loadCommandConfig, storeOptions, storeSource } from './command-store.ts';
 import { addBackupCommands } from './store-backup-command.ts';
+import { addTokenKeyCommand } from './token-key-command.ts';
 
 interface MigrateFlags {
   from: string;
@@ -64,5 +65,6 @@ export function storeCommand(): Command {
     });
 
   addBackupCommands(store);
+  addTokenKeyCommand(store);
   return store;
 }

@@ -4,9 +4,9 @@ import type { Dispatcher } from 'undici';
 import { denial, type Denial } from '../http/error-catalogue.ts';
 import { sendProblem } from '../http/problem-response.ts';
 import type { REPEATED_HEADER } from '../http/raw-headers.ts';
-import { BodyTooLargeError, bodyTooLarge } from '../http/request-body.ts';
+import { BodyRefusedError, BodyTooLargeError, bodyTooLarge } from '../http/request-body.ts';
 import type { ResolvedClient } from '../http/resolved-client.ts';
-import type { Check, PresentedCredential, RequestContext } from '../policies/request-context.ts';
+import type { ApiTarget, Check, PresentedCredential, PresentedDpop, RequestContext } from '../policies/request-context.ts';
 import type { Operation } from '../routes/operation.ts';
 import type { CachedKey } from '../verify/key-verifier.ts';
 import type { RequestHeaderScanner } from './request-header-scanner.ts';
@@ -25,7 +25,7 @@ export interface ExchangeObserver {
 /** What the upstream side (upstream-proxy.ts) hears from an exchange after it went out. */
 export interface UpstreamLeg {
   /** Whether a request that failed with this error code before any response byte may go out again (if it may be repeated at all). */
-  mayResendAfter(code: string): boolean;
+  mayResendAfter(code: string, exchange: Exchange): boolean;
   /** Sends the exchange's request (`upstreamRequest`) again, on a fresh connection, after `error`. */
   resend(exchange: Exchange, error: Error): void;
   /** The upstream answered: a response began. */
@@ -42,6 +42,8 @@ export interface ExchangeSettings {
   /** The checks that take part in the response side, in pipeline order; null when none does. */
   responseHooks: readonly ResponseHook[] | null;
   upstream: UpstreamLeg;
+  /** The API every request starts with: the only one, or null when the API match (stage 5) picks one of several. */
+  api?: ApiTarget | null;
 }
 
 /** A check with a response side (CORS drops the upstream's own Access-Control-* headers). */
@@ -57,6 +59,7 @@ const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 /** The denial an upstream failure maps to, when the client has not received a response yet. */
 function denialForUpstreamError(error: unknown): Denial {
   if (error instanceof BodyTooLargeError) return bodyTooLarge(error.limit);
+  if (error instanceof BodyRefusedError) return error.denial;
   const code = (error as { code?: string } | null)?.code;
   return code !== undefined && TIMEOUT_CODES.has(code) ? UPSTREAM_TIMEOUT : UPSTREAM_UNAVAILABLE;
 }
@@ -90,6 +93,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
   method: string;
   upstreamPath: string;
   path: string;
+  api: ApiTarget | null;
   key: CachedKey | null = null;
   presentedKey: CachedKey | null = null;
   responseHeaders: string[] | null = null;
@@ -108,6 +112,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
   methodOverrideHeaders: string[] | null = null;
   credential: PresentedCredential = null;
   requestIdHeader: string | null | typeof REPEATED_HEADER = null;
+  dpop: PresentedDpop | null = null;
 
   // The upstream leg.
   readonly settings: ExchangeSettings;
@@ -133,6 +138,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
     this.req = req;
     this.res = res;
     this.settings = settings;
+    this.api = settings.api ?? null;
     this.client = client;
     this.clientAddress = client.address;
     this.startedAt = startedAt;
@@ -164,7 +170,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
     this.upstreamStatus = statusCode;
     let headers = buildClientResponseHeaders((controller.rawHeaders ?? []) as Array<Buffer | string>);
     const hooks = this.settings.responseHooks;
-    if (hooks !== null) for (let index = 0; index < hooks.length; index++) headers = (hooks[index] as ResponseHook).onUpstreamResponse(this, headers);
+    if (hooks !== null) for (let index = 0; index < hooks.length; index++) headers = (hooks[index] as ResponseHook).onUpstreamResponse(this, headers, statusCode);
     // Headers every response to this request carries (RateLimit fields): added after the upstream's.
     const extra = this.responseHeaders;
     if (extra !== null) for (let index = 0; index < extra.length; index++) headers.push(extra[index] as string);
@@ -191,7 +197,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
     // Then the failure is the client's doing, not the upstream's.
     const clientGone = this.settled || this.res.destroyed;
     // Nothing came back from the upstream, and not because of the client or its body.
-    const unreachable = !clientGone && this.upstreamStatus === 0 && !(error instanceof BodyTooLargeError);
+    const unreachable = !clientGone && this.upstreamStatus === 0 && !(error instanceof BodyTooLargeError || error instanceof BodyRefusedError);
     if (unreachable && this.#mayResend(error)) {
       this.upstreamRetries++;
       this.controller = null;
@@ -218,7 +224,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
     if (this.upstreamRetries > 0 || this.res.headersSent) return false;
     const code = (error as { code?: unknown }).code;
     const sent = this.upstreamRequest;
-    if (sent === null || typeof code !== 'string' || !this.settings.upstream.mayResendAfter(code) || !IDEMPOTENT_METHODS.has(sent.method)) return false;
+    if (sent === null || typeof code !== 'string' || !this.settings.upstream.mayResendAfter(code, this) || !IDEMPOTENT_METHODS.has(sent.method)) return false;
     const body = sent.body ?? null;
     return body === null || Buffer.isBuffer(body);
   }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { RequestHandler } from './pipeline.ts';
 import type { HostPort } from '../http/units.ts';
@@ -31,7 +32,12 @@ export interface GatewayServerOptions {
    * process with SO_REUSEPORT.
    */
   throughSupervisor?: boolean;
+  /** Handles upgrade requests (websocket-tunnel.ts) with the same request handler; absent: Node treats them as ordinary requests. */
+  upgrades?: UpgradeHandler | null;
 }
+
+/** The listener's `upgrade` event, with the request handler every request goes through. */
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, handler: RequestHandler) => void;
 
 /** Node's HTTP server keeps the response it is writing on the socket (long-standing, if undocumented). */
 interface ServingSocket extends Socket {
@@ -76,6 +82,8 @@ export class GatewayServer {
       onRequest(req, res);
     });
     this.#trackConnections(options.tls ? 'secureConnection' : 'connection');
+    const upgrades = options.upgrades ?? null;
+    if (upgrades !== null) this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrades(req, socket, head, onRequest));
     // CONNECT never reaches the request handler in Node; refuse tunnels explicitly.
     this.server.on('connect', (_req, socket: Socket) => socket.end(CONNECT_REFUSED));
     // A malformed request line or headers: answer 400 and close, never crash.

@@ -3,16 +3,15 @@ import type { Logger } from 'pino';
 import { denial, type Denial } from '../http/error-catalogue.ts';
 import { sendProblem } from '../http/problem-response.ts';
 import { WallClock } from '../http/wall-clock.ts';
-import { ANSWERED, type Check, type CheckOutcome, type CheckResult, type RequestContext, type RequestHeaderReader } from '../policies/request-context.ts';
+import { ANSWERED, type ApiTarget, type Check, type CheckOutcome, type CheckResult, type RequestContext, type RequestHeaderReader } from '../policies/request-context.ts';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.ts';
 import type { RequestIds } from '../telemetry/request-id.ts';
 import type { ClientAddressResolver } from './client-address.ts';
-import { Exchange, type ExchangeSettings, type ResponseHook } from './exchange.ts';
+import { Exchange, type ExchangeSettings, type ResponseHook, type UpstreamLeg } from './exchange.ts';
 import { appendGatewayHeaders } from './gateway-headers.ts';
 import { createRequestHeaderScanner } from './request-header-scanner.ts';
 import type { RequestTelemetry } from './request-telemetry.ts';
 import { sendProblemAndClose } from './unread-body-refusal.ts';
-import type { UpstreamProxy } from './upstream-proxy.ts';
 import type { WouldDenyReport } from './would-deny-report.ts';
 
 /**
@@ -22,9 +21,16 @@ import type { WouldDenyReport } from './would-deny-report.ts';
  * absent from the list, so they cost nothing. The engine knows no check by name: a check that
  * reads headers, watches denials or touches the response says so on its `Check` object.
  */
+/** Stage 10: where a request goes once every check has passed (upstream-proxy.ts, or api-upstreams.ts for several APIs). */
+export interface Upstream extends UpstreamLeg {
+  forward(exchange: Exchange, headers: string[]): void;
+}
+
 export interface PipelineParts {
   checks: readonly Check[];
-  proxy: UpstreamProxy;
+  proxy: Upstream;
+  /** The API every request starts with (the only one); null when the API match picks one of several. Default null. */
+  api?: ApiTarget | null;
   protocol: 'http' | 'https';
   resolveClient: ClientAddressResolver;
   /** Also send RFC 7239 `Forwarded` upstream. */
@@ -60,7 +66,7 @@ export function createPipeline(parts: PipelineParts): RequestHandler {
   const observers = checks.filter((check): check is Check & DenialObserver => check.onDenial !== undefined);
   const responseHooks = checks.filter((check): check is Check & ResponseHook => check.onUpstreamResponse !== undefined);
   const scanHeaders = createRequestHeaderScanner(readers);
-  const settings: ExchangeSettings = { observer: telemetry, responseHooks: responseHooks.length === 0 ? null : responseHooks, upstream: proxy };
+  const settings: ExchangeSettings = { observer: telemetry, responseHooks: responseHooks.length === 0 ? null : responseHooks, upstream: proxy, api: parts.api ?? null };
   const clock = new WallClock();
   // Failures that a client can repeat on every request are logged once per interval, with a count.
   const checkFailures = new RateLimitedLog(logger, { level: 'error', message: 'check failed' });

@@ -16,7 +16,7 @@ const FINDER = new KeyFinder(['pcl']);
 const scanHeaders = createRequestHeaderScanner([createKeyHeaderReader(KEY_HEADERS, FINDER)]);
 
 function scan(raw: string[], keyHeaders: readonly string[] = KEY_HEADERS): ScannedRequestHeaders {
-  const scanned: ScannedRequestHeaders = { upstreamHeaders: [], hasBody: false, contentLength: undefined, chunked: false, host: undefined, credential: null, requestIdHeader: null, connectionNamed: null, underscoreHeaders: null, methodOverrideHeaders: null };
+  const scanned: ScannedRequestHeaders = { upstreamHeaders: [], hasBody: false, contentLength: undefined, chunked: false, host: undefined, credential: null, requestIdHeader: null, connectionNamed: null, underscoreHeaders: null, methodOverrideHeaders: null, dpop: null };
   (keyHeaders === KEY_HEADERS ? scanHeaders : createRequestHeaderScanner([createKeyHeaderReader(keyHeaders, FINDER)]))(raw, scanned);
   return scanned;
 }

@@ -81,25 +81,49 @@ function addOrdinaryHeader(into: ScannedRequestHeaders, headers: string[], name:
 
 export type RequestHeaderScanner = (rawHeaders: readonly string[], into: ScannedRequestHeaders) => void;
 
-/** The special names (fixed ones and the readers', numbered from READER) by how they are spelled, and their lengths. */
-function compileSpecialNames(readers: readonly RequestHeaderReader[]): { special: Map<string, number>; specialLengths: Set<number> } {
+/** Two readers of one name (`authorization`: key auth and DPoP): each reads every line; the line is kept back when either keeps it. */
+function bothReaders(first: RequestHeaderReader, second: RequestHeaderReader): RequestHeaderReader {
+  return {
+    names: [],
+    readHeader(into, lowerCaseName, value) {
+      const keptByFirst = first.readHeader(into, lowerCaseName, value);
+      return second.readHeader(into, lowerCaseName, value) || keptByFirst;
+    },
+  };
+}
+
+/**
+ * The special names (fixed ones and the readers', numbered from READER) by how they are
+ * spelled, their lengths, and the readers by number (a name two readers declare gets a
+ * reader of its own that calls both, in order).
+ */
+function compileSpecialNames(declared: readonly RequestHeaderReader[]): { special: Map<string, number>; specialLengths: Set<number>; readers: RequestHeaderReader[] } {
   const special = new Map(REQUEST_SPECIAL);
-  readers.forEach((reader, index) => {
-    for (const name of reader.names) special.set(name, READER + index);
+  const readers = [...declared];
+  declared.forEach((reader, index) => {
+    for (const name of reader.names) {
+      const earlier = special.get(name);
+      if (earlier === undefined || earlier < READER) {
+        special.set(name, READER + index);
+        continue;
+      }
+      readers.push(bothReaders(readers[earlier - READER] as RequestHeaderReader, reader));
+      special.set(name, READER + readers.length - 1);
+    }
   });
   const specialLengths = new Set([...special.keys()].map((name) => name.length));
   // Most clients spell names in lower case or in the usual capitalisation (`Content-Length`):
   // both are looked up as sent, so only unusual spellings pay for lower-casing.
   for (const [name, kind] of [...special]) special.set(usualCapitalisation(name), kind);
-  return { special, specialLengths };
+  return { special, specialLengths, readers };
 }
 
 /**
  * Compiles the scanner for the checks' header readers. Before a scan, `into.credential`,
  * `into.underscoreHeaders` and `into.methodOverrideHeaders` must be null: the scan adds to them.
  */
-export function createRequestHeaderScanner(readers: readonly RequestHeaderReader[]): RequestHeaderScanner {
-  const { special, specialLengths } = compileSpecialNames(readers);
+export function createRequestHeaderScanner(declared: readonly RequestHeaderReader[]): RequestHeaderScanner {
+  const { special, specialLengths, readers } = compileSpecialNames(declared);
 
   return function scanRequestHeaders(rawHeaders, into) {
     const headers: string[] = [];

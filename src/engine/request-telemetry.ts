@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Denial } from '../http/error-catalogue.ts';
 import type { RequestContext } from '../policies/request-context.ts';
 import type { Exchange, ExchangeObserver } from './exchange.ts';
-import { ABORTED_OUTCOME, FORWARDED_OUTCOME, type GatewayMetrics } from '../telemetry/gateway-metrics.ts';
+import { ABORTED_OUTCOME, FORWARDED_OUTCOME, type ApiOutcomes, type GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { CounterChild } from '../telemetry/fast-metrics.ts';
 import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
 
@@ -12,6 +12,8 @@ export interface RequestTelemetryOptions {
   logger: Logger;
   /** One `request` log line per request (off by default: it costs a log write per request). */
   accessLog: boolean;
+  /** Requests by API and outcome (`portcullis_api_requests_total`); absent: not counted. */
+  apiOutcomes?: ApiOutcomes;
 }
 
 /** `/path` of a request target, without the query: a query may hold a key (`keys.queryParameter`). */
@@ -34,6 +36,7 @@ export class RequestTelemetry implements ExchangeObserver {
   readonly #accessLog: boolean;
   readonly #forwarded: CounterChild;
   readonly #aborted: CounterChild;
+  readonly #apiOutcomes: ApiOutcomes | null;
 
   constructor(options: RequestTelemetryOptions) {
     this.#metrics = options.metrics;
@@ -42,11 +45,13 @@ export class RequestTelemetry implements ExchangeObserver {
     this.#accessLog = options.accessLog;
     this.#forwarded = options.metrics.outcome(FORWARDED_OUTCOME);
     this.#aborted = options.metrics.outcome(ABORTED_OUTCOME);
+    this.#apiOutcomes = options.apiOutcomes ?? null;
   }
 
   /** The gateway answered a request with a denial, before forwarding it. */
   denied(context: RequestContext, denial: Denial): void {
     this.#metrics.outcome(denial.code).inc();
+    if (this.#apiOutcomes !== null && context.api !== null) this.#apiOutcomes.child(context.api.index, denial.code).inc();
     this.#metrics.requestSeconds.observe((performance.now() - context.startedAt) / 1000);
     const key = context.key ?? context.presentedKey;
     if (key !== null) this.#usage.recordDenial(key.record.id, context.clientAddress, context.now, denial.code);
@@ -60,9 +65,11 @@ export class RequestTelemetry implements ExchangeObserver {
       metrics.upstreamStatus(exchange.upstreamStatus);
       metrics.upstreamSeconds.observe((exchange.respondedAt - exchange.dispatchedAt) / 1000);
     }
+    const outcome = problem !== null ? problem.code : error !== null ? ABORTED_OUTCOME : FORWARDED_OUTCOME;
     if (problem !== null) metrics.outcome(problem.code).inc();
     else if (error !== null) this.#aborted.inc();
     else this.#forwarded.inc();
+    if (this.#apiOutcomes !== null && exchange.api !== null) this.#apiOutcomes.child(exchange.api.index, outcome).inc();
     metrics.requestSeconds.observe((endedAt - exchange.startedAt) / 1000);
     const key = exchange.key;
     if (key !== null) {
@@ -71,7 +78,7 @@ export class RequestTelemetry implements ExchangeObserver {
       this.#usage.recordExchange(key.record.id, exchange.clientAddress, exchange.now, endedAtWall, Number(exchange.contentLength) || 0, exchange.responseBytes, problem === null ? null : problem.code, key);
     }
     if (error !== null) this.#logger.debug({ err: error, reqId: exchange.requestId }, 'upstream exchange failed');
-    if (this.#accessLog) this.#logRequest(exchange, exchange.res.statusCode, problem !== null ? problem.code : error !== null ? ABORTED_OUTCOME : FORWARDED_OUTCOME);
+    if (this.#accessLog) this.#logRequest(exchange, exchange.res.statusCode, outcome);
   }
 
   #logRequest(context: RequestContext, status: number, outcome: string): void {
@@ -82,6 +89,7 @@ export class RequestTelemetry implements ExchangeObserver {
       path: pathOf(context.req.url as string),
       status,
       outcome,
+      api: context.api === null ? null : context.api.name,
       keyId: key === null ? null : key.record.id,
       client: context.clientAddress,
       ms: Math.round((performance.now() - context.startedAt) * 1000) / 1000,

@@ -100,40 +100,49 @@ export const upstreamConfig: ConfigFragment<{ upstream: UpstreamConfig }> = {
   },
   read(document, { cwd, sourceOf }) {
     const { upstream } = document as unknown as RawUpstream;
-    const origins = readOrigins(upstream.url, upstream.urls, sourceOf('upstream.urls'));
-    return {
-      upstream: {
-        url: upstream.url === null ? null : new URL(upstream.url),
-        origins,
-        balance: upstream.balance,
-        passiveHealth: { failures: upstream.passiveHealth.failures, ejectFor: milliseconds(upstream.passiveHealth.ejectFor) },
-        connections: upstream.connections,
-        connectTimeout: milliseconds(upstream.connectTimeout),
-        headersTimeout: milliseconds(upstream.headersTimeout),
-        bodyTimeout: milliseconds(upstream.bodyTimeout),
-        keepAliveTimeout: milliseconds(upstream.keepAliveTimeout),
-        tls: readUpstreamTls(upstream.tls, origins[0] ?? null, cwd),
-      },
-    };
+    return { upstream: readUpstream(upstream, 'upstream', cwd, sourceOf('upstream.urls')) };
   },
 };
+
+/** The raw options of an upstream, as the schema checked them: `upstream.*`, or an API's `apis.N.upstream`. */
+export type RawUpstreamOptions = RawUpstream['upstream'];
+
+/**
+ * An upstream's settings from its validated options; `field` names it in messages
+ * (`upstream`, `apis.0.upstream`). Throws ConfigError for what the schema cannot say.
+ */
+export function readUpstream(upstream: RawUpstreamOptions, field: string, cwd: string, source?: string): UpstreamConfig {
+  const origins = readOrigins(upstream.url, upstream.urls, source, field);
+  return {
+    url: upstream.url === null ? null : new URL(upstream.url),
+    origins,
+    balance: upstream.balance,
+    passiveHealth: { failures: upstream.passiveHealth.failures, ejectFor: milliseconds(upstream.passiveHealth.ejectFor) },
+    connections: upstream.connections,
+    connectTimeout: milliseconds(upstream.connectTimeout),
+    headersTimeout: milliseconds(upstream.headersTimeout),
+    bodyTimeout: milliseconds(upstream.bodyTimeout),
+    keepAliveTimeout: milliseconds(upstream.keepAliveTimeout),
+    tls: readUpstreamTls(upstream.tls, origins[0] ?? null, cwd, field),
+  };
+}
 
 /**
  * The upstream's origins. Several are servers of one API: one scheme (so one set of TLS
  * settings) and one path prefix (so a request's path is the same whichever serves it).
  */
-function readOrigins(url: string | null, urls: string[] | null, source: string | undefined): URL[] {
-  if (url !== null && urls !== null) throw new ConfigError(['upstream.urls: expected either upstream.url or upstream.urls, found both (one origin: upstream.url; several: upstream.urls)']);
+function readOrigins(url: string | null, urls: string[] | null, source: string | undefined, field: string): URL[] {
+  if (url !== null && urls !== null) throw new ConfigError([`${field}.urls: expected either ${field}.url or ${field}.urls, found both (one origin: ${field}.url; several: ${field}.urls)`]);
   if (urls === null) return url === null ? [] : [new URL(url)];
   const origins = urls.map((text) => new URL(text));
   const [first] = origins as [URL];
   const problems: string[] = [];
   const from = source === undefined ? '' : ` (from ${source})`;
   origins.forEach((origin, index) => {
-    if (origin.protocol !== first.protocol) problems.push(`upstream.urls.${index}${from}: expected the same scheme as upstream.urls.0 (${first.protocol}//: every origin shares the upstream.tls settings), found ${JSON.stringify(urls[index])}`);
-    else if (basePathOf(origin) !== basePathOf(first)) problems.push(`upstream.urls.${index}${from}: expected the same path prefix as upstream.urls.0 (${JSON.stringify(basePathOf(first) || '/')}), found ${JSON.stringify(urls[index])}`);
+    if (origin.protocol !== first.protocol) problems.push(`${field}.urls.${index}${from}: expected the same scheme as ${field}.urls.0 (${first.protocol}//: every origin shares the ${field}.tls settings), found ${JSON.stringify(urls[index])}`);
+    else if (basePathOf(origin) !== basePathOf(first)) problems.push(`${field}.urls.${index}${from}: expected the same path prefix as ${field}.urls.0 (${JSON.stringify(basePathOf(first) || '/')}), found ${JSON.stringify(urls[index])}`);
     const same = origins.findIndex((other) => other.origin === origin.origin);
-    if (same < index) problems.push(`upstream.urls.${index}${from}: expected an origin not listed before, found ${JSON.stringify(urls[index])} (the same as upstream.urls.${same})`);
+    if (same < index) problems.push(`${field}.urls.${index}${from}: expected an origin not listed before, found ${JSON.stringify(urls[index])} (the same as ${field}.urls.${same})`);
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return origins;
@@ -144,12 +153,12 @@ export function basePathOf(url: URL): string {
   return url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
 }
 
-function readUpstreamTls(raw: UpstreamTlsConfig, origin: URL | null, cwd: string): UpstreamTlsConfig {
+function readUpstreamTls(raw: UpstreamTlsConfig, origin: URL | null, cwd: string, field: string): UpstreamTlsConfig {
   const problems: string[] = [];
-  if ((raw.cert === null) !== (raw.key === null)) problems.push(`upstream.tls.${raw.cert === null ? 'cert' : 'key'}: expected a file together with upstream.tls.${raw.cert === null ? 'key' : 'cert'}, found nothing`);
+  if ((raw.cert === null) !== (raw.key === null)) problems.push(`${field}.tls.${raw.cert === null ? 'cert' : 'key'}: expected a file together with ${field}.tls.${raw.cert === null ? 'key' : 'cert'}, found nothing`);
   const usesTls = origin !== null && origin.protocol === 'https:';
   const configured = raw.ca !== null || raw.cert !== null || raw.servername !== null || raw.insecureSkipVerify;
-  if (configured && !usesTls) problems.push('upstream.tls: TLS settings for the upstream need an https:// upstream.url (or upstream.urls)');
+  if (configured && !usesTls) problems.push(`${field}.tls: TLS settings for the upstream need an https:// ${field}.url (or ${field}.urls)`);
   if (problems.length > 0) throw new ConfigError(problems);
   const path = (file: string | null) => (file === null ? null : resolve(cwd, file));
   return { ...raw, ca: path(raw.ca), cert: path(raw.cert), key: path(raw.key) };

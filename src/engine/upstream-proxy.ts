@@ -5,6 +5,9 @@ import { OriginBalancer } from './origin-balancer.ts';
 import { basePathOf, type BalancePolicy } from './upstream-config.ts';
 import type { UpstreamMonitor } from './upstream-monitor.ts';
 
+/** What the proxy tells the monitor, origins by index: the monitor itself, or a view of it for one API's origins (api-upstreams.ts). */
+export type OriginWatcher = Pick<UpstreamMonitor, 'answered' | 'retried' | 'failed' | 'originEjected' | 'originRestored' | 'close'>;
+
 export interface UpstreamOptions {
   /** The upstream's origins: one, or several servers of the same API (same scheme and path prefix). */
   origins: readonly URL[];
@@ -20,7 +23,7 @@ export interface UpstreamOptions {
   /** TLS options for an https:// upstream (CA, client certificate, servername, verification). */
   connect?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string; rejectUnauthorized: boolean };
   /** Hears of failures to reach the upstream, of answers, and of origins ejected and restored (upstream-monitor.ts). */
-  monitor: UpstreamMonitor;
+  monitor: OriginWatcher;
   /** Milliseconds, for passive health; injected by tests. */
   now?: () => number;
 }
@@ -58,7 +61,7 @@ export class UpstreamProxy implements UpstreamLeg {
   readonly #origins: OriginPools[];
   readonly #balancer: OriginBalancer;
   readonly #basePath: string;
-  readonly #monitor: UpstreamMonitor;
+  readonly #monitor: OriginWatcher;
 
   constructor(options: UpstreamOptions) {
     const poolOptions: Pool.Options = {

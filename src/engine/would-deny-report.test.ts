@@ -75,7 +75,7 @@ async function startGateway(check: Check, header: boolean): Promise<Gateway> {
     telemetry,
     requestIds: new RequestIds('t'),
     logger,
-    wouldDeny: check.reports === undefined ? null : new WouldDenyReport({ registry, logger, header, codes: ['scope_missing'] }),
+    wouldDeny: check.reports === undefined ? null : new WouldDenyReport({ registry, logger, header, codes: ['scope_missing'], usage: null }),
   });
   const server = new GatewayServer(handler, { listen: { host: '127.0.0.1', port: 0 }, headersTimeout: 5000, requestTimeout: 30_000, keepAliveTimeout: 5000, maxConnections: 100, maxHeaderSize: 16_384 });
   const { port } = await server.listen();

@@ -14,7 +14,17 @@ export interface WouldDenyReportOptions {
   header: boolean;
   /** The codes the policies in report mode can report, counted from 0 from the start. */
   codes: readonly string[];
+  /** Where would-denies are counted for `portcullis report` and the dashboard (the usage recorder). */
+  usage: WouldDenyUsage | null;
 }
+
+/** The usage recorder's side that counts would-denies per minute, code, API, route and key. */
+export interface WouldDenyUsage {
+  recordWouldDeny(now: number, code: string, api: string, route: string, keyId: string | null): void;
+}
+
+/** The API name of a request on a gateway with a single upstream. */
+const DEFAULT_API = 'default';
 
 /** Longest path put on a would-deny's log line: one without a route is client input. */
 const MAX_LOGGED_PATH = 200;
@@ -36,7 +46,8 @@ class WouldDeny extends Error {
 
 /**
  * Records the would-denies of the policies in report mode (policies/report-only.ts): counted
- * in `portcullis_would_deny_total{code}`, logged at most once per code per interval (with a
+ * in `portcullis_would_deny_total{code}` and in the store's would-deny minutes (by code, API,
+ * route and key: `portcullis report`), logged at most once per code per interval (with a
  * count, and the route, key id and request id of the first), and, when configured, added to
  * the headers sent upstream. Nothing reaches the client. Made only when some policy reports.
  */
@@ -44,12 +55,14 @@ export class WouldDenyReport {
   readonly #counts: CounterFamily;
   readonly #log: RateLimitedLog;
   readonly #header: boolean;
+  readonly #usage: WouldDenyUsage | null;
   readonly #kinds = new Map<string, WouldDeny>();
 
   constructor(options: WouldDenyReportOptions) {
     this.#counts = new CounterFamily(options.registry, 'portcullis_would_deny_total', 'Requests a policy in report mode (reportOnly.policies) let through that enforcing would have refused, by the code it would have refused with.', 'code', options.codes);
     this.#log = new RateLimitedLog(options.logger, { level: 'warn', message: 'would deny (report-only)' });
     this.#header = options.header;
+    this.#usage = options.usage;
   }
 
   /** One would-deny of check `policy`; the request goes on. */
@@ -58,11 +71,14 @@ export class WouldDenyReport {
     this.#counts.child(code).inc();
     let kind = this.#kinds.get(code);
     if (kind === undefined) this.#kinds.set(code, (kind = new WouldDeny(code)));
+    const route = routeOf(context);
+    const keyId = (context.key ?? context.presentedKey)?.record.id ?? null;
+    this.#usage?.recordWouldDeny(context.now, code, context.api?.name ?? DEFAULT_API, route, keyId);
     this.#log.report(kind, {
       policy,
       code,
-      route: routeOf(context),
-      keyId: (context.key ?? context.presentedKey)?.record.id ?? null,
+      route,
+      keyId,
       reqId: context.requestId,
       detail: refused.detail,
       ...(refused.errors === undefined ? {} : { errors: refused.errors }),

@@ -83,6 +83,22 @@ export class BodyTooLargeError extends Error {
 }
 
 /**
+ * The error a body stream raises when a check refuses the body as it passes (its Content-Digest
+ * does not match): the proxy aborts the upstream request and, if no response has started,
+ * answers with the denial.
+ */
+export class BodyRefusedError extends Error {
+  override name = 'BodyRefusedError';
+  readonly code = 'PORTCULLIS_BODY_REFUSED';
+  readonly denial: Denial;
+
+  constructor(denial: Denial) {
+    super(denial.detail);
+    this.denial = denial;
+  }
+}
+
+/**
  * Passes a body through, counting bytes, and fails once it passes `limit`. Used only for
  * bodies without Content-Length (chunked): Node already holds a body with Content-Length to
  * exactly that length, which the gateway checks against the limit before forwarding.

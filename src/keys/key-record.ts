@@ -12,6 +12,13 @@ export interface KeyRecord {
   scopes: string[];
   allowedCidrs: string[];
   certFingerprint: string | null;
+  /**
+   * Public key (SPKI PEM) the key is bound to for signed requests (RFC 9421): requests with it
+   * must carry a valid `Signature` by the private half (keys/signing-key.ts); null: unbound.
+   */
+  signingKey: string | null;
+  /** The gateway's APIs the key may be used on (keys/key-apis.ts); empty: every API. */
+  apis: string[];
   /** Rate policy such as `100/s`; null means the gateway's default. */
   rateLimit: string | null;
   /** Quota policy such as `10000/day`; null means the gateway's default. */
@@ -41,6 +48,10 @@ export interface KeySettings {
   scopes: string[];
   allowedCidrs: string[];
   certFingerprint: string | null;
+  /** The public key for signed requests (SPKI PEM); absent or null: unbound. */
+  signingKey?: string | null;
+  /** The APIs the key may be used on; absent or empty: every API. */
+  apis?: string[];
   rateLimit: string | null;
   quota: string | null;
   metadata: Record<string, unknown>;

@@ -101,6 +101,7 @@ class OperationCompiler {
       scopes: prepared.scopes,
       maxBodySize: prepared.maxBodySize,
       rate: prepared.rate,
+      ...(prepared.reportOnly.length === 0 ? {} : { reportOnly: new Set(prepared.reportOnly) }),
       validation: { path: specs.path, query: specs.query, headers: specs.header, refuseUnknownQuery, body, validateParameters },
     };
   }

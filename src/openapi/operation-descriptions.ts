@@ -1,5 +1,6 @@
 import { compileRateText, type CompiledRate } from '../limits/rate-policy.ts';
 import { parseByteSize } from '../http/units.ts';
+import { ROUTE_REPORTABLE_POLICIES } from '../routes/operation.ts';
 import { isValidRequiredScope, type ScopeRequirement } from '../routes/scopes.ts';
 import { OpenApiError, type DocumentSet, type Location } from './document-set.ts';
 import type { OpenApiVersion } from './openapi-ajv.ts';
@@ -42,6 +43,8 @@ export interface OperationDescription {
   readonly maxBodySize: number | null;
   /** `x-portcullis-rate`: a rate limit per key on this operation. */
   readonly rate: CompiledRate | null;
+  /** `x-portcullis-report-only`: the policies that only report on this operation. */
+  readonly reportOnly: readonly string[];
 }
 
 /** Methods OpenAPI can declare that the gateway forwards (TRACE never is). */
@@ -141,7 +144,12 @@ export class OperationReader {
       rate = compileRateText(rateExtension.value);
       if (rate === null) this.#fail(rateExtension, 'expected a rate such as 100/s, 6000/m or 100/s burst 200');
     }
-    return { method, template, where, parameters, body: operation.requestBody === undefined ? null : this.#body(this.#set.at(where, 'requestBody')), scopes, maxBodySize, rate };
+    const reportExtension = this.#set.at(where, 'x-portcullis-report-only');
+    const reportOnly = reportExtension.value ?? [];
+    if (!Array.isArray(reportOnly) || !reportOnly.every((name) => ROUTE_REPORTABLE_POLICIES.includes(name as string))) {
+      this.#fail(reportExtension, `expected a list of policies that can report on one operation: ${ROUTE_REPORTABLE_POLICIES.join(', ')}`);
+    }
+    return { method, template, where, parameters, body: operation.requestBody === undefined ? null : this.#body(this.#set.at(where, 'requestBody')), scopes, maxBodySize, rate, reportOnly: [...new Set(reportOnly as string[])] };
   }
 
   /** `security` as a requirement; undefined when absent (inherit), null when it requires no scopes. */

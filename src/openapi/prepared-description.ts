@@ -45,6 +45,8 @@ export interface PreparedOperation {
   readonly scopes: ScopeRequirement | null;
   readonly maxBodySize: number | null;
   readonly rate: CompiledRate | null;
+  /** `x-portcullis-report-only`: the policies that only report on this operation. */
+  readonly reportOnly: readonly string[];
   readonly parameters: readonly PreparedParameter[];
   readonly body: { readonly required: boolean; readonly mediaTypes: readonly PreparedMediaType[] } | null;
 }
@@ -156,8 +158,8 @@ class DescriptionPreparer {
         return { mediaType, json, schema: json && schema !== null ? this.#root(schema) : null };
       }),
     };
-    const { method, template, scopes, maxBodySize, rate } = description;
-    return { method, template, source: this.#set.describe(description.where), scopes, maxBodySize, rate, parameters, body };
+    const { method, template, scopes, maxBodySize, rate, reportOnly } = description;
+    return { method, template, source: this.#set.describe(description.where), scopes, maxBodySize, rate, reportOnly, parameters, body };
   }
 }
 

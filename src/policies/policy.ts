@@ -5,13 +5,27 @@ import type { QuotaLedger } from '../limits/quota-ledger.ts';
 import type { Operation } from '../routes/operation.ts';
 import type { RouteTable } from '../routes/route-table.ts';
 import type { KeyStore } from '../store/key-store.ts';
+import type { StoreWrites } from '../store/usage-writes.ts';
+import type { TokenKeyRing } from '../verify/dpop/token-key-ring.ts';
 import type { KeyVerifier } from '../verify/key-verifier.ts';
-import type { Check } from './request-context.ts';
+import type { ApiTarget, Check } from './request-context.ts';
 
 /** The routes the process compiled at start (src/app/routes.ts): the table and its operations. */
 export interface CompiledRoutes {
   readonly table: RouteTable;
   readonly operations: readonly Operation[];
+}
+
+/** One API of the gateway (`apis`, or the implicit `default`): what it matches and its routes. */
+export interface ApiDefinition extends ApiTarget {
+  /** Host patterns, lower case (`orders.example.com`, `*.example.com`); empty: any host. */
+  readonly hosts: readonly string[];
+  /** Path prefix (`/orders`), or `''` for any path. */
+  readonly pathPrefix: string;
+  /** Whether the prefix is removed from the path before routes are matched and the request is forwarded. */
+  readonly stripPrefix: boolean;
+  /** Its OpenAPI document and route rules, compiled; null when it has neither (every route allowed). */
+  readonly routes: CompiledRoutes | null;
 }
 
 /** What the process builds once and hands to every policy that asks for it. */
@@ -22,11 +36,28 @@ export interface PolicyParts {
   readonly verifier: KeyVerifier;
   /** The key store itself, for a policy that changes keys (a leak alert quarantines one); the request path reads keys through `verifier`. */
   readonly store: KeyStore;
-  /** Null when neither an OpenAPI document nor route rules are configured. */
+  /** The routes of the first API (of the only one, without `apis`); null when it has neither an OpenAPI document nor route rules. */
   readonly routes: CompiledRoutes | null;
+  /**
+   * Every API, in config order (`index` is the position); one, named `default`, without
+   * `apis`. Absent: one API whose routes are `routes` (tests).
+   */
+  readonly apis?: readonly ApiDefinition[];
+  /**
+   * Where a policy writes in batches, off the request thread (anomaly profiles and findings):
+   * the store write thread, or the store itself where there is none. Absent in tests that need none.
+   */
+  readonly writes?: StoreWrites;
+  /**
+   * Keeps a policy's background part (a flush timer) until the process stops, then closes it:
+   * after the listener has drained, before the store write thread closes. Absent in tests.
+   */
+  keepRunning?<Part>(name: string, part: Part, close: (part: Part) => Promise<void> | void): Part;
   /** Rate limits, lockout counts and quotas: in memory, or shared through Redis. */
   readonly limiter: LimiterBackend;
   readonly quotas: QuotaLedger;
+  /** The token signing keys (delegated browser tokens), read from the store on first need. */
+  readonly tokenKeys: TokenKeyRing;
 }
 
 /**
@@ -44,4 +75,15 @@ export interface Policy<Settings, Needs = Settings> {
   readonly stage: number;
   readonly config: ConfigFragment<Settings> | null;
   create(config: Needs, parts: PolicyParts): Check | null;
+}
+
+/** The routes of every API that has some. */
+export function routesOf(parts: PolicyParts): CompiledRoutes[] {
+  const all = parts.apis === undefined ? [parts.routes] : parts.apis.map((api) => api.routes);
+  return all.filter((routes) => routes !== null);
+}
+
+/** Every operation of every API (what per-operation settings such as `reportOnly` are read from). */
+export function operationsOf(parts: PolicyParts): Operation[] {
+  return routesOf(parts).flatMap((routes) => routes.operations);
 }

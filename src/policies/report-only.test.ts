@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../config/config-error.ts';
 import { denial } from '../http/error-catalogue.ts';
-import { afterReported, reportedCodes, reportOnlyConfig } from './report-only.ts';
+import type { Operation } from '../routes/operation.ts';
+import { fakeContext } from '../../test/support/fake-context.ts';
+import { afterReported, reportedCodes, reportOnlyConfig, reportWhere } from './report-only.ts';
 
 const read = (policies: string[], sourceOf: (field: string) => string | undefined = () => undefined) =>
   reportOnlyConfig.read({ reportOnly: { policies, header: true } }, { cwd: '.', sourceOf });
@@ -50,5 +52,28 @@ describe('afterReported', () => {
     assert.equal(afterReported(reports, RATE, FAILED), FAILED);
     assert.equal(await afterReported(reports, RATE, Promise.resolve(null)), RATE);
     assert.equal(await afterReported(reports, RATE, Promise.resolve(FAILED)), FAILED);
+  });
+});
+
+describe('report mode on one operation', () => {
+  const operation = (template: string, reportOnly?: string[]): Operation => ({ method: 'POST', template, source: template, scopes: null, maxBodySize: null, rate: null, validation: null, ...(reportOnly === undefined ? {} : { reportOnly: new Set(reportOnly) }) });
+  const orders = operation('/orders', ['input-validation']);
+  const invoices = operation('/invoices');
+  const on = (op: Operation | null) => fakeContext({}, { operation: op });
+
+  it('reports only on the operations that name the policy; enforces everywhere else', () => {
+    const where = reportWhere(read([]), 'input-validation', [orders, invoices]);
+    assert.ok(where !== null);
+    assert.deepEqual([where(on(orders)), where(on(invoices)), where(on(null))], [true, false, false]);
+  });
+
+  it('is nowhere (no cost) when no operation names it, and everywhere when reportOnly.policies does', () => {
+    assert.equal(reportWhere(read([]), 'scopes', [orders, invoices]), null);
+    const everywhere = reportWhere(read(['scopes']), 'scopes', [orders, invoices]);
+    assert.deepEqual([everywhere?.(on(invoices)), everywhere?.(on(null))], [true, true]);
+  });
+
+  it('counts the codes of policies named by an operation among the would-deny metric\'s labels', () => {
+    assert.deepEqual(reportedCodes(read(['rate-limits']), [orders, invoices]), ['rate_limited', 'request_invalid', 'unsupported_media_type']);
   });
 });

@@ -1,7 +1,8 @@
 import type { ConfigFragment } from '../config/config-fragment.ts';
 import { ConfigError } from '../config/config-error.ts';
 import type { Denial, ErrorCode } from '../http/error-catalogue.ts';
-import type { Check, CheckOutcome, CheckResult } from './request-context.ts';
+import type { Operation } from '../routes/operation.ts';
+import type { Check, CheckOutcome, CheckResult, RequestContext } from './request-context.ts';
 
 /**
  * Report-only mode, as every check in it and the engine share it. A policy named in
@@ -95,14 +96,26 @@ export const reportOnlyConfig: ConfigFragment<ReportOnlySettings> = {
   },
 };
 
-/** Whether `policy` is in report mode. */
-export function isReportOnly(settings: ReportOnlySettings, policy: ReportablePolicy): boolean {
-  return settings.reportOnly.policies.has(policy);
+/**
+ * Where `policy` reports instead of refusing: everywhere (`reportOnly.policies`), on the
+ * operations that name it (`x-portcullis-report-only`, a route rule's `reportOnly`), or nowhere
+ * (null: it enforces, and its check pays nothing for report mode).
+ */
+export type ReportWhere = ((context: RequestContext) => boolean) | null;
+
+const EVERYWHERE = (): boolean => true;
+
+export function reportWhere(settings: ReportOnlySettings, policy: ReportablePolicy, operations: readonly Operation[] = []): ReportWhere {
+  if (settings.reportOnly.policies.has(policy)) return EVERYWHERE;
+  if (!operations.some((operation) => operation.reportOnly?.has(policy) === true)) return null;
+  return (context) => context.operation?.reportOnly?.has(policy) === true;
 }
 
-/** The codes the policies in report mode would refuse with (the would-deny metric's labels). */
-export function reportedCodes(settings: ReportOnlySettings): ErrorCode[] {
-  return [...settings.reportOnly.policies].flatMap((policy) => REPORTABLE_POLICIES[policy]);
+/** The codes the policies in report mode (anywhere, or on some operation) would refuse with: the would-deny metric's labels. */
+export function reportedCodes(settings: ReportOnlySettings, operations: readonly Operation[] = []): ErrorCode[] {
+  const policies = new Set<string>(settings.reportOnly.policies);
+  for (const operation of operations) for (const policy of operation.reportOnly ?? []) policies.add(policy);
+  return [...policies].flatMap((policy) => REPORTABLE_POLICIES[policy as ReportablePolicy] ?? []);
 }
 
 /**
@@ -110,10 +123,11 @@ export function reportedCodes(settings: ReportOnlySettings): ErrorCode[] {
  * mode (network-access, route-match, scopes); unchanged when the policy enforces. Its other
  * denials (route-match's letter-case refusal) still refuse.
  */
-export function withReportMode(check: Check | null, settings: ReportOnlySettings, policy: ReportablePolicy): Check | null {
-  if (check === null || !isReportOnly(settings, policy)) return check;
+export function withReportMode(check: Check | null, settings: ReportOnlySettings, policy: ReportablePolicy, operations: readonly Operation[] = []): Check | null {
+  const where = reportWhere(settings, policy, operations);
+  if (check === null || where === null) return check;
   const codes: ReadonlySet<ErrorCode> = new Set(REPORTABLE_POLICIES[policy]);
-  return Object.assign(check, { reports: (denial: Denial) => codes.has(denial.code) });
+  return Object.assign(check, { reports: (denial: Denial, context: RequestContext) => codes.has(denial.code) && where(context) });
 }
 
 /**

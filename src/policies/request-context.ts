@@ -12,6 +12,17 @@ import type { CachedKey } from '../verify/key-verifier.ts';
  * engine/exchange.ts); the policies never see the engine.
  */
 
+/**
+ * The API a request is for (`apis` in the config, or the one implicit API `default`): the
+ * engine sends the request to its upstream, metrics and logs name it, and a key bound to other
+ * APIs is refused on it.
+ */
+export interface ApiTarget {
+  readonly name: string;
+  /** Its position in the list of APIs: which upstream and which route table are its. */
+  readonly index: number;
+}
+
 /** Said of a request that carries two different keys: refused, never guessed between. */
 export const AMBIGUOUS_CREDENTIALS: unique symbol = Symbol('ambiguous credentials');
 
@@ -56,6 +67,14 @@ export interface ScannedRequestHeaders {
   credential: PresentedCredential;
   /** The client's X-Request-Id: its value, null when absent, REPEATED_HEADER when sent twice. */
   requestIdHeader: string | null | typeof REPEATED_HEADER;
+  /** What the request presents for DPoP (RFC 9449), as the dpop policy's header reader found it; null for nothing. */
+  dpop: PresentedDpop | null;
+}
+
+/** The DPoP-bound tokens (`Authorization: DPoP <token>`) and `DPoP` proof lines of a request, as sent. */
+export interface PresentedDpop {
+  readonly tokens: string[];
+  readonly proofs: string[];
 }
 
 /**
@@ -84,6 +103,11 @@ export interface RequestContext extends ScannedRequestHeaders {
   upstreamPath: string;
   /** The canonical path without the query: what routes are matched against. */
   path: string;
+  /**
+   * The API the request is for: set by the API match (stage 5) when several APIs are
+   * configured, from the start when there is one. Null only before a match.
+   */
+  api: ApiTarget | null;
   /** The authenticated key, once the key check has passed. */
   key: CachedKey | null;
   /**
@@ -136,8 +160,8 @@ export interface Check {
   readonly requestHeaders?: RequestHeaderReader;
   /** Told of every denial, whichever check made it, before it is sent; may be async (Redis). */
   onDenial?(context: RequestContext, denial: Denial): void | Promise<void>;
-  /** The upstream's response headers (flat pairs, hop-by-hop ones removed) before they go to the client. */
-  onUpstreamResponse?(context: RequestContext, headers: string[]): string[];
+  /** The upstream's response headers (flat pairs, hop-by-hop ones removed) and status, before they go to the client. */
+  onUpstreamResponse?(context: RequestContext, headers: string[], status: number): string[];
   /**
    * Report-only mode (policies/report-only.ts): asked about a denial `run` returned; true makes
    * it a would-deny, which the engine records before it runs the next check. Only a check with

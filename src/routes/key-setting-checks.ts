@@ -1,6 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { InvalidCidrError, parseCidr } from '../http/cidr.ts';
 import { normaliseFingerprint } from '../http/peer-certificate.ts';
+import { API_NAME_SYNTAX, isApiName } from '../keys/key-apis.ts';
+import { parseSigningKey, SIGNING_KEY_EXPECTED } from '../keys/signing-key.ts';
 import { compileQuotaText, compileRateText } from '../limits/rate-policy.ts';
 import { isValidKeyScope, SCOPE_SYNTAX } from './scopes.ts';
 
@@ -43,6 +45,11 @@ export function checkScope(scope: string): SettingCheck<string> {
   return isValidKeyScope(scope) ? ok(scope) : refused(SCOPE_EXPECTED);
 }
 
+/** The name of an API a key belongs to (`apis[].name` in the config; `default` without `apis`). */
+export function checkApiName(name: string): SettingCheck<string> {
+  return isApiName(name) ? ok(name) : refused(`expected an API name: ${API_NAME_SYNTAX}`);
+}
+
 /** Hex with or without colons → 64 lower-case hex digits. */
 export function checkCertFingerprint(text: string): SettingCheck<string> {
   const fingerprint = normaliseFingerprint(text);
@@ -56,6 +63,12 @@ export function checkCertificatePem(pem: string): SettingCheck<string> {
   } catch {
     return refused('expected a PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)');
   }
+}
+
+/** A PEM public key for signed requests (RFC 9421) → its canonical SPKI PEM (keys/signing-key.ts says which keys). */
+export function checkSigningKeyPem(pem: string): SettingCheck<string> {
+  const key = parseSigningKey(pem);
+  return key === null ? refused(SIGNING_KEY_EXPECTED) : ok(key.pem);
 }
 
 /**

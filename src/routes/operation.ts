@@ -17,4 +17,12 @@ export interface Operation {
   readonly rate: CompiledRate | null;
   /** Parameters and body as the OpenAPI document describes them; null for route rules. */
   readonly validation: OperationValidation | null;
+  /**
+   * The policies that only report on this operation (`x-portcullis-report-only`, or a route
+   * rule's `reportOnly`): any of ROUTE_REPORTABLE_POLICIES. Absent or empty: as configured globally.
+   */
+  readonly reportOnly?: ReadonlySet<string>;
 }
+
+/** The policies that can report on one route only: those that run after the route is known. */
+export const ROUTE_REPORTABLE_POLICIES: readonly string[] = ['scopes', 'input-validation', 'rate-limits', 'quotas'];

@@ -29,8 +29,12 @@ type AuditAction =
   | 'key.updated'
   | 'key.quarantined'
   | 'key.released'
+  /** A finding of anomaly detection (src/policies/anomaly), with its evidence. */
+  | 'key.anomaly'
   | 'admin_token.created'
-  | 'admin_token.revoked';
+  | 'admin_token.revoked'
+  | 'token_signing_key.created'
+  | 'token_signing_key.rotated';
 
 /** What a store is asked to append; it adds `seq`, `prevHash` and `hash`. */
 export interface NewAuditEntry {

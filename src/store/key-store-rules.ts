@@ -37,6 +37,8 @@ export function replacementSettings(old: KeyRecord) {
     scopes: old.scopes,
     allowedCidrs: old.allowedCidrs,
     certFingerprint: old.certFingerprint,
+    signingKey: old.signingKey,
+    apis: old.apis,
     rateLimit: old.rateLimit,
     quota: old.quota,
     metadata: old.metadata,

@@ -1,19 +1,28 @@
 import type { AdminTokenRecord, AdminTokenStore, NewAdminToken } from './admin-token-store.ts';
+import type { AnomalyFinding, AnomalyFindingResult, AnomalyStore, AnomalyTables, KeyProfileQuery, KeyProfileWrite, StoredKeyProfile } from './anomaly-store.ts';
+import { ANOMALY_ACTOR } from './anomaly-store.ts';
 import type { AuditActor, AuditEntry, AuditHead, AuditLog, AuditQuery } from './audit-log.ts';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal } from './usage-store.ts';
+import type { KeyRecord } from '../keys/key-record.ts';
+import type { AuditEvidence } from './key-store.ts';
+import type { NodeHeartbeat, NodeHeartbeatStore } from './node-heartbeats.ts';
+import type { NewTokenSigningKey, TokenSigningKeyRecord, TokenSigningKeyStore } from './token-signing-key-store.ts';
+import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal, WouldDenyMinute, WouldDenyTotal } from './usage-store.ts';
 
 /** The parts of a `Store` that live in their own modules (one set per dialect). */
 export interface StoreParts {
+  anomaly: AnomalyTables;
   audit: AuditLog;
   adminTokens: AdminTokenStore;
   usage: UsageStore;
+  nodes: NodeHeartbeatStore;
+  signingKeys: TokenSigningKeyStore;
 }
 
 /**
  * The audit log, admin-token and usage methods of a `Store`, handed on to its parts. Each
  * store implementation (SQLite, PostgreSQL) extends this and adds the `KeyStore` methods.
  */
-export abstract class StoreWithParts implements AuditLog, AdminTokenStore, UsageStore {
+export abstract class StoreWithParts implements AnomalyStore, AuditLog, AdminTokenStore, UsageStore, TokenSigningKeyStore, NodeHeartbeatStore {
   readonly #parts: StoreParts;
 
   constructor(parts: StoreParts) {
@@ -76,7 +85,70 @@ export abstract class StoreWithParts implements AuditLog, AdminTokenStore, Usage
     return this.#parts.usage.usageKeyCount(from, to);
   }
 
+  recordWouldDenyMinutes(batch: WouldDenyMinute[]): Promise<void> {
+    return this.#parts.usage.recordWouldDenyMinutes(batch);
+  }
+
+  wouldDenyTotals(from: number, to: number, limit: number): Promise<WouldDenyTotal[]> {
+    return this.#parts.usage.wouldDenyTotals(from, to, limit);
+  }
+
   purgeUsageBefore(minute: number): Promise<number> {
     return this.#parts.usage.purgeUsageBefore(minute);
+  }
+
+  writeNodeHeartbeat(heartbeat: NodeHeartbeat): Promise<void> {
+    return this.#parts.nodes.writeNodeHeartbeat(heartbeat);
+  }
+
+  listNodeHeartbeats(): Promise<NodeHeartbeat[]> {
+    return this.#parts.nodes.listNodeHeartbeats();
+  }
+
+  pruneNodeHeartbeats(before: number): Promise<number> {
+    return this.#parts.nodes.pruneNodeHeartbeats(before);
+  }
+
+  listTokenSigningKeys(now: number): Promise<TokenSigningKeyRecord[]> {
+    return this.#parts.signingKeys.listTokenSigningKeys(now);
+  }
+
+  createTokenSigningKey(key: NewTokenSigningKey, now: number, by: AuditActor): Promise<boolean> {
+    return this.#parts.signingKeys.createTokenSigningKey(key, now, by);
+  }
+
+  rotateTokenSigningKey(key: NewTokenSigningKey, overlapMs: number, now: number, by: AuditActor): Promise<string | null> {
+    return this.#parts.signingKeys.rotateTokenSigningKey(key, overlapMs, now, by);
+  }
+
+  // Each store's own key changes, for the actions of anomaly findings.
+  abstract quarantineKey(id: string, reason: string, now: number, by: AuditActor, evidence?: AuditEvidence): Promise<KeyRecord | null>;
+  abstract revokeKey(id: string, reason: string | null, now: number, by: AuditActor, evidence?: AuditEvidence): Promise<KeyRecord | null>;
+
+  recordKeyProfiles(batch: KeyProfileWrite[]): Promise<void> {
+    return this.#parts.anomaly.recordKeyProfiles(batch);
+  }
+
+  loadKeyProfiles(query: KeyProfileQuery): Promise<StoredKeyProfile[]> {
+    return this.#parts.anomaly.loadKeyProfiles(query);
+  }
+
+  /**
+   * Each finding's row and `key.anomaly` entry (one transaction), then, only when this call
+   * recorded it, its action: so of several nodes that make the same finding, one acts.
+   */
+  async recordAnomalyFindings(batch: AnomalyFinding[]): Promise<AnomalyFindingResult[]> {
+    const results: AnomalyFindingResult[] = [];
+    for (const finding of batch) {
+      const recorded = await this.#parts.anomaly.insertAnomalyFinding(finding);
+      if (recorded && finding.action !== 'notify') {
+        const reason = `anomaly detected: ${finding.kind.replace('_', ' ')}`;
+        const evidence = { anomaly: finding.kind, ...Object.fromEntries(Object.entries(finding.evidence).map(([name, value]) => [name, String(value)])) };
+        if (finding.action === 'revoke') await this.revokeKey(finding.keyId, reason, finding.at, ANOMALY_ACTOR, evidence);
+        else await this.quarantineKey(finding.keyId, reason, finding.at, ANOMALY_ACTOR, evidence);
+      }
+      results.push({ keyId: finding.keyId, kind: finding.kind, windowStart: finding.windowStart, recorded });
+    }
+    return results;
   }
 }

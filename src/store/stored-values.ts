@@ -1,7 +1,7 @@
 import type { NewAdminToken } from './admin-token-store.ts';
 import type { AuditActor, NewAuditEntry } from './audit-log.ts';
 import type { KeySettingsUpdate, KeyUsage, NewKey, QuotaUsageDelta } from './key-store.ts';
-import type { UsageMinute } from './usage-store.ts';
+import type { UsageMinute, WouldDenyMinute } from './usage-store.ts';
 
 /** A value a store refuses to write (the same on SQLite and PostgreSQL); thrown before anything is written. */
 export class StoredValueError extends RangeError {
@@ -118,7 +118,7 @@ function storedObject(value: Record<string, unknown>, field: string): Record<str
   return storedJson(value, field);
 }
 
-/** A list of strings (tags, scopes, CIDRs). */
+/** A list of strings (tags, scopes, CIDRs, APIs). */
 function storedList(value: string[], field: string): string[] {
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new StoredValueError(`${field} must be a list of strings`);
   return storedJson(value, field);
@@ -148,6 +148,8 @@ export function storedNewKey(key: NewKey): NewKey {
     scopes: storedList(key.scopes, 'scopes'),
     allowedCidrs: storedList(key.allowedCidrs, 'allowedCidrs'),
     certFingerprint: storedText(key.certFingerprint, 'certFingerprint'),
+    signingKey: storedText(key.signingKey ?? null, 'signingKey'),
+    apis: storedList(key.apis ?? [], 'apis'),
     rateLimit: storedText(key.rateLimit, 'rateLimit'),
     quota: storedText(key.quota, 'quota'),
     metadata: storedObject(key.metadata, 'metadata'),
@@ -165,11 +167,11 @@ export function storedSettingsUpdate(changes: KeySettingsUpdate): KeySettingsUpd
   const checked: KeySettingsUpdate = { ...changes };
   if (changes.name !== undefined) checked.name = storedText(changes.name, 'name');
   if (changes.tags !== undefined) checked.tags = storedTags(changes.tags);
-  for (const field of ['scopes', 'allowedCidrs'] as const) {
+  for (const field of ['scopes', 'allowedCidrs', 'apis'] as const) {
     const list = changes[field];
     if (list !== undefined) checked[field] = storedList(list, field);
   }
-  for (const field of ['certFingerprint', 'rateLimit', 'quota'] as const) {
+  for (const field of ['certFingerprint', 'signingKey', 'rateLimit', 'quota'] as const) {
     const text = changes[field];
     if (text !== undefined) checked[field] = storedText(text, field);
   }
@@ -218,6 +220,18 @@ const MINUTE = 60_000;
 function storedMinute(value: number): number {
   const time = storedTime(value, 'minute');
   return time - (((time % MINUTE) + MINUTE) % MINUTE);
+}
+
+/** A batch of would-denies as stored: '' for no key (the primary key has no NULL). */
+export function storedWouldDenyMinutes(batch: readonly WouldDenyMinute[]): Array<Omit<WouldDenyMinute, 'keyId'> & { keyId: string }> {
+  return batch.map((row) => ({
+    minute: storedMinute(row.minute),
+    code: storedText(row.code, 'would-deny code'),
+    api: storedText(row.api, 'api'),
+    route: storedText(row.route, 'route'),
+    keyId: row.keyId === null ? '' : storedText(row.keyId, 'keyId'),
+    requests: storedCount(row.requests, 'requests'),
+  }));
 }
 
 /** A batch of per-minute usage, checked: minutes floored, counts whole, codes and addresses text. */

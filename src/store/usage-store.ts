@@ -59,6 +59,34 @@ export interface UsageStep {
   denials: Record<string, number>;
 }
 
+/**
+ * One node's would-denies of one kind in one minute: requests a policy in report mode let
+ * through that enforcing would have refused with `code`.
+ */
+export interface WouldDenyMinute {
+  minute: number;
+  code: string;
+  /** The API the request was for (`default` with a single upstream). */
+  api: string;
+  /** The matched operation (`POST /orders/{id}`), or a bounded path when no route matched. */
+  route: string;
+  /** The key the request presented, or null when none was known yet. */
+  keyId: string | null;
+  requests: number;
+}
+
+/** Would-denies of one code, API, route and key in a window, summed across minutes and nodes. */
+export interface WouldDenyTotal {
+  code: string;
+  api: string;
+  route: string;
+  keyId: string | null;
+  requests: number;
+  /** The first and the last minute of the window with one. */
+  firstMinute: number;
+  lastMinute: number;
+}
+
 /** What `usageTotals` ranks keys by. */
 export type UsageRanking = 'requests' | 'denied';
 
@@ -83,6 +111,10 @@ export interface UsageStore {
   usageSteps(from: number, to: number, step: number): Promise<UsageStep[]>;
   /** How many keys have usage in `[from, to)`. */
   usageKeyCount(from: number, to: number): Promise<number>;
-  /** Deletes usage older than `minute`; returns the number of minutes rows removed. */
+  /** Adds a batch of would-denies (summing with what is there). */
+  recordWouldDenyMinutes(batch: WouldDenyMinute[]): Promise<void>;
+  /** Would-denies in `[from, to)` by code, API, route and key, most first, at most `limit`. */
+  wouldDenyTotals(from: number, to: number, limit: number): Promise<WouldDenyTotal[]>;
+  /** Deletes usage (and would-denies) older than `minute`; returns the number of minutes rows removed. */
   purgeUsageBefore(minute: number): Promise<number>;
 }

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ERROR_CATALOGUE } from '../http/error-catalogue.ts';
-import { CollectedMetric, CounterFamily, FastHistogram, type CounterChild } from './fast-metrics.ts';
+import { CollectedMetric, CounterChild, CounterFamily, FastHistogram } from './fast-metrics.ts';
 
 /** Seconds; from a cache-hit denial (tens of µs) to a slow upstream. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -22,6 +22,32 @@ export interface MetricSources {
   /** When the change-feed follower last caught up (ms since the epoch), or null before it has. */
   changeFeedCaughtUpAt(): number | null;
   changeFeedPosition(): number;
+}
+
+/**
+ * `portcullis_api_requests_total{api,outcome}`: requests by the API they were matched to (one
+ * of `apis`, or `default`) and outcome, as `portcullis_requests_total` counts them. A child is
+ * made the first time an API sees an outcome, then found by the API's index and the outcome.
+ */
+export class ApiOutcomes {
+  readonly #names: readonly string[];
+  readonly #children: Array<Map<string, CounterChild>>;
+
+  constructor(registry: Registry, names: readonly string[]) {
+    this.#names = names;
+    this.#children = names.map(() => new Map());
+    new CollectedMetric(registry, 'portcullis_api_requests_total', 'Requests by the API they were matched to and by outcome: forwarded, aborted, or the error code the gateway answered with (requests refused before an API matched are not counted here).', 'counter', () =>
+      this.#children.flatMap((children, index) => [...children].map(([outcome, child]) => ({ value: child.value, labels: { api: this.#names[index] as string, outcome } }))),
+    );
+  }
+
+  /** The counter of one API (by index) and outcome. */
+  child(api: number, outcome: string): CounterChild {
+    const children = this.#children[api] as Map<string, CounterChild>;
+    let child = children.get(outcome);
+    if (child === undefined) children.set(outcome, (child = new CounterChild()));
+    return child;
+  }
 }
 
 /**

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KeyStore, KeyUsage } from '../store/key-store.ts';
-import type { UsageMinute, UsageStore } from '../store/usage-store.ts';
+import type { UsageMinute, UsageStore, WouldDenyMinute } from '../store/usage-store.ts';
 import { REFUSALS_BEFORE_DROP } from '../store/store-errors.ts';
 import type { DroppedUsage } from './usage-batch-queue.ts';
-import { MAX_ADDRESSES_PER_MINUTE, UsageRecorder, type UsageBucket } from './usage-recorder.ts';
+import { MAX_ADDRESSES_PER_MINUTE, MAX_WOULD_DENY_ROWS, OTHER_ROUTES, UsageRecorder, type UsageBucket } from './usage-recorder.ts';
 
 const MINUTE = 60_000;
 const m0 = 28_000_000 * MINUTE;
@@ -227,5 +227,66 @@ describe('UsageRecorder', () => {
     await recorder.flush(m0 + 5 * MINUTE);
     await recorder.flush(m0 + 61 * MINUTE);
     assert.deepEqual(written.purges, [m0 - 7 * 86_400_000, m0 + 61 * MINUTE - 7 * 86_400_000]);
+  });
+});
+
+describe('UsageRecorder would-denies', () => {
+  function wouldDenyStore() {
+    const written: WouldDenyMinute[][] = [];
+    let failing = false;
+    const store = {
+      async recordWouldDenyMinutes(batch: WouldDenyMinute[]) {
+        if (failing) throw new Error('store down');
+        written.push(batch.map((row) => ({ ...row })));
+      },
+      async purgeUsageBefore() {
+        return 0;
+      },
+    } as unknown as KeyStore & UsageStore;
+    return { store, written, fail: (value: boolean) => (failing = value) };
+  }
+  const sum = (rows: WouldDenyMinute[]) => rows.reduce((total, row) => total + row.requests, 0);
+
+  it('counts them by minute, code, API, route and key, and writes each once', async () => {
+    const { store, written } = wouldDenyStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    recorder.recordWouldDeny(m0 + 1_000, 'request_invalid', 'default', 'POST /orders', 'key_a');
+    recorder.recordWouldDeny(m0 + 2_000, 'request_invalid', 'default', 'POST /orders', 'key_a');
+    recorder.recordWouldDeny(m0 + 3_000, 'ip_not_allowed', 'default', '/x', null);
+    recorder.recordWouldDeny(m0 + MINUTE, 'request_invalid', 'default', 'POST /orders', 'key_a');
+    await recorder.flush(m0 + 2 * MINUTE);
+    assert.deepEqual(written, [[
+      { minute: m0, code: 'request_invalid', api: 'default', route: 'POST /orders', keyId: 'key_a', requests: 2 },
+      { minute: m0, code: 'ip_not_allowed', api: 'default', route: '/x', keyId: null, requests: 1 },
+      { minute: m0 + MINUTE, code: 'request_invalid', api: 'default', route: 'POST /orders', keyId: 'key_a', requests: 1 },
+    ]]);
+    await recorder.flush(m0 + 2 * MINUTE);
+    assert.equal(written.length, 1, 'nothing new, nothing written again');
+  });
+
+  it('keeps them through a store outage and writes them when it is back', async () => {
+    const { store, written, fail } = wouldDenyStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    fail(true);
+    recorder.recordWouldDeny(m0, 'scope_missing', 'default', 'GET /a', 'key_a');
+    await assert.rejects(recorder.flush(m0 + 1_000), /store down/);
+    recorder.recordWouldDeny(m0 + 500, 'scope_missing', 'default', 'GET /a', 'key_a');
+    await assert.rejects(recorder.flush(m0 + 2_000), /store down/);
+    fail(false);
+    await recorder.flush(m0 + 3_000);
+    assert.equal(sum(written.flat()), 2);
+    assert.equal(recorder.droppedWouldDenies, 0);
+  });
+
+  it('bounds the rows a client can make with made-up paths, keeping the count per code exact', async () => {
+    const { store, written } = wouldDenyStore();
+    const recorder = new UsageRecorder(store, { retention: 86_400_000 });
+    const sent = MAX_WOULD_DENY_ROWS + 500;
+    for (let index = 0; index < sent; index++) recorder.recordWouldDeny(m0, 'route_not_found', 'default', `/made-up/${index}`, `key_${index}`);
+    await recorder.flush(m0 + 1_000);
+    const rows = written.flat();
+    assert.equal(rows.length, MAX_WOULD_DENY_ROWS + 1);
+    assert.equal(sum(rows), sent);
+    assert.deepEqual(rows.filter((row) => row.route === OTHER_ROUTES).map((row) => [row.keyId, row.requests]), [[null, 500]]);
   });
 });

@@ -1,4 +1,4 @@
-import type { UsageMinute } from '../store/usage-store.ts';
+import type { UsageMinute, WouldDenyMinute } from '../store/usage-store.ts';
 import type { UsageWrites } from '../store/usage-writes.ts';
 import { UsageBatchQueue, type DroppedUsage } from './usage-batch-queue.ts';
 
@@ -6,6 +6,15 @@ const MINUTE = 60_000;
 /** Distinct addresses kept per key and minute on one node: bounds memory whatever clients do. */
 export const MAX_ADDRESSES_PER_MINUTE = 256;
 const PURGE_EVERY = 60 * MINUTE;
+/**
+ * Distinct (minute, code, API, route, key) would-deny rows kept between flushes on one node;
+ * past it, a would-deny is counted under OTHER_ROUTES without its key, so totals per code stay
+ * exact however many paths a client makes up.
+ */
+export const MAX_WOULD_DENY_ROWS = 2000;
+export const OTHER_ROUTES = '(other routes)';
+/** Would-deny rows kept for the store while it is out of reach; the oldest go first past it. */
+const MAX_PENDING_WOULD_DENY_ROWS = 100_000;
 
 /** One key's counts for one minute on this node. */
 export class UsageBucket {
@@ -77,6 +86,11 @@ export class UsageRecorder {
   #flushing: Promise<void> | null = null;
   #timer: NodeJS.Timeout | undefined;
   #lastPurge = 0;
+  /** Would-denies since the last flush, by minute, code, API, route and key. */
+  #wouldDenies = new Map<string, WouldDenyMinute>();
+  /** Would-deny rows a flush could not write yet, oldest first. */
+  #pendingWouldDenies: WouldDenyMinute[] = [];
+  #droppedWouldDenies = 0;
 
   constructor(store: UsageWrites, options: UsageRecorderOptions) {
     this.#store = store;
@@ -139,12 +153,31 @@ export class UsageRecorder {
     bucket.countDenial(code);
   }
 
+  /** A request a policy in report mode let through that enforcing would have refused with `code`. */
+  recordWouldDeny(now: number, code: string, api: string, route: string, keyId: string | null): void {
+    const minute = now - (now % MINUTE);
+    let id = `${minute}\u0000${code}\u0000${api}\u0000${route}\u0000${keyId ?? ''}`;
+    let row = this.#wouldDenies.get(id);
+    if (row === undefined && this.#wouldDenies.size >= MAX_WOULD_DENY_ROWS) {
+      [route, keyId] = [OTHER_ROUTES, null];
+      id = `${minute}\u0000${code}\u0000${api}\u0000${route}\u0000`;
+      row = this.#wouldDenies.get(id);
+    }
+    if (row === undefined) this.#wouldDenies.set(id, (row = { minute, code, api, route, keyId, requests: 0 }));
+    row.requests++;
+  }
+
   start(interval: number): void {
     this.#timer = setInterval(() => {
       // A flush still waiting on a slow store is not joined by another.
       if (this.#flushing === null) this.flush().catch((error: unknown) => this.#options.onError?.(error));
     }, interval);
     this.#timer.unref();
+  }
+
+  /** Would-deny rows given up on: the store was out of reach while more than 100,000 waited. */
+  get droppedWouldDenies(): number {
+    return this.#droppedWouldDenies;
   }
 
   /** Buckets dropped: refused by the store REFUSALS_BEFORE_DROP (store-errors.ts) times, or kept too long while it was out of reach. */
@@ -174,6 +207,28 @@ export class UsageRecorder {
     await this.flush();
   }
 
+  /** The would-denies to write now: those left by earlier flushes, then the new ones (bounded). */
+  #takeWouldDenies(): WouldDenyMinute[] {
+    const rows = this.#pendingWouldDenies;
+    for (const row of this.#wouldDenies.values()) rows.push(row);
+    this.#wouldDenies = new Map();
+    this.#pendingWouldDenies = [];
+    const excess = rows.length - MAX_PENDING_WOULD_DENY_ROWS;
+    if (excess > 0) this.#droppedWouldDenies += rows.splice(0, excess).length;
+    return rows;
+  }
+
+  /** Writes would-deny rows; kept for the next flush when the store fails (counts only add, so no row is written twice). */
+  async #writeWouldDenies(rows: WouldDenyMinute[]): Promise<void> {
+    if (rows.length === 0) return;
+    try {
+      await this.#store.recordWouldDenyMinutes(rows);
+    } catch (error) {
+      this.#pendingWouldDenies = rows.concat(this.#pendingWouldDenies);
+      throw error;
+    }
+  }
+
   async #flushOnce(now: number): Promise<void> {
     const buckets = this.#finished;
     for (const bucket of this.#current.values()) {
@@ -183,7 +238,11 @@ export class UsageRecorder {
     this.#current = new Map();
     this.#finished = [];
     this.#batches.add(buckets);
-    await this.#batches.write();
+    const wouldDenies = this.#takeWouldDenies();
+    // Both are tried whatever the other did; each keeps what it could not write.
+    const results = await Promise.allSettled([this.#batches.write(), this.#writeWouldDenies(wouldDenies)]);
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     if (now - this.#lastPurge >= PURGE_EVERY) {
       this.#lastPurge = now;
       await this.#store.purgeUsageBefore(now - this.#options.retention);

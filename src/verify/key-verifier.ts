@@ -43,6 +43,8 @@ export class KeyVerifier {
   readonly #unknown: BoundedMap<string, true>;
   /** Client-certificate fingerprint → the keys bound to it (possibly none), for certificate identity. */
   readonly #byCertificate: BoundedMap<string, readonly CachedKey[]>;
+  /** Key id → digest, for `lookupById`. A key's id and digest never change, so no change from the feed makes an entry stale. */
+  readonly #digestById: BoundedMap<string, string>;
   /** Bumped whenever the feed applies a change; a store read that spans a bump is not cached. */
   #generation = 0;
   #hits = 0;
@@ -61,6 +63,7 @@ export class KeyVerifier {
     this.#known = new BoundedMap(options.maxKeys);
     this.#unknown = new BoundedMap(options.maxUnknown);
     this.#byCertificate = new BoundedMap(Math.max(1, options.maxUnknown));
+    this.#digestById = new BoundedMap(options.maxKeys);
     this.#staleFor = options.staleFor ?? Number.POSITIVE_INFINITY;
     this.#freshUntil = this.#staleFor === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   }
@@ -140,6 +143,24 @@ export class KeyVerifier {
     }
     this.#misses++;
     return this.#readThrough(digest);
+  }
+
+  /**
+   * `lookup` of the key with this id (a delegated token names its parent key by id): the
+   * answer comes from the same cache the change feed keeps exact, so a revocation reaches a
+   * key found by id exactly as it reaches one presented itself. Only the id's digest is read
+   * from the store, once.
+   */
+  lookupById(id: string): CachedKey | null | Promise<CachedKey | null> {
+    const digest = this.#digestById.get(id);
+    return digest === undefined ? this.#readIdThrough(id) : this.lookup(digest);
+  }
+
+  async #readIdThrough(id: string): Promise<CachedKey | null> {
+    const record = await this.#store.getKeyById(id);
+    if (record === null) return null;
+    this.#digestById.set(id, record.digest);
+    return this.lookup(record.digest);
   }
 
   async #readThrough(digest: string): Promise<CachedKey | null> {

@@ -72,7 +72,7 @@ describeNeeding(chromiumCheck(), 'dashboard: an operator\'s flows in Chromium', 
     directory.remove();
   });
 
-  it('lands on the overview: traffic by code, top keys, expiring keys, revocations and this node', async () => {
+  it('lands on the overview: traffic by code, top keys, expiring keys, revocations and the nodes', async () => {
     const { body: keys } = await api<{ items: KeyJson[] }>('GET', '/api/keys?sort=name&order=asc');
     const alpha = keys.items.find((key) => key.name === 'alpha-web')!;
     await api('POST', `/api/keys/${keys.items.find((key) => key.name === 'charlie-batch')!.id}/revoke`, { reason: 'batch host retired' });
@@ -84,7 +84,10 @@ describeNeeding(chromiumCheck(), 'dashboard: an operator\'s flows in Chromium', 
     assert.match((await page.locator('.chart-area').getAttribute('aria-label')) ?? '', /40 requests, 8 refused, last hour; refusals by code: rate_limited 6, scope_missing 2/);
     assert.match((await page.locator('#expiring-title').locator('..').textContent()) ?? '', /delta-cron/);
     assert.match((await page.locator('#revocations-title').locator('..').textContent()) ?? '', /charlie-batch.*batch host retired/);
-    assert.match((await page.getByRole('region', { name: 'This node' }).textContent()) ?? '', /Healthy.*Store.*reachable.*Change feed.*Redis.*not used/s);
+    const nodes = page.getByRole('region', { name: 'Nodes' });
+    await nodes.getByText('1 node', { exact: true }).waitFor();
+    const row = nodes.getByRole('row').nth(1);
+    assert.match((await row.textContent()) ?? '', /this node.*Healthy.*reachable.*at \d+.*not used: limits in memory.*now/s);
     accessibility.push(...(await checkBothThemes(page, 'op-01-overview')));
   });
 

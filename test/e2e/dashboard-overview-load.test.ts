@@ -8,7 +8,7 @@ import { startTestGateway, type TestGateway } from '../support/in-process-gatewa
 import { temporaryDirectory } from '../support/processes.ts';
 import { adminCall, createAdminToken } from '../support/admin-client.ts';
 import { chromiumCheck, launchChromium, screenshot } from '../support/browser.ts';
-import { seriousViolations } from '../support/page-checks.ts';
+import { checkBothThemes, seriousViolations } from '../support/page-checks.ts';
 import { describeNeeding } from '../support/required-service.ts';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
 import { mintKey } from '../../src/keys/mint-key.ts';
@@ -75,16 +75,26 @@ describeNeeding(chromiumCheck(), 'dashboard overview with 1,000 keys and a day o
   let closeBrowser: () => Promise<void>;
   let page: Page;
 
-  /** Milliseconds from `action` until the chart is drawn (every step of the period, summed in one call) and the top keys are listed. */
-  async function timeOverview(action: () => Promise<unknown>, period = 'last 24 hours'): Promise<{ shown: number }> {
+  /**
+   * Milliseconds from `action` until the chart is drawn (every step of the period, summed in one
+   * call) and the top keys are listed, and how long of that the browser waited for the
+   * overview's one API call (request sent to response read).
+   */
+  async function timeOverview(action: () => Promise<unknown>, period = 'last 24 hours'): Promise<{ shown: number; api: number }> {
+    const answered = page.waitForResponse((response) => response.url().includes('/api/overview?'));
     const started = performance.now();
     await action();
     await page.locator(`.chart-area[aria-label*="${period}"] canvas`).waitFor();
     await page.getByRole('region', { name: 'Top keys by traffic' }).getByRole('link').first().waitFor();
-    return { shown: performance.now() - started };
+    const shown = performance.now() - started;
+    const response = await answered;
+    await response.finished();
+    const timing = response.request().timing();
+    return { shown, api: timing.responseEnd - timing.requestStart };
   }
   const timings: string[] = [];
   let coldLoad = Number.POSITIVE_INFINITY;
+  let coldApi = Number.POSITIVE_INFINITY;
 
   before(async () => {
     await buildDashboard();
@@ -102,7 +112,8 @@ describeNeeding(chromiumCheck(), 'dashboard overview with 1,000 keys and a day o
     // The landing page is the 24-hour overview, which nobody has looked at since the gateway started.
     const cold = await timeOverview(() => page.getByRole('button', { name: 'Log in' }).click());
     coldLoad = cold.shown;
-    timings.push(`24 h, first look after start (log in to overview): shown in ${cold.shown.toFixed(0)} ms`);
+    coldApi = cold.api;
+    timings.push(`24 h, first look after start (log in to overview): shown in ${cold.shown.toFixed(0)} ms, of which GET /api/overview ${cold.api.toFixed(0)} ms`);
   });
   after(async () => {
     await closeBrowser?.();
@@ -114,13 +125,13 @@ describeNeeding(chromiumCheck(), 'dashboard overview with 1,000 keys and a day o
   // Measured and reported, not asserted: speed is judged by benchmarks on a quiet machine, not
   // by a timed test on a shared one (the issue's target is under 1 s on the test machine).
   it('shows the 24-hour overview after logging in, the first look after start (time reported)', (t) => {
-    t.diagnostic(`cold load of the overview: ${coldLoad.toFixed(0)} ms (target: under 1000 ms)`);
+    t.diagnostic(`cold load of the overview: ${coldLoad.toFixed(0)} ms (target: under 1000 ms), of which GET /api/overview ${coldApi.toFixed(0)} ms`);
     assert.ok(Number.isFinite(coldLoad) && coldLoad > 0, 'the overview was shown');
   });
 
   it('loads at every period, and reports how long it took', async () => {
     const reload = await timeOverview(() => page.reload());
-    timings.push(`24 h, page reloaded: shown in ${reload.shown.toFixed(0)} ms`);
+    timings.push(`24 h, page reloaded: shown in ${reload.shown.toFixed(0)} ms, of which GET /api/overview ${reload.api.toFixed(0)} ms`);
     await page.getByRole('link', { name: 'Keys', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
     const click = await timeOverview(() => page.getByRole('link', { name: 'Overview' }).click());
@@ -151,5 +162,34 @@ describeNeeding(chromiumCheck(), 'dashboard overview with 1,000 keys and a day o
     process.stdout.write(`# keys page, 1,000 keys sorted by requests in 24 h: ${(performance.now() - started).toFixed(0)} ms\n`);
     const first = Number((await page.locator('tbody td[data-label="Requests"]').first().evaluate((cell) => cell.firstChild?.textContent ?? '')).replaceAll(',', ''));
     assert.ok(first > 0);
+  });
+  it('lists a second node sharing the store, and marks it missing once it stops', async () => {
+    const second = await startTestGateway(upstream.url, storePath, { env: { PORTCULLIS_HEALTH_HEARTBEAT_INTERVAL: '200ms' } });
+    const nodesNow = async () => (await adminCall<{ nodes: Array<{ self: boolean; state: string }> }>(admin, 'GET', '/api/overview?window=1h', { token })).body.nodes;
+    const until = async (accept: (nodes: Array<{ self: boolean; state: string }>) => boolean) => {
+      const deadline = Date.now() + 15_000;
+      while (!accept(await nodesNow())) {
+        assert.ok(Date.now() < deadline, JSON.stringify(await nodesNow()));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const panel = page.getByRole('region', { name: 'Nodes' });
+    try {
+      await until((nodes) => nodes.length === 2 && nodes.every((node) => node.state === 'live'));
+      await page.goto(`${admin}/#/overview?window=1h`);
+      await panel.getByText('2 nodes', { exact: true }).waitFor();
+      const rows = panel.locator('tbody tr');
+      assert.equal(await rows.count(), 2);
+      assert.match((await rows.nth(0).textContent()) ?? '', /this node.*Healthy/s);
+      assert.match((await rows.nth(1).textContent()) ?? '', /Healthy.*reachable.*not used: limits in memory/s);
+      assert.doesNotMatch((await rows.nth(1).textContent()) ?? '', /this node/);
+    } finally {
+      await second.stop();
+    }
+    await until((nodes) => nodes.some((node) => !node.self && node.state === 'missing'));
+    await page.reload();
+    await panel.getByText('2 nodes, 1 missing', { exact: true }).waitFor();
+    assert.match((await panel.locator('tbody tr').nth(1).textContent()) ?? '', /Missing/);
+    assert.deepEqual(await checkBothThemes(page, 'load-overview-two-nodes'), []);
   });
 });

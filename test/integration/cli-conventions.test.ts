@@ -72,6 +72,7 @@ describe('shell completion, made from the program', () => {
       [['keys'], ['create', 'list', 'show', 'revoke', 'rotate', 'export', 'import']],
       [['keys', 'import'], ['--digests', '--tag', '--expires-in']],
       [['scan'], ['--git', '--store', '--revoke', '--reason', '--json']],
+      [['report'], ['--since', '--store', '--json']],
       [['apply'], ['--file', '--dry-run', '--prune']],
       [['serve'], ['--listen', '--tls-cert', '--allow-ip', '--workers']],
       [['config', 'check'], ['--config', '--json', '--openapi']],
@@ -210,6 +211,8 @@ describe('--json on every command: one documented, versioned shape each (docs/cl
     await run('admin-token-revoke', ['admin', 'token', 'revoke', token.id as string, ...s]);
     await run('audit-list', ['audit', 'list', ...s]);
     await run('audit-verify', ['audit', 'verify', ...s]);
+    const incidents = await run('incidents-list', ['incidents', 'list', ...s]) as unknown as Array<{ kind: string; keyId: string; keyStatus: string }>;
+    assert.deepEqual(incidents.map((incident) => [incident.kind, incident.keyId]), [['quarantine', id]], 'the quarantine above');
     const backup = join(directory.path, 'backup.db');
     await run('store-backup', ['store', 'backup', backup, ...s]);
     await run('store-restore', ['store', 'restore', backup, '--force', ...s]);
@@ -225,6 +228,8 @@ describe('--json on every command: one documented, versioned shape each (docs/cl
     writeFileSync(leakedFile, `KEY=${leaked.key as string}\n`);
     const scanned = await run('scan', ['scan', leakedFile, ...s]);
     assert.equal((scanned.findings as Array<{ status: string }>)[0]?.status, 'revoked');
+    const report = await run('report', ['report', '--since', '1h', ...s]);
+    assert.equal(report.total, 0, 'no gateway ran on this store: nothing would have been refused');
     // store migrate needs PostgreSQL: its output is checked below, where there is one.
     const documented = readdirSync(SCHEMAS).filter((name) => name.endsWith('.schema.json') && name !== 'definitions.schema.json').map((name) => name.replace('.schema.json', ''));
     assert.deepEqual(documented.filter((name) => !used.has(name) && name !== 'store-migrate'), [], 'a schema for every output, and an output for every schema');

@@ -142,6 +142,89 @@ describe('report-only mode', () => {
     assert.deepEqual(reached.map((seen) => seen.headers['x-portcullis-would-deny'] ?? null), [null, null, null, ...Array<string>(sent - 3).fill('rate_limited')]);
     assert.equal(wouldDenyCount(await metrics(), 'rate_limited') - before, sent - 3);
   });
+
+  it('keeps every would-deny in the store, and `portcullis report` sums them by code, route and key as /metrics counts them', async () => {
+    const { key, id } = await createKeyInStore(storePath, { name: 'report-client' });
+    for (const body of ['{"item":1}', '{"item":"tea","count":-1}']) assert.equal((await post(key, body)).status, 200);
+    await gateway.gateway.flushUsage();
+    const counted = await metrics();
+    const result = await runCli(['report', '--since', '1h', '--json', '--store', storePath]);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { total: number; rows: Array<{ code: string; api: string; route: string; keyId: string | null; keyName: string | null; requests: number }> };
+    const byCode = (code: string) => report.rows.filter((row) => row.code === code).reduce((sum, row) => sum + row.requests, 0);
+    for (const code of ['request_invalid', 'unsupported_media_type', 'rate_limited']) assert.equal(byCode(code), wouldDenyCount(counted, code), code);
+    assert.equal(report.total, byCode('request_invalid') + byCode('unsupported_media_type') + byCode('rate_limited'));
+    assert.deepEqual(report.rows.filter((row) => row.keyId === id).map(({ code, api, route, keyName, requests }) => ({ code, api, route, keyName, requests })), [
+      { code: 'request_invalid', api: 'default', route: 'POST /orders', keyName: 'report-client', requests: 2 },
+    ]);
+    const api = await adminCall<{ total: number; rows: Array<{ keyId: string | null; keyName: string | null; code: string; route: string; requests: number }> }>(gateway.gateway.admin!.url, 'GET', '/api/would-denies?window=1h', { token });
+    assert.equal(api.status, 200);
+    assert.equal(api.body.total, report.total, 'the dashboard reads what the CLI reads');
+    assert.deepEqual(api.body.rows.filter((row) => row.keyId === id).map(({ keyName, code, route, requests }) => ({ keyName, code, route, requests })), [{ keyName: 'report-client', code: 'request_invalid', route: 'POST /orders', requests: 2 }]);
+    const text = await runCli(['report', '--store', storePath]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /request_invalid\s+\d+/);
+    assert.match(text.stdout, /report-client \(key_[^)]+\)\s+2\n/);
+  });
+});
+
+describe('report-only mode on one operation (x-portcullis-report-only, a route rule\'s reportOnly)', () => {
+  const directory = temporaryDirectory();
+  const storePath = join(directory.path, 'keys.db');
+  const openapiPath = join(directory.path, 'openapi.yaml');
+  const configPath = join(directory.path, 'portcullis.yaml');
+  let upstream: RecordingUpstream;
+  let gateway: TestGateway;
+
+  before(async () => {
+    const order = '{ type: object, required: [item], properties: { item: { type: string } }, additionalProperties: false }';
+    writeFileSync(openapiPath, [
+      'openapi: 3.1.0',
+      'info: { title: t, version: "1" }',
+      'paths:',
+      '  /orders:',
+      '    post:',
+      '      x-portcullis-report-only: [input-validation]',
+      `      requestBody: { required: true, content: { application/json: { schema: ${order} } } }`,
+      '      responses: { "200": { description: ok } }',
+      '  /invoices:',
+      '    post:',
+      `      requestBody: { required: true, content: { application/json: { schema: ${order} } } }`,
+      '      responses: { "200": { description: ok } }',
+      '  /refunds:',
+      '    post:',
+      `      requestBody: { required: true, content: { application/json: { schema: ${order} } } }`,
+      '      responses: { "200": { description: ok } }',
+    ].join('\n'));
+    writeFileSync(configPath, `openapi:\n  file: ${openapiPath}\nroutes:\n  - { method: POST, path: /refunds, reportOnly: [input-validation] }\n`);
+    upstream = await startRecordingUpstream((req: IncomingMessage, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    gateway = await startTestGateway(upstream.url, storePath, { env: { PORTCULLIS_CONFIG: configPath } });
+  });
+  after(async () => {
+    await gateway.stop();
+    await upstream.close();
+    directory.remove();
+  });
+
+  it('lets a bad body through on the operations in report mode only, and counts it by route', async () => {
+    const { key, id } = await createKeyInStore(storePath);
+    const send = async (path: string) => {
+      const response = await request(`${gateway.url}${path}`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: '{"item": 7}' });
+      await response.body.dump();
+      return response.statusCode;
+    };
+    const before = upstream.requests.length;
+    assert.deepEqual([await send('/orders'), await send('/refunds'), await send('/invoices')], [200, 200, 400]);
+    assert.deepEqual(upstream.requests.slice(before).map((seen) => seen.url), ['/orders', '/refunds']);
+    await gateway.gateway.flushUsage();
+    const report = await runCli(['report', '--json', '--store', storePath]);
+    assert.equal(report.code, 0, report.stderr);
+    const rows = (JSON.parse(report.stdout) as { rows: Array<{ route: string; keyId: string; code: string; requests: number }> }).rows;
+    assert.deepEqual(rows.filter((row) => row.keyId === id).map((row) => [row.route, row.code, row.requests]).sort(), [['POST /orders', 'request_invalid', 1], ['POST /refunds', 'request_invalid', 1]]);
+  });
 });
 
 describe('report-only configuration', () => {

@@ -73,6 +73,7 @@ export function fakeContext(request: FakeRequest = {}, overrides: Partial<Reques
     client: { address, ip: parseIpAddress(address) as IpAddress, chain: [address] },
     upstreamPath: url,
     path: queryStart === -1 ? url : url.slice(0, queryStart),
+    api: null,
     key: null,
     presentedKey: null,
     responseHeaders: null,
@@ -89,6 +90,7 @@ export function fakeContext(request: FakeRequest = {}, overrides: Partial<Reques
     connectionNamed: null,
     underscoreHeaders: null,
     methodOverrideHeaders: null,
+    dpop: null,
   };
   return Object.assign(context, overrides);
 }
@@ -179,6 +181,8 @@ export function fakeKey(record: Partial<KeyRecord> = {}): CachedKey {
     scopes: [],
     allowedCidrs: [],
     certFingerprint: null,
+    signingKey: null,
+    apis: [],
     rateLimit: null,
     quota: null,
     metadata: {},
@@ -229,6 +233,7 @@ export function fakeParts(parts: Partial<PolicyParts> = {}): PolicyParts {
     routes: null,
     limiter: notGiven('limiter'),
     quotas: notGiven('quotas'),
+    tokenKeys: notGiven('tokenKeys'),
     ...parts,
   };
 }

@@ -27,6 +27,7 @@ function fullKey(id: string, digest: string): NewKey {
     scopes: ['orders:read', 'orders:*', '*', 'факт:write'],
     allowedCidrs: ['0.0.0.0/0', '::/0', '2001:db8::/128', '192.0.2.255/32'],
     certFingerprint: 'f'.repeat(64),
+    signingKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=\n-----END PUBLIC KEY-----\n',
     rateLimit: '1000000/s burst 9007199254740991',
     quota: '9007199254740991/month',
     metadata: METADATA,
@@ -39,6 +40,8 @@ function created(key: NewKey, now: number): KeyRecord {
   const at = Math.floor(now);
   return {
     ...key,
+    signingKey: key.signingKey ?? null,
+    apis: key.apis ?? [],
     metadata: asJson(key.metadata),
     expiresAt: key.expiresAt === null ? null : Math.floor(key.expiresAt),
     createdAt: at,

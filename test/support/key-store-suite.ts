@@ -40,6 +40,8 @@ export function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
     scopes: [],
     allowedCidrs: [],
     certFingerprint: null,
+    signingKey: null,
+    apis: [],
     rateLimit: null,
     quota: null,
     metadata: {},
@@ -56,6 +58,8 @@ export function replacementFor(id: string): Pick<NewKey, 'id' | 'digest' | 'disp
 function createdRecord(key: NewKey, now: number): KeyRecord {
   return {
     ...key,
+    signingKey: key.signingKey ?? null,
+    apis: key.apis ?? [],
     createdAt: now,
     updatedAt: now,
     revokedAt: null,
@@ -581,6 +585,27 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
         const updated = await store.updateKey('key_a', { expiresAt: null, certFingerprint: null }, t0 + 1, by);
         assert.equal(updated?.expiresAt, null);
         assert.equal(updated?.certFingerprint, null);
+      });
+
+      it('binds, keeps and clears a signing key (rotation copies it)', async () => {
+        const pem = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=\n-----END PUBLIC KEY-----\n';
+        assert.equal((await store.createKey(newKey('key_a'), t0, by)).signingKey, null);
+        assert.equal((await store.updateKey('key_a', { signingKey: pem }, t0 + 1, by))?.signingKey, pem);
+        assert.equal((await store.getKeyById('key_a'))?.signingKey, pem);
+        const rotated = await store.rotateKey('key_a', replacementFor('key_b'), t0 + day, t0 + 2, by);
+        assert.equal(rotated?.newKey.signingKey, pem);
+        assert.equal((await store.updateKey('key_a', { signingKey: null }, t0 + 3, by))?.signingKey, null);
+      });
+
+      it('keeps, changes and clears the APIs a key belongs to (every API when empty; rotation copies them)', async () => {
+        assert.deepEqual((await store.createKey(newKey('key_a'), t0, by)).apis, [], 'a key made without APIs: every API');
+        assert.deepEqual((await store.createKey(newKey('key_b', { apis: ['orders', 'billing'] }), t0, by)).apis, ['orders', 'billing']);
+        assert.deepEqual((await store.getKeyById('key_b'))?.apis, ['orders', 'billing'], 'in the stored order');
+        assert.deepEqual((await store.updateKey('key_a', { apis: ['reports'] }, t0 + 1, by))?.apis, ['reports']);
+        assert.deepEqual((await store.getKeyById('key_a'))?.apis, ['reports']);
+        const rotated = await store.rotateKey('key_a', replacementFor('key_c'), t0 + day, t0 + 2, by);
+        assert.deepEqual(rotated?.newKey.apis, ['reports']);
+        assert.deepEqual((await store.updateKey('key_b', { apis: [] }, t0 + 3, by))?.apis, []);
       });
 
       it('writes nothing when nothing changes, and answers null for an unknown key', async () => {

@@ -12,7 +12,8 @@ export const testPostgresUrl = process.env.PORTCULLIS_TEST_POSTGRES_URL ?? 'post
 /** Whether the shared server answers; never throws. */
 export async function checkTestPostgres(url = testPostgresUrl): Promise<ServiceCheck> {
   const service = `PostgreSQL at ${new URL(url).host}`;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  // Generous: on a loaded machine the server can take seconds to accept; one that is not there refuses at once.
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   client.on('error', () => {});
   try {
     await client.connect();

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { UsageMinute, UsageStore } from '../../src/store/usage-store.ts';
+import type { UsageMinute, UsageStore, WouldDenyMinute } from '../../src/store/usage-store.ts';
 import { freshStorePerTest, type MakeFreshStore } from './fresh-store.ts';
 import { ADDRESSES, fractional, MAX_EXACT, UNICODE_NAMES } from './stored-value-samples.ts';
 
@@ -15,6 +15,10 @@ const m0 = 28_333_333 * minute;
 
 function usage(keyId: string, at: number, counts: Partial<UsageMinute> = {}): UsageMinute {
   return { keyId, minute: at, requests: 1, bytesIn: 0, bytesOut: 0, denials: {}, addresses: [], ...counts };
+}
+
+function wouldDeny(at: number, code: string, route: string, keyId: string | null, requests = 1, api = 'default'): WouldDenyMinute {
+  return { minute: at, code, api, route, keyId, requests };
 }
 
 export function runUsageStoreSuite(label: string, makeStore: MakeUsageStore): void {
@@ -77,6 +81,27 @@ export function runUsageStoreSuite(label: string, makeStore: MakeUsageStore): vo
         { keyId: 'key_a', requests: 2, denied: 2, bytesIn: 1, bytesOut: 2 },
       ]);
       assert.deepEqual((await store.usageTotals(m0, m0 + 10 * minute, 1)).map((total) => total.keyId), ['key_c']);
+    });
+
+    // A store may read short and long windows differently (SQLite does): both must agree.
+    it('totals a long window (a day) as the sum of its short ones, minutes at both ends included', async () => {
+      const day = 1440 * minute;
+      await store.recordUsageMinutes([
+        usage('key_a', m0, { requests: 3, bytesIn: 1, denials: { rate_limited: 1 } }),
+        usage('key_a', m0 + day - minute, { requests: 4, bytesOut: 9 }),
+        usage('key_b', m0 + 600 * minute, { requests: 6, denials: { key_revoked: 2 } }),
+        usage('key_b', m0 + day, { requests: 1000 }),
+        usage('key_c', m0 - minute, { requests: 1000 }),
+      ]);
+      const expected = [
+        { keyId: 'key_a', requests: 7, denied: 1, bytesIn: 1, bytesOut: 9 },
+        { keyId: 'key_b', requests: 6, denied: 2, bytesIn: 0, bytesOut: 0 },
+      ];
+      assert.deepEqual(await store.usageTotals(m0, m0 + day, 10), expected);
+      const parts = [];
+      for (let from = m0; from < m0 + day; from += 60 * minute) parts.push(...(await store.usageTotals(from, from + 60 * minute, 10)));
+      assert.deepEqual(parts.map((total) => [total.keyId, total.requests]).sort(), [['key_a', 3], ['key_a', 4], ['key_b', 6]]);
+      assert.deepEqual((await store.usageTotals(m0, m0 + day, 1)).map((total) => total.keyId), ['key_a']);
     });
 
     it('ranks keys by refusals over a window, only keys with refusals, ties by key id', async () => {
@@ -234,6 +259,25 @@ export function runUsageStoreSuite(label: string, makeStore: MakeUsageStore): vo
       assert.deepEqual(await store.usageTotals(0, m0 + 10 * minute, 10), [{ keyId: 'key_a', requests: 1, denied: 0, bytesIn: 0, bytesOut: 0 }]);
       assert.deepEqual(await store.usageTotals(0, m0 + 10 * minute, 10, 'denied'), []);
       assert.deepEqual(await store.usageSteps(0, m0 + 10 * minute, m0 + 10 * minute), [{ at: 0, requests: 1, bytesIn: 0, bytesOut: 0, denials: {} }]);
+    });
+
+    it('sums would-denies across nodes and minutes by code, API, route and key (no key is null), most first, in [from, to)', async () => {
+      await store.recordWouldDenyMinutes([
+        wouldDeny(m0, 'request_invalid', 'POST /orders', 'key_a', 3),
+        wouldDeny(m0, 'request_invalid', 'POST /orders', 'key_a', 2),
+        wouldDeny(m0, 'ip_not_allowed', '/admin', null, 1),
+        wouldDeny(m0 + minute, 'request_invalid', 'POST /orders', 'key_b', 1, 'billing'),
+      ]);
+      await store.recordWouldDenyMinutes([wouldDeny(m0 + 2 * minute, 'request_invalid', 'POST /orders', 'key_a', 4), wouldDeny(m0 + 5 * minute, 'scope_missing', 'GET /x', 'key_a', 9)]);
+      await store.recordWouldDenyMinutes([]);
+      assert.deepEqual(await store.wouldDenyTotals(m0, m0 + 5 * minute, 10), [
+        { code: 'request_invalid', api: 'default', route: 'POST /orders', keyId: 'key_a', requests: 9, firstMinute: m0, lastMinute: m0 + 2 * minute },
+        { code: 'ip_not_allowed', api: 'default', route: '/admin', keyId: null, requests: 1, firstMinute: m0, lastMinute: m0 },
+        { code: 'request_invalid', api: 'billing', route: 'POST /orders', keyId: 'key_b', requests: 1, firstMinute: m0 + minute, lastMinute: m0 + minute },
+      ]);
+      assert.equal((await store.wouldDenyTotals(m0, m0 + 10 * minute, 1))[0]!.requests, 9, 'the limit keeps the largest');
+      assert.equal(await store.purgeUsageBefore(m0 + 3 * minute), 0, 'no usage minutes to purge, only would-denies');
+      assert.deepEqual((await store.wouldDenyTotals(0, m0 + 10 * minute, 10)).map((row) => [row.code, row.requests]), [['scope_missing', 9]]);
     });
   });
 }

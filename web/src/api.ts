@@ -126,6 +126,21 @@ export interface Overview {
   expiringSoon: Array<{ id: string; name: string; status: string; expiresAt: string }>;
   recentRevocations: Array<{ id: string; name: string; revokedAt: string; revokedReason: string | null }>;
   node: NodeHealth;
+  nodes: ClusterNode[];
+}
+
+/** A gateway node sharing the store, from its heartbeat (this node: as of now). */
+export interface ClusterNode {
+  id: string;
+  hostName: string;
+  pid: number;
+  version: string;
+  startedAt: string;
+  lastSeen: string;
+  self: boolean;
+  state: 'live' | 'missing';
+  /** As the node wrote it: read defensively (another version may write other fields). */
+  health: Partial<NodeHealth>;
 }
 
 export interface NodeHealth {
@@ -257,4 +272,20 @@ export function fieldErrors(error: unknown): Record<string, string> {
   }
   if (Object.keys(fields).length === 0) fields[''] = error.message;
   return fields;
+}
+
+/** A leak incident, as `GET /api/incidents` answers it (the shape of `portcullis incidents list --json`). */
+export interface Incident {
+  seq: number;
+  at: string;
+  kind: 'alert' | 'presentation' | 'anomaly' | 'quarantine';
+  keyId: string;
+  action: string;
+  actor: string;
+  address: string | null;
+  reason: string | null;
+  url: string | null;
+  source: string | null;
+  keyName: string | null;
+  keyStatus: 'active' | 'quarantined' | 'revoked' | 'expired' | null;
 }

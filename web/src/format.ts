@@ -68,6 +68,7 @@ export const ACTION_LABELS: Record<string, string> = {
   'key.rotated': 'Key rotated',
   'key.quarantined': 'Key quarantined',
   'key.released': 'Key released',
+  'key.anomaly': 'Anomaly found',
   'key.updated': 'Key changed',
   'admin_token.created': 'Admin token created',
   'admin_token.revoked': 'Admin token revoked',

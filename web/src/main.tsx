@@ -13,6 +13,7 @@ import { EditKeyPage } from './pages/edit-key-page.tsx';
 import { KeyDetailPage } from './pages/key-detail-page.tsx';
 import { AuditPage } from './pages/audit-page.tsx';
 import { TokensPage } from './pages/tokens-page.tsx';
+import { IncidentsPage } from './pages/incidents-page.tsx';
 import './styles.css';
 
 function Page({ path, params, session }: { path: string; params: URLSearchParams; session: Session }) {
@@ -24,6 +25,7 @@ function Page({ path, params, session }: { path: string; params: URLSearchParams
   if (path === '/keys') return <KeysPage params={params} session={session} />;
   if (path === '/audit') return <AuditPage params={params} />;
   if (path === '/tokens') return <TokensPage session={session} />;
+  if (path === '/incidents') return <IncidentsPage session={session} />;
   return <OverviewPage params={params} />;
 }
 
@@ -31,13 +33,14 @@ const NAV = [
   { path: '/overview', label: 'Overview' },
   { path: '/keys', label: 'Keys' },
   { path: '/keys/new', label: 'Create key', role: 'write' },
+  { path: '/incidents', label: 'Incidents' },
   { path: '/audit', label: 'Audit log' },
   { path: '/tokens', label: 'Admin tokens', role: 'write' },
 ];
 
 function currentSection(path: string): string {
   if (path === '/keys/new') return '/keys/new';
-  for (const section of ['/keys', '/audit', '/tokens']) if (path.startsWith(section)) return section;
+  for (const section of ['/keys', '/incidents', '/audit', '/tokens']) if (path.startsWith(section)) return section;
   return '/overview';
 }
 

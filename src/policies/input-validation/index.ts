@@ -1,7 +1,7 @@
 import type { ConfigFragment } from '../../config/config-fragment.ts';
 import { parseByteSize } from '../../http/units.ts';
-import type { Policy } from '../policy.ts';
-import { isReportOnly, type ReportOnlySettings } from '../report-only.ts';
+import { operationsOf, type Policy } from '../policy.ts';
+import { reportWhere, type ReportOnlySettings } from '../report-only.ts';
 import { createInputValidationCheck, type InputValidationOptions } from './input-validation-check.ts';
 
 interface RequestsSettings {
@@ -48,5 +48,5 @@ export const inputValidation: Policy<RequestsSettings, RequestsSettings & Report
   name: 'input-validation',
   stage: 9,
   config: requestsConfig,
-  create: (config) => createInputValidationCheck(config.requests, isReportOnly(config, 'input-validation')),
+  create: (config, parts) => createInputValidationCheck(config.requests, reportWhere(config, 'input-validation', operationsOf(parts))),
 };

@@ -2,7 +2,7 @@ import { countRawHeader } from '../../http/raw-headers.ts';
 import { denial, type Denial } from '../../http/error-catalogue.ts';
 import { continueIfAwaited } from '../../http/expect-continue.ts';
 import type { Check, CheckOutcome, RequestContext } from '../request-context.ts';
-import { afterReported } from '../report-only.ts';
+import { afterReported, type ReportWhere } from '../report-only.ts';
 import type { Operation } from '../../routes/operation.ts';
 import { bodyTooLarge, limitedBody, readBoundedBody } from '../../http/request-body.ts';
 import { isJsonMediaType, matchMediaType, parseContentType } from '../../http/media-type.ts';
@@ -74,16 +74,17 @@ function reportsValidation(refused: Denial): boolean {
  */
 class InputValidationCheck implements Check {
   readonly name = 'input-validation';
-  readonly reports?: (refused: Denial) => boolean;
-  readonly #report: boolean;
+  readonly reports?: (refused: Denial, context: RequestContext) => boolean;
+  /** Where validation only reports (report-only.ts); null: it refuses everywhere. */
+  readonly #report: ReportWhere;
   readonly #maxBodySize: number;
   readonly #maxJsonBodySize: number;
   readonly #maxJsonDepth: number;
   readonly #budget: BufferedBodyBudget;
 
-  constructor(options: InputValidationOptions, report: boolean) {
+  constructor(options: InputValidationOptions, report: ReportWhere) {
     this.#report = report;
-    if (report) this.reports = reportsValidation;
+    if (report !== null) this.reports = (refused, context) => reportsValidation(refused) && report(context);
     this.#maxBodySize = options.maxBodySize;
     this.#maxJsonBodySize = options.maxJsonBodySize;
     this.#maxJsonDepth = options.maxJsonDepth;
@@ -97,13 +98,13 @@ class InputValidationCheck implements Check {
     if (validation === null) return limitStream(context, operation.maxBodySize ?? this.#maxBodySize);
     const refused = checkParameters(context, validation);
     if (refused === null) return this.#checkBody(context, operation, validation);
-    if (!this.#report || !reportsValidation(refused)) return refused;
+    if (this.#report === null || !reportsValidation(refused) || !this.#report(context)) return refused;
     return afterReported(reportsValidation, refused, this.#checkBody(context, operation, validation));
   }
 
   /** A body refusal before the body is read; in report mode the body then streams as an unvalidated one would, under its size limit. */
   #refuseUnread(context: RequestContext, operation: Operation, refused: Denial): Denial {
-    if (!this.#report) return refused;
+    if (this.#report === null || !this.#report(context)) return refused;
     return limitStream(context, operation.maxBodySize ?? this.#maxBodySize) ?? refused;
   }
 
@@ -160,8 +161,8 @@ class InputValidationCheck implements Check {
 }
 
 /** The stage-9 check; `report`: validation failures are would-denies (report-only mode). */
-export function createInputValidationCheck(options: InputValidationOptions, report = false): Check {
-  return new InputValidationCheck(options, report);
+export function createInputValidationCheck(options: InputValidationOptions, report: ReportWhere | boolean = false): Check {
+  return new InputValidationCheck(options, report === true ? () => true : report === false ? null : report);
 }
 
 /** A streamed body under `limit`: refused now when its declared length is larger, else counted as it passes. */

@@ -101,6 +101,9 @@ export class KeyAuthCheck implements Check {
       // The parameter never reaches the upstream, whatever it held (an empty one too).
       context.upstreamPath = stripQueryCredential(context.upstreamPath, queryParameter);
     }
+    // Authenticated by an earlier stage-6 check (a delegated DPoP token runs as its parent key);
+    // a key beside it is one credential too many.
+    if (context.key !== null) return credential === null ? null : KEY_AMBIGUOUS;
     if (credential === null) return this.#onMissingKey === null ? KEY_MISSING : this.#onMissingKey(context);
     if (credential === AMBIGUOUS_CREDENTIALS) return KEY_AMBIGUOUS;
     // A remembered key's record has this key's digest; the verifier confirms it is current.

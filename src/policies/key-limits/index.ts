@@ -1,8 +1,8 @@
 import type { ConfigFragment } from '../../config/config-fragment.ts';
 import { RATE_FORMATS } from '../../limits/rate-formats.ts';
 import { compileQuotaText, compileRateText, type CompiledQuota, type CompiledRate } from '../../limits/rate-policy.ts';
-import type { Policy } from '../policy.ts';
-import { isReportOnly, type ReportOnlySettings } from '../report-only.ts';
+import { operationsOf, type Policy } from '../policy.ts';
+import { reportWhere, type ReportOnlySettings } from '../report-only.ts';
 import { KeyLimitsCheck } from './key-limits-check.ts';
 
 export interface KeyLimitsSettings {
@@ -36,15 +36,16 @@ export const keyLimits: Policy<KeyLimitsSettings, KeyLimitsSettings & ReportOnly
   name: 'key-limits',
   stage: 8,
   config: keyLimitsConfig,
-  create(config, { limiter, quotas, logger, repeatedErrors }) {
+  create(config, parts) {
+    const { limiter, quotas, logger, repeatedErrors } = parts;
     const invalidPolicies = new Set<string>();
     return new KeyLimitsCheck({
       backend: limiter,
       ledger: quotas,
       defaultRate: config.limits.keyRate,
       defaultQuota: config.limits.keyQuota,
-      reportRates: isReportOnly(config, 'rate-limits'),
-      reportQuotas: isReportOnly(config, 'quotas'),
+      reportRates: reportWhere(config, 'rate-limits', operationsOf(parts)),
+      reportQuotas: reportWhere(config, 'quotas', operationsOf(parts)),
       onInvalidPolicy: (keyId) => {
         if (invalidPolicies.has(keyId)) return;
         invalidPolicies.add(keyId);

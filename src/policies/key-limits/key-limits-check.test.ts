@@ -59,7 +59,7 @@ function setUp(options: { defaultRate?: string; defaultQuota?: string; stored?: 
   const report = async (key: CachedKey | null, at = NOW, on: Operation | null = null) => {
     const context = fakeContext({}, { key, now: at, operation: on });
     const outcome = (await check.run(context)) as Denial | null;
-    return { outcome, fields: context.responseHeaders, reported: outcome !== null && check.reports?.(outcome) === true };
+    return { outcome, fields: context.responseHeaders, reported: outcome !== null && check.reports?.(outcome, context) === true };
   };
   return { check, run, report, backend, invalidPolicies, storeErrors };
 }

@@ -8,7 +8,7 @@ import { retryDenials } from '../../limits/retry-denials.ts';
 import type { Operation } from '../../routes/operation.ts';
 import type { CachedKey } from '../../verify/key-verifier.ts';
 import type { Check, CheckOutcome, CheckResult, RequestContext } from '../request-context.ts';
-import { afterReported } from '../report-only.ts';
+import { afterReported, type ReportWhere } from '../report-only.ts';
 
 const keyThrottled = retryDenials('rate_limited', 'The API key\'s rate limit is exceeded. Retry after the number of seconds in Retry-After.');
 const routeThrottled = retryDenials('rate_limited', 'The API key\'s rate limit on this route is exceeded. Retry after the number of seconds in Retry-After.');
@@ -37,9 +37,9 @@ export interface KeyLimitsOptions {
   /** For keys without a rate or quota of their own; null: none. */
   defaultRate: CompiledRate | null;
   defaultQuota: CompiledQuota | null;
-  /** Report-only mode (policies/report-only.ts) for the route and key rates, and for the quota; false by default. */
-  reportRates?: boolean;
-  reportQuotas?: boolean;
+  /** Report-only mode (policies/report-only.ts) for the route and key rates, and for the quota: everywhere (true), where the function says, or nowhere (false, the default). */
+  reportRates?: boolean | ReportWhere;
+  reportQuotas?: boolean | ReportWhere;
   /** A key whose stored policy does not parse (written by hand, or by a newer version). */
   onInvalidPolicy: (keyId: string) => void;
   onStoreError: (error: unknown) => void;
@@ -65,8 +65,8 @@ export interface KeyLimitsOptions {
  */
 export class KeyLimitsCheck implements Check {
   readonly name = 'key-limits';
-  readonly reports?: (refused: Denial) => boolean;
-  readonly #reportRates: boolean;
+  readonly reports?: (refused: Denial, context: RequestContext) => boolean;
+  readonly #reportRates: ReportWhere;
   readonly #backend: LimiterBackend;
   readonly #ledger: QuotaLedger;
   readonly #defaultRate: CompiledRate | null;
@@ -84,11 +84,10 @@ export class KeyLimitsCheck implements Check {
     this.#defaultRate = options.defaultRate;
     this.#defaultQuota = options.defaultQuota;
     this.#noDefaults = options.defaultRate === null && options.defaultQuota === null;
-    this.#reportRates = options.reportRates ?? false;
-    const reportQuotas = options.reportQuotas ?? false;
-    if (this.#reportRates || reportQuotas) {
-      const reportRates = this.#reportRates;
-      this.reports = (refused) => (refused.code === 'rate_limited' && reportRates) || (refused.code === 'quota_exceeded' && reportQuotas);
+    const reportRates = (this.#reportRates = reportWhereOf(options.reportRates));
+    const reportQuotas = reportWhereOf(options.reportQuotas);
+    if (reportRates !== null || reportQuotas !== null) {
+      this.reports = (refused, context) => (refused.code === 'rate_limited' && reportRates !== null && reportRates(context)) || (refused.code === 'quota_exceeded' && reportQuotas !== null && reportQuotas(context));
     }
     this.#onInvalidPolicy = options.onInvalidPolicy;
     this.#onStoreError = options.onStoreError;
@@ -120,8 +119,8 @@ export class KeyLimitsCheck implements Check {
     if (outcome.refusedBy !== null) {
       const seconds = retryAfterSeconds(outcome.retryAfterMs);
       setFields(context, policy, `"route";r=0;t=${seconds}`);
-      if (this.reports === undefined || !this.#reportRates) return routeThrottled(seconds);
-      return afterReported(this.reports, routeThrottled(seconds), this.#keyLimits(context, key));
+      if (this.#reportRates === null || !this.#reportRates(context)) return routeThrottled(seconds);
+      return afterReported((refused) => this.reports!(refused, context), routeThrottled(seconds), this.#keyLimits(context, key));
     }
     setFields(context, policy, limitItem('route', outcome.remaining, outcome.resetMs));
     return this.#keyLimits(context, key);
@@ -199,8 +198,8 @@ export class KeyLimitsCheck implements Check {
     const seconds = retryAfterSeconds(outcome.retryAfterMs);
     if (outcome.refusedBy === 'rate') {
       setFields(context, plan.policyField, `"key";r=0;t=${seconds}`);
-      if (this.reports === undefined || !this.#reportRates || entry === null) return keyThrottled(seconds);
-      return afterReported(this.reports, keyThrottled(seconds), this.#chargeQuota(context, entry));
+      if (this.#reportRates === null || !this.#reportRates(context) || entry === null) return keyThrottled(seconds);
+      return afterReported((refused) => this.reports!(refused, context), keyThrottled(seconds), this.#chargeQuota(context, entry));
     }
     // Redis knows the cluster's count; keep it for when this node must decide alone.
     if (entry !== null && outcome.quotaUsed > entry.used) entry.used = outcome.quotaUsed;
@@ -233,4 +232,10 @@ export class KeyLimitsCheck implements Check {
 function setFields(context: RequestContext, policyField: string, limitField: string): void {
   if (context.responseHeaders === null) context.responseHeaders = [POLICY_FIELD, policyField, LIMIT_FIELD, limitField];
   else context.responseHeaders.push(POLICY_FIELD, policyField, LIMIT_FIELD, limitField);
+}
+
+/** A report setting as a place: true is everywhere, false or absent nowhere. */
+function reportWhereOf(setting: boolean | ReportWhere | undefined): ReportWhere {
+  if (setting === true) return () => true;
+  return setting === false || setting === undefined ? null : setting;
 }

@@ -69,3 +69,31 @@ describe('key-policy policy', () => {
     assert.equal((lines[0]?.object as { keyId: string }).keyId, 'key_x');
   });
 });
+
+describe('key-policy check: the APIs a key belongs to', () => {
+  const check = createKeyPolicyCheck(() => assert.fail('no list here is invalid'));
+  const orders = { name: 'orders', index: 0 };
+  const billing = { name: 'billing', index: 1 };
+  const apiCases: Array<{ name: string; apis: string[]; api: { name: string; index: number } | null; refused: boolean }> = [
+    { name: 'a key for every API (no list), on any API', apis: [], api: billing, refused: false },
+    { name: 'a key for orders, on orders', apis: ['orders'], api: orders, refused: false },
+    { name: 'a key for orders and billing, on billing', apis: ['orders', 'billing'], api: billing, refused: false },
+    { name: 'a key for orders, on billing', apis: ['orders'], api: billing, refused: true },
+    { name: 'a key for orders, on an API whose name only starts like it', apis: ['orders'], api: { name: 'orders-v2', index: 2 }, refused: true },
+    { name: 'a key for orders, on a request no API was matched to (fails closed)', apis: ['orders'], api: null, refused: true },
+    { name: 'a key for every API, on a request no API was matched to', apis: [], api: null, refused: false },
+  ];
+  for (const { name, apis, api, refused } of apiCases) {
+    it(`${refused ? 'refuses (key_wrong_api)' : 'passes'}: ${name}`, () => {
+      const outcome = check.run(fakeContext({}, { key: fakeKey({ apis }), api })) as Denial | null;
+      if (!refused) return assert.equal(outcome, null);
+      assert.equal(outcome?.code, 'key_wrong_api');
+      assert.equal(outcome?.status, 403);
+    });
+  }
+
+  it('judges the API before the key\'s networks', () => {
+    const outcome = check.run(fakeContext({ address: '192.0.2.10' }, { key: fakeKey({ apis: ['orders'], allowedCidrs: ['10.0.0.0/8'] }), api: billing })) as Denial | null;
+    assert.equal(outcome?.code, 'key_wrong_api');
+  });
+});

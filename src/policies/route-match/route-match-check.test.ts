@@ -129,3 +129,29 @@ describe('route-match policy in report mode', () => {
     assert.equal(routeMatch.create(ENFORCING, fakeParts({ routes: { table: TABLE, operations: OPERATIONS } }))?.reports, undefined);
   });
 });
+
+describe('route-match policy with several APIs', () => {
+  const other = RouteTable.build([operation('GET', '/invoices/{id}')]);
+  const apis = [
+    { name: 'orders', index: 0, hosts: [], pathPrefix: '/orders', stripPrefix: false, routes: { table: TABLE, operations: OPERATIONS } },
+    { name: 'billing', index: 1, hosts: [], pathPrefix: '/billing', stripPrefix: true, routes: { table: other, operations: [] } },
+    { name: 'open', index: 2, hosts: [], pathPrefix: '/open', stripPrefix: false, routes: null },
+  ];
+  const check = routeMatch.create(ENFORCING, fakeParts({ routes: apis[0]?.routes ?? null, apis }));
+
+  it('matches against the table of the API the request matched', () => {
+    const billing = fakeContext({ url: '/invoices/9' }, { api: apis[1] ?? null });
+    assert.equal(check?.run(billing), null);
+    assert.equal(billing.operation?.template, '/invoices/{id}');
+    const orders = fakeContext({ url: '/invoices/9' }, { api: apis[0] ?? null });
+    assert.equal((check?.run(orders) as Denial).code, 'route_not_found', 'orders has no /invoices');
+  });
+
+  it('forwards every route of an API without routes', () => {
+    assert.equal(check?.run(fakeContext({ url: '/anything' }, { api: apis[2] ?? null })), null);
+  });
+
+  it('is off when no API has routes', () => {
+    assert.equal(routeMatch.create(ENFORCING, fakeParts({ apis: apis.map((each) => ({ ...each, routes: null })) })), null);
+  });
+});

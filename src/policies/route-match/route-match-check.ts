@@ -39,3 +39,20 @@ export function createRouteMatchCheck(table: RouteTable): Check {
     },
   };
 }
+
+/**
+ * Stage 5 with several APIs: the route table of the API the request matched (`tables[api.index]`);
+ * an API without routes forwards every path and method. Null when no API has routes.
+ */
+export function createApiRouteMatchCheck(tables: ReadonlyArray<RouteTable | null>): Check | null {
+  const checks = tables.map((table) => (table === null ? null : createRouteMatchCheck(table)));
+  if (checks.every((check) => check === null)) return null;
+  return {
+    name: 'route-match',
+    run(context) {
+      // The API match (just before) set the API, or refused the request.
+      const check = context.api === null ? null : checks[context.api.index];
+      return check === null || check === undefined ? null : check.run(context);
+    },
+  };
+}

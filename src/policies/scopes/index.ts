@@ -1,4 +1,4 @@
-import type { Policy } from '../policy.ts';
+import { operationsOf, routesOf, type Policy } from '../policy.ts';
 import { withReportMode, type ReportOnlySettings } from '../report-only.ts';
 import { createScopeCheck } from './scope-check.ts';
 
@@ -7,5 +7,6 @@ export const scopes: Policy<never, ReportOnlySettings> = {
   name: 'scopes',
   stage: 7,
   config: null,
-  create: (config, parts) => withReportMode(parts.routes !== null && parts.routes.operations.some((operation) => operation.scopes !== null) ? createScopeCheck() : null, config, 'scopes'),
+  create: (config, parts) => withReportMode(routesOf(parts).some((routes) => routes.operations.some((operation) => operation.scopes !== null)) ? createScopeCheck() : null, config, 'scopes', operationsOf(parts)),
 };
+

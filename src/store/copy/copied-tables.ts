@@ -32,10 +32,18 @@ export const copiedTables: readonly CopiedTable[] = [
   { name: 'audit_log', key: ['seq'], appendOnly: true },
   { name: 'audit_head', key: ['id'] },
   { name: 'admin_tokens', key: ['id'] },
+  { name: 'token_signing_keys', key: ['kid'] },
   { name: 'usage_minutes', key: ['key_id', 'minute'] },
   { name: 'usage_denials', key: ['key_id', 'minute', 'code'] },
   { name: 'usage_addresses', key: ['key_id', 'minute', 'address'] },
+  { name: 'would_deny_minutes', key: ['minute', 'code', 'api', 'route', 'key_id'] },
+  { name: 'key_profiles', key: ['key_id'] },
+  { name: 'key_profile_networks', key: ['key_id', 'network'] },
+  { name: 'key_anomaly_findings', key: ['key_id', 'kind', 'window_start'] },
 ];
 
 /** Tables that belong to each database itself and are not copied. */
-export const uncopiedTables: ReadonlySet<string> = new Set(['schema_migrations', 'sqlite_sequence']);
+// node_heartbeats: each node writes its own row again within seconds. webhook_deliveries and
+// webhook_cursor: the delivery log and where it stands in the audit log belong to the database
+// that sent them; after a move, the new store's dispatcher starts from its own cursor.
+export const uncopiedTables: ReadonlySet<string> = new Set(['schema_migrations', 'sqlite_sequence', 'node_heartbeats', 'webhook_deliveries', 'webhook_cursor']);

@@ -327,6 +327,258 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE key_events ADD CONSTRAINT key_events_kind_check
         CHECK (kind IN ('created', 'revoked', 'rotated', 'updated', 'quarantined', 'released'));`,
   },
+  {
+    version: 5,
+    name: 'create_token_signing_keys',
+    // The key pairs delegated browser tokens are signed with (src/store/token-signing-key-store.ts).
+    // `signing` is 1 on the one current key and NULL on retired ones (a number in both
+    // dialects, so `store migrate` copies it as it is): its UNIQUE
+    // constraint lets at most one key sign, so two nodes that make the first key at once
+    // cannot both succeed (the loser's INSERT … ON CONFLICT does nothing).
+    sqlite: `
+      CREATE TABLE token_signing_keys (
+        kid            TEXT    PRIMARY KEY,
+        algorithm      TEXT    NOT NULL CHECK (algorithm = 'ES256'),
+        public_jwk     TEXT    NOT NULL CHECK (json_valid(public_jwk)),
+        private_jwk    TEXT    NOT NULL CHECK (json_valid(private_jwk)),
+        signing        INTEGER UNIQUE CHECK (signing = 1),
+        created_at     BIGINT  NOT NULL,
+        retired_at     BIGINT,
+        verifies_until BIGINT,
+        CHECK ((signing IS NULL) = (retired_at IS NOT NULL))
+      );`,
+    postgres: `
+      CREATE TABLE token_signing_keys (
+        kid            TEXT COLLATE "C" PRIMARY KEY,
+        algorithm      TEXT    NOT NULL CHECK (algorithm = 'ES256'),
+        public_jwk     JSONB   NOT NULL,
+        private_jwk    JSONB   NOT NULL,
+        signing        SMALLINT UNIQUE CHECK (signing = 1),
+        created_at     BIGINT  NOT NULL,
+        retired_at     BIGINT,
+        verifies_until BIGINT,
+        CHECK ((signing IS NULL) = (retired_at IS NOT NULL))
+      );`,
+  },
+  {
+    version: 6,
+    name: 'add_key_signing_key',
+    // The public key (SPKI PEM) a key is bound to for signed requests (RFC 9421); null for an
+    // unbound key. Read only with the rest of the row, so it needs no index.
+    sqlite: `
+      ALTER TABLE api_keys ADD COLUMN signing_key TEXT;`,
+    postgres: `
+      ALTER TABLE api_keys ADD COLUMN signing_key TEXT;`,
+  },
+  {
+    version: 7,
+    name: 'create_node_heartbeats_and_usage_count_indexes',
+    // node_heartbeats: one row per gateway node, rewritten every health.heartbeatInterval by the
+    // node's store write thread (src/store/node-heartbeats.ts), read by every admin API to list
+    // the nodes sharing the store. `health` is the node's health parts as a JSON object.
+    // Belongs to the running nodes, not to the data: `store migrate` does not copy it.
+    //
+    // usage_minutes_counts / usage_denials_counts replace the minute indexes with covering ones:
+    // on SQLite, summing every key's minutes of a window (the overview's steps, one step's
+    // totals) reads the index alone, in minute order, so GROUP BY minute needs no sort and no
+    // row lookups; PostgreSQL may scan them index-only (INCLUDE) where the visibility map
+    // allows. The old indexes are their prefixes, so nothing that used them loses.
+    sqlite: `
+      CREATE TABLE node_heartbeats (
+        node_id     TEXT    PRIMARY KEY,
+        host_name   TEXT    NOT NULL,
+        pid         INTEGER NOT NULL,
+        version     TEXT    NOT NULL,
+        started_at  BIGINT  NOT NULL,
+        last_seen   BIGINT  NOT NULL,
+        interval_ms BIGINT  NOT NULL CHECK (interval_ms > 0),
+        health      TEXT    NOT NULL CHECK (json_valid(health) AND json_type(health) = 'object')
+      ) WITHOUT ROWID;
+
+      CREATE INDEX usage_minutes_counts ON usage_minutes (minute, key_id, requests, bytes_in, bytes_out);
+      DROP INDEX usage_minutes_by_minute;
+      CREATE INDEX usage_denials_counts ON usage_denials (minute, code, count);
+      DROP INDEX usage_denials_by_minute;`,
+    postgres: `
+      CREATE TABLE node_heartbeats (
+        node_id     TEXT COLLATE "C" PRIMARY KEY,
+        host_name   TEXT    NOT NULL,
+        pid         INTEGER NOT NULL,
+        version     TEXT    NOT NULL,
+        started_at  BIGINT  NOT NULL,
+        last_seen   BIGINT  NOT NULL,
+        interval_ms BIGINT  NOT NULL CHECK (interval_ms > 0),
+        health      JSONB   NOT NULL CHECK (jsonb_typeof(health) = 'object')
+      );
+
+      CREATE INDEX usage_minutes_counts ON usage_minutes (minute, key_id) INCLUDE (requests, bytes_in, bytes_out);
+      DROP INDEX usage_minutes_by_minute;
+      CREATE INDEX usage_denials_counts ON usage_denials (minute, code) INCLUDE (count);
+      DROP INDEX usage_denials_by_minute;`,
+  },
+  {
+    version: 8,
+    name: 'create_webhook_deliveries',
+    // Outgoing webhooks (src/webhooks). Every delivery of an event to an endpoint is one row,
+    // written before it is sent and updated after each attempt, so a restart loses none;
+    // (message_id, endpoint) is its identity, so two nodes turning the same audit entry into
+    // deliveries insert it once (INSERT … ON CONFLICT DO NOTHING). `next_attempt_at` is also
+    // the lease of the node sending it: claiming a delivery moves it past the attempt's
+    // timeout, so no other node sends it meanwhile, and a node that dies mid-attempt only
+    // delays it. webhook_cursor holds the last audit entry turned into deliveries.
+    sqlite: `
+      CREATE TABLE webhook_deliveries (
+        message_id      TEXT    NOT NULL,
+        endpoint        TEXT    NOT NULL,
+        event_type      TEXT    NOT NULL,
+        payload         TEXT    NOT NULL,
+        audit_seq       BIGINT  NOT NULL,
+        created_at      BIGINT  NOT NULL,
+        status          TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT  NOT NULL,
+        last_attempt_at BIGINT,
+        last_status     INTEGER,
+        last_error      TEXT,
+        delivered_at    BIGINT,
+        PRIMARY KEY (message_id, endpoint)
+      ) WITHOUT ROWID;
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+      CREATE INDEX webhook_deliveries_by_seq ON webhook_deliveries (audit_seq);
+      CREATE TABLE webhook_cursor (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        audit_seq BIGINT  NOT NULL
+      );`,
+    postgres: `
+      CREATE TABLE webhook_deliveries (
+        message_id      TEXT COLLATE "C" NOT NULL,
+        endpoint        TEXT COLLATE "C" NOT NULL,
+        event_type      TEXT    NOT NULL,
+        payload         TEXT    NOT NULL,
+        audit_seq       BIGINT  NOT NULL,
+        created_at      BIGINT  NOT NULL,
+        status          TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT  NOT NULL,
+        last_attempt_at BIGINT,
+        last_status     INTEGER,
+        last_error      TEXT,
+        delivered_at    BIGINT,
+        PRIMARY KEY (message_id, endpoint)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+      CREATE INDEX webhook_deliveries_by_seq ON webhook_deliveries (audit_seq);
+      CREATE TABLE webhook_cursor (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        audit_seq BIGINT  NOT NULL
+      );`,
+  },
+  {
+    version: 9,
+    name: 'add_key_apis',
+    // The APIs of the gateway a key belongs to (`keys create --api orders`), a JSON list of API
+    // names kept on the key row like `scopes`; the empty list (every key before this migration)
+    // means every API. Read only with the rest of the row, so it needs no index.
+    sqlite: `
+      ALTER TABLE api_keys ADD COLUMN apis TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(apis));`,
+    postgres: `
+      ALTER TABLE api_keys ADD COLUMN apis JSONB NOT NULL DEFAULT '[]'::jsonb CHECK (jsonb_typeof(apis) = 'array');`,
+  },
+  {
+    version: 10,
+    name: 'create_key_profiles_and_anomaly_findings',
+    // Anomaly detection (src/policies/anomaly). key_profiles: each key's learned baselines, one
+    // row per key, rewritten in batches by every node's store write thread (first_seen keeps the
+    // earliest any node wrote). key_profile_networks: the /24 (IPv4) and /48 (IPv6) networks a
+    // key was used from, joined across nodes, the newest few kept per key.
+    // key_anomaly_findings: one row per key, kind and window: the node whose INSERT … ON
+    // CONFLICT DO NOTHING inserts it is the one that audits it and acts, so a finding several
+    // nodes make at once counts once. Like usage, none references api_keys.
+    sqlite: `
+      CREATE TABLE key_profiles (
+        key_id           TEXT   PRIMARY KEY,
+        first_seen       BIGINT NOT NULL,
+        updated_at       BIGINT NOT NULL,
+        active_minutes   BIGINT NOT NULL CHECK (active_minutes >= 0),
+        rate_baseline    REAL   NOT NULL CHECK (rate_baseline >= 0),
+        address_baseline REAL   NOT NULL CHECK (address_baseline >= 0),
+        denial_baseline  REAL   NOT NULL CHECK (denial_baseline BETWEEN 0 AND 1)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE key_profile_networks (
+        key_id    TEXT   NOT NULL,
+        network   TEXT   NOT NULL,
+        last_seen BIGINT NOT NULL,
+        PRIMARY KEY (key_id, network)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE key_anomaly_findings (
+        key_id       TEXT   NOT NULL,
+        kind         TEXT   NOT NULL CHECK (kind IN ('new_network', 'many_addresses', 'rate_spike', 'denial_spike')),
+        window_start BIGINT NOT NULL,
+        at           BIGINT NOT NULL,
+        action       TEXT   NOT NULL CHECK (action IN ('notify', 'quarantine', 'revoke')),
+        evidence     TEXT   NOT NULL CHECK (json_valid(evidence)),
+        PRIMARY KEY (key_id, kind, window_start)
+      ) WITHOUT ROWID;
+      CREATE INDEX key_anomaly_findings_by_time ON key_anomaly_findings (at);`,
+    postgres: `
+      CREATE TABLE key_profiles (
+        key_id           TEXT COLLATE "C" PRIMARY KEY,
+        first_seen       BIGINT NOT NULL,
+        updated_at       BIGINT NOT NULL,
+        active_minutes   BIGINT NOT NULL CHECK (active_minutes >= 0),
+        rate_baseline    DOUBLE PRECISION NOT NULL CHECK (rate_baseline >= 0),
+        address_baseline DOUBLE PRECISION NOT NULL CHECK (address_baseline >= 0),
+        denial_baseline  DOUBLE PRECISION NOT NULL CHECK (denial_baseline BETWEEN 0 AND 1)
+      );
+
+      CREATE TABLE key_profile_networks (
+        key_id    TEXT COLLATE "C" NOT NULL,
+        network   TEXT COLLATE "C" NOT NULL,
+        last_seen BIGINT NOT NULL,
+        PRIMARY KEY (key_id, network)
+      );
+
+      CREATE TABLE key_anomaly_findings (
+        key_id       TEXT COLLATE "C" NOT NULL,
+        kind         TEXT COLLATE "C" NOT NULL CHECK (kind IN ('new_network', 'many_addresses', 'rate_spike', 'denial_spike')),
+        window_start BIGINT NOT NULL,
+        at           BIGINT NOT NULL,
+        action       TEXT COLLATE "C" NOT NULL CHECK (action IN ('notify', 'quarantine', 'revoke')),
+        evidence     JSONB  NOT NULL,
+        PRIMARY KEY (key_id, kind, window_start)
+      );
+      CREATE INDEX key_anomaly_findings_by_time ON key_anomaly_findings (at);`,
+  },
+  {
+    version: 11,
+    name: 'create_would_deny_minutes',
+    // What the policies in report mode let through that enforcing would have refused, per
+    // minute, code, API, route and key, summed across nodes (`portcullis report`). `key_id` is
+    // '' for a request without a known key (a network or route would-deny comes before the
+    // key check), so the primary key has no NULL in it; it is not a foreign key, as usage's is not.
+    sqlite: `
+      CREATE TABLE would_deny_minutes (
+        minute   BIGINT NOT NULL,
+        code     TEXT   NOT NULL,
+        api      TEXT   NOT NULL,
+        route    TEXT   NOT NULL,
+        key_id   TEXT   NOT NULL,
+        requests BIGINT NOT NULL CHECK (requests > 0),
+        PRIMARY KEY (minute, code, api, route, key_id)
+      ) WITHOUT ROWID;`,
+    postgres: `
+      CREATE TABLE would_deny_minutes (
+        minute   BIGINT NOT NULL,
+        code     TEXT COLLATE "C" NOT NULL,
+        api      TEXT COLLATE "C" NOT NULL,
+        route    TEXT COLLATE "C" NOT NULL,
+        key_id   TEXT COLLATE "C" NOT NULL,
+        requests BIGINT NOT NULL CHECK (requests > 0),
+        PRIMARY KEY (minute, code, api, route, key_id)
+      );`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

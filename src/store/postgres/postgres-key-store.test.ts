@@ -3,6 +3,7 @@ import { runKeyStoreSuite } from '../../../test/support/key-store-suite.ts';
 import { runAuditLogSuite } from '../../../test/support/audit-log-suite.ts';
 import { runAdminTokenStoreSuite } from '../../../test/support/admin-token-store-suite.ts';
 import { runUsageStoreSuite } from '../../../test/support/usage-store-suite.ts';
+import { runNodeHeartbeatSuite } from '../../../test/support/node-heartbeat-suite.ts';
 import { runKeyImportSuite } from '../../../test/support/key-import-suite.ts';
 import { checkTestPostgres, createTestSchema, runSql } from '../../../test/support/postgres.ts';
 import { describeNeeding } from '../../../test/support/required-service.ts';
@@ -32,6 +33,7 @@ describeNeeding(postgres, 'PostgresKeyStore: the shared store suites', () => {
   runKeyStoreSuite(label, makeStore);
   runAdminTokenStoreSuite(label, makeStore);
   runUsageStoreSuite(label, makeStore);
+  runNodeHeartbeatSuite(label, makeStore);
   runKeyImportSuite(label, makeStore);
   runAuditLogSuite(label, makeStore, {
     // A separate connection to the same schema, as an intruder with the database would use.

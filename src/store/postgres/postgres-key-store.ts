@@ -1,3 +1,4 @@
+import { PostgresAnomalyTables } from './postgres-anomaly-tables.ts';
 import type pg from 'pg';
 import type { KeyRecord, KeySettings } from '../../keys/key-record.ts';
 import type {
@@ -19,7 +20,9 @@ import type { Store } from '../store.ts';
 import { detailsInChangeSet, evidenceDetails, keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 import { PostgresAuditLog } from './postgres-audit-log.ts';
 import { PostgresAdminTokens } from './postgres-admin-tokens.ts';
+import { PostgresTokenSigningKeys } from './postgres-token-signing-keys.ts';
 import { PostgresUsageStore } from './postgres-usage-store.ts';
+import { PostgresNodeHeartbeats } from './postgres-node-heartbeats.ts';
 import { StoreWithParts } from '../store-parts.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
 import { describeStoreLocation } from '../store-location.ts';
@@ -50,11 +53,11 @@ function insertParameters(key: NewKey, now: number): unknown[] {
   return [
     key.id, key.name, key.digest, key.displayPrefix, JSON.stringify(key.tags), JSON.stringify(key.scopes),
     JSON.stringify(key.allowedCidrs), key.certFingerprint, key.rateLimit, JSON.stringify(key.metadata), now, key.expiresAt,
-    key.quota,
+    key.quota, key.signingKey ?? null, JSON.stringify(key.apis ?? []),
   ];
 }
 
-/** Keys per statement of an import: 13 arrays of this many elements each. */
+/** Keys per statement of an import: 13 arrays of this many elements each (and the time). */
 const importChunk = 5000;
 
 /** The parameters of `importKeys`: one array per column, JSON columns as JSON text. */
@@ -64,7 +67,7 @@ function importParameters(keys: readonly NewKey[], now: number): unknown[] {
     column((key) => key.id), column((key) => key.name), column((key) => key.digest), column((key) => key.displayPrefix),
     column((key) => JSON.stringify(key.tags)), column((key) => JSON.stringify(key.scopes)), column((key) => JSON.stringify(key.allowedCidrs)),
     column((key) => key.certFingerprint), column((key) => key.rateLimit), column((key) => key.quota), column((key) => JSON.stringify(key.metadata)),
-    column((key) => key.expiresAt), now,
+    column((key) => key.expiresAt), now, column((key) => key.signingKey ?? null), column((key) => JSON.stringify(key.apis ?? [])),
   ];
 }
 
@@ -94,7 +97,7 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     const onConnectionError = options.onConnectionError ?? (() => {});
     const pool = createPool(url, (error) => onConnectionError(error));
     const audit = new PostgresAuditLog(pool);
-    super({ audit, adminTokens: new PostgresAdminTokens(pool, audit), usage: new PostgresUsageStore(pool) });
+    super({ anomaly: new PostgresAnomalyTables(pool, audit), audit, adminTokens: new PostgresAdminTokens(pool, audit), usage: new PostgresUsageStore(pool), nodes: new PostgresNodeHeartbeats(pool), signingKeys: new PostgresTokenSigningKeys(pool, audit) });
     this.#url = url;
     this.#onConnectionError = onConnectionError;
     this.#pool = pool;
@@ -216,7 +219,7 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
       const next = { ...current, ...changes };
       const updated = await one<KeyRecord>(client, 'updateSettings', [
         id, next.name, JSON.stringify(next.tags), JSON.stringify(next.scopes), JSON.stringify(next.allowedCidrs),
-        next.certFingerprint, next.rateLimit, next.quota, JSON.stringify(next.metadata), next.expiresAt, now,
+        next.certFingerprint, next.rateLimit, next.quota, JSON.stringify(next.metadata), next.expiresAt, now, next.signingKey ?? null, JSON.stringify(next.apis ?? []),
       ]);
       if (updated === null) throw new Error(`Key ${id} vanished during update`);
       if (changes.tags !== undefined) {
@@ -237,7 +240,7 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
         const chunk = fresh.slice(start, start + importChunk);
         await client.query(sql.importKeys, importParameters(chunk, now));
         for (const key of chunk) {
-          const record: KeyRecord = { ...key, createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
+          const record: KeyRecord = { ...key, signingKey: key.signingKey ?? null, apis: key.apis ?? [], createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
           audit.push({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: detailsInChangeSet(keyCreationDetails(record), by) });
         }
         onProgress?.(Math.min(keys.length, keys.length - fresh.length + start + chunk.length), keys.length);

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal } from '../usage-store.ts';
+import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal, WouldDenyMinute, WouldDenyTotal } from '../usage-store.ts';
 import { inTransaction } from './postgres-event-log.ts';
-import { storedBound, storedStep, storedUsageMinutes } from '../stored-values.ts';
+import { storedBound, storedStep, storedUsageMinutes, storedWouldDenyMinutes } from '../stored-values.ts';
 
 /**
  * Every statement of the usage tables. A batch is sent as arrays (`unnest`), one statement per
@@ -44,6 +44,15 @@ const postgresUsageSql = {
   stepDenials: `SELECT $1::bigint + (minute - $1::bigint) / $3::bigint * $3::bigint AS at, code, sum(count)::bigint AS count
     FROM usage_denials WHERE minute >= $1 AND minute < $2 GROUP BY 1, 2`,
   keyCount: 'SELECT count(DISTINCT key_id)::bigint AS keys FROM usage_minutes WHERE minute >= $1 AND minute < $2',
+  // One row per primary key in a batch (merged first): ON CONFLICT cannot touch a row twice.
+  upsertWouldDenies: `INSERT INTO would_deny_minutes (minute, code, api, route, key_id, requests)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (minute, code, api, route, key_id) DO UPDATE SET requests = would_deny_minutes.requests + excluded.requests`,
+  wouldDenyTotals: `SELECT code, api, route, key_id AS "keyId", sum(requests)::bigint AS requests,
+      min(minute) AS "firstMinute", max(minute) AS "lastMinute"
+    FROM would_deny_minutes WHERE minute >= $1 AND minute < $2 GROUP BY code, api, route, key_id
+    ORDER BY requests DESC, code, api, route, key_id LIMIT $3`,
+  purgeWouldDenies: 'DELETE FROM would_deny_minutes WHERE minute < $1',
   purgeMinutes: 'DELETE FROM usage_minutes WHERE minute < $1',
   purgeDenials: 'DELETE FROM usage_denials WHERE minute < $1',
   purgeAddresses: 'DELETE FROM usage_addresses WHERE minute < $1',
@@ -142,9 +151,28 @@ export class PostgresUsageStore implements UsageStore {
     return (await rowsOf<{ keys: number }>(this.#pool, 'keyCount', [storedBound(from, 'from'), storedBound(to, 'to')])).rows[0]?.keys ?? 0;
   }
 
+  async recordWouldDenyMinutes(given: WouldDenyMinute[]): Promise<void> {
+    if (given.length === 0) return;
+    const merged = new Map<string, ReturnType<typeof storedWouldDenyMinutes>[number]>();
+    for (const row of storedWouldDenyMinutes(given)) {
+      const id = [row.minute, row.code, row.api, row.route, row.keyId].join('\u0000');
+      const seen = merged.get(id);
+      if (seen === undefined) merged.set(id, { ...row });
+      else seen.requests += row.requests;
+    }
+    const rows = [...merged.values()];
+    await rowsOf(this.#pool, 'upsertWouldDenies', [rows.map((row) => row.minute), rows.map((row) => row.code), rows.map((row) => row.api), rows.map((row) => row.route), rows.map((row) => row.keyId), rows.map((row) => row.requests)]);
+  }
+
+  async wouldDenyTotals(from: number, to: number, limit: number): Promise<WouldDenyTotal[]> {
+    const { rows } = await rowsOf<Omit<WouldDenyTotal, 'keyId'> & { keyId: string }>(this.#pool, 'wouldDenyTotals', [storedBound(from, 'from'), storedBound(to, 'to'), limit]);
+    return rows.map((row) => ({ ...row, keyId: row.keyId === '' ? null : row.keyId }));
+  }
+
   async purgeUsageBefore(before: number): Promise<number> {
     const minute = storedBound(before, 'minute');
     return inTransaction(this.#pool, async (client) => {
+      await rowsOf(client, 'purgeWouldDenies', [minute]);
       await rowsOf(client, 'purgeDenials', [minute]);
       await rowsOf(client, 'purgeAddresses', [minute]);
       return (await rowsOf(client, 'purgeMinutes', [minute])).rowCount ?? 0;

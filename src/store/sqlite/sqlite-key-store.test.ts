@@ -16,6 +16,7 @@ import { runKeyStoreSuite } from '../../../test/support/key-store-suite.ts';
 import { runAuditLogSuite } from '../../../test/support/audit-log-suite.ts';
 import { runAdminTokenStoreSuite } from '../../../test/support/admin-token-store-suite.ts';
 import { runUsageStoreSuite } from '../../../test/support/usage-store-suite.ts';
+import { runNodeHeartbeatSuite } from '../../../test/support/node-heartbeat-suite.ts';
 import { runKeyImportSuite } from '../../../test/support/key-import-suite.ts';
 
 function tempDirectory(): string {
@@ -56,6 +57,7 @@ async function makeStore() {
 runKeyStoreSuite('SqliteKeyStore (temp file)', makeStore);
 runAdminTokenStoreSuite('SqliteKeyStore (temp file)', makeStore);
 runUsageStoreSuite('SqliteKeyStore (temp file)', makeStore);
+runNodeHeartbeatSuite('SqliteKeyStore (temp file)', makeStore);
 runKeyImportSuite('SqliteKeyStore (temp file)', makeStore);
 runAuditLogSuite('SqliteKeyStore (temp file)', makeStore, {
   // A second connection to the same file, as an intruder with the database would use.

@@ -19,8 +19,11 @@ import type { Store } from '../store.ts';
 import { latestSchemaVersion, migrations, schemaMigrationsTable } from '../migrations/index.ts';
 import { SqliteAuditLog } from './sqlite-audit-log.ts';
 import { SqliteAdminTokens } from './sqlite-admin-tokens.ts';
+import { SqliteTokenSigningKeys } from './sqlite-token-signing-keys.ts';
 import { SqliteUsageStore } from './sqlite-usage-store.ts';
+import { SqliteNodeHeartbeats } from './sqlite-node-heartbeats.ts';
 import { StoreWithParts } from '../store-parts.ts';
+import { SqliteAnomalyTables } from './sqlite-anomaly-tables.ts';
 import { preparePrivateDatabaseFile } from './private-database-file.ts';
 import { detailsInChangeSet, evidenceDetails, keyChangeDetails, keyCreationDetails } from '../key-audit-details.ts';
 import { checkEventLimit, listLimit, refuseRotation, replacementSettings, rotatedExpiry } from '../key-store-rules.ts';
@@ -37,6 +40,8 @@ interface KeyRow {
   scopes: string;
   allowed_cidrs: string;
   cert_fingerprint: string | null;
+  signing_key: string | null;
+  apis: string;
   rate_limit: string | null;
   quota: string | null;
   metadata: string;
@@ -55,7 +60,7 @@ interface KeyRow {
 const keyColumnNames = [
   'id', 'name', 'digest', 'display_prefix', 'tags', 'scopes', 'allowed_cidrs', 'cert_fingerprint',
   'rate_limit', 'quota', 'metadata', 'created_at', 'updated_at', 'expires_at', 'revoked_at', 'revoked_reason',
-  'quarantined_at', 'quarantined_reason', 'rotated_to', 'last_used_at', 'last_used_address',
+  'quarantined_at', 'quarantined_reason', 'rotated_to', 'last_used_at', 'last_used_address', 'signing_key', 'apis',
 ] as const satisfies readonly (keyof KeyRow)[];
 const keyColumns = keyColumnNames.join(', ');
 const joinedKeyColumns = keyColumnNames.map((column) => `k.${column}`).join(', ');
@@ -66,14 +71,14 @@ const joinedKeyColumns = keyColumnNames.map((column) => `k.${column}`).join(', '
  */
 export const sqliteKeyStoreSql = {
   insertKey: `INSERT INTO api_keys (id, name, digest, display_prefix, tags, scopes, allowed_cidrs,
-      cert_fingerprint, rate_limit, quota, metadata, created_at, updated_at, expires_at)
+      cert_fingerprint, signing_key, apis, rate_limit, quota, metadata, created_at, updated_at, expires_at)
     VALUES (@id, @name, @digest, @displayPrefix, @tags, @scopes, @allowedCidrs,
-      @certFingerprint, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)
+      @certFingerprint, @signingKey, @apis, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)
     RETURNING ${keyColumns}`,
   insertImported: `INSERT INTO api_keys (id, name, digest, display_prefix, tags, scopes, allowed_cidrs,
-      cert_fingerprint, rate_limit, quota, metadata, created_at, updated_at, expires_at)
+      cert_fingerprint, signing_key, apis, rate_limit, quota, metadata, created_at, updated_at, expires_at)
     VALUES (@id, @name, @digest, @displayPrefix, @tags, @scopes, @allowedCidrs,
-      @certFingerprint, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)`,
+      @certFingerprint, @signingKey, @apis, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)`,
   insertTag: 'INSERT OR IGNORE INTO key_tags (key_id, tag) VALUES (?, ?)',
   insertEvent: 'INSERT INTO key_events (key_id, kind, at) VALUES (?, ?, ?)',
   keyById: `SELECT ${keyColumns} FROM api_keys WHERE id = ?`,
@@ -99,7 +104,7 @@ export const sqliteKeyStoreSql = {
   markRotated: `UPDATE api_keys SET expires_at = @expiresAt, rotated_to = @rotatedTo, updated_at = @now
     WHERE id = @id RETURNING ${keyColumns}`,
   updateSettings: `UPDATE api_keys SET name = @name, tags = @tags, scopes = @scopes, allowed_cidrs = @allowedCidrs,
-      cert_fingerprint = @certFingerprint, rate_limit = @rateLimit, quota = @quota, metadata = @metadata, expires_at = @expiresAt,
+      cert_fingerprint = @certFingerprint, signing_key = @signingKey, apis = @apis, rate_limit = @rateLimit, quota = @quota, metadata = @metadata, expires_at = @expiresAt,
       updated_at = @now
     WHERE id = @id RETURNING ${keyColumns}`,
   deleteTags: 'DELETE FROM key_tags WHERE key_id = ?',
@@ -132,6 +137,8 @@ interface InsertKeyParams {
   scopes: string;
   allowedCidrs: string;
   certFingerprint: string | null;
+  signingKey: string | null;
+  apis: string;
   rateLimit: string | null;
   quota: string | null;
   metadata: string;
@@ -181,6 +188,8 @@ function recordFromRow(row: KeyRow): KeyRecord {
     scopes: JSON.parse(row.scopes) as string[],
     allowedCidrs: JSON.parse(row.allowed_cidrs) as string[],
     certFingerprint: row.cert_fingerprint,
+    signingKey: row.signing_key,
+    apis: JSON.parse(row.apis) as string[],
     rateLimit: row.rate_limit,
     quota: row.quota,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
@@ -247,7 +256,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
   constructor(db: Database.Database) {
     applyMigrations(db);
     const audit = new SqliteAuditLog(db);
-    super({ audit, adminTokens: new SqliteAdminTokens(db, audit), usage: new SqliteUsageStore(db) });
+    super({ anomaly: new SqliteAnomalyTables(db, audit), audit, adminTokens: new SqliteAdminTokens(db, audit), usage: new SqliteUsageStore(db), nodes: new SqliteNodeHeartbeats(db), signingKeys: new SqliteTokenSigningKeys(db, audit) });
     this.#db = db;
     this.#statements = prepareStatements(db);
     this.#audit = audit;
@@ -382,6 +391,8 @@ class SqliteKeyStore extends StoreWithParts implements Store {
         scopes: JSON.stringify(next.scopes),
         allowedCidrs: JSON.stringify(next.allowedCidrs),
         certFingerprint: next.certFingerprint,
+        signingKey: next.signingKey ?? null,
+        apis: JSON.stringify(next.apis ?? []),
         rateLimit: next.rateLimit,
         quota: next.quota,
         metadata: JSON.stringify(next.metadata),
@@ -412,7 +423,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
           s.insertImported.run(this.#keyParameters(key, now));
           for (const tag of key.tags) s.insertTag.run(key.id, tag);
           s.insertEvent.run(key.id, 'created', now);
-          const record: KeyRecord = { ...key, createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
+          const record: KeyRecord = { ...key, signingKey: key.signingKey ?? null, apis: key.apis ?? [], createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
           audit.push({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: detailsInChangeSet(keyCreationDetails(record), by) });
         }
         // better-sqlite3 holds the thread for the whole transaction: a progress bar on a terminal writes synchronously.
@@ -479,6 +490,8 @@ class SqliteKeyStore extends StoreWithParts implements Store {
       scopes: JSON.stringify(key.scopes),
       allowedCidrs: JSON.stringify(key.allowedCidrs),
       certFingerprint: key.certFingerprint,
+      signingKey: key.signingKey ?? null,
+      apis: JSON.stringify(key.apis ?? []),
       rateLimit: key.rateLimit,
       quota: key.quota,
       metadata: JSON.stringify(key.metadata),

@@ -1,7 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { KeyUsage, QuotaUsage, QuotaUsageDelta } from '../key-store.ts';
-import type { UsageMinute } from '../usage-store.ts';
-import type { UsageWrites } from '../usage-writes.ts';
+import type { AnomalyFinding, AnomalyFindingResult, KeyProfileQuery, KeyProfileWrite, StoredKeyProfile } from '../anomaly-store.ts';
+import type { NodeHeartbeat } from '../node-heartbeats.ts';
+import type { UsageMinute, WouldDenyMinute } from '../usage-store.ts';
+import type { StoreWrites } from '../usage-writes.ts';
 import type { StoreWriteWorkerData } from './store-write-worker.ts';
 import { receivedError, type WriteMethod, type WriteReply, type WriteRequest } from './write-messages.ts';
 
@@ -29,7 +31,7 @@ interface Waiting {
 }
 
 /**
- * `UsageWrites` served by a worker thread that owns its own store connection, so no store work
+ * `StoreWrites` (usage batches and this node's heartbeat) served by a worker thread that owns its own store connection, so no store work
  * (a SQLite transaction, a pg result parsed) runs on the thread that answers requests. Each
  * call posts one message holding its whole batch and resolves with the thread's answer; the
  * batching, retry and drop rules stay with the callers (usage-batch-queue.ts,
@@ -41,7 +43,7 @@ interface Waiting {
  * usage counted twice, a quota charged twice, never less). The thread is restarted at once,
  * later and later if it keeps crashing.
  */
-export class StoreWriteThread implements UsageWrites {
+export class StoreWriteThread implements StoreWrites {
   readonly #location: string;
   readonly #options: StoreWriteThreadOptions;
   readonly #waiting = new Map<number, Waiting>();
@@ -66,6 +68,10 @@ export class StoreWriteThread implements UsageWrites {
     return this.#call('recordUsageMinutes', batch) as Promise<void>;
   }
 
+  recordWouldDenyMinutes(batch: WouldDenyMinute[]): Promise<void> {
+    return this.#call('recordWouldDenyMinutes', batch) as Promise<void>;
+  }
+
   purgeUsageBefore(minute: number): Promise<number> {
     return this.#call('purgeUsageBefore', minute) as Promise<number>;
   }
@@ -76,6 +82,26 @@ export class StoreWriteThread implements UsageWrites {
 
   getQuotaUsage(keyId: string): Promise<QuotaUsage | null> {
     return this.#call('getQuotaUsage', keyId) as Promise<QuotaUsage | null>;
+  }
+
+  writeNodeHeartbeat(heartbeat: NodeHeartbeat): Promise<void> {
+    return this.#call('writeNodeHeartbeat', heartbeat) as Promise<void>;
+  }
+
+  pruneNodeHeartbeats(before: number): Promise<number> {
+    return this.#call('pruneNodeHeartbeats', before) as Promise<number>;
+  }
+
+  recordKeyProfiles(batch: KeyProfileWrite[]): Promise<void> {
+    return this.#call('recordKeyProfiles', batch) as Promise<void>;
+  }
+
+  loadKeyProfiles(query: KeyProfileQuery): Promise<StoredKeyProfile[]> {
+    return this.#call('loadKeyProfiles', query) as Promise<StoredKeyProfile[]>;
+  }
+
+  recordAnomalyFindings(batch: AnomalyFinding[]): Promise<AnomalyFindingResult[]> {
+    return this.#call('recordAnomalyFindings', batch) as Promise<AnomalyFindingResult[]>;
   }
 
   /** Closes the thread's connection (waiting up to CLOSE_TIMEOUT_MS for it), then ends the thread. */

@@ -1,12 +1,12 @@
-import { USAGE_WRITE_METHODS, type UsageWrites } from '../usage-writes.ts';
+import { STORE_WRITE_METHODS, type StoreWrites } from '../usage-writes.ts';
 
 /**
  * The messages between the request thread and the store write thread. Each request names one
- * `UsageWrites` method and carries its one argument (a whole batch); each reply carries the
+ * `StoreWrites` method and carries its one argument (a whole batch); each reply carries the
  * request's id and the method's result, or the error it threw. `close` ends the thread's
  * store connection; the thread answers it once the connection is closed.
  */
-export type WriteMethod = keyof UsageWrites;
+export type WriteMethod = keyof StoreWrites;
 
 export interface WriteRequest {
   readonly id: number;
@@ -34,7 +34,7 @@ export interface SentError {
 }
 
 export function isWriteMethod(method: unknown): method is WriteMethod {
-  return (USAGE_WRITE_METHODS as readonly unknown[]).includes(method);
+  return (STORE_WRITE_METHODS as readonly unknown[]).includes(method);
 }
 
 export function sendableError(error: unknown): SentError {

@@ -9,6 +9,8 @@ export interface SettingsDraft {
   name: string;
   tags: string;
   scopes: string;
+  /** The gateway's APIs the key may be used on, separated by spaces; empty: every API. */
+  apis: string;
   allowedCidrs: string;
   rateLimit: string;
   quota: string;
@@ -39,7 +41,7 @@ function lines(text: string): string[] {
 }
 
 export function emptyDraft(): SettingsDraft {
-  return { name: '', tags: '', scopes: '', allowedCidrs: '', rateLimit: '', quota: '', certificate: '', expiry: 'never', expiresAt: '', metadata: '' };
+  return { name: '', tags: '', scopes: '', apis: '', allowedCidrs: '', rateLimit: '', quota: '', certificate: '', expiry: 'never', expiresAt: '', metadata: '' };
 }
 
 export function draftOf(key: Key): SettingsDraft {
@@ -49,6 +51,7 @@ export function draftOf(key: Key): SettingsDraft {
     name: key.name,
     tags: key.tags.join(', '),
     scopes: list('scopes').join(' '),
+    apis: list('apis').join(' '),
     allowedCidrs: list('allowedCidrs').join('\n'),
     rateLimit: (key.rateLimit as string | null) ?? '',
     quota: (key.quota as string | null) ?? '',
@@ -61,7 +64,7 @@ export function draftOf(key: Key): SettingsDraft {
 
 /** The admin API body for a draft; `metadata` that is not a JSON object is refused here, beside its field. */
 export function bodyOf(draft: SettingsDraft, creating: boolean): { body: Record<string, unknown> } | { errors: Record<string, string> } {
-  const body: Record<string, unknown> = { name: draft.name.trim(), tags: splitList(draft.tags), scopes: splitList(draft.scopes), allowedCidrs: lines(draft.allowedCidrs) };
+  const body: Record<string, unknown> = { name: draft.name.trim(), tags: splitList(draft.tags), scopes: splitList(draft.scopes), apis: splitList(draft.apis), allowedCidrs: lines(draft.allowedCidrs) };
   body.rateLimit = draft.rateLimit.trim() === '' ? null : draft.rateLimit.trim();
   body.quota = draft.quota.trim() === '' ? null : draft.quota.trim();
   const certificate = draft.certificate.trim();
@@ -173,6 +176,9 @@ export function KeySettingsForm({ draft, onChange, errors, currentExpiry, childr
         <Field id="key-scopes" label="Scopes" error={errors.scopes} help={<>What the key may do, separated by spaces: <code>orders:read</code>; <code>orders:*</code> and <code>*</code> are wildcards. Empty: only routes that need no scope.</>}>
           <input id="key-scopes" value={draft.scopes} onInput={set('scopes')} placeholder="orders:read orders:write" spellcheck={false} {...described('key-scopes', errors.scopes)} />
           <ScopeSuggestions value={draft.scopes} onChange={(scopes) => onChange({ ...draft, scopes })} />
+        </Field>
+        <Field id="key-apis" label="APIs" error={errors.apis} help={<>The gateway's APIs the key may be used on, by name, separated by spaces: <code>orders billing</code>. Empty: every API. On any other API the key is refused (403 <code>key_wrong_api</code>).</>}>
+          <input id="key-apis" value={draft.apis} onInput={set('apis')} placeholder="every API" spellcheck={false} {...described('key-apis', errors.apis)} />
         </Field>
         <Field id="key-networks" label="Allowed networks" error={errors.allowedCidrs} help={<>One per line, such as <code>10.0.0.0/8</code>, <code>192.0.2.7</code> or <code>2001:db8::/32</code>. Empty: from anywhere.</>}>
           <textarea id="key-networks" rows={rowsFor(draft.allowedCidrs)} class="mono" value={draft.allowedCidrs} onInput={set('allowedCidrs')} spellcheck={false} {...described('key-networks', errors.allowedCidrs)} />

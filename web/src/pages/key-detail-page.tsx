@@ -19,7 +19,7 @@ const GRACE_CHOICES = [
 /** Shown in the page's header or elsewhere; every other field is listed under Settings. */
 const NOT_SETTINGS = new Set(['id', 'name', 'status']);
 /** Settings read as code: addresses, fingerprints, policies. */
-const MONO_FIELDS = new Set(['allowedCidrs', 'certFingerprint', 'rateLimit', 'quota', 'scopes', 'rotatedTo', 'lastUsedAddress']);
+const MONO_FIELDS = new Set(['allowedCidrs', 'certFingerprint', 'rateLimit', 'quota', 'scopes', 'apis', 'rotatedTo', 'lastUsedAddress']);
 
 function Usage({ id }: { id: string }) {
   const live = useLive();

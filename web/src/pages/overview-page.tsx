@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, query, type NodeHealth, type Overview, type OverviewKey } from '../api.ts';
+import { api, query, type ClusterNode, type NodeHealth, type Overview, type OverviewKey } from '../api.ts';
 import { ChoiceSelect } from '../components/choice-select.tsx';
 import { errorText, Notice } from '../components/notice.tsx';
 import { requestLayers, StackedBars } from '../components/stacked-bars.tsx';
+import { WouldDenyCard } from '../components/would-deny-card.tsx';
 import { formatNumber, formatRelative, formatTime, WINDOWS } from '../format.ts';
 import { useLive } from '../live.ts';
 import { navigate } from '../router.ts';
@@ -53,45 +54,94 @@ const NOTIFICATIONS: Record<string, string> = { listening: 'woken by LISTEN/NOTI
 
 const HEALTH_LABELS: Record<NodeHealth['status'], string> = { ok: 'Healthy', degraded: 'Degraded', not_ready: 'Not ready' };
 
-function NodeCard({ node }: { node: NodeHealth }) {
-  const redis = node.limits.backend === 'memory' ? 'not used: each node limits in memory' : node.limits.redisReachable ? 'reachable: limits shared by every node' : 'unreachable: this node limits on its own';
+function storeText(health: Partial<NodeHealth>): string {
+  if (health.store === undefined) return 'unknown';
+  return health.store.reachable ? 'reachable' : 'unreachable';
+}
+
+function changeFeedText(health: Partial<NodeHealth>): string {
+  const feed = health.changeFeed;
+  if (feed === undefined) return 'unknown';
+  const lag = feed.lagSeconds === null || feed.lagSeconds === undefined ? '' : feed.lagSeconds < 1 ? ', caught up' : `, ${feed.lagSeconds.toFixed(0)} s behind`;
+  return `at ${formatNumber(feed.position ?? feed.lastSeq ?? 0)}${lag}; ${NOTIFICATIONS[feed.notifications] ?? feed.notifications}`;
+}
+
+function redisText(health: Partial<NodeHealth>): string {
+  if (health.limits === undefined) return 'unknown';
+  if (health.limits.backend === 'memory') return 'not used: limits in memory';
+  return health.limits.redisReachable ? 'reachable: limits shared' : 'unreachable: limits on this node alone';
+}
+
+function NodeRow({ node }: { node: ClusterNode }) {
+  const { health } = node;
+  const status = node.state === 'missing' ? 'missing' : health.status ?? 'not_ready';
+  const label = status === 'missing' ? 'Missing' : HEALTH_LABELS[status] ?? status;
   return (
-    <section class="card" aria-labelledby="node-title">
+    <tr class={node.state === 'missing' ? 'node-missing' : undefined} title={node.state === 'missing' ? `Missing: store, change feed and Redis as it last reported them, ${formatTime(node.lastSeen)}` : undefined}>
+      <td data-label="Node">
+        {node.hostName}
+        <span class="muted small"> · pid {node.pid} · {node.version}</span>
+        {node.self && <span class="muted small"> · this node</span>}
+      </td>
+      <td data-label="Status">
+        <span class={`badge badge-health-${status}`}>{label}</span>
+      </td>
+      <td data-label="Store">{storeText(health)}</td>
+      <td data-label="Change feed">{changeFeedText(health)}</td>
+      <td data-label="Redis">{redisText(health)}</td>
+      <td data-label="Last seen">
+        <span title={formatTime(node.lastSeen)}>{node.self ? 'now' : formatRelative(node.lastSeen)}</span>
+      </td>
+    </tr>
+  );
+}
+
+/** Every node sharing the store, from their heartbeats; a missing one shows what it last reported. */
+function NodesCard({ nodes }: { nodes: ClusterNode[] }) {
+  const missing = nodes.filter((node) => node.state === 'missing').length;
+  const reasons = nodes.filter((node) => node.state === 'live').flatMap((node) => (node.health.reasons ?? []).map((reason) => ({ node, reason })));
+  return (
+    <section class="card" aria-labelledby="nodes-title">
       <div class="card-head">
-        <h2 id="node-title">This node</h2>
-        <span class={`badge badge-health-${node.status}`}>{HEALTH_LABELS[node.status]}</span>
+        <h2 id="nodes-title">Nodes</h2>
+        <span class="muted">
+          {formatNumber(nodes.length)} {nodes.length === 1 ? 'node' : 'nodes'}
+          {missing > 0 && `, ${formatNumber(missing)} missing`}
+        </span>
       </div>
-      <dl class="settings">
-        <div>
-          <dt>Store</dt>
-          <dd>{node.store.reachable ? 'reachable' : 'unreachable'}{node.store.lastContactAt !== null && <span class="muted"> · read {formatRelative(node.store.lastContactAt)}</span>}</dd>
-        </div>
-        <div>
-          <dt>Change feed</dt>
-          <dd>
-            at {formatNumber(node.changeFeed.position)}
-            {node.changeFeed.lagSeconds !== null && <span class="muted"> · {node.changeFeed.lagSeconds < 1 ? 'caught up' : `${node.changeFeed.lagSeconds.toFixed(0)} s behind`}</span>}
-            <span class="muted"> · {NOTIFICATIONS[node.changeFeed.notifications] ?? node.changeFeed.notifications}</span>
-          </dd>
-        </div>
-        <div>
-          <dt>Redis</dt>
-          <dd>{redis}</dd>
-        </div>
-      </dl>
-      {node.reasons.length > 0 && (
+      <table class="table compact responsive nodes-table">
+        <thead>
+          <tr>
+            <th scope="col">Node</th>
+            <th scope="col">Status</th>
+            <th scope="col">Store</th>
+            <th scope="col">Change feed</th>
+            <th scope="col">Redis</th>
+            <th scope="col">Last seen</th>
+          </tr>
+        </thead>
+        <tbody>
+          {nodes.map((node) => (
+            <NodeRow key={node.id} node={node} />
+          ))}
+        </tbody>
+      </table>
+      {reasons.length > 0 && (
         <ul class="reasons">
-          {node.reasons.map((reason) => (
-            <li key={reason}>{reason}</li>
+          {reasons.map(({ node, reason }) => (
+            <li key={`${node.id} ${reason}`}>
+              {nodes.length > 1 && <strong>{node.hostName} (pid {node.pid}): </strong>}
+              {reason}
+            </li>
           ))}
         </ul>
       )}
-      <p class="muted small">Each node serves its own admin listener; the others report there and on their health listeners.</p>
+      <p class="muted small">Each node writes a heartbeat to the store; one not heard from for 3 of its intervals is missing (stopped, or cut off from the store).</p>
     </section>
   );
 }
 
-/** The landing page: traffic and refusals over the period, the keys that stand out, what needs attention soon, and this node's health. */
+/** The landing page: traffic and refusals over the period, the keys that stand out, what needs attention soon, and every node's health. */
 export function OverviewPage({ params }: { params: URLSearchParams }) {
   const window = params.get('window') ?? '24h';
   const live = useLive();
@@ -172,6 +222,8 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
             />
           </section>
 
+          <WouldDenyCard window={window} label={label} refresh={overview} />
+
           <div class="overview-grid">
             <TopKeys title="Top keys by traffic" keys={overview.topByRequests} by="requests" empty={`No traffic ${label}.`} />
             <TopKeys title="Top keys by refusals" keys={overview.topByDenials} by="denied" empty={`No refusals ${label}.`} />
@@ -206,7 +258,7 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
               )}
             </section>
           </div>
-          <NodeCard node={overview.node} />
+          <NodesCard nodes={overview.nodes} />
         </>
       )}
     </section>
