@@ -19,6 +19,14 @@ export { freePort };
 
 const readyTimeoutMs = 15_000;
 
+/** How a row's gateway differs from the standard start, beyond flags and environment. */
+interface PortcullisStartOptions {
+  /** Pass `--upstream <the shared upstream>` (default). Off for a config whose `apis` name their own upstreams. */
+  upstreamFlag?: boolean;
+  /** The path (and `Host` field, when given) of the start-up checks: a keyed request must get 200, a keyless one not. Default `GET /`. */
+  probe?: { path: string; host?: string };
+}
+
 /**
  * Starts one Portcullis for the row `name`. `extraArgs` go after the standard
  * `serve` flags (later rows add e.g. `--workers 2` or `--config <file>`).
@@ -28,6 +36,7 @@ export async function startPortcullis(
   name: string,
   extraArgs: readonly string[] = [],
   env: Record<string, string> = {},
+  options: PortcullisStartOptions = {},
 ): Promise<StartedTarget> {
   // Older checkouts (BENCH_OTHER_CHECKOUT) start from src/cli/main.ts.
   const main = (await exists(join(context.repoRoot, 'src/cli/main.js'))) ? join(context.repoRoot, 'src/cli/main.js') : join(context.repoRoot, 'src/cli/main.ts');
@@ -44,7 +53,7 @@ export async function startPortcullis(
   const child = context.children.spawn(name, process.execPath, [
     main, 'serve',
     '--listen', `127.0.0.1:${port}`,
-    '--upstream', context.upstreamOrigin,
+    ...(options.upstreamFlag === false ? [] : ['--upstream', context.upstreamOrigin]),
     '--store', store,
     ...extraArgs,
   ], {
@@ -53,9 +62,9 @@ export async function startPortcullis(
     // No admin listener: rows run side by side, and it is not on the request path.
     env: { PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_ADMIN_LISTEN: '', ...loopDelayEnv(context.loopDelayDir), ...env },
   });
-  await waitUntilServing(child, scheme, port, context.tokens[0]!);
+  await waitUntilServing(child, scheme, port, context.tokens[0]!, options.probe);
   // A gateway that let everyone through would post flattering figures.
-  const anonymous = await statusOf(scheme, port, null);
+  const anonymous = await statusOf(scheme, port, null, options.probe);
   if (anonymous === 200) throw new Error(`${name} answered 200 to a request without a key: key auth is not on`);
   return { url: `${scheme}://127.0.0.1:${port}`, pid: child.process.pid!, ownsProcess: true };
 }
@@ -92,16 +101,16 @@ function acceptsConnection(port: number): Promise<boolean> {
   });
 }
 
-/** The status of `GET /` (with the key, if given), or null when the request fails. */
-function statusOf(scheme: 'http' | 'https', port: number, key: string | null): Promise<number | null> {
+/** The status of `GET /` or of the probe (with the key, if given), or null when the request fails. */
+function statusOf(scheme: 'http' | 'https', port: number, key: string | null, probe: PortcullisStartOptions['probe'] = { path: '/' }): Promise<number | null> {
   return new Promise((resolve) => {
     const request = scheme === 'https' ? httpsRequest : httpRequest;
     const req = request({
       rejectUnauthorized: false,
       host: '127.0.0.1',
       port,
-      path: '/',
-      headers: key === null ? {} : { authorization: `Bearer ${key}` },
+      path: probe.path,
+      headers: { ...(probe.host === undefined ? {} : { host: probe.host }), ...(key === null ? {} : { authorization: `Bearer ${key}` }) },
       agent: false,
       timeout: 2000,
     }, (res) => {
@@ -114,7 +123,7 @@ function statusOf(scheme: 'http' | 'https', port: number, key: string | null): P
   });
 }
 
-export async function waitUntilServing(child: ManagedChild, scheme: 'http' | 'https', port: number, key: string): Promise<void> {
+export async function waitUntilServing(child: ManagedChild, scheme: 'http' | 'https', port: number, key: string, probe?: PortcullisStartOptions['probe']): Promise<void> {
   const deadline = Date.now() + readyTimeoutMs;
   let lastStatus: number | null = null;
   while (Date.now() < deadline) {
@@ -122,7 +131,7 @@ export async function waitUntilServing(child: ManagedChild, scheme: 'http' | 'ht
       throw new Error(`${child.name} exited (${child.process.exitCode ?? child.process.signalCode}) while starting:\n${child.stderr()}`);
     }
     if (await acceptsConnection(port)) {
-      lastStatus = await statusOf(scheme, port, key);
+      lastStatus = await statusOf(scheme, port, key, probe);
       if (lastStatus === 200) return;
     }
     await delay(100);

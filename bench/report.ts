@@ -159,7 +159,7 @@ export function pairedRatios(target: readonly RoundResult[], baseline: readonly 
   return { requestsPerSecond: median(requests), serverCpuPerRequest: cpu.length === rounds ? median(cpu) : null };
 }
 
-function formatTable(header: string[], body: string[][]): string {
+export function formatTable(header: string[], body: string[][]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...body.map((line) => line[column]!.length)));
   const render = (line: string[]) => line
     .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))

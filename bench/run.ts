@@ -7,7 +7,8 @@
  * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_SLICES (5),
  * BENCH_CONNECTIONS (50), BENCH_THREADS (1), BENCH_KEYS (1000),
  * BENCH_REQUEST_KEYS (100), BENCH_ONLY (comma-separated row names), BENCH_LOOP_DELAY (1: each
- * server's own event-loop delay, bench/loop-delay-probe.ts).
+ * server's own event-loop delay, bench/loop-delay-probe.ts), BENCH_LIST_RATE (the least req/s the
+ * request lists of the `dpop` and `signed-requests` rows are sized for; 0: the fastest rate seen).
  * See bench/README.md.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,7 +22,7 @@ import type { RoundResult, RowSummary } from './report.ts';
 import { processTreeCpuMs } from './process-cpu.ts';
 import { targets } from './targets.ts';
 import type { BenchContext, TargetDefinition } from './targets.ts';
-import { findWrk, runWrk, writeWrkScript } from './wrk.ts';
+import { findWrk, requestListSize, runWrk, writeWrkScript } from './wrk.ts';
 import type { WrkSettings } from './wrk.ts';
 import { errorCount } from './wrk-output.ts';
 import { BenchUsageError, envFlag, envNumber } from './bench-env.ts';
@@ -42,6 +43,8 @@ interface Settings {
   fresh: boolean;
   /** Measure each server's own event-loop delay (BENCH_LOOP_DELAY, default on). */
   loopDelay: boolean;
+  /** The least req/s the request lists are sized for (BENCH_LIST_RATE, default 0: the fastest rate seen in the run). */
+  listMinRate: number;
 }
 
 function readSettings(): Settings {
@@ -58,6 +61,7 @@ function readSettings(): Settings {
     only: only === undefined || only.trim() === '' ? null : only.split(',').map((name) => name.trim()).filter(Boolean),
     fresh: envFlag('BENCH_FRESH', true),
     loopDelay: envFlag('BENCH_LOOP_DELAY', true),
+    listMinRate: envNumber('BENCH_LIST_RATE', 0, { allowZero: true }),
   };
 }
 
@@ -71,7 +75,12 @@ interface RunningTarget {
   rounds: RoundResult[];
   /** wrk's text report for each round, kept in the JSON results. */
   reports: string[];
+  /** The request list a `headerList` row's script reads (written anew before each run of wrk); null for other rows. */
+  listPath: string | null;
 }
+
+/** Req/s a request list is sized for before any run of wrk has shown a rate. */
+const FIRST_LIST_RATE = 10_000;
 
 /** Set on SIGINT/SIGTERM: the signal handler cleans up and exits; nothing else should report. */
 let interrupted = false;
@@ -175,8 +184,9 @@ async function main(): Promise<number> {
       log(`starting ${target.name}`);
       const { url, pid, ownsProcess = false } = await target.start(context);
       const script = join(workDir, `${target.name}.lua`);
-      await writeWrkScript(script, target.request, tokens);
-      running.push({ target, url, pid, ownsProcess, script, rounds: [], reports: [] });
+      const listPath = target.requestList === undefined ? null : join(workDir, `${target.name}.requests`);
+      await writeWrkScript(script, target.request, tokens, listPath === null ? undefined : { path: listPath, threads: settings.threads });
+      running.push({ target, url, pid, ownsProcess, script, rounds: [], reports: [], listPath });
     }
 
     // Each Node.js process settles into its own JIT state (which functions get inlined where),
@@ -190,14 +200,23 @@ async function main(): Promise<number> {
       row.pid = pid;
     };
 
+    // The highest req/s of any run of wrk so far without failures, to size the request lists.
+    let fastestRate: number | null = null;
     const measure = async (row: RunningTarget, durationSeconds: number): Promise<{ result: RoundResult; report: string }> => {
       // Only rows whose server the run started carry the probe (not `direct`'s shared upstream).
       const probed = loopDelayDir !== null && row.ownsProcess;
+      if (row.listPath !== null) {
+        // Requests that may each be sent once, made now: as many as this run of wrk could send at the
+        // fastest rate any row has shown (a bound, as no row beats the bare proxy), with room to spare.
+        const rate = Math.max(fastestRate ?? FIRST_LIST_RATE, settings.listMinRate);
+        await row.target.requestList!.write(row.listPath, requestListSize(rate, durationSeconds, settings.connections));
+      }
       if (probed) await markLoopDelay(loopDelayDir, row.pid);
       const cpuBefore = processTreeCpuMs(row.pid);
       const { figures, report } = await runWrk(children, wrkPath, row.url, row.script, { ...wrkSettings, durationSeconds });
       const cpuAfter = processTreeCpuMs(row.pid);
       const loopDelay = probed ? await markLoopDelay(loopDelayDir, row.pid) : null;
+      if (errorCount(figures) === 0) fastestRate = Math.max(fastestRate ?? 0, figures.requestsPerSecond);
       const serverCpuUsPerRequest = cpuBefore === null || cpuAfter === null || figures.requests === 0
         ? null
         : ((cpuAfter - cpuBefore) * 1000) / figures.requests;

@@ -11,7 +11,9 @@ import { spawnPeer } from './child-processes.ts';
 import { loopDelayEnv } from './loop-delay.ts';
 import { startPortcullis } from './portcullis-process.ts';
 import { benchCertificate } from './bench-certificate.ts';
-import { bearerGet, bearerJsonPost } from './wrk.ts';
+import { dpopRow, signedRequestsRow } from './possession-rows.ts';
+import { apisGet, apisOneHostGet, startApisRow } from './apis-row.ts';
+import { bearerGet, bearerJsonPost, listedGet } from './wrk.ts';
 import type { RequestShape } from './wrk.ts';
 
 /** What a row's `start` can use; prepared by run.ts before any row starts. */
@@ -45,6 +47,18 @@ export interface TargetDefinition {
   onlyWhenNamed?: boolean;
   /** Starts what the row measures. */
   start(context: BenchContext): Promise<StartedTarget>;
+  /** For a `headerList` request shape: makes the row's requests, anew before each run of wrk. */
+  requestList?: RequestListSource;
+}
+
+/**
+ * How a row whose requests may each be sent once (a DPoP proof, a request signature) makes
+ * them: run.ts calls `write` before every run of wrk with a count sized from the row's rate
+ * (`requestListSize` in wrk.ts), and the row's script reads the file (`headerListScript`).
+ */
+export interface RequestListSource {
+  /** Writes `count` requests never sent before, for the server `start` started last, to `path`. */
+  write(path: string, count: number): Promise<void>;
 }
 
 export interface StartedTarget {
@@ -62,6 +76,23 @@ async function startBareProxy(context: BenchContext, name: string): Promise<Star
   const { child, port } = await spawnPeer(context.children, name, [script, '0', context.upstreamOrigin], undefined, loopDelayEnv(context.loopDelayDir));
   return { url: `http://127.0.0.1:${port}`, pid: child.process.pid!, ownsProcess: true };
 }
+
+/**
+ * The settings of the `key-auth-only` row: each optional layer of the default pipeline off,
+ * by the option that turns it off. Those off by default are named too, so the row stays key
+ * auth only if a default changes. (An empty variable is `null`, or an empty list.)
+ */
+const KEY_AUTH_ONLY_ENV: Readonly<Record<string, string>> = {
+  PORTCULLIS_LIMITS_ADDRESS_RATE: '', // address-limit: the per-address budget of denied requests (default 10/s burst 100)
+  PORTCULLIS_LOCKOUT_MAX_FAILURES: '0', // address-limit: the brute-force lockout (default 20)
+  PORTCULLIS_NETWORK_ALLOW: '', // network-access (off by default)
+  PORTCULLIS_NETWORK_DENY: '',
+  PORTCULLIS_OPENAPI_FILE: '', // route-match, scopes and validation against a description (off by default)
+  PORTCULLIS_LIMITS_KEY_RATE: '', // key-limits: no default rate (off by default)
+  PORTCULLIS_LIMITS_KEY_QUOTA: '', // key-limits: no default quota (off by default)
+  PORTCULLIS_CORS_ALLOWED_ORIGINS: '', // cors (off by default)
+  PORTCULLIS_LEAKS_ALERTS_ENABLED: 'false', // leak-alerts (off by default)
+};
 
 export const targets: readonly TargetDefinition[] = [
   {
@@ -97,6 +128,37 @@ export const targets: readonly TargetDefinition[] = [
     compareTo: 'bare',
     request: bearerGet,
     start: (context) => startPortcullis(context, 'portcullis'),
+  },
+  {
+    // Every layer the configuration can turn off is off; what stays cannot be turned off
+    // (request sanity, the canonical path, the key record's own policy, limits and body
+    // size check, which find nothing to do for these keys and this GET), plus metrics and
+    // usage recording. Compared with `portcullis`' own baseline, the gap between the two
+    // rows is what the default optional layers cost.
+    name: 'key-auth-only',
+    description: 'as portcullis, every optional layer off (per-address limit and lockout; no routes, network lists, CORS, default rate or quota, leak endpoints): only the key check',
+    needsKeyStore: true,
+    compareTo: 'bare',
+    request: bearerGet,
+    start: (context) => startPortcullis(context, 'key-auth-only', [], KEY_AUTH_ONLY_ENV),
+  },
+  {
+    // Each request is `GET /` with a delegated token of one of the run's keys and a DPoP proof
+    // of its own (ES256, made before each turn; bench settings in possession-rows.ts).
+    name: 'dpop',
+    description: 'as portcullis, each request with a delegated DPoP token (one per key, bound to its own P-256 browser key) and a new ES256 proof',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: listedGet,
+    ...dpopRow(),
+  },
+  {
+    name: 'signed-requests',
+    description: 'as portcullis, with keys bound to Ed25519 signing keys: each request signed anew (RFC 9421, @method and @target-uri, created, nonce)',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: listedGet,
+    ...signedRequestsRow(),
   },
   {
     name: 'portcullis-other',
@@ -188,6 +250,35 @@ export const targets: readonly TargetDefinition[] = [
     compareTo: 'portcullis',
     request: bearerGet,
     start: (context) => startPortcullis(context, 'portcullis-access-log', [], { PORTCULLIS_LOG_ACCESS: 'true', PORTCULLIS_LOG_LEVEL: 'info' }),
+  },
+  {
+    // 100 APIs (50 exact hosts, 25 wildcard hosts, 25 path prefixes; apis-row.ts), the requests
+    // spread over all of them by Host field and path.
+    name: 'apis-100',
+    description: 'as portcullis, with 100 APIs under apis (50 exact hosts, 25 wildcard hosts, 25 path prefixes), requests rotating over all 100',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: apisGet,
+    start: (context) => startApisRow(context, 'apis-100'),
+  },
+  {
+    name: 'apis-100-one-host',
+    description: 'as apis-100, every request to one API matched by a wildcard host',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: apisOneHostGet,
+    onlyWhenNamed: true,
+    start: (context) => startApisRow(context, 'apis-100-one-host'),
+  },
+  {
+    // Every key is in its learning window (7 days from its first request) for the whole run, so
+    // each request updates its key's profile and none is judged: no finding, no quarantine.
+    name: 'anomaly',
+    description: 'as portcullis, with anomaly.enabled (every key learning its profile; profiles flushed every 30 s)',
+    needsKeyStore: true,
+    compareTo: 'portcullis',
+    request: bearerGet,
+    start: (context) => startPortcullis(context, 'anomaly', [], { PORTCULLIS_ANOMALY_ENABLED: 'true', PORTCULLIS_ANOMALY_LEARNING_WINDOW: '7d' }),
   },
   {
     name: 'workers2',
