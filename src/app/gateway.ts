@@ -141,7 +141,7 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
     const webhookDeliveries = await startWebhooks(config, logger, (name, part, close) => parts.add(name, part, close), repeatedErrors);
     // The admin listener first: a gateway whose admin address is taken never serves traffic.
     const admin = config.admin.listen !== null && dependencies.serveAdmin !== false
-      ? parts.add('admin listener', await startAdminServer({ config, store: keys.store, changeFeed: keys.follower, metrics: keys.metrics, requestIds, logger, health, operations: operationsOf(apis), redisShared: keys.limiter.isShared, node: heartbeat.identity, webhookDeliveries }), (running) => running.close())
+      ? parts.add('admin listener', await startAdminServer({ config, store: keys.store, changeFeed: keys.follower, metrics: keys.metrics, requestIds, logger, health, operations: operationsOf(apis), redisShared: keys.limiter.isShared, node: heartbeat.identity, webhookDeliveries, webhookEndpoints: config.webhooks.endpoints }), (running) => running.close())
       : null;
     const healthServer = config.health.listen !== null && dependencies.serveHealth !== false ? parts.add('health listener', await startHealthServer(config.health.listen, health), (running) => running.close()) : null;
     const address = await listenPublic(config, logger, listener, parts, dependencies.workerBalancing === undefined);
@@ -290,21 +290,34 @@ async function startUpstream(config: Config, apis: readonly LoadedApi[], logger:
     example = parts.add('example upstream', started.server, (server) => new Promise<void>((resolve) => server.close(() => resolve())));
     originsByApi = [[started.url]];
   }
-  const origins = originsByApi.flat();
+  // APIs whose upstreams are configured alike share one pool: its keep-alive connections serve
+  // all of them, as one upstream would (a pool per API split them, and cost a third of the throughput).
+  const poolOf = apis.map((api, index) => upstreamIdentity(api.upstream, originsByApi[index] as readonly URL[]));
+  const poolKeys = [...new Set(poolOf)];
+  const firstApiOf = poolKeys.map((key) => poolOf.indexOf(key));
+  const origins = firstApiOf.flatMap((index) => originsByApi[index] as readonly URL[]);
   const monitor = new UpstreamMonitor({ origins, logger, registry: metrics.registry, connectTimeout: Math.min(config.upstream.connectTimeout, 2000) });
   let offset = 0;
-  const targets: TunnelTarget[] = [];
-  const proxies = apis.map((api, index) => {
+  const pools = firstApiOf.map((index) => {
+    const api = apis[index] as LoadedApi;
     const own = originsByApi[index] as readonly URL[];
     const connect = (own[0] as URL).protocol === 'https:' ? upstreamConnectOptions(api.upstream.tls) : undefined;
-    targets.push({ origins: own, connect, connectTimeout: api.upstream.connectTimeout, headersTimeout: api.upstream.headersTimeout });
-    const watcher = apis.length === 1 ? monitor : originsFrom(monitor, offset);
+    const watcher = firstApiOf.length === 1 ? monitor : originsFrom(monitor, offset);
     offset += own.length;
-    return parts.add(`upstream pool of ${api.name}`, new UpstreamProxy({ ...api.upstream, origins: own, monitor: watcher, ...(connect ? { connect } : {}) }), (pool) => pool.close());
+    const proxy = parts.add(`upstream pool of ${api.name}`, new UpstreamProxy({ ...api.upstream, origins: own, monitor: watcher, ...(connect ? { connect } : {}) }), (pool) => pool.close());
+    return { proxy, target: { origins: own, connect, connectTimeout: api.upstream.connectTimeout, headersTimeout: api.upstream.headersTimeout } satisfies TunnelTarget };
   });
+  const poolOfApi = poolOf.map((key) => pools[poolKeys.indexOf(key)] as (typeof pools)[number]);
+  const targets: TunnelTarget[] = poolOfApi.map((pool) => pool.target);
+  const proxies = poolOfApi.map((pool) => pool.proxy);
   void monitor.probeAtStart();
-  const proxy = proxies.length === 1 ? (proxies[0] as UpstreamProxy) : new ApiUpstreams(proxies);
+  const proxy = pools.length === 1 ? (proxies[0] as UpstreamProxy) : new ApiUpstreams(proxies);
   return { url: origins[0] as URL, origins, example: example !== null, proxy, monitor, targets };
+}
+
+/** What makes two APIs' upstreams the same pool: their origins and every setting of the hop (timeouts, pool sizes, TLS, balancing). */
+function upstreamIdentity(upstream: LoadedApi['upstream'], origins: readonly URL[]): string {
+  return JSON.stringify({ ...upstream, origins: origins.map(String) });
 }
 
 /**
@@ -395,6 +408,8 @@ function createPublicListener(config: Config, logger: Logger, { checks, proxy, a
     upgrades: websockets === null ? null : (req, socket, head, onRequest) => websockets.handleUpgrade(req, socket, head, onRequest),
     tls: tls === null || credentials === null ? null : listenerTlsOptions(tls, credentials),
     hsts: tls === null || tls.hstsMaxAge === 0 ? null : `max-age=${tls.hstsMaxAge}`,
+    http2: tls?.http2 === true ? config.http2 : null,
+    onHttp2Flood: (flood, session) => logger.warn({ flood, client: session.socket?.remoteAddress }, 'HTTP/2 connection closed for a frame flood (GOAWAY ENHANCE_YOUR_CALM)'),
   });
   server.server.on('tlsClientError', (error: Error) => logger.debug({ err: error }, 'TLS handshake failed'));
   const reloader = tls === null || credentials === null
