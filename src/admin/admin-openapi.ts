@@ -205,6 +205,17 @@ const schemas: Record<string, Schema> = {
   Revoke: { type: 'object', additionalProperties: false, properties: { reason } },
   Quarantine: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { ...reason, minLength: 1, description: 'Why, such as where the key was found: recorded with the quarantine and in the audit log.' } } },
   Release: { type: 'object', additionalProperties: false, properties: { reason: { ...reason, description: 'Why: recorded in the audit log.' } } },
+  RevokeToken: {
+    type: 'object', additionalProperties: false, required: ['reason'],
+    properties: { reason: { ...reason, minLength: 1 }, keyId: { type: 'string', pattern: ID.pattern, description: 'The parent key the token was issued to, recorded with the revocation (it must exist).' } },
+  },
+  RevokedToken: {
+    type: 'object', required: ['tokenId', 'keyId', 'changed', 'heldUntil'],
+    properties: {
+      tokenId: { type: 'string' }, keyId: nullable('string'), changed: { type: 'boolean', description: 'False when the token was already revoked (nothing changed).' },
+      heldUntil: { type: 'string', format: 'date-time', description: 'When the revocation is purged: the longest a token may live (24 h) and 5 minutes after this call.' },
+    },
+  },
   RevokeByTag: { type: 'object', additionalProperties: false, required: ['tag'], properties: { tag: { type: 'string', pattern: TAG_PATTERN.source }, reason } },
   Rotate: { type: 'object', additionalProperties: false, properties: { grace: { type: 'string', pattern: DURATION, description: 'How long the old key keeps working (default `1h`; `0s` ends it now).' } } },
   Rotated: { allOf: [ref('NewKey'), { type: 'object', required: ['replaces'], properties: { replaces: { type: 'string' }, oldKeyExpiresAt: time('When the old key stops working.') } }] },
@@ -365,9 +376,10 @@ export const adminPaths: Record<string, Record<string, Operation>> = {
       ],
       responses: { 200: json({
         type: 'object',
-        required: ['enabled', 'items'],
+        required: ['enabled', 'endpoints', 'items'],
         properties: {
           enabled: { type: 'boolean', description: 'Whether this node sends webhooks (webhooks.endpoints is set).' },
+          endpoints: { type: 'array', description: 'The endpoints of webhooks.endpoints: URL and events (never the secret); empty when this node sends none.', items: { type: 'object', required: ['url', 'events'], properties: { url: { type: 'string' }, events: { type: 'array', items: { type: 'string' } } } } },
           items: { type: 'array', items: { type: 'object', properties: {
             messageId: { type: 'string' }, endpoint: { type: 'string' }, eventType: { type: 'string' }, auditSeq: { type: 'integer' },
             createdAt: { type: 'string' }, status: { type: 'string' }, attempts: { type: 'integer' }, nextAttemptAt: { type: ['string', 'null'] },
@@ -382,7 +394,7 @@ export const adminPaths: Record<string, Record<string, Operation>> = {
     post: write({
       operationId: 'redeliverWebhook', summary: 'Send a webhook message again: its deliveries (to `endpoint`, or to every endpoint) become pending, due now, with a fresh count of attempts',
       parameters: [
-        { name: 'messageId', in: 'path', required: true, schema: { type: 'string', pattern: '^msg_[0-9]+_[a-z_]+$', maxLength: 64 } },
+        { name: 'messageId', in: 'path', required: true, schema: { type: 'string', pattern: '^msg_(?:[0-9]+_[a-z_]+|expiring_[a-z]+_[A-Za-z0-9]{1,64}_[0-9]{1,16})$', maxLength: 128 } },
         { name: 'endpoint', in: 'query', schema: { type: 'string', maxLength: 2048 } },
       ],
       responses: { 200: json({ type: 'object', required: ['redelivered'], properties: { redelivered: { type: 'integer', minimum: 1 } } }), ...problemResponses(404) },
@@ -394,6 +406,13 @@ export const adminPaths: Record<string, Record<string, Operation>> = {
   },
   '/api/admin-tokens/{id}/revoke': {
     post: write({ operationId: 'revokeAdminToken', summary: 'Revoke an admin token: its sessions and event streams end within a second', parameters: [idParameter], responses: { 200: json(ref('AdminToken')), ...problemResponses(404) } }),
+  },
+  '/api/tokens/{id}/revoke': {
+    post: write({
+      operationId: 'revokeDelegatedToken', summary: 'Revoke one delegated DPoP token by its id (`token_id`, `X-Portcullis-Token-Id`): refused with 401 dpop_token_revoked on every node within a poll interval; its parent key and other tokens keep working',
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$', description: 'The token id.' } }],
+      requestBody: body('RevokeToken'), responses: { 200: json(ref('RevokedToken')), ...problemResponses(404) },
+    }),
   },
   '/api/events': {
     get: read({ operationId: 'streamEvents', summary: 'Server-sent events: one `key` event per key change, from the change feed', responses: { 200: { description: 'An event stream', content: { 'text/event-stream': {} } } } }),

@@ -25,7 +25,8 @@ import { registerReportRoutes } from './report-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
-import { registerWebhookRoutes } from './webhook-routes.ts';
+import { registerDelegatedTokenRoutes } from './delegated-token-routes.ts';
+import { registerWebhookRoutes, type WebhookEndpointView } from './webhook-routes.ts';
 import { registerIncidentRoutes } from './incident-routes.ts';
 import type { WebhookDeliveryStore } from '../store/webhooks/webhook-deliveries.ts';
 import { registerOverviewRoutes } from './overview-routes.ts';
@@ -61,6 +62,8 @@ export interface AdminDependencies {
   node?: NodeIdentity;
   /** The webhook delivery log; null or absent when this node sends no webhooks. */
   webhookDeliveries?: WebhookDeliveryStore | null;
+  /** The configured webhook endpoints (URL and events; their secrets are not read here). */
+  webhookEndpoints?: readonly WebhookEndpointView[];
 }
 
 /**
@@ -109,7 +112,8 @@ export async function buildAdminApp(dependencies: AdminDependencies): Promise<{ 
   registerReportRoutes(app, routes, store);
   registerAuditRoutes(app, routes, store, catalogue);
   registerTokenRoutes(app, routes, store, activity);
-  registerWebhookRoutes(app, routes, dependencies.webhookDeliveries ?? null);
+  registerDelegatedTokenRoutes(app, routes, store);
+  registerWebhookRoutes(app, routes, dependencies.webhookDeliveries ?? null, dependencies.webhookEndpoints ?? []);
   registerIncidentRoutes(app, routes, store);
   const self = { identity: dependencies.node ?? describeThisNode(), health: () => nodeHealth(dependencies) };
   registerOverviewRoutes(app, routes, { store, catalogue, operations: dependencies.operations ?? [], health: self.health, nodes: () => listNodes(store, self) });

@@ -16,17 +16,24 @@ function deliveryView(delivery: Delivery) {
   };
 }
 
+/** A configured endpoint as the admin API shows it: its URL and events, never its secret. */
+export interface WebhookEndpointView {
+  url: string;
+  events: Iterable<string>;
+}
+
 /**
- * The webhook delivery log (read role) and redelivery (write role). Without webhooks
- * configured on this node: the log says `enabled: false` with no items, and nothing can be
- * redelivered (404).
+ * The webhook delivery log (read role) and redelivery (write role). The log names this node's
+ * configured endpoints (URL and events, never the secret). Without webhooks on this node: the
+ * log says `enabled: false` with no endpoints and no items, and nothing can be redelivered (404).
  */
-export function registerWebhookRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, deliveries: WebhookDeliveryStore | null): void {
+export function registerWebhookRoutes(app: FastifyInstance, routes: ReadonlyMap<string, AdminRoute>, deliveries: WebhookDeliveryStore | null, endpoints: readonly WebhookEndpointView[] = []): void {
+  const endpointViews = endpoints.map((endpoint) => ({ url: endpoint.url, events: [...endpoint.events] }));
   registerOperation(app, routes, 'listWebhookDeliveries', async (request) => {
-    if (deliveries === null) return { enabled: false, items: [] };
+    if (deliveries === null) return { enabled: false, endpoints: [], items: [] };
     const query = request.query as { status?: DeliveryStatus; before?: number; limit: number };
     const items = await deliveries.listDeliveries({ ...(query.status ? { status: query.status } : {}), ...(query.before ? { beforeSeq: query.before } : {}), limit: query.limit });
-    return { enabled: true, items: items.map(deliveryView) };
+    return { enabled: true, endpoints: endpointViews, items: items.map(deliveryView) };
   });
   registerOperation(app, routes, 'redeliverWebhook', async (request) => {
     const { messageId } = request.params as { messageId: string };

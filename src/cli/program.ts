@@ -18,6 +18,7 @@ const COMMANDS: ReadonlyArray<{ name: string; description: string; load: () => P
   { name: 'admin', description: 'admin API and dashboard access', load: async () => (await import('./admin-command.ts')).adminCommand() },
   { name: 'audit', description: 'read and verify the audit log of changes to keys and admin tokens', load: async () => (await import('./audit-command.ts')).auditCommand() },
   { name: 'store', description: 'manage the key store itself', load: async () => (await import('./store-command.ts')).storeCommand() },
+  { name: 'tokens', description: 'revoke one delegated DPoP token, leaving its parent key and other tokens working', load: async () => (await import('./tokens-command.ts')).tokensCommand() },
   { name: 'incidents', description: 'leak incidents from the audit log: alerts, presented keys, anomalies and quarantines', load: async () => (await import('./incidents-command.ts')).incidentsCommand() },
   { name: 'scan', description: 'find keys in files, folders, stdin or a git repository\'s whole history; exit 1 when a live key is found', load: async () => (await import('./scan-command.ts')).scanCommand() },
   { name: 'report', description: 'what the policies in report mode would have refused over a period, by code, route and key', load: async () => (await import('./report-command.ts')).reportCommand() },

@@ -1,19 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
+import { createSecureServer, Http2ServerResponse, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { RequestHandler } from './pipeline.ts';
 import type { HostPort } from '../http/units.ts';
 import { denial } from '../http/error-catalogue.ts';
 import { awaitContinue } from '../http/expect-continue.ts';
 import { FORWARDED_METHODS } from '../http/methods.ts';
-import { problemResponseBytes } from '../http/problem-response.ts';
+import { problemResponseBytes, sendProblem } from '../http/problem-response.ts';
 import { listenSharingPort, PUBLIC_LISTEN } from './reuse-port-listen.ts';
+import { guardHttp2Sessions, type Http2Flood } from './http2-session-guard.ts';
+import type { Http2Config } from './listener-config.ts';
+import { http2Adapted, http2ServerOptions } from './http2-edge.ts';
 
 const netClose = NetServer.prototype.close;
 
-const CONNECT_REFUSED = problemResponseBytes(denial('method_not_allowed', 'CONNECT is not forwarded by the gateway.', [['allow', FORWARDED_METHODS.join(', ')]]), 'Method Not Allowed');
+const CONNECT_DENIAL = denial('method_not_allowed', 'CONNECT is not forwarded by the gateway.', [['allow', FORWARDED_METHODS.join(', ')]]);
+const CONNECT_REFUSED = problemResponseBytes(CONNECT_DENIAL, 'Method Not Allowed');
 
 export interface GatewayServerOptions {
   listen: HostPort;
@@ -34,6 +39,10 @@ export interface GatewayServerOptions {
   throughSupervisor?: boolean;
   /** Handles upgrade requests (websocket-tunnel.ts) with the same request handler; absent: Node treats them as ordinary requests. */
   upgrades?: UpgradeHandler | null;
+  /** With `tls`: also offer HTTP/2 (ALPN `h2`) with these limits; null or absent: HTTP/1.1 only. */
+  http2?: Http2Config | null;
+  /** Told when an HTTP/2 connection is closed for a flood of resets, PINGs or SETTINGS. */
+  onHttp2Flood?: (flood: Http2Flood, session: ServerHttp2Session) => void;
 }
 
 /** The listener's `upgrade` event, with the request handler every request goes through. */
@@ -49,12 +58,14 @@ interface ServingSocket extends Socket {
  * request deadlines (slow loris), idle keep-alive timeout, a cap on connections and header size.
  */
 export class GatewayServer {
-  readonly server: Server | TlsServer;
+  readonly server: Server | TlsServer | Http2SecureServer;
   readonly #options: GatewayServerOptions;
   /** Every open connection (TCP sockets). */
   readonly #sockets = new Set<Socket>();
   /** The sockets HTTP is read from: the TLS sockets over TCP ones, or the same set without TLS. */
   #httpSockets = this.#sockets;
+  /** Open HTTP/2 connections: a drain sends each a GOAWAY and lets its open streams finish. */
+  readonly #sessions = new Set<ServerHttp2Session>();
   #draining = false;
 
   constructor(handler: RequestHandler, options: GatewayServerOptions) {
@@ -69,11 +80,17 @@ export class GatewayServer {
     const hsts = options.hsts ?? null;
     const onRequest: RequestHandler = (req, res) => {
       if (hsts !== null) res.setHeader('strict-transport-security', hsts);
+      // An HTTP/2 request is reshaped into what the checks read for HTTP/1.1 (http2-edge.ts), or refused.
+      if (req.httpVersionMajor === 2) {
+        if (http2Adapted(req, res)) handler(req, res);
+        return;
+      }
       // While draining, tell keep-alive clients to reconnect elsewhere after this response.
       if (this.#draining) res.setHeader('connection', 'close');
       handler(req, res);
     };
-    this.server = options.tls ? createTlsServer({ ...httpOptions, ...options.tls }, onRequest) : createServer(httpOptions, onRequest);
+    this.server = createListener(options, httpOptions, onRequest);
+    if (options.tls && options.http2) this.#watchHttp2(options.http2, options.onHttp2Flood);
     this.server.maxConnections = options.maxConnections;
     // Expect: 100-continue. Node would send 100 before any check; the pipeline sends it once the
     // checks have passed, just before the body is read or streamed (http/expect-continue.ts).
@@ -85,7 +102,7 @@ export class GatewayServer {
     const upgrades = options.upgrades ?? null;
     if (upgrades !== null) this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrades(req, socket, head, onRequest));
     // CONNECT never reaches the request handler in Node; refuse tunnels explicitly.
-    this.server.on('connect', (_req, socket: Socket) => socket.end(CONNECT_REFUSED));
+    this.server.on('connect', (_req, socket: Socket | Http2ServerResponse) => (socket instanceof Http2ServerResponse ? sendProblem(socket as unknown as ServerResponse, CONNECT_DENIAL) : socket.end(CONNECT_REFUSED)));
     // A malformed request line or headers: answer 400 and close, never crash.
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       // Only an HTTP parse error or timeout gets an HTTP answer; a connection whose TLS failed
@@ -106,6 +123,17 @@ export class GatewayServer {
     };
     this.server.on('connection', track(this.#sockets));
     if (httpEvent === 'secureConnection') this.server.on('secureConnection', track((this.#httpSockets = new Set())));
+  }
+
+  /** Follows HTTP/2 connections (for a drain) and holds each to the flood budgets. */
+  #watchHttp2(limits: Http2Config, onFlood: GatewayServerOptions['onHttp2Flood']): void {
+    const guard = guardHttp2Sessions(limits, onFlood ?? (() => {}));
+    this.server.on('session', (session: ServerHttp2Session) => {
+      this.#sessions.add(session);
+      session.once('close', () => this.#sessions.delete(session));
+      if (this.#draining) session.close();
+      guard(session);
+    });
   }
 
   /** New certificate, key or client CA for connections opened from now on; open ones keep theirs. */
@@ -133,11 +161,13 @@ export class GatewayServer {
     // net.Server#close, not http.Server#close: the latter also destroys at once every
     // connection that looks idle, including one whose next request is already on the wire.
     const closed = new Promise<void>((resolve) => netClose.call(this.server, () => resolve()));
-    for (const socket of this.#httpSockets) this.#endWhenBetweenRequests(socket);
+    // HTTP/2: GOAWAY, then the connection closes once its open streams have finished.
+    for (const session of this.#sessions) session.close();
+    for (const socket of this.#httpSockets) if ((socket as TLSSocket).alpnProtocol !== 'h2') this.#endWhenBetweenRequests(socket);
     let forced = 0;
     const timer = setTimeout(() => {
       forced = this.#sockets.size;
-      this.server.closeAllConnections();
+      if ('closeAllConnections' in this.server) this.server.closeAllConnections();
       for (const socket of this.#sockets) socket.destroy();
     }, drainTimeout);
     await closed;
@@ -166,6 +196,20 @@ export class GatewayServer {
     if (!response.headersSent) response.setHeader('connection', 'close');
     else response.once('finish', () => closeWhenSilent(socket));
   }
+}
+
+/**
+ * The listening server: plain HTTP, HTTPS, or (with `tls` and `http2`) an HTTP/2 server that
+ * also serves HTTP/1.1 on the same port (ALPN), with the same limits on its HTTP/1.1 side.
+ */
+function createListener(options: GatewayServerOptions, httpOptions: ServerOptions, onRequest: RequestHandler): Server | TlsServer | Http2SecureServer {
+  if (!options.tls) return createServer(httpOptions, onRequest);
+  if (!options.http2) return createTlsServer({ ...httpOptions, ...options.tls }, onRequest);
+  const server = createSecureServer({ ...options.tls, ...http2ServerOptions(options.http2, options.maxHeaderSize, options.headersTimeout) }, onRequest as never);
+  // The HTTP/1.1 side of an HTTP/2 server reads these from the server object (node:http's connection listener).
+  const { headersTimeout, requestTimeout, keepAliveTimeout, maxHeaderSize, connectionsCheckingInterval } = httpOptions;
+  Object.assign(server, { headersTimeout, requestTimeout, keepAliveTimeout, maxHeaderSize, connectionsCheckingInterval });
+  return server;
 }
 
 /**

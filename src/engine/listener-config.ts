@@ -24,6 +24,21 @@ export interface TlsConfig {
   certificateIdentity: boolean;
   watch: boolean;
   redirectListen: HostPort | null;
+  /** Offer HTTP/2 (ALPN `h2`) beside HTTP/1.1 on the same port. */
+  http2: boolean;
+}
+
+/** The `http2` section: limits of HTTP/2 connections (used when `tls.http2` is on). */
+export interface Http2Config {
+  maxConcurrentStreams: number;
+  maxHeaderListPairs: number;
+  maxInvalidFrames: number;
+  maxRejectedStreams: number;
+  /** Milliseconds the reset, PING and SETTINGS budgets cover. */
+  floodInterval: number;
+  maxResets: number;
+  maxPings: number;
+  maxSettings: number;
 }
 
 interface ServerConfig {
@@ -39,13 +54,18 @@ export interface ListenerSettings {
   listen: HostPort;
   tls: TlsConfig | null;
   server: ServerConfig;
+  http2: Http2Config;
 }
 
 interface RawListener {
   listen: string | number;
   tls: Omit<TlsConfig, 'cert' | 'key' | 'hstsMaxAge' | 'redirectListen'> & { cert: string | null; key: string | null; hstsMaxAge: unknown; redirectListen: string | number | null };
   server: Record<Exclude<keyof ServerConfig, 'maxConnections'>, unknown> & { maxConnections: number };
+  http2: Omit<Http2Config, 'floodInterval'> & { floodInterval: unknown };
 }
+
+/** A positive integer option of the `http2` section. */
+const http2Count = (defaultValue: number, description: string) => ({ type: 'integer', minimum: 1, maximum: 1_000_000, default: defaultValue, description });
 
 const milliseconds = (value: unknown) => parseDuration(value) as number;
 
@@ -69,6 +89,15 @@ export const listenerConfig: ConfigFragment<ListenerSettings> = {
     'tls.certificateIdentity': { type: 'boolean', default: false, description: 'A request without a key, on a connection with a verified client certificate that a key is bound to (`keys create --cert FILE`), is authenticated as that key.' },
     'tls.watch': { type: 'boolean', default: true, description: 'Reload `tls.cert`, `tls.key` and `tls.clientCa` when the files change (SIGHUP always reloads).' },
     'tls.redirectListen': { type: ['string', 'integer', 'null'], format: 'host-port', default: null, 'x-flag': '--redirect-listen', description: 'With TLS on, an extra plaintext listener that only answers 308 redirects to `https://`. Unset (the default): no plaintext listener at all.' },
+    'tls.http2': { type: 'boolean', default: false, description: 'With TLS on, also offer HTTP/2 (ALPN `h2`) on the same port; HTTP/1.1 clients are served as before. HTTP/2 requests go through the same checks and reach the upstream over HTTP/1.1. WebSockets stay on HTTP/1.1. Limits: the `http2.*` options.' },
+    'http2.maxConcurrentStreams': http2Count(100, 'Streams (requests) one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused with REFUSED_STREAM.'),
+    'http2.maxHeaderListPairs': http2Count(128, 'Header fields (pseudo-headers included) one HTTP/2 request may carry; the size of the list is capped by `server.maxHeaderSize` (SETTINGS_MAX_HEADER_LIST_SIZE). Bounds CONTINUATION floods.'),
+    'http2.maxInvalidFrames': http2Count(100, 'Invalid frames an HTTP/2 connection may send before it is closed.'),
+    'http2.maxRejectedStreams': http2Count(100, 'Streams of one HTTP/2 connection refused (over `http2.maxConcurrentStreams`) before the connection is closed.'),
+    'http2.floodInterval': duration('Period the `http2.maxResets`, `http2.maxPings` and `http2.maxSettings` budgets cover.', '10s'),
+    'http2.maxResets': http2Count(200, 'Streams an HTTP/2 client may reset (RST_STREAM before the response ended) per `http2.floodInterval`; over it the connection gets GOAWAY ENHANCE_YOUR_CALM and is closed (rapid reset, CVE-2023-44487).'),
+    'http2.maxPings': http2Count(20, 'PING frames an HTTP/2 client may send per `http2.floodInterval` before its connection is closed.'),
+    'http2.maxSettings': http2Count(20, 'SETTINGS frames an HTTP/2 client may send per `http2.floodInterval` (its first included) before its connection is closed.'),
     'server.headersTimeout': duration('Time a client has to send complete request headers (slow-loris protection).', '10s'),
     'server.requestTimeout': duration('Time a client has to send a complete request, body included. `0` disables it (for very large uploads).', '5m'),
     'server.keepAliveTimeout': duration('How long an idle client keep-alive connection is kept open.', '5s'),
@@ -89,6 +118,7 @@ export const listenerConfig: ConfigFragment<ListenerSettings> = {
         maxHeaderSize: parseByteSize(raw.server.maxHeaderSize) as number,
         drainTimeout: milliseconds(raw.server.drainTimeout),
       },
+      http2: { ...raw.http2, floodInterval: milliseconds(raw.http2.floodInterval) },
     };
   },
 };
@@ -99,6 +129,7 @@ function readTls(raw: RawListener['tls'], cwd: string): TlsConfig | null {
   if ((raw.cert === null) !== (raw.key === null)) problems.push(`tls.${raw.cert === null ? 'cert' : 'key'}: expected a file together with tls.${raw.cert === null ? 'key' : 'cert'} (--tls-cert and --tls-key turn TLS on together), found nothing`);
   if (raw.cert === null && raw.clientCa !== null) problems.push('tls.clientCa: client certificates need TLS on the listener; set tls.cert and tls.key (--tls-cert, --tls-key) as well');
   if (raw.cert === null && raw.redirectListen !== null) problems.push('tls.redirectListen: the redirect listener only exists with TLS on; set tls.cert and tls.key as well');
+  if (raw.cert === null && raw.http2) problems.push('tls.http2: HTTP/2 is offered on the TLS listener only (ALPN); set tls.cert and tls.key as well');
   if (raw.clientCa === null && raw.certificateIdentity) problems.push('tls.certificateIdentity: needs tls.clientCa (--tls-client-ca), the CA that signs client certificates');
   if (problems.length > 0) throw new ConfigError(problems);
   if (raw.cert === null || raw.key === null) return null;
@@ -113,5 +144,6 @@ function readTls(raw: RawListener['tls'], cwd: string): TlsConfig | null {
     certificateIdentity: raw.certificateIdentity,
     watch: raw.watch,
     redirectListen: raw.redirectListen === null ? null : (parseHostPort(raw.redirectListen) as HostPort),
+    http2: raw.http2,
   };
 }

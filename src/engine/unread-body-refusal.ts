@@ -26,6 +26,10 @@ const LINGER_MS = 1000;
  * the request body. `res` carries the headers set so far (HSTS, RateLimit fields, CORS).
  */
 export function sendProblemAndClose(res: ServerResponse, denial: Denial, requestId: string): void {
+  // HTTP/2 (http2-edge.ts): the connection is shared by other requests and is not closed; once
+  // the answer is sent, Node resets this stream alone (RST_STREAM NO_ERROR, RFC 9113 §8.1),
+  // which tells the client to stop sending its body.
+  if (res.req?.httpVersionMajor === 2) return sendProblem(res, denial, requestId);
   const socket = res.socket;
   // A response queued behind another on a pipelined connection (or one already begun, or a
   // client already gone) cannot be written here: Node's own path, told to close.

@@ -29,6 +29,7 @@ export const ERROR_CATALOGUE = {
   dpop_nonce_required: { status: 401, title: 'DPoP nonce required', detail: 'Make the DPoP proof again with the nonce from the DPoP-Nonce response header.' },
   dpop_token_invalid: { status: 401, title: 'DPoP-bound token invalid' },
   dpop_token_expired: { status: 401, title: 'DPoP-bound token expired' },
+  dpop_token_revoked: { status: 401, title: 'DPoP-bound token revoked' },
   dpop_origin_not_allowed: { status: 401, title: 'Origin not allowed for this token', detail: 'The request comes from an Origin the DPoP-bound token was not issued for.' },
   // Signed requests (RFC 9421) for keys bound to a public key; each carries a Bearer `invalid_token` challenge (docs/errors.md).
   signature_missing: { status: 401, title: 'Request signature missing', detail: 'This API key is bound to a signing key: sign every request with it (RFC 9421 Signature-Input and Signature headers).' },

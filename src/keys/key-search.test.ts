@@ -1,3 +1,4 @@
+import { seededRandom } from '../../test/support/seeded-random.ts';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
@@ -11,17 +12,6 @@ const prefixArbitrary = fc.oneof(fc.constantFrom('pcl', 'pcl_live', 'pcl_test', 
 /** Text around keys: anything, including letters, digits and `_` right beside them. */
 const contextArbitrary = fc.string({ unit: fc.constantFrom(...'ab_Z09 =\n"\'\t:/-.'), maxLength: 30 });
 
-/** A small seeded generator (mulberry32), so the 100,000 strings are the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Joined from an array: a flat string, as a file read from disk is (not a rope of one-character pieces). */
 function randomText(random: () => number, alphabet: string, length: number): string {

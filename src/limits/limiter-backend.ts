@@ -57,5 +57,11 @@ export interface LimiterBackend {
    * left when it was already locked.
    */
   recordFailure(address: string, policy: LockoutPolicy, now: number): number | Promise<number>;
+  /**
+   * Shared backends only (Redis): claims `name` for `ttlMs` on every node at once (replay
+   * caches, src/verify/shared-replay.ts). True on the first claim, false after; null when
+   * the shared store does not answer. Absent on a backend that is not shared.
+   */
+  claimOnce?(name: string, ttlMs: number): Promise<boolean | null> | null;
   close(): Promise<void>;
 }

@@ -201,6 +201,18 @@ export class RedisLimiter implements LimiterBackend {
     );
   }
 
+  /** `SET name 1 NX PX ttl` under the key prefix: one round trip; null while Redis is unreachable (see LimiterBackend). */
+  claimOnce(name: string, ttlMs: number): Promise<boolean | null> | null {
+    if (!this.#shared) return null;
+    return this.#redis.set(`${this.#options.keyPrefix}${name}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX').then(
+      (reply) => reply === 'OK',
+      (error: unknown) => {
+        this.#markDown(error);
+        return null;
+      },
+    );
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#probe) clearInterval(this.#probe);

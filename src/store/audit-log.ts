@@ -34,7 +34,9 @@ type AuditAction =
   | 'admin_token.created'
   | 'admin_token.revoked'
   | 'token_signing_key.created'
-  | 'token_signing_key.rotated';
+  | 'token_signing_key.rotated'
+  /** A delegated DPoP token revoked alone (its id is the target). */
+  | 'token.revoked';
 
 /** What a store is asked to append; it adds `seq`, `prevHash` and `hash`. */
 export interface NewAuditEntry {

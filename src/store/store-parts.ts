@@ -5,6 +5,7 @@ import type { AuditActor, AuditEntry, AuditHead, AuditLog, AuditQuery } from './
 import type { KeyRecord } from '../keys/key-record.ts';
 import type { AuditEvidence } from './key-store.ts';
 import type { NodeHeartbeat, NodeHeartbeatStore } from './node-heartbeats.ts';
+import type { RevokedTokenRecord, RevokedTokenStore } from './revoked-token-store.ts';
 import type { NewTokenSigningKey, TokenSigningKeyRecord, TokenSigningKeyStore } from './token-signing-key-store.ts';
 import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal, WouldDenyMinute, WouldDenyTotal } from './usage-store.ts';
 
@@ -16,13 +17,14 @@ export interface StoreParts {
   usage: UsageStore;
   nodes: NodeHeartbeatStore;
   signingKeys: TokenSigningKeyStore;
+  revokedTokens: RevokedTokenStore;
 }
 
 /**
  * The audit log, admin-token and usage methods of a `Store`, handed on to its parts. Each
  * store implementation (SQLite, PostgreSQL) extends this and adds the `KeyStore` methods.
  */
-export abstract class StoreWithParts implements AnomalyStore, AuditLog, AdminTokenStore, UsageStore, TokenSigningKeyStore, NodeHeartbeatStore {
+export abstract class StoreWithParts implements AnomalyStore, AuditLog, AdminTokenStore, UsageStore, TokenSigningKeyStore, RevokedTokenStore, NodeHeartbeatStore {
   readonly #parts: StoreParts;
 
   constructor(parts: StoreParts) {
@@ -119,6 +121,18 @@ export abstract class StoreWithParts implements AnomalyStore, AuditLog, AdminTok
 
   rotateTokenSigningKey(key: NewTokenSigningKey, overlapMs: number, now: number, by: AuditActor): Promise<string | null> {
     return this.#parts.signingKeys.rotateTokenSigningKey(key, overlapMs, now, by);
+  }
+
+  revokeToken(tokenId: string, keyId: string, expiresAt: number, reason: string | null, now: number, by: AuditActor): Promise<boolean> {
+    return this.#parts.revokedTokens.revokeToken(tokenId, keyId, expiresAt, reason, now, by);
+  }
+
+  revokedTokensSince(fromRevokedAt: number, now: number): Promise<RevokedTokenRecord[]> {
+    return this.#parts.revokedTokens.revokedTokensSince(fromRevokedAt, now);
+  }
+
+  purgeRevokedTokens(now: number): Promise<number> {
+    return this.#parts.revokedTokens.purgeRevokedTokens(now);
   }
 
   // Each store's own key changes, for the actions of anomaly findings.

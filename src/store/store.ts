@@ -3,6 +3,7 @@ import type { AnomalyStore } from './anomaly-store.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { KeyStore } from './key-store.ts';
 import type { NodeHeartbeatStore } from './node-heartbeats.ts';
+import type { RevokedTokenStore } from './revoked-token-store.ts';
 import type { TokenSigningKeyStore } from './token-signing-key-store.ts';
 import type { UsageStore } from './usage-store.ts';
 
@@ -11,4 +12,4 @@ import type { UsageStore } from './usage-store.ts';
  * admin tokens and usage. Each part is its own interface with its own shared test suite
  * (test/support/*-suite.ts), and every store implementation provides all of them.
  */
-export interface Store extends KeyStore, AnomalyStore, AuditLog, AdminTokenStore, UsageStore, TokenSigningKeyStore, NodeHeartbeatStore {}
+export interface Store extends KeyStore, AnomalyStore, AuditLog, AdminTokenStore, UsageStore, TokenSigningKeyStore, RevokedTokenStore, NodeHeartbeatStore {}

@@ -17,6 +17,8 @@ export interface WebhookSettings {
     maxAttempts: number;
     retryDelay: number;
     maxRetryDelay: number;
+    /** How long before a key's expiry its `key.expiring` event is sent (ms). */
+    expiringWithin: number;
   };
 }
 
@@ -27,7 +29,7 @@ interface RawEndpoint {
 }
 
 interface RawWebhooks {
-  webhooks: { endpoints: RawEndpoint[]; pollInterval: unknown; timeout: unknown; maxAttempts: number; retryDelay: unknown; maxRetryDelay: unknown };
+  webhooks: { endpoints: RawEndpoint[]; pollInterval: unknown; timeout: unknown; maxAttempts: number; retryDelay: unknown; maxRetryDelay: unknown; expiringWithin: unknown };
 }
 
 const ENDPOINT_ITEM = {
@@ -55,6 +57,7 @@ export const webhookConfig: ConfigFragment<WebhookSettings> = {
     'webhooks.maxAttempts': { type: 'integer', minimum: 1, maximum: 100, default: 10, description: 'Attempts per delivery before it is given up (status `failed` in the delivery log).' },
     'webhooks.retryDelay': duration('The wait after a first failed attempt; it doubles after each further failure, up to `webhooks.maxRetryDelay`.', '5s'),
     'webhooks.maxRetryDelay': duration('The longest wait between two attempts.', '1h'),
+    'webhooks.expiringWithin': duration('How long before a key expires its `key.expiring` event is sent: once per key and expiry (a key given a new expiry gets a new event), by whichever node finds it first; keys are read for it at most once a minute.', '7d'),
   },
   read(document, { cwd }) {
     const raw = (document as unknown as RawWebhooks).webhooks;
@@ -65,7 +68,7 @@ export const webhookConfig: ConfigFragment<WebhookSettings> = {
       return { url: endpoint.url, events: new Set(endpoint.events), key: readSecret(resolve(cwd, endpoint.secretFile), `webhooks.endpoints.${index}.secretFile`) };
     });
     const ms = (value: unknown) => parseDuration(value) as number;
-    return { webhooks: { endpoints, pollInterval: ms(raw.pollInterval), timeout: ms(raw.timeout), maxAttempts: raw.maxAttempts, retryDelay: ms(raw.retryDelay), maxRetryDelay: ms(raw.maxRetryDelay) } };
+    return { webhooks: { endpoints, pollInterval: ms(raw.pollInterval), timeout: ms(raw.timeout), maxAttempts: raw.maxAttempts, retryDelay: ms(raw.retryDelay), maxRetryDelay: ms(raw.maxRetryDelay), expiringWithin: ms(raw.expiringWithin) } };
   },
 };
 

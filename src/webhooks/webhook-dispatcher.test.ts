@@ -26,6 +26,7 @@ import type { WebhookEvent } from './webhook-events.ts';
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const URL_A = 'https://hooks.example/a';
 const URL_B = 'https://hooks.example/b';
+const DAY = 86_400_000;
 
 /**
  * Standard Webhooks verification, from the specification (section "Verifying webhook
@@ -92,11 +93,11 @@ describe('WebhookDispatcher', () => {
       ...(events.a ? [{ url: URL_A, events: new Set(events.a), key }] : []),
       ...(events.b ? [{ url: URL_B, events: new Set(events.b), key }] : []),
     ];
-    return new WebhookDispatcher({ store: deliveries, endpoints, pollInterval: 10, timeout: 1000, maxAttempts, retryDelay: 1000, maxRetryDelay: 4000, logger: recordingLogger().logger, onStoreError: (error) => assert.fail(error as Error), send, now: () => clock });
+    return new WebhookDispatcher({ store: deliveries, endpoints, pollInterval: 10, timeout: 1000, maxAttempts, retryDelay: 1000, maxRetryDelay: 4000, expiringWithin: 7 * DAY, logger: recordingLogger().logger, onStoreError: (error) => assert.fail(error as Error), send, now: () => clock });
   }
 
-  async function createKey(id: string) {
-    const { record } = fakeKey({ id });
+  async function createKey(id: string, expiresAt: number | null = null) {
+    const { record } = fakeKey({ id, expiresAt });
     await store.createKey({ ...record, digest: id.padEnd(64, '0'), displayPrefix: 'pcl_x' } as never, clock, CLI_ACTOR);
   }
 
@@ -200,6 +201,60 @@ describe('WebhookDispatcher', () => {
     await dispatcher(up.send, { a: ['key.revoked'] }).runOnce();
     assert.deepEqual(up.received.map((each) => JSON.parse(each.body).data.key_id).sort(), ['key_a', 'key_b']);
   });
+
+  it('sends key.expiring once per key and expiry, expiringWithin before it, signed; a new expiry is a new event', async () => {
+    await createKey('key_soon', clock + 3 * DAY);
+    await createKey('key_later', clock + 10 * DAY);
+    await createKey('key_never');
+    await createKey('key_revoked', clock + DAY);
+    await store.revokeKey('key_revoked', 'done', clock, CLI_ACTOR);
+    await createKey('key_expired', clock - 1);
+    const receiver = scriptedReceiver();
+    const running = dispatcher(receiver.send, { a: ['key.expiring'], b: ['key.revoked'] });
+    await running.runOnce();
+    assert.deepEqual(receiver.received.map((each) => [each.url, each.headers['webhook-id']]), [[URL_A, `msg_expiring_key_soon_${clock + 3 * DAY}`]]);
+    const [sent] = receiver.received;
+    assert.ok(verifyStandardWebhook(SECRET, sent!.headers, sent!.body, Math.floor(clock / 1000)));
+    assert.deepEqual(JSON.parse(sent!.body), { type: 'key.expiring', timestamp: new Date(clock).toISOString(), data: { key_id: 'key_soon', name: 'test key', expires_at: new Date(clock + 3 * DAY).toISOString(), action: 'key.expiring' } });
+    clock += 60_000;
+    await running.runOnce();
+    assert.equal(receiver.received.length, 1, 'once per key and expiry');
+    await store.updateKey('key_soon', { expiresAt: clock + 5 * DAY }, clock, CLI_ACTOR);
+    clock += 59_000;
+    await running.runOnce();
+    assert.equal(receiver.received.length, 1, 'keys are read at most once a minute');
+    clock += 1000;
+    await running.runOnce();
+    assert.deepEqual(receiver.received.slice(1).map((each) => each.headers['webhook-id']), [`msg_expiring_key_soon_${clock - 60_000 + 5 * DAY}`], 'a new expiry, a new event');
+    clock += 3 * DAY;
+    await running.runOnce();
+    assert.deepEqual(receiver.received.slice(2).map((each) => JSON.parse(each.body).data.key_id), ['key_later'], 'within expiringWithin of its expiry now');
+    assert.deepEqual((await deliveries.listDeliveries()).map((each) => [each.eventType, each.status]), [['key.expiring', 'delivered'], ['key.expiring', 'delivered'], ['key.expiring', 'delivered']]);
+  });
+
+  it('sends no key.expiring when no endpoint subscribes to it', async () => {
+    await createKey('key_soon', clock + DAY);
+    const receiver = scriptedReceiver();
+    await dispatcher(receiver.send, { a: ['key.revoked'] }).runOnce();
+    assert.equal(receiver.received.length, 0);
+    assert.deepEqual(await deliveries.listDeliveries(), []);
+  });
+
+  it('sends key.expiring once when two nodes on one store find the same key', async () => {
+    await createKey('key_soon', clock + DAY);
+    const other = new SqliteWebhookDeliveries(join(directory.path, 'k.db'));
+    try {
+      const receiver = scriptedReceiver();
+      const first = dispatcher(receiver.send, { a: ['key.expiring'] });
+      const key = webhookSecretKey(SECRET);
+      const second = new WebhookDispatcher({ store: other, endpoints: [{ url: URL_A, events: new Set<WebhookEvent>(['key.expiring']), key }], pollInterval: 10, timeout: 1000, maxAttempts: 5, retryDelay: 1000, maxRetryDelay: 4000, expiringWithin: 7 * DAY, logger: recordingLogger().logger, onStoreError: (error) => assert.fail(error as Error), send: receiver.send, now: () => clock });
+      await Promise.all([first.runOnce(), second.runOnce()]);
+      await Promise.all([first.runOnce(), second.runOnce()]);
+      assert.deepEqual(receiver.received.map((each) => each.headers['webhook-id']), [`msg_expiring_key_soon_${clock + DAY}`]);
+    } finally {
+      await other.close();
+    }
+  });
 });
 
 describe('signedWebhookHeaders', () => {
@@ -240,7 +295,7 @@ describeNeeding(await checkTestPostgres(), 'WebhookDispatcher on PostgreSQL, thr
       await store.migrate();
       const receiver = scriptedReceiver();
       const key = webhookSecretKey(SECRET);
-      const dispatchers = nodes.map((deliveries) => new WebhookDispatcher({ store: deliveries!, endpoints: [{ url: URL_A, events: new Set<WebhookEvent>(['key.revoked']), key }], pollInterval: 10, timeout: 1000, maxAttempts: 3, retryDelay: 1000, maxRetryDelay: 1000, logger: recordingLogger().logger, onStoreError: (error) => assert.fail(error as Error), send: receiver.send }));
+      const dispatchers = nodes.map((deliveries) => new WebhookDispatcher({ store: deliveries!, endpoints: [{ url: URL_A, events: new Set<WebhookEvent>(['key.revoked']), key }], pollInterval: 10, timeout: 1000, maxAttempts: 3, retryDelay: 1000, maxRetryDelay: 1000, expiringWithin: 7 * DAY, logger: recordingLogger().logger, onStoreError: (error) => assert.fail(error as Error), send: receiver.send }));
       await Promise.all(dispatchers.map((dispatcher) => dispatcher.runOnce()));
       for (let index = 0; index < 30; index++) {
         const { record } = fakeKey({ id: `key_${index}` });

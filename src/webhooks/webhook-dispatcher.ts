@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { request } from 'undici';
 import type { Delivery, WebhookDeliveryStore } from '../store/webhooks/webhook-deliveries.ts';
 import { signedWebhookHeaders } from './standard-webhooks.ts';
-import { deliveriesOf, type EventSubscriber } from './webhook-events.ts';
+import { deliveriesOf, expiringDeliveries, type EventSubscriber } from './webhook-events.ts';
 
 /** An endpoint with the key its requests are signed with. */
 export interface WebhookEndpoint extends EventSubscriber {
@@ -24,6 +24,8 @@ export interface WebhookDispatcherOptions {
   /** The wait after the first failed attempt (ms); it doubles after each, up to `maxRetryDelay`. */
   retryDelay: number;
   maxRetryDelay: number;
+  /** How long before a key's expiry its `key.expiring` event is sent (ms). */
+  expiringWithin: number;
   logger: Logger;
   /** Called with a store error (logged rate-limited by the caller). */
   onStoreError(error: unknown): void;
@@ -36,6 +38,9 @@ const AUDIT_PAGE = 500;
 const CLAIMED_PER_ROUND = 20;
 /** Beyond the attempt's timeout, how long a claimed delivery stays leased to this node. */
 const LEASE_MARGIN_MS = 5000;
+/** How often the keys are read for `key.expiring` (at most; the first round reads them), and how many per query. */
+const EXPIRING_SCAN_INTERVAL_MS = 60_000;
+const EXPIRING_PAGE = 500;
 /** The longest error text kept in the delivery log. */
 const MAX_ERROR_LENGTH = 300;
 
@@ -57,7 +62,11 @@ const sendWithUndici: WebhookSender = async (url, headers, body, timeoutMs) => {
  *    transaction. A node that crashes before that transaction reads the same entries again;
  *    two nodes writing the same delivery write it once. The first start begins at the audit
  *    log's head: history is not replayed.
- * 2. **Send.** Due deliveries are claimed (leased for the attempt's timeout, so another node
+ * 2. **Expiring keys.** At most once a minute, live keys whose expiry is within
+ *    `expiringWithin` and that have no `key.expiring` delivery for that expiry become one
+ *    (only when an endpoint subscribes to it); the message id names the key and the expiry, so
+ *    nodes that find the same key write one row.
+ * 3. **Send.** Due deliveries are claimed (leased for the attempt's timeout, so another node
  *    leaves them alone), signed per Standard Webhooks at the time of the attempt, and sent;
  *    a 2xx answer is delivered, anything else (another status, no answer, a timeout) waits
  *    `retryDelay` × 2^(attempts − 1), at most `maxRetryDelay`, until `maxAttempts`.
@@ -71,6 +80,7 @@ export class WebhookDispatcher {
   readonly #send: WebhookSender;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | null = null;
+  #expiringScannedAt = Number.NEGATIVE_INFINITY;
   #round: Promise<void> | null = null;
   #stopped = false;
 
@@ -107,14 +117,16 @@ export class WebhookDispatcher {
 
   async #ingestAndSend(): Promise<void> {
     try {
-      await this.#ingest();
+      const cursor = await this.#ingest();
+      await this.#queueExpiring(cursor);
       while (!this.#stopped && (await this.#sendDue()) === CLAIMED_PER_ROUND);
     } catch (error) {
       this.#options.onStoreError(error);
     }
   }
 
-  async #ingest(): Promise<void> {
+  /** Reads the audit entries after the cursor into deliveries; returns the cursor it reached. */
+  async #ingest(): Promise<number> {
     const { store } = this.#options;
     let cursor = await store.cursor();
     if (cursor === null) {
@@ -124,11 +136,26 @@ export class WebhookDispatcher {
     const subscribers = [...this.#endpoints.values()];
     for (;;) {
       const entries = await store.auditEntriesAfter(cursor, AUDIT_PAGE);
-      if (entries.length === 0) return;
+      if (entries.length === 0) return cursor;
       cursor = (entries.at(-1) as { seq: number }).seq;
       const written = await store.enqueue(entries.flatMap((entry) => deliveriesOf(entry, subscribers)), cursor, this.#now());
       if (written > 0) this.#options.logger.debug({ deliveries: written, cursor }, 'webhook deliveries queued');
-      if (entries.length < AUDIT_PAGE) return;
+      if (entries.length < AUDIT_PAGE) return cursor;
+    }
+  }
+
+  async #queueExpiring(cursor: number): Promise<void> {
+    const now = this.#now();
+    if (now - this.#expiringScannedAt < EXPIRING_SCAN_INTERVAL_MS) return;
+    const subscribers = [...this.#endpoints.values()].filter((endpoint) => endpoint.events.has('key.expiring'));
+    if (subscribers.length === 0) return;
+    this.#expiringScannedAt = now;
+    for (;;) {
+      // Each page leaves out the keys the previous one queued, so the loop ends.
+      const keys = await this.#options.store.keysExpiringBetween(now, now + this.#options.expiringWithin, EXPIRING_PAGE);
+      const written = await this.#options.store.enqueue(expiringDeliveries(keys, subscribers, cursor, now), cursor, now);
+      if (written > 0) this.#options.logger.debug({ deliveries: written }, 'key.expiring deliveries queued');
+      if (keys.length < EXPIRING_PAGE) return;
     }
   }
 

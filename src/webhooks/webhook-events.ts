@@ -1,7 +1,7 @@
-import type { AuditedChange, NewDelivery } from '../store/webhooks/webhook-deliveries.ts';
+import { expiringMessageId, type AuditedChange, type ExpiringKey, type NewDelivery } from '../store/webhooks/webhook-deliveries.ts';
 
 /** The events an endpoint can subscribe to. */
-export const WEBHOOK_EVENTS = ['key.leaked', 'key.quarantined', 'key.released', 'key.revoked', 'key.anomaly'] as const;
+export const WEBHOOK_EVENTS = ['key.leaked', 'key.quarantined', 'key.released', 'key.revoked', 'key.anomaly', 'key.expiring'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /** The audit actors that act on a leak report: a secret-scanning alert, a key presented by its finder. */
@@ -53,6 +53,27 @@ export function deliveriesOf(entry: AuditedChange, subscribers: readonly EventSu
     for (const subscriber of subscribers) {
       if (subscriber.events.has(type)) deliveries.push({ messageId, endpoint: subscriber.url, eventType: type, payload, auditSeq: entry.seq });
     }
+  }
+  return deliveries;
+}
+
+/**
+ * One `key.expiring` delivery per key and subscribed endpoint. The message id names the key and
+ * its expiry (`expiringMessageId`), so each node that finds the same key writes the same row
+ * (sent once), and a key whose expiry changes gets a new event. `auditSeq` places it in the
+ * delivery log beside the audit entries read at the time.
+ */
+export function expiringDeliveries(keys: readonly ExpiringKey[], subscribers: readonly EventSubscriber[], auditSeq: number, now: number): NewDelivery[] {
+  const deliveries: NewDelivery[] = [];
+  const listening = subscribers.filter((subscriber) => subscriber.events.has('key.expiring'));
+  for (const key of keys) {
+    const payload = JSON.stringify({
+      type: 'key.expiring',
+      timestamp: new Date(now).toISOString(),
+      data: { key_id: key.id, name: key.name, expires_at: new Date(key.expiresAt).toISOString(), action: 'key.expiring' },
+    });
+    const messageId = expiringMessageId(key.id, key.expiresAt);
+    for (const subscriber of listening) deliveries.push({ messageId, endpoint: subscriber.url, eventType: 'key.expiring', payload, auditSeq });
   }
   return deliveries;
 }

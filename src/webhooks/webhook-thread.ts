@@ -17,6 +17,7 @@ export interface WebhookThreadOptions {
   maxAttempts: number;
   retryDelay: number;
   maxRetryDelay: number;
+  expiringWithin: number;
   logger: Logger;
   onStoreError(error: Error): void;
 }
@@ -38,8 +39,8 @@ export class WebhookThread {
   }
 
   #start(): void {
-    const { location, endpoints, pollInterval, timeout, maxAttempts, retryDelay, maxRetryDelay, logger } = this.#options;
-    const workerData: WebhookWorkerData = { location, endpoints: endpoints.map((endpoint) => ({ url: endpoint.url, events: [...endpoint.events], key: new Uint8Array(endpoint.key) })), pollInterval, timeout, maxAttempts, retryDelay, maxRetryDelay };
+    const { location, endpoints, pollInterval, timeout, maxAttempts, retryDelay, maxRetryDelay, expiringWithin, logger } = this.#options;
+    const workerData: WebhookWorkerData = { location, endpoints: endpoints.map((endpoint) => ({ url: endpoint.url, events: [...endpoint.events], key: new Uint8Array(endpoint.key) })), pollInterval, timeout, maxAttempts, retryDelay, maxRetryDelay, expiringWithin };
     const worker = new Worker(WORKER_SCRIPT, { workerData, name: 'portcullis webhooks' });
     this.#worker = worker;
     worker.on('message', (message: WebhookWorkerMessage) => {

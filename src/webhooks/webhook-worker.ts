@@ -20,6 +20,7 @@ export interface WebhookWorkerData {
   maxAttempts: number;
   retryDelay: number;
   maxRetryDelay: number;
+  expiringWithin: number;
 }
 
 /** What the thread tells its parent. */

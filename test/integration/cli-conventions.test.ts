@@ -221,6 +221,9 @@ describe('--json on every command: one documented, versioned shape each (docs/cl
     await run('certs-client', ['certs', 'client', 'web-1', '--dir', certs]);
     await run('certs-fingerprint', ['certs', 'fingerprint', join(certs, 'ca.crt')]);
     await run('config-check', ['config', 'check', ...s]);
+    const revokedToken = await run('tokens-revoke', ['tokens', 'revoke', 'AAAAAAAAAAAAAAAAAAAAAA', '--key', id, '--reason', 'copied into a ticket', ...s]);
+    assert.equal(revokedToken.changed, true);
+    assert.equal((await run('tokens-revoke', ['tokens', 'revoke', 'AAAAAAAAAAAAAAAAAAAAAA', '--reason', 'again', ...s])).changed, false, 'a second revocation changes nothing');
     // scan exits 1 on a live key: a revoked one is reported and exits 0.
     const leaked = await run('keys-create', ['keys', 'create', '--name', 'leaked', ...s]);
     assert.equal((await runCli(['keys', 'revoke', leaked.id as string, ...s])).code, 0);

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +17,7 @@ import { callWithKey, waitFor } from '../support/gateway-probes.ts';
 import { createKeyInStore, startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
 import { temporaryDirectory } from '../support/processes.ts';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.ts';
+import { writeWebhookConfig } from '../support/webhook-config-file.ts';
 
 const SECRET = `whsec_${Buffer.from('a test secret of 32 bytes, ok!!!').toString('base64')}`;
 const LIMIT_MS = 5000;
@@ -83,18 +83,7 @@ describe('webhooks', () => {
   before(async () => {
     upstream = await startRecordingUpstream();
     receiver = await startReceiver();
-    writeFileSync(join(directory.path, 'hook.secret'), `${SECRET}\n`);
-    writeFileSync(join(directory.path, 'portcullis.yaml'), [
-      'webhooks:',
-      '  pollInterval: 50ms',
-      '  retryDelay: 100ms',
-      '  maxRetryDelay: 400ms',
-      '  endpoints:',
-      `    - url: ${receiver.url}`,
-      `      secretFile: ${join(directory.path, 'hook.secret')}`,
-      '      events: [key.leaked, key.quarantined, key.revoked]',
-      '',
-    ].join('\n'));
+    writeWebhookConfig(directory.path, { url: receiver.url, secret: SECRET, events: ['key.leaked', 'key.quarantined', 'key.revoked'], settings: ['pollInterval: 50ms', 'retryDelay: 100ms', 'maxRetryDelay: 400ms'] });
     gateway = await startTestGateway(upstream.url, storePath, { env: env() });
   });
   after(async () => {
@@ -123,6 +112,8 @@ describe('webhooks', () => {
     const log = await adminCall<{ enabled: boolean; items: Array<{ messageId: string; status: string; attempts: number; lastStatus: number; eventType: string }> }>(gateway.gateway.admin!.url, 'GET', '/api/webhooks/deliveries?status=delivered', { token: reader.token });
     assert.equal(log.status, 200, log.text);
     assert.equal(log.body.enabled, true);
+    assert.deepEqual((log.body as unknown as { endpoints: unknown }).endpoints, [{ url: receiver.url, events: ['key.leaked', 'key.quarantined', 'key.revoked'] }], 'the configured endpoints, without their secret');
+    assert.ok(!log.text.includes(SECRET.slice('whsec_'.length)), 'never the secret');
     const mine = log.body.items.filter((item) => hooks.some((hook) => hook.id === item.messageId));
     assert.deepEqual(mine.map((item) => [item.eventType, item.status, item.attempts, item.lastStatus]).sort(), [['key.leaked', 'delivered', 3, 204], ['key.quarantined', 'delivered', 3, 204]]);
     assert.equal((await adminCall(gateway.gateway.admin!.url, 'GET', '/api/webhooks/deliveries')).status, 401, 'the log needs a token');
@@ -139,6 +130,8 @@ describe('webhooks', () => {
     const writer = await createAdminToken(gateway.gateway.store, 'write');
     assert.equal((await adminCall(admin, 'POST', `/api/webhooks/deliveries/${messageId}/redeliver`, { token: reader.token })).status, 403);
     assert.equal((await adminCall(admin, 'POST', '/api/webhooks/deliveries/msg_999999_key_revoked/redeliver', { token: writer.token })).status, 404);
+    assert.equal((await adminCall(admin, 'POST', '/api/webhooks/deliveries/msg_expiring_key_Ab12_1767225600000/redeliver', { token: writer.token })).status, 404, 'a key.expiring message id is a valid id');
+    assert.equal((await adminCall(admin, 'POST', '/api/webhooks/deliveries/msg_expiring_key_Ab12/redeliver', { token: writer.token })).status, 400, 'without its expiry it is not');
     const redelivered = await adminCall<{ redelivered: number }>(admin, 'POST', `/api/webhooks/deliveries/${messageId}/redeliver`, { token: writer.token });
     assert.deepEqual([redelivered.status, redelivered.body], [200, { redelivered: 1 }], redelivered.text);
     await waitFor(async () => receiver.received.filter((hook) => hook.id === messageId).length === 2, LIMIT_MS, 'sent again');

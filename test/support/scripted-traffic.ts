@@ -6,17 +6,9 @@
  * show that anomaly detection stays silent on traffic like this (src/policies/anomaly).
  */
 
-/** A small, fast, seedable generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './seeded-random.ts';
+
+export { seededRandom };
 
 export interface ScriptedKey {
   id: string;

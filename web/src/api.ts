@@ -289,3 +289,27 @@ export interface Incident {
   keyName: string | null;
   keyStatus: 'active' | 'quarantined' | 'revoked' | 'expired' | null;
 }
+
+/** A webhook delivery, as `GET /api/webhooks/deliveries` answers it. */
+export interface WebhookDelivery {
+  messageId: string;
+  endpoint: string;
+  eventType: string;
+  auditSeq: number;
+  createdAt: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastAttemptAt: string | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  deliveredAt: string | null;
+  payload: string;
+}
+
+/** The webhook delivery log: whether this node sends webhooks, its configured endpoints, and the deliveries. */
+export interface WebhookLog {
+  enabled: boolean;
+  endpoints: Array<{ url: string; events: string[] }>;
+  items: WebhookDelivery[];
+}

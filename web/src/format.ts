@@ -72,4 +72,5 @@ export const ACTION_LABELS: Record<string, string> = {
   'key.updated': 'Key changed',
   'admin_token.created': 'Admin token created',
   'admin_token.revoked': 'Admin token revoked',
+  'token.revoked': 'Delegated token revoked',
 };

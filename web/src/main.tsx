@@ -14,6 +14,7 @@ import { KeyDetailPage } from './pages/key-detail-page.tsx';
 import { AuditPage } from './pages/audit-page.tsx';
 import { TokensPage } from './pages/tokens-page.tsx';
 import { IncidentsPage } from './pages/incidents-page.tsx';
+import { WebhooksPage } from './pages/webhooks-page.tsx';
 import './styles.css';
 
 function Page({ path, params, session }: { path: string; params: URLSearchParams; session: Session }) {
@@ -26,6 +27,7 @@ function Page({ path, params, session }: { path: string; params: URLSearchParams
   if (path === '/audit') return <AuditPage params={params} />;
   if (path === '/tokens') return <TokensPage session={session} />;
   if (path === '/incidents') return <IncidentsPage session={session} />;
+  if (path === '/webhooks') return <WebhooksPage session={session} />;
   return <OverviewPage params={params} />;
 }
 
@@ -34,13 +36,14 @@ const NAV = [
   { path: '/keys', label: 'Keys' },
   { path: '/keys/new', label: 'Create key', role: 'write' },
   { path: '/incidents', label: 'Incidents' },
+  { path: '/webhooks', label: 'Webhooks' },
   { path: '/audit', label: 'Audit log' },
   { path: '/tokens', label: 'Admin tokens', role: 'write' },
 ];
 
 function currentSection(path: string): string {
   if (path === '/keys/new') return '/keys/new';
-  for (const section of ['/keys', '/incidents', '/audit', '/tokens']) if (path.startsWith(section)) return section;
+  for (const section of ['/keys', '/incidents', '/webhooks', '/audit', '/tokens']) if (path.startsWith(section)) return section;
   return '/overview';
 }
 

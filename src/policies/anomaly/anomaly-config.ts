@@ -2,9 +2,9 @@ import { ConfigError } from '../../config/config-error.ts';
 import type { ConfigFragment } from '../../config/config-fragment.ts';
 import { duration } from '../../config/option-schemas.ts';
 import { parseDuration } from '../../http/units.ts';
-import { TAG_PATTERN } from '../../keys/key-record.ts';
 import type { AnomalySettings } from '../../limits/anomaly/key-profile.ts';
 import { ANOMALY_KINDS, MAX_STORED_NETWORKS, type AnomalyAction, type AnomalyKind } from '../../store/anomaly-store.ts';
+import { actionForTags as actionByTags, readTagActions, tagActionsOption } from '../../keys/tag-actions.ts';
 
 export interface AnomalyPolicySettings {
   anomaly: {
@@ -44,7 +44,7 @@ export const anomalyConfig: ConfigFragment<AnomalyPolicySettings> = {
     'anomaly.learningWindow': duration('How long a key\'s profile only learns, from the key\'s first request: no finding before. Profiles are kept in the store, so a restart does not start it again.', '7d'),
     'anomaly.detect': { type: 'array', items: { type: 'string', enum: ANOMALY_KINDS }, uniqueItems: true, default: [...ANOMALY_KINDS], description: 'The findings looked for: `new_network` (a /24 or /48 never seen), `many_addresses` (distinct addresses in a minute), `rate_spike` (requests in a minute), `denial_spike` (4xx answers in a minute).' },
     'anomaly.action': { type: 'string', enum: ACTIONS, default: 'notify', description: `What a finding does to a key with no tag in \`anomaly.tagActions\`: ${ACTION_TEXT}.` },
-    'anomaly.tagActions': { type: 'array', items: { type: 'string', pattern: `^${TAG_PATTERN.source.slice(1, -1)}=(notify|quarantine|revoke)$` }, default: [], description: 'Actions by key tag, as `TAG=ACTION` (`public=quarantine`, `internal=revoke`); a key with several such tags gets the strongest (revoke, then quarantine, then notify).' },
+    'anomaly.tagActions': tagActionsOption(ACTIONS, 'Actions by key tag, as `TAG=ACTION` (`public=quarantine`, `internal=revoke`); a key with several such tags gets the strongest (revoke, then quarantine, then notify).'),
     'anomaly.maxKeys': { type: 'integer', minimum: 1, default: 100_000, description: 'Profiles held in memory; past it, the least recently used key\'s is forgotten (and that key learns again). About 1 KiB each with a few networks.' },
     'anomaly.maxNetworksPerKey': { type: 'integer', minimum: 1, maximum: MAX_STORED_NETWORKS, default: 64, description: 'Networks remembered per key, the most recently used. A key used from more is taken as used from anywhere: `new_network` says nothing for it.' },
     'anomaly.rateMultiple': { type: 'integer', minimum: 2, default: 5, description: 'A minute with more requests, or more distinct addresses, than this many times the key\'s baseline (requests and addresses per minute of use, exponentially weighted over about an hour of use) is a finding.' },
@@ -71,7 +71,7 @@ export const anomalyConfig: ConfigFragment<AnomalyPolicySettings> = {
         },
         maxKeys: raw.maxKeys,
         action: raw.action,
-        tagActions: readTagActions(raw.tagActions),
+        tagActions: readTagActions<AnomalyAction>('anomaly.tagActions', raw.tagActions),
         flushInterval: readFlushInterval(raw.flushInterval),
       },
     };
@@ -84,22 +84,7 @@ function readFlushInterval(value: string | number): number {
   return interval;
 }
 
-function readTagActions(entries: readonly string[]): ReadonlyMap<string, AnomalyAction> {
-  const actions = new Map<string, AnomalyAction>();
-  for (const entry of entries) {
-    const [tag, action] = entry.split('=') as [string, AnomalyAction];
-    if (actions.has(tag) && actions.get(tag) !== action) throw new ConfigError([`anomaly.tagActions: tag "${tag}" is given two actions (${actions.get(tag)} and ${action})`]);
-    actions.set(tag, action);
-  }
-  return actions;
-}
-
 /** The action for a key with these tags: the strongest of its tags' actions, else the default. */
 export function actionForTags(tags: readonly string[], settings: Pick<AnomalyPolicySettings['anomaly'], 'action' | 'tagActions'>): AnomalyAction {
-  let strongest: AnomalyAction | null = null;
-  for (const tag of tags) {
-    const action = settings.tagActions.get(tag);
-    if (action !== undefined && (strongest === null || ACTIONS.indexOf(action) > ACTIONS.indexOf(strongest))) strongest = action;
-  }
-  return strongest ?? settings.action;
+  return actionByTags(tags, settings.action, settings.tagActions, ACTIONS);
 }

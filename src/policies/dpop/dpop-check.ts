@@ -4,6 +4,7 @@ import { keyStatus } from '../../keys/key-record.ts';
 import { verifyDelegatedToken, type DelegatedTokenClaims, type DelegatedTokenResult, type DelegatedTokenVerifier } from '../../verify/dpop/delegated-token.ts';
 import { BoundedMap } from '../../verify/bounded-map.ts';
 import { verifyDpopProof, type DpopProofSettings } from '../../verify/dpop/dpop-proof.ts';
+import type { RevokedTokenList } from '../../verify/dpop/revoked-tokens.ts';
 import type { ServerNonces } from '../../verify/dpop/server-nonce.ts';
 import type { TokenKeyRing, VerificationKeys } from '../../verify/dpop/token-key-ring.ts';
 import type { CachedKey, KeyVerifier } from '../../verify/key-verifier.ts';
@@ -32,6 +33,8 @@ export interface DpopCheckOptions {
   readonly nonces: ServerNonces | null;
   /** `scheme://host[:port]` clients reach the gateway by, when a proxy in front changes it; null: the listener's scheme and the Host header. */
   readonly publicOrigin: string | null;
+  /** The tokens revoked one by one, read from the store on every node; absent only in tests that need none. */
+  readonly revoked?: Pick<RevokedTokenList, 'loaded' | 'freshUntil' | 'isRevoked' | 'refresh'>;
   onStoreError(error: unknown): void;
 }
 
@@ -39,7 +42,8 @@ export interface DpopCheckOptions {
  * Stage 6, before key auth: a request with `Authorization: DPoP <token>` (RFC 9449) is
  * authenticated by the delegated token and its proof, then runs as the token's parent key with
  * the token's scopes (`delegated-key.ts`). In order: exactly one token and no API key beside
- * it; the token (type, `kid`, signature, claims, expiry); the request's `Origin` among the
+ * it; the token (type, `kid`, signature, claims, expiry), then its id against the tokens revoked
+ * one by one (on every request, the token's verdict cached or not); the request's `Origin` among the
  * token's; the proof, every check of §4.3 with the token's `cnf.jkt` and the server nonce;
  * then the parent key, looked up by id through the key verifier, so a revoked, expired or
  * quarantined parent ends its tokens wherever the change feed reaches. A request without a
@@ -86,6 +90,8 @@ export class DpopCheck implements Check {
     const verdict = await this.#verifyToken(token, keys, context.now);
     if (!verdict.ok) return verdict.denial;
     const { claims } = verdict;
+    const revoked = await this.#revocationOf(claims.jti, context.now);
+    if (revoked !== null) return revoked;
     const origin = context.req.headers.origin;
     if (origin !== undefined && !claims.origins.includes(origin)) return this.#options.proofs.refusals.originNotAllowed;
     const nonce = this.#options.nonces !== null && keys.nonceSecret !== null ? this.#options.nonces.required(keys.nonceSecret, context.now) : undefined;
@@ -114,6 +120,22 @@ export class DpopCheck implements Check {
     }
     if (verdict.ok) this.#verifiedTokens.set(token, verdict.claims);
     return verdict;
+  }
+
+  /** Null when the token is not revoked; its refusal, or 503 when the revoked list cannot be trusted (fail closed). */
+  async #revocationOf(tokenId: string, now: number): Promise<Denial | null> {
+    const list = this.#options.revoked;
+    if (list === undefined) return null;
+    if (!list.loaded) {
+      try {
+        await list.refresh();
+      } catch (error) {
+        this.#options.onStoreError(error);
+        return STORE_UNAVAILABLE;
+      }
+    }
+    if (list.isRevoked(tokenId)) return this.#options.proofs.refusals.token.revoked;
+    return now > list.freshUntil ? STORE_OUT_OF_REACH : null;
   }
 
   #verifierFor(keys: VerificationKeys): DelegatedTokenVerifier {

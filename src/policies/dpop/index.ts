@@ -3,8 +3,13 @@ import type { ConfigFragment } from '../../config/config-fragment.ts';
 import { duration } from '../../config/option-schemas.ts';
 import { parseDuration } from '../../http/units.ts';
 import { createDpopProofSettings } from '../../verify/dpop/dpop-proof.ts';
-import { JtiReplayCache } from '../../verify/dpop/jti-replay-cache.ts';
+import { JtiReplayCache, SharedJtiReplayCache, type ProofReplayCache } from '../../verify/dpop/jti-replay-cache.ts';
+import { SharedReplayClaims } from '../../verify/shared-replay.ts';
+import type { LimiterBackend } from '../../limits/limiter-backend.ts';
+import { RevokedTokenList } from '../../verify/dpop/revoked-tokens.ts';
 import { ServerNonces } from '../../verify/dpop/server-nonce.ts';
+import type { RevokedTokenStore } from '../../store/revoked-token-store.ts';
+import type { KeyStore } from '../../store/key-store.ts';
 import type { Policy } from '../policy.ts';
 import { DpopCheck } from './dpop-check.ts';
 
@@ -79,20 +84,50 @@ function originOf(url: string): string {
 }
 
 /** Stage 6, before key auth: requests made with a delegated DPoP-bound token. Off unless `dpop.enabled`. */
-export const dpop: Policy<DpopSettings> = {
+export const dpop: Policy<DpopSettings, DpopSettings & DpopNeeds> = {
   name: 'dpop',
   stage: 6,
   config: dpopConfig,
-  create(config, { verifier, tokenKeys, repeatedErrors }) {
+  create(config, { verifier, tokenKeys, repeatedErrors, limiter, store, keepRunning }) {
     const settings = config.dpop;
     if (!settings.enabled) return null;
+    const revoked = revokedTokenList(store, config.changeFeed, repeatedErrors('revoked tokens: key store read failed'));
+    keepRunning?.('revoked tokens', revoked, (list) => list.close());
     return new DpopCheck({
       keys: tokenKeys,
       verifier,
-      proofs: createDpopProofSettings({ algorithms: settings.proofAlgorithms, maxAgeSeconds: settings.proofMaxAge, replayCache: new JtiReplayCache(settings.replayCacheSize) }),
+      proofs: createDpopProofSettings({ algorithms: settings.proofAlgorithms, maxAgeSeconds: settings.proofMaxAge, replayCache: proofReplayCache(settings.replayCacheSize, limiter, repeatedErrors) }),
       nonces: settings.nonce ? new ServerNonces(settings.nonceInterval) : null,
       publicOrigin: settings.publicUrl,
+      revoked,
       onStoreError: repeatedErrors('delegated token: key store read failed'),
     });
   },
 };
+
+/** What the DPoP check reads besides its own options: how often to poll the revoked tokens, and how long to trust them. */
+interface DpopNeeds {
+  changeFeed: { pollInterval: number; staleFor: number };
+}
+
+/** The tokens revoked one by one, polled as often as the change feed; a store that cannot keep them cannot run the check (fail closed). */
+function revokedTokenList(store: KeyStore, changeFeed: DpopNeeds['changeFeed'], onError: (error: unknown) => void): RevokedTokenList {
+  if (!('revokedTokensSince' in store)) throw new Error('Delegated DPoP tokens need a key store that keeps revoked tokens');
+  const list = new RevokedTokenList(store as KeyStore & RevokedTokenStore, { pollIntervalMs: changeFeed.pollInterval, staleForMs: changeFeed.staleFor, onError });
+  list.refresh().catch(onError);
+  return list;
+}
+
+/**
+ * This node's `jti` cache, shared with every node through Redis when `redis.url` is set. While
+ * Redis does not answer, proofs are checked against this node's cache alone and each such check
+ * is reported (a rate-limited warning): see docs/security.md, "Replay caches shared through Redis".
+ */
+function proofReplayCache(size: number, limiter: LimiterBackend, repeatedErrors: (message: string) => (error: unknown) => void): ProofReplayCache {
+  const local = new JtiReplayCache(size);
+  const claimOnce = limiter.claimOnce?.bind(limiter);
+  if (claimOnce === undefined) return local;
+  const report = repeatedErrors('DPoP replay cache: Redis did not answer; proofs are checked against this node\'s cache only (a proof replayed on another node within its window is not refused)');
+  const outage = new Error('Redis unreachable');
+  return new SharedJtiReplayCache(local, new SharedReplayClaims({ claim: claimOnce, namespace: 'dpop:jti:', onDegraded: () => report(outage) }));
+}

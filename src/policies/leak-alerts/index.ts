@@ -3,16 +3,17 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../../config/config-error.ts';
 import type { ConfigFragment } from '../../config/config-fragment.ts';
 import { optionalFile } from '../../config/option-schemas.ts';
+import { readTagActions, tagActionsOption } from '../../keys/tag-actions.ts';
 import type { Policy } from '../policy.ts';
 import { AlertPublicKeysError, parseAlertPublicKeys, type AlertPublicKeys } from './alert-public-keys.ts';
-import { LeakAlertCheck, type LeakAlertAction } from './leak-alert-check.ts';
+import { LEAK_ALERT_ACTIONS, LeakAlertCheck, type LeakAlertAction } from './leak-alert-check.ts';
 
 interface LeakAlertSettings {
-  leaks: { alerts: { enabled: boolean; path: string; publicKeys: AlertPublicKeys | null; action: LeakAlertAction } };
+  leaks: { alerts: { enabled: boolean; path: string; publicKeys: AlertPublicKeys | null; action: LeakAlertAction; tagActions: ReadonlyMap<string, LeakAlertAction> } };
 }
 
 interface RawLeakAlerts {
-  leaks: { alerts: { enabled: boolean; path: string; publicKeysFile: string | null; action: LeakAlertAction } };
+  leaks: { alerts: { enabled: boolean; path: string; publicKeysFile: string | null; action: LeakAlertAction; tagActions: string[] } };
 }
 
 const leakAlertsConfig: ConfigFragment<LeakAlertSettings> = {
@@ -26,12 +27,14 @@ const leakAlertsConfig: ConfigFragment<LeakAlertSettings> = {
     },
     'leaks.alerts.publicKeysFile': optionalFile('The public keys that sign alerts, as JSON in the format GitHub publishes at `https://api.github.com/meta/public_keys/secret_scanning` (`{"public_keys": [{"key_identifier", "key", "is_current"}]}`); ECDSA P-256 keys in PEM. Read at start.'),
     'leaks.alerts.action': { type: 'string', enum: ['quarantine', 'revoke'], default: 'quarantine', description: 'What a reported key of this store gets: `quarantine` (403 `key_quarantined` until an operator releases or revokes it) or `revoke`. Quarantine by default: anyone can publish a key they hold, so revoking on a report lets a client\'s own leak, or a malicious push, take its access away for good.' },
+    'leaks.alerts.tagActions': tagActionsOption(LEAK_ALERT_ACTIONS, 'Actions by key tag, over `leaks.alerts.action`, as `TAG=ACTION` (`publishable=quarantine`, `internal=revoke`); a key with several such tags gets the strongest (revoke over quarantine).'),
   },
   read(document, { cwd }) {
     const raw = (document as unknown as RawLeakAlerts).leaks.alerts;
-    if (!raw.enabled) return { leaks: { alerts: { enabled: false, path: raw.path, publicKeys: null, action: raw.action } } };
+    const tagActions = readTagActions<LeakAlertAction>('leaks.alerts.tagActions', raw.tagActions);
+    if (!raw.enabled) return { leaks: { alerts: { enabled: false, path: raw.path, publicKeys: null, action: raw.action, tagActions } } };
     if (raw.publicKeysFile === null) throw new ConfigError(['leaks.alerts.publicKeysFile: expected the file of public keys that sign alerts (leaks.alerts.enabled is true), found nothing']);
-    return { leaks: { alerts: { enabled: true, path: raw.path, publicKeys: readPublicKeys(resolve(cwd, raw.publicKeysFile)), action: raw.action } } };
+    return { leaks: { alerts: { enabled: true, path: raw.path, publicKeys: readPublicKeys(resolve(cwd, raw.publicKeysFile)), action: raw.action, tagActions } } };
   },
 };
 
@@ -57,8 +60,8 @@ export const leakAlerts: Policy<LeakAlertSettings> = {
   stage: 5,
   config: leakAlertsConfig,
   create(config, { store, logger, repeatedErrors }) {
-    const { enabled, path, publicKeys, action } = config.leaks.alerts;
+    const { enabled, path, publicKeys, action, tagActions } = config.leaks.alerts;
     if (!enabled || publicKeys === null) return null;
-    return new LeakAlertCheck({ path, publicKeys, action, store, logger, onStoreError: repeatedErrors('secret-scanning alert: key store failed') });
+    return new LeakAlertCheck({ path, publicKeys, action, tagActions, store, logger, onStoreError: repeatedErrors('secret-scanning alert: key store failed') });
   },
 };

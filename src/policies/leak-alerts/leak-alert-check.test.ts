@@ -6,7 +6,7 @@ import { digestKey } from '../../keys/key-digest.ts';
 import type { KeyRecord } from '../../keys/key-record.ts';
 import { ANSWERED, type Check } from '../request-context.ts';
 import { parseAlertPublicKeys } from './alert-public-keys.ts';
-import { LeakAlertCheck, type AlertedKeyStore } from './leak-alert-check.ts';
+import { LeakAlertCheck, type AlertedKeyStore, type LeakAlertAction } from './leak-alert-check.ts';
 
 const PATH = '/.well-known/portcullis/secret-scanning';
 const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -25,8 +25,8 @@ function fakeStore(record: Partial<KeyRecord> = {}) {
   return { store, calls };
 }
 
-function checkWith(store: AlertedKeyStore, action: 'quarantine' | 'revoke' = 'quarantine'): Check {
-  return new LeakAlertCheck({ path: PATH, publicKeys, action, store, logger: recordingLogger().logger, onStoreError: () => {} });
+function checkWith(store: AlertedKeyStore, action: LeakAlertAction = 'quarantine', tagActions?: ReadonlyMap<string, LeakAlertAction>): Check {
+  return new LeakAlertCheck({ path: PATH, publicKeys, action, ...(tagActions === undefined ? {} : { tagActions }), store, logger: recordingLogger().logger, onStoreError: () => {} });
 }
 
 function alert(body: string, signature = sign('sha256', Buffer.from(body), pair.privateKey).toString('base64'), identifier = 'k1') {
@@ -78,6 +78,22 @@ describe('LeakAlertCheck', () => {
     const revoked = fakeStore({ revokedAt: 1 });
     assert.equal(await checkWith(revoked.store, 'revoke').run(alert(BODY)), ANSWERED);
     assert.deepEqual(revoked.calls, []);
+  });
+
+  it('takes the action of the key\'s tags over the default: a publishable key is quarantined where others are revoked', async () => {
+    const tagActions = new Map<string, LeakAlertAction>([['publishable', 'quarantine'], ['internal', 'revoke']]);
+    const publishable = fakeStore({ tags: ['publishable'] });
+    await checkWith(publishable.store, 'revoke', tagActions).run(alert(BODY));
+    assert.deepEqual(publishable.calls.map((call) => call.split(' by ')[0]), ['quarantine key_1']);
+    const both = fakeStore({ tags: ['publishable', 'internal'] });
+    await checkWith(both.store, 'quarantine', tagActions).run(alert(BODY));
+    assert.deepEqual(both.calls.map((call) => call.split(' by ')[0]), ['revoke key_1'], 'the strongest of its tags');
+    const untagged = fakeStore({ tags: ['other'] });
+    await checkWith(untagged.store, 'revoke', tagActions).run(alert(BODY));
+    assert.deepEqual(untagged.calls.map((call) => call.split(' by ')[0]), ['revoke key_1'], 'the default');
+    const quarantined = fakeStore({ tags: ['publishable'], quarantinedAt: 1 });
+    await checkWith(quarantined.store, 'revoke', tagActions).run(alert(BODY));
+    assert.deepEqual(quarantined.calls, [], 'already quarantined, as its tag asks');
   });
 
   it('answers 400 for a signed body that is not an alert, and 503 when the store fails', async () => {

@@ -3,6 +3,7 @@ import { denial } from '../../http/error-catalogue.ts';
 import { continueIfAwaited } from '../../http/expect-continue.ts';
 import { bodyTooLarge, readBoundedBody } from '../../http/request-body.ts';
 import { digestKey } from '../../keys/key-digest.ts';
+import { actionForTags } from '../../keys/tag-actions.ts';
 import type { AuditActor } from '../../store/audit-log.ts';
 import type { KeyStore } from '../../store/key-store.ts';
 import { ANSWERED, type Check, type CheckResult, type RequestContext } from '../request-context.ts';
@@ -11,6 +12,8 @@ import { isSignedAlert, type AlertPublicKeys } from './alert-public-keys.ts';
 
 /** What a reported key gets: held until an operator decides, or refused for good. */
 export type LeakAlertAction = 'quarantine' | 'revoke';
+/** Weakest first: a key whose tags name both gets the last. */
+export const LEAK_ALERT_ACTIONS: readonly LeakAlertAction[] = ['quarantine', 'revoke'];
 
 /** The part of the store an alert reads and writes. */
 export type AlertedKeyStore = Pick<KeyStore, 'getKeyByDigest' | 'quarantineKey' | 'revokeKey'>;
@@ -19,7 +22,10 @@ export interface LeakAlertOptions {
   /** The exact canonical path alerts are posted to. */
   path: string;
   publicKeys: AlertPublicKeys;
+  /** The action of a key with no tag in `tagActions`. */
   action: LeakAlertAction;
+  /** Tag → action; a key with several such tags gets the strongest. */
+  tagActions?: ReadonlyMap<string, LeakAlertAction>;
   store: AlertedKeyStore;
   logger: Logger;
   onStoreError(error: unknown): void;
@@ -36,6 +42,7 @@ const SIGNATURE_INVALID = denial('alert_signature_invalid');
 const ONLY_POST = denial('method_not_allowed', 'Secret-scanning alerts are sent with POST.', [['allow', 'POST']]);
 const STORE_UNAVAILABLE = denial('store_unavailable');
 const REASON = 'reported leaked by secret scanning';
+const NO_TAG_ACTIONS: ReadonlyMap<string, LeakAlertAction> = new Map();
 
 /**
  * Alerts already answered, by signature. GitHub's signature covers the body only (no time, no
@@ -55,7 +62,7 @@ const MAX_REMEMBERED = 10_000;
  * public key; anything else is 401 `alert_signature_invalid` and changes nothing (the headers
  * are checked before the body is read). Each reported token is digested and looked up like a
  * presented key; a key of this store is labelled `true_positive` (whatever its state) and, unless
- * already revoked, gets the configured action, with the report's URL and source as evidence in
+ * already revoked, gets the configured action (by its tags, else the default), with the report's URL and source as evidence in
  * the audit entry. Tokens are never logged.
  */
 export class LeakAlertCheck implements Check {
@@ -115,22 +122,26 @@ export class LeakAlertCheck implements Check {
 
   /** Labels every token and applies the action to each live key; logs what it did, by key id. */
   async #judge(tokens: readonly ReportedToken[], address: string): Promise<TokenVerdict[]> {
-    const { store, action, logger } = this.#options;
+    const { store, action: fallback, tagActions = NO_TAG_ACTIONS, logger } = this.#options;
     const verdicts: TokenVerdict[] = [];
     const acted: string[] = [];
+    const revoked: string[] = [];
     const by: AuditActor = { actor: 'secret-scanning', address };
     for (const reported of tokens) {
       const record = await store.getKeyByDigest(digestKey(reported.token));
       verdicts.push({ token_raw: reported.token, token_type: reported.type, label: record === null ? 'false_positive' : 'true_positive' });
+      if (record === null) continue;
+      const action = actionForTags(record.tags, fallback, tagActions, LEAK_ALERT_ACTIONS);
       // A key already revoked, or already quarantined, is left as it is: a repeated alert adds no audit entry.
-      if (record === null || record.revokedAt !== null || (action === 'quarantine' && record.quarantinedAt !== null) || acted.includes(record.id)) continue;
+      if (record.revokedAt !== null || (action === 'quarantine' && record.quarantinedAt !== null) || acted.includes(record.id)) continue;
       const evidence = { url: reported.url, source: reported.source };
       if (action === 'revoke') await store.revokeKey(record.id, REASON, Date.now(), by, evidence);
       else await store.quarantineKey(record.id, REASON, Date.now(), by, evidence);
       acted.push(record.id);
+      if (action === 'revoke') revoked.push(record.id);
     }
     const known = verdicts.filter((verdict) => verdict.label === 'true_positive').length;
-    logger.warn({ reported: tokens.length, known, action, keys: acted, address }, `secret-scanning alert: ${acted.length} key(s) ${action === 'revoke' ? 'revoked' : 'quarantined'}`);
+    logger.warn({ reported: tokens.length, known, keys: acted, revoked, address }, `secret-scanning alert: ${acted.length - revoked.length} key(s) quarantined, ${revoked.length} revoked`);
     return verdicts;
   }
 }

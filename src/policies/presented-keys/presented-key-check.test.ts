@@ -14,6 +14,8 @@ const PATH = '/.well-known/portcullis/revoke-key';
 const LIVE = 'pcl_live_key';
 const REVOKED = 'pcl_revoked_key';
 const QUARANTINED = 'pcl_quarantined_key';
+const PUBLISHABLE = 'pcl_publishable_key';
+const INTERNAL = 'pcl_internal_key';
 
 /** A store holding three keys in three states, recording what is done to them. */
 function fakeStore(failures = 0) {
@@ -23,6 +25,8 @@ function fakeStore(failures = 0) {
     [digestKey(LIVE), fakeKey({ id: 'key_live' }).record],
     [digestKey(REVOKED), fakeKey({ id: 'key_revoked', revokedAt: 1 }).record],
     [digestKey(QUARANTINED), fakeKey({ id: 'key_quarantined', quarantinedAt: 1 }).record],
+    [digestKey(PUBLISHABLE), fakeKey({ id: 'key_publishable', tags: ['web', 'publishable'] }).record],
+    [digestKey(INTERNAL), fakeKey({ id: 'key_internal', tags: ['publishable', 'internal'] }).record],
   ]);
   const store: PresentedKeyStore = {
     getKeyByDigest: async (digest) => {
@@ -36,7 +40,7 @@ function fakeStore(failures = 0) {
   return { store, calls };
 }
 
-function makeCheck(store: PresentedKeyStore, options: { action?: PresentationAction; rate?: string; maxPending?: number } = {}) {
+function makeCheck(store: PresentedKeyStore, options: { action?: PresentationAction; tagActions?: ReadonlyMap<string, PresentationAction>; rate?: string; maxPending?: number } = {}) {
   const logged = recordingLogger();
   const check = new PresentedKeyCheck({
     path: PATH,
@@ -48,6 +52,7 @@ function makeCheck(store: PresentedKeyStore, options: { action?: PresentationAct
     onStoreError: () => {},
     retryDelaysMs: [1, 1],
     ...(options.maxPending === undefined ? {} : { maxPending: options.maxPending }),
+    ...(options.tagActions === undefined ? {} : { tagActions: options.tagActions }),
   });
   return { check, lines: logged.lines };
 }
@@ -95,6 +100,14 @@ describe('PresentedKeyCheck', () => {
     await check.run(presentation(report(LIVE, null)).context);
     await settled(check);
     assert.deepEqual(calls, ['lookup', 'revoke key_live (presented as leaked) by key-presentation@198.51.100.7 {"url":null,"source":"presentation"}']);
+  });
+
+  it('takes the action of the key\'s tags over the default, the strongest when several tags name one', async () => {
+    const { store, calls } = fakeStore();
+    const { check } = makeCheck(store, { action: 'revoke', tagActions: new Map([['publishable', 'quarantine'], ['internal', 'revoke']]) });
+    for (const key of [PUBLISHABLE, INTERNAL, LIVE]) await check.run(presentation(report(key, null)).context);
+    await settled(check);
+    assert.deepEqual(calls.filter((call) => call !== 'lookup').map((call) => call.split(' (')[0]), ['quarantine key_publishable', 'revoke key_internal', 'revoke key_live']);
   });
 
   it('answers an unknown, a revoked, a quarantined and a live key with the same status and the same bytes', async () => {
@@ -182,8 +195,9 @@ describe('PresentedKeyCheck', () => {
 describe('presentedKeys policy', () => {
   it('makes no check unless enabled', () => {
     const rate = compileRateText('10/h') as CompiledRate;
-    assert.equal(presentedKeys.create({ leaks: { presentation: { enabled: false, path: PATH, action: 'quarantine', rate } } }, fakeParts()), null);
-    const check = presentedKeys.create({ leaks: { presentation: { enabled: true, path: PATH, action: 'quarantine', rate } } }, fakeParts({ store: fakeStore().store as never, limiter: new MemoryLimiter({ maxKeys: 1, maxAddresses: 1 }) }));
+    const tagActions = new Map<string, PresentationAction>();
+    assert.equal(presentedKeys.create({ leaks: { presentation: { enabled: false, path: PATH, action: 'quarantine', tagActions, rate } } }, fakeParts()), null);
+    const check = presentedKeys.create({ leaks: { presentation: { enabled: true, path: PATH, action: 'quarantine', tagActions, rate } } }, fakeParts({ store: fakeStore().store as never, limiter: new MemoryLimiter({ maxKeys: 1, maxAddresses: 1 }) }));
     assert.ok(check instanceof PresentedKeyCheck);
   });
 });

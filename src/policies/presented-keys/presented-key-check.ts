@@ -3,6 +3,7 @@ import { denial, type Denial } from '../../http/error-catalogue.ts';
 import { continueIfAwaited } from '../../http/expect-continue.ts';
 import { bodyTooLarge, readBoundedBody } from '../../http/request-body.ts';
 import { digestKey } from '../../keys/key-digest.ts';
+import { actionForTags } from '../../keys/tag-actions.ts';
 import type { LimitOutcome, LimiterBackend } from '../../limits/limiter-backend.ts';
 import type { CompiledRate } from '../../limits/rate-policy.ts';
 import { retryAfterSeconds } from '../../limits/rate-limit-fields.ts';
@@ -14,6 +15,9 @@ import { parsePresentedKey } from './presentation-body.ts';
 
 /** What a presented key of this store gets: held until an operator decides, or refused for good. */
 export type PresentationAction = 'quarantine' | 'revoke';
+/** Weakest first: a key whose tags name both gets the last. */
+export const PRESENTATION_ACTIONS: readonly PresentationAction[] = ['quarantine', 'revoke'];
+const NO_TAG_ACTIONS: ReadonlyMap<string, PresentationAction> = new Map();
 
 /** The part of the store a presentation reads and writes. */
 export type PresentedKeyStore = Pick<KeyStore, 'getKeyByDigest' | 'quarantineKey' | 'revokeKey'>;
@@ -21,7 +25,10 @@ export type PresentedKeyStore = Pick<KeyStore, 'getKeyByDigest' | 'quarantineKey
 export interface PresentedKeyOptions {
   /** The exact canonical path keys are presented on. */
   path: string;
+  /** The action of a key with no tag in `tagActions`. */
   action: PresentationAction;
+  /** Tag → action; a key with several such tags gets the strongest. */
+  tagActions?: ReadonlyMap<string, PresentationAction>;
   /** Presentations per client address; charged before the body is read. */
   rate: CompiledRate;
   limiter: LimiterBackend;
@@ -153,8 +160,9 @@ export class PresentedKeyCheck implements Check {
 
   /** Looks the key up and applies the action to a live key of this store; logs what it did, by key id. */
   async #handle({ digest, url, address, requestId }: Presentation): Promise<void> {
-    const { store, action, logger } = this.#options;
+    const { store, action: fallback, tagActions = NO_TAG_ACTIONS, logger } = this.#options;
     const record = await store.getKeyByDigest(digest);
+    const action = record === null ? fallback : actionForTags(record.tags, fallback, tagActions, PRESENTATION_ACTIONS);
     // A key already revoked, or already quarantined, is left as it is: a repeated report adds no audit entry.
     if (record === null || record.revokedAt !== null || (action === 'quarantine' && record.quarantinedAt !== null)) {
       logger.info({ address, requestId, known: record !== null }, 'presented key: nothing to do');

@@ -6,6 +6,8 @@ import type { Policy } from '../policy.ts';
 import type { RequestContext } from '../request-context.ts';
 import type { ExpectedDigest } from './content-digest.ts';
 import { createSignedBodyCheck } from './signed-body-check.ts';
+import type { LimiterBackend } from '../../limits/limiter-backend.ts';
+import { SharedReplayClaims } from '../../verify/shared-replay.ts';
 import { SignedRequestsCheck, type SignedRequestsOptions } from './signed-requests-check.ts';
 
 interface SignedRequestsSettings {
@@ -50,9 +52,21 @@ export const signedRequests: Policy<SignedRequestsSettings> = {
   name: 'signed-requests',
   stage: 7,
   config: signedRequestsConfig,
-  create: (config, { logger }) =>
-    new SignedRequestsCheck(config.signedRequests, expectedDigests, (keyId) => logger.error({ keyId }, 'key has a signing key the gateway cannot use; refusing every request with it')),
+  create: (config, { logger, limiter, repeatedErrors }) =>
+    new SignedRequestsCheck(config.signedRequests, expectedDigests, (keyId) => logger.error({ keyId }, 'key has a signing key the gateway cannot use; refusing every request with it'), sharedSignatureClaims(limiter, repeatedErrors)),
 };
+
+/**
+ * Accepted signatures claimed on every node through Redis when `redis.url` is set; while Redis
+ * does not answer, this node's cache alone decides and each such check is reported (docs/security.md).
+ */
+function sharedSignatureClaims(limiter: LimiterBackend, repeatedErrors: (message: string) => (error: unknown) => void): SharedReplayClaims | null {
+  const claim = limiter.claimOnce?.bind(limiter);
+  if (claim === undefined) return null;
+  const report = repeatedErrors('signature replay cache: Redis did not answer; signatures are checked against this node\'s cache only (a signature replayed on another node within the window is not refused)');
+  const outage = new Error('Redis unreachable');
+  return new SharedReplayClaims({ claim, namespace: 'sig:', onDegraded: () => report(outage) });
+}
 
 /** Stage 9, last: the forwarded body of a signed request held to its signed Content-Digest. */
 export const signedRequestBody: Policy<never, unknown> = {

@@ -3,7 +3,8 @@ import type { TLSSocket } from 'node:tls';
 import { denial, type Denial } from '../../http/error-catalogue.ts';
 import type { KeyRecord } from '../../keys/key-record.ts';
 import { parseSigningKey, type SigningKey } from '../../keys/signing-key.ts';
-import type { Check, RequestContext } from '../request-context.ts';
+import type { SharedReplayClaims } from '../../verify/shared-replay.ts';
+import type { Check, CheckOutcome, RequestContext } from '../request-context.ts';
 import { parseContentDigest, type ExpectedDigest } from './content-digest.ts';
 import { fieldValue, signatureBase, type SignedRequestView } from './signature-base.ts';
 import { verifySignatureBase } from './signature-algorithms.ts';
@@ -60,15 +61,21 @@ export class SignedRequestsCheck implements Check {
   readonly #keys = new WeakMap<KeyRecord, SigningKey | null>();
   readonly #digests: WeakMap<RequestContext, ExpectedDigest>;
   readonly #onUnusableKey: (keyId: string) => void;
+  /** How long an accepted signature is remembered after its `created` (ms). */
+  readonly #keepFor: number;
+  /** The same signatures claimed on every node through Redis; null without Redis. */
+  readonly #shared: SharedReplayClaims | null;
 
-  constructor(options: SignedRequestsOptions, digests: WeakMap<RequestContext, ExpectedDigest>, onUnusableKey: (keyId: string) => void) {
+  constructor(options: SignedRequestsOptions, digests: WeakMap<RequestContext, ExpectedDigest>, onUnusableKey: (keyId: string) => void, shared: SharedReplayClaims | null = null) {
     this.#options = options;
-    this.#replays = new SignatureReplayCache(options.replayCacheSize, options.maxAge + options.clockSkew + 1000);
+    this.#keepFor = options.maxAge + options.clockSkew + 1000;
+    this.#replays = new SignatureReplayCache(options.replayCacheSize, this.#keepFor);
+    this.#shared = shared;
     this.#digests = digests;
     this.#onUnusableKey = onUnusableKey;
   }
 
-  run(context: RequestContext): Denial | null {
+  run(context: RequestContext): CheckOutcome {
     const record = context.key?.record;
     if (record === undefined || record.signingKey === null || record.signingKey === undefined) return null;
     const key = this.#keyOf(record, record.signingKey);
@@ -87,10 +94,16 @@ export class SignedRequestsCheck implements Check {
     const base = signatureBase(chosen, this.#view(context));
     if (typeof base !== 'string') return invalid(`The signature ${base.problem}`);
     if (!verifySignatureBase(key.algorithm, key.key, base, chosen.signature)) return NOT_VERIFIED;
-    const seen = this.#replays.admit(createHash('sha256').update(`${record.id}\n${base}`).digest('base64url'), (chosen.created as number) * 1000, context.now);
+    const entry = createHash('sha256').update(`${record.id}\n${base}`).digest('base64url');
+    const created = (chosen.created as number) * 1000;
+    const seen = this.#replays.admit(entry, created, context.now);
     if (seen === 'replayed') return SIGNATURE_REPLAYED;
     if (seen === 'below-floor') return BELOW_FLOOR;
-    return chosen.components.includes('content-digest') ? this.#expectDigest(context) : null;
+    const coversDigest = chosen.components.includes('content-digest');
+    // First seen here; with Redis, also first seen by every other node (one round trip).
+    const shared = this.#shared?.claim(entry, created + this.#keepFor, context.now) ?? 'fresh';
+    if (shared === 'fresh') return coversDigest ? this.#expectDigest(context) : null;
+    return shared.then((verdict) => (verdict === 'replayed' ? SIGNATURE_REPLAYED : coversDigest ? this.#expectDigest(context) : null));
   }
 
   #checkParameters(signature: PresentedSignature, record: KeyRecord, key: SigningKey, now: number): Denial | null {

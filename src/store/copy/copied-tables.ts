@@ -33,6 +33,7 @@ export const copiedTables: readonly CopiedTable[] = [
   { name: 'audit_head', key: ['id'] },
   { name: 'admin_tokens', key: ['id'] },
   { name: 'token_signing_keys', key: ['kid'] },
+  { name: 'revoked_tokens', key: ['token_id'] },
   { name: 'usage_minutes', key: ['key_id', 'minute'] },
   { name: 'usage_denials', key: ['key_id', 'minute', 'code'] },
   { name: 'usage_addresses', key: ['key_id', 'minute', 'address'] },

@@ -579,6 +579,43 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (minute, code, api, route, key_id)
       );`,
   },
+  {
+    version: 12,
+    name: 'create_revoked_tokens',
+    // Delegated DPoP tokens revoked one by one (src/verify/dpop/revoked-tokens.ts): a row per
+    // token id (`jti`) until the token would have expired anyway (`expires_at`), then purged, so
+    // the list stays bounded. Every node polls the rows revoked since it last looked
+    // (`revoked_at`). `key_id` is the parent key when the revoker named it, '' otherwise.
+    sqlite: `
+      CREATE TABLE revoked_tokens (
+        token_id   TEXT   NOT NULL PRIMARY KEY,
+        key_id     TEXT   NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT NOT NULL,
+        reason     TEXT
+      );
+      CREATE INDEX revoked_tokens_by_revoked_at ON revoked_tokens (revoked_at);`,
+    postgres: `
+      CREATE TABLE revoked_tokens (
+        token_id   TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        key_id     TEXT COLLATE "C" NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT NOT NULL,
+        reason     TEXT
+      );
+      CREATE INDEX revoked_tokens_by_revoked_at ON revoked_tokens (revoked_at);`,
+  },
+  {
+    version: 13,
+    name: 'index_api_keys_by_expiry',
+    // The webhook thread's `key.expiring` scan (src/webhooks): live keys whose expiry falls in
+    // the next `webhooks.expiringWithin`, a range read on this partial index instead of a scan
+    // of every key.
+    sqlite: `
+      CREATE INDEX api_keys_by_expiry ON api_keys (expires_at) WHERE expires_at IS NOT NULL AND revoked_at IS NULL;`,
+    postgres: `
+      CREATE INDEX api_keys_by_expiry ON api_keys (expires_at) WHERE expires_at IS NOT NULL AND revoked_at IS NULL;`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -21,6 +21,7 @@ import { detailsInChangeSet, evidenceDetails, keyChangeDetails, keyCreationDetai
 import { PostgresAuditLog } from './postgres-audit-log.ts';
 import { PostgresAdminTokens } from './postgres-admin-tokens.ts';
 import { PostgresTokenSigningKeys } from './postgres-token-signing-keys.ts';
+import { PostgresRevokedTokens } from './postgres-revoked-tokens.ts';
 import { PostgresUsageStore } from './postgres-usage-store.ts';
 import { PostgresNodeHeartbeats } from './postgres-node-heartbeats.ts';
 import { StoreWithParts } from '../store-parts.ts';
@@ -97,7 +98,7 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
     const onConnectionError = options.onConnectionError ?? (() => {});
     const pool = createPool(url, (error) => onConnectionError(error));
     const audit = new PostgresAuditLog(pool);
-    super({ anomaly: new PostgresAnomalyTables(pool, audit), audit, adminTokens: new PostgresAdminTokens(pool, audit), usage: new PostgresUsageStore(pool), nodes: new PostgresNodeHeartbeats(pool), signingKeys: new PostgresTokenSigningKeys(pool, audit) });
+    super({ anomaly: new PostgresAnomalyTables(pool, audit), audit, adminTokens: new PostgresAdminTokens(pool, audit), usage: new PostgresUsageStore(pool), nodes: new PostgresNodeHeartbeats(pool), signingKeys: new PostgresTokenSigningKeys(pool, audit), revokedTokens: new PostgresRevokedTokens(pool, audit) });
     this.#url = url;
     this.#onConnectionError = onConnectionError;
     this.#pool = pool;

@@ -20,6 +20,7 @@ import { latestSchemaVersion, migrations, schemaMigrationsTable } from '../migra
 import { SqliteAuditLog } from './sqlite-audit-log.ts';
 import { SqliteAdminTokens } from './sqlite-admin-tokens.ts';
 import { SqliteTokenSigningKeys } from './sqlite-token-signing-keys.ts';
+import { SqliteRevokedTokens } from './sqlite-revoked-tokens.ts';
 import { SqliteUsageStore } from './sqlite-usage-store.ts';
 import { SqliteNodeHeartbeats } from './sqlite-node-heartbeats.ts';
 import { StoreWithParts } from '../store-parts.ts';
@@ -256,7 +257,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
   constructor(db: Database.Database) {
     applyMigrations(db);
     const audit = new SqliteAuditLog(db);
-    super({ anomaly: new SqliteAnomalyTables(db, audit), audit, adminTokens: new SqliteAdminTokens(db, audit), usage: new SqliteUsageStore(db), nodes: new SqliteNodeHeartbeats(db), signingKeys: new SqliteTokenSigningKeys(db, audit) });
+    super({ anomaly: new SqliteAnomalyTables(db, audit), audit, adminTokens: new SqliteAdminTokens(db, audit), usage: new SqliteUsageStore(db), nodes: new SqliteNodeHeartbeats(db), signingKeys: new SqliteTokenSigningKeys(db, audit), revokedTokens: new SqliteRevokedTokens(db, audit) });
     this.#db = db;
     this.#statements = prepareStatements(db);
     this.#audit = audit;

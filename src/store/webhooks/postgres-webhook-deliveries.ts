@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { createPool } from '../postgres/postgres-connection.ts';
-import { deliveryPageSize, type AttemptOutcome, type AuditedChange, type Delivery, type DeliveryQuery, type NewDelivery, type WebhookDeliveryStore } from './webhook-deliveries.ts';
+import { deliveryPageSize, type AttemptOutcome, type AuditedChange, type Delivery, type DeliveryQuery, type ExpiringKey, type NewDelivery, type WebhookDeliveryStore } from './webhook-deliveries.ts';
 
 const DELIVERY_COLUMNS = `message_id AS "messageId", endpoint, event_type AS "eventType", payload, audit_seq AS "auditSeq",
   created_at AS "createdAt", status, attempts, next_attempt_at AS "nextAttemptAt", last_attempt_at AS "lastAttemptAt",
@@ -28,6 +28,11 @@ const sql = {
     WHERE message_id = $1 AND endpoint = $2`,
   redeliver: `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $3
     WHERE message_id = $1 AND ($2::text IS NULL OR endpoint = $2)`,
+  // The partial index of migration 13 (api_keys_by_expiry) serves the range; the message id is built as expiringMessageId builds it.
+  expiring: `SELECT id, name, expires_at AS "expiresAt" FROM api_keys
+    WHERE revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at > $1 AND expires_at <= $2
+      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE message_id = 'msg_expiring_' || id || '_' || expires_at::text)
+    ORDER BY expires_at, id LIMIT $3`,
   list: `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries
     WHERE ($1::text IS NULL OR status = $1) AND audit_seq < $2
     ORDER BY audit_seq DESC, message_id, endpoint LIMIT $3`,
@@ -82,6 +87,10 @@ export class PostgresWebhookDeliveries implements WebhookDeliveryStore {
 
   async redeliver(messageId: string, endpoint: string | null, now: number): Promise<number> {
     return (await this.#pool.query(sql.redeliver, [messageId, endpoint, Math.floor(now)])).rowCount ?? 0;
+  }
+
+  async keysExpiringBetween(from: number, to: number, limit: number): Promise<ExpiringKey[]> {
+    return (await this.#pool.query<ExpiringKey>(sql.expiring, [Math.floor(from), Math.floor(to), limit])).rows;
   }
 
   async listDeliveries(query: DeliveryQuery = {}): Promise<Delivery[]> {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { deliveryPageSize, type AttemptOutcome, type AuditedChange, type Delivery, type DeliveryQuery, type NewDelivery, type WebhookDeliveryStore } from './webhook-deliveries.ts';
+import { deliveryPageSize, type AttemptOutcome, type AuditedChange, type Delivery, type DeliveryQuery, type ExpiringKey, type NewDelivery, type WebhookDeliveryStore } from './webhook-deliveries.ts';
 
 const DELIVERY_COLUMNS = `message_id AS messageId, endpoint, event_type AS eventType, payload, audit_seq AS auditSeq,
   created_at AS createdAt, status, attempts, next_attempt_at AS nextAttemptAt, last_attempt_at AS lastAttemptAt,
@@ -24,6 +24,11 @@ const sql = {
     WHERE message_id = @messageId AND endpoint = @endpoint`,
   redeliver: `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = @now
     WHERE message_id = @messageId AND (@endpoint IS NULL OR endpoint = @endpoint)`,
+  // The partial index of migration 13 (api_keys_by_expiry) serves the range; the message id is built as expiringMessageId builds it.
+  expiring: `SELECT id, name, expires_at AS expiresAt FROM api_keys
+    WHERE revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at > @from AND expires_at <= @to
+      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE message_id = 'msg_expiring_' || id || '_' || expires_at)
+    ORDER BY expires_at, id LIMIT @limit`,
   list: `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries
     WHERE (@status IS NULL OR status = @status) AND audit_seq < @beforeSeq
     ORDER BY audit_seq DESC, message_id, endpoint LIMIT @limit`,
@@ -77,6 +82,10 @@ export class SqliteWebhookDeliveries implements WebhookDeliveryStore {
 
   async redeliver(messageId: string, endpoint: string | null, now: number): Promise<number> {
     return this.#statements.redeliver.run({ messageId, endpoint, now: Math.floor(now) }).changes;
+  }
+
+  async keysExpiringBetween(from: number, to: number, limit: number): Promise<ExpiringKey[]> {
+    return this.#statements.expiring.all({ from: Math.floor(from), to: Math.floor(to), limit }) as ExpiringKey[];
   }
 
   async listDeliveries(query: DeliveryQuery = {}): Promise<Delivery[]> {

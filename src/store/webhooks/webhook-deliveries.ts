@@ -55,6 +55,18 @@ export interface AuditedChange {
   details: string;
 }
 
+/** A live key whose expiry falls in a window, with no `key.expiring` delivery yet for that expiry. */
+export interface ExpiringKey {
+  id: string;
+  name: string;
+  expiresAt: number;
+}
+
+/** The message id of a key's `key.expiring` event: one per key and expiry, so a new expiry is a new event. */
+export function expiringMessageId(keyId: string, expiresAt: number): string {
+  return `msg_expiring_${keyId}_${expiresAt}`;
+}
+
 export interface DeliveryQuery {
   status?: DeliveryStatus;
   /** Deliveries of audit entries older than this seq (newest first paging). */
@@ -89,6 +101,12 @@ export interface WebhookDeliveryStore {
    * many there were (0 for an unknown message).
    */
   redeliver(messageId: string, endpoint: string | null, now: number): Promise<number>;
+  /**
+   * Keys neither revoked nor expired whose expiry is after `from` and at or before `to`, soonest
+   * first, at most `limit`, leaving out those that already have a delivery with the message id
+   * `expiringMessageId(id, expiresAt)` (to any endpoint).
+   */
+  keysExpiringBetween(from: number, to: number, limit: number): Promise<ExpiringKey[]>;
   /** The delivery log, newest audit entry first. */
   listDeliveries(query?: DeliveryQuery): Promise<Delivery[]>;
   close(): Promise<void>;

@@ -14,7 +14,7 @@ import { describeNeeding } from '../../../test/support/required-service.ts';
 import { temporaryDirectory } from '../../../test/support/processes.ts';
 import { fakeKey } from '../../../test/support/fake-context.ts';
 import { openWebhookDeliveries } from './open-webhook-deliveries.ts';
-import type { NewDelivery, WebhookDeliveryStore } from './webhook-deliveries.ts';
+import { expiringMessageId, type NewDelivery, type WebhookDeliveryStore } from './webhook-deliveries.ts';
 
 interface Opened {
   store: Store;
@@ -104,6 +104,28 @@ function runDeliverySuite(label: string, open: () => Promise<Opened>): void {
       assert.equal(await deliveries.redeliver('msg_1_key_revoked', null, 6000), 2);
       assert.deepEqual(await byEndpoint(), { 'https://hooks.example/a': ['pending', 0, 6000], 'https://hooks.example/b': ['pending', 0, 6000] });
       assert.equal(await deliveries.redeliver('msg_9_key_revoked', null, 6000), 0);
+    });
+
+    it('finds live keys expiring in a window, soonest first, leaving out those with a key.expiring delivery for that expiry', async () => {
+      const { store, deliveries } = opened;
+      const create = async (id: string, expiresAt: number | null) => {
+        const { record } = fakeKey({ id, name: `client ${id}`, expiresAt });
+        await store.createKey({ ...record, digest: id.padEnd(64, '0'), displayPrefix: 'pcl_x' } as never, 1000, CLI_ACTOR);
+      };
+      await create('key_b', 5000);
+      await create('key_a', 3000);
+      await create('key_edge', 2000);
+      await create('key_late', 9001);
+      await create('key_none', null);
+      await create('key_revoked', 4000);
+      await store.revokeKey('key_revoked', 'gone', 1500, CLI_ACTOR);
+      const found = await deliveries.keysExpiringBetween(2000, 9000, 10);
+      assert.deepEqual(found, [{ id: 'key_a', name: 'client key_a', expiresAt: 3000 }, { id: 'key_b', name: 'client key_b', expiresAt: 5000 }]);
+      assert.deepEqual((await deliveries.keysExpiringBetween(2000, 9000, 1)).map((each) => each.id), ['key_a'], 'at most limit');
+      await deliveries.enqueue([{ messageId: expiringMessageId('key_a', 3000), endpoint: 'https://hooks.example/a', eventType: 'key.expiring', payload: '{}', auditSeq: 0 }], 0, 1000);
+      assert.deepEqual((await deliveries.keysExpiringBetween(2000, 9000, 10)).map((each) => each.id), ['key_b'], 'already queued for that expiry');
+      await store.updateKey('key_a', { expiresAt: 6000 }, 1600, CLI_ACTOR);
+      assert.deepEqual((await deliveries.keysExpiringBetween(2000, 9000, 10)).map((each) => [each.id, each.expiresAt]), [['key_b', 5000], ['key_a', 6000]], 'a new expiry is found again');
     });
   });
 }

@@ -30,7 +30,7 @@ const ALGORITHM = 'ES256';
 /** The lifetime of a token whose issuer asked for none. */
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 600;
 /** No configured cap may exceed this: the token is meant to be short-lived. */
-const HARD_MAX_LIFETIME_SECONDS = 24 * 3600;
+export const HARD_MAX_LIFETIME_SECONDS = 24 * 3600;
 const MAX_TOKEN_LENGTH = 8192;
 const MAX_LIST = 64;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { compactVerify, errors, type CryptoKey, type JWK } from 'jose';
 import type { Denial } from '../../http/error-catalogue.ts';
 import { createDpopRefusals, type DpopRefusals, type ProofRefusalReason } from './dpop-refusals.ts';
-import type { JtiReplayCache } from './jti-replay-cache.ts';
+import type { ProofReplayCache, ReplayVerdict } from './jti-replay-cache.ts';
 import { importProofKey, isDpopAlgorithm, jwkThumbprint, publicJwkFor, type DpopAlgorithm } from './proof-jwk.ts';
 import { normaliseHttpUri } from './proof-target.ts';
 
@@ -34,14 +34,14 @@ export interface DpopProofOptions {
   /** How far in the future a proof's `iat` may be (client clock ahead), in seconds (0–300). Default 5. */
   readonly futureSkewSeconds?: number;
   /** The `jti` of accepted proofs; one per process (or shared), made by the caller. */
-  readonly replayCache: JtiReplayCache;
+  readonly replayCache: ProofReplayCache;
 }
 
 export interface DpopProofSettings {
   readonly algorithms: readonly DpopAlgorithm[];
   readonly maxAgeMs: number;
   readonly futureSkewMs: number;
-  readonly replayCache: JtiReplayCache;
+  readonly replayCache: ProofReplayCache;
   readonly refusals: DpopRefusals;
   /**
    * Proof keys already imported, by algorithm and coordinates: a browser signs every proof
@@ -208,13 +208,19 @@ function nonceAccepted(nonce: unknown, required: DpopNonce): boolean {
 }
 
 /** The last steps, once the proof is known genuine: key binding, nonce, replay. */
-function checkUse(decoded: DecodedProof, thumbprint: string, request: DpopProofRequest, settings: DpopProofSettings): DpopProofResult {
+function checkUse(decoded: DecodedProof, thumbprint: string, request: DpopProofRequest, settings: DpopProofSettings): DpopProofResult | Promise<DpopProofResult> {
   const { refusals } = settings;
   if (request.expectedThumbprint !== undefined && thumbprint !== request.expectedThumbprint) return refused('thumbprint', refusals.token.thumbprint);
   if (request.nonce !== undefined && !nonceAccepted(decoded.claims.nonce, request.nonce)) return refused('nonce', refusals.nonceRequired(request.nonce.current));
   const jti = decoded.claims.jti as string;
   const expiresAt = (decoded.claims.iat as number) * 1000 + settings.maxAgeMs;
   const verdict = settings.replayCache.remember(`${thumbprint}.${jti}`, expiresAt, request.now);
+  // A shared cache answers after one Redis round trip; the local one at once.
+  return typeof verdict === 'string' ? replayOutcome(verdict, thumbprint, jti, request, settings) : verdict.then((shared) => replayOutcome(shared, thumbprint, jti, request, settings));
+}
+
+function replayOutcome(verdict: ReplayVerdict, thumbprint: string, jti: string, request: DpopProofRequest, settings: DpopProofSettings): DpopProofResult {
+  const { refusals } = settings;
   if (verdict === 'replayed') return refused('replayed', refusals.replayed);
   if (verdict === 'full') return refused('replayCacheFull', refusals.replayCacheFull(Math.max(1, Math.ceil(settings.replayCache.msUntilRoom(request.now) / 1000))));
   return { ok: true, thumbprint, jti };

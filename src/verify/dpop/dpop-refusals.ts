@@ -10,7 +10,7 @@ import type { DpopAlgorithm } from './proof-jwk.ts';
 /** Why a proof was refused with `invalid_dpop_proof` (code `dpop_proof_invalid`). */
 export type ProofRefusalReason = keyof typeof PROOF_DETAILS;
 
-/** Why a delegated token was refused with `invalid_token` (code `dpop_token_invalid` or `dpop_token_expired`). */
+/** Why a delegated token was refused with `invalid_token` (code `dpop_token_invalid`, `dpop_token_expired` or `dpop_token_revoked`). */
 export type TokenRefusalReason = keyof typeof TOKEN_DETAILS;
 
 const PROOF_DETAILS = {
@@ -37,7 +37,11 @@ const TOKEN_DETAILS = {
   thumbprint: 'The access token is bound to another key than the one that signed the DPoP proof.',
   multiple: 'The request carries more than one DPoP-bound access token; send exactly one.',
   parentUnknown: 'The key this access token was issued to no longer exists.',
+  revoked: 'The access token has been revoked; ask for a new one.',
 } as const;
+
+/** The reasons with a problem code of their own; every other token refusal is `dpop_token_invalid`. */
+const TOKEN_CODES: Readonly<Record<string, 'dpop_token_expired' | 'dpop_token_revoked'>> = { expired: 'dpop_token_expired', revoked: 'dpop_token_revoked' };
 
 const REPLAYED_DETAIL = 'This DPoP proof was already used; make a new proof (with a new jti) for every request.';
 
@@ -75,7 +79,7 @@ export function createDpopRefusals(algorithms: readonly DpopAlgorithm[]): DpopRe
   const useNonce = dpopChallenge('use_dpop_nonce', algs);
   const proof = Object.fromEntries(Object.entries(PROOF_DETAILS).map(([reason, detail]) => [reason, denial('dpop_proof_invalid', detail, invalidProof)]));
   const token = Object.fromEntries(
-    Object.entries(TOKEN_DETAILS).map(([reason, detail]) => [reason, denial(reason === 'expired' ? 'dpop_token_expired' : 'dpop_token_invalid', detail, invalidToken)]),
+    Object.entries(TOKEN_DETAILS).map(([reason, detail]) => [reason, denial(TOKEN_CODES[reason] ?? 'dpop_token_invalid', detail, invalidToken)]),
   );
   return {
     proof: proof as Record<ProofRefusalReason, Denial>,

@@ -15,11 +15,41 @@
  * Expired entries leave in expiry order through a binary min-heap: each entry is pushed and
  * popped once, O(log n), with no timer and no scan of the whole cache.
  */
+import type { SharedReplayClaims } from '../shared-replay.ts';
 
 /** What `remember` found: a first use (now remembered), a replay, or no room. */
 export type ReplayVerdict = 'fresh' | 'replayed' | 'full';
 
-export class JtiReplayCache {
+/** What the DPoP proof check asks of a replay cache: this node's alone, or shared with every node. */
+export interface ProofReplayCache {
+  remember(key: string, expiresAt: number, now: number): ReplayVerdict | Promise<ReplayVerdict>;
+  msUntilRoom(now: number): number;
+}
+
+/**
+ * A `JtiReplayCache` shared with every node through Redis (src/verify/shared-replay.ts): the
+ * local cache answers first, then a first use on this node is claimed once across the cluster.
+ */
+export class SharedJtiReplayCache implements ProofReplayCache {
+  readonly #local: JtiReplayCache;
+  readonly #shared: SharedReplayClaims;
+
+  constructor(local: JtiReplayCache, shared: SharedReplayClaims) {
+    this.#local = local;
+    this.#shared = shared;
+  }
+
+  remember(key: string, expiresAt: number, now: number): ReplayVerdict | Promise<ReplayVerdict> {
+    const verdict = this.#local.remember(key, expiresAt, now);
+    return verdict === 'fresh' ? this.#shared.claim(key, expiresAt, now) : verdict;
+  }
+
+  msUntilRoom(now: number): number {
+    return this.#local.msUntilRoom(now);
+  }
+}
+
+export class JtiReplayCache implements ProofReplayCache {
   /** Key → expiry (ms since the epoch). */
   readonly #expiries = new Map<string, number>();
   // The heap as two parallel arrays (expiry, key): no object per entry.
