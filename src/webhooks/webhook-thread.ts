@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Logger } from 'pino';
-import type { WebhookEndpoint } from './webhook-dispatcher.ts';
+import type { WebhookDispatcherOptions } from './webhook-dispatcher.ts';
 import type { WebhookWorkerData, WebhookWorkerMessage } from './webhook-worker.ts';
 
 const WORKER_SCRIPT = new URL('./webhook-worker.ts', import.meta.url);
@@ -9,16 +8,9 @@ const RESTART_DELAY_MS = 1000;
 /** How long `close` waits for the round in progress (an attempt is bounded by `webhooks.timeout`) beyond the timeout itself. */
 const CLOSE_MARGIN_MS = 5000;
 
-export interface WebhookThreadOptions {
+/** The dispatcher's settings (it runs in the thread, with a store of its own), and where that store is. */
+export interface WebhookThreadOptions extends Omit<WebhookDispatcherOptions, 'store' | 'send' | 'now' | 'onStoreError'> {
   location: string;
-  endpoints: readonly WebhookEndpoint[];
-  pollInterval: number;
-  timeout: number;
-  maxAttempts: number;
-  retryDelay: number;
-  maxRetryDelay: number;
-  expiringWithin: number;
-  logger: Logger;
   onStoreError(error: Error): void;
 }
 
