@@ -1,6 +1,6 @@
 import type { ProblemError } from '../http/error-catalogue.ts';
 import { parseDuration } from '../http/units.ts';
-import type { KeySettings } from '../keys/key-record.ts';
+import type { KeySettings, LeakAction } from '../keys/key-record.ts';
 import { checkApiName, checkCertFingerprint, checkCertificatePem, checkCidr, checkEach, checkQuota, checkRate, checkScope, checkSigningKeyPem, type SettingCheck } from '../routes/key-setting-checks.ts';
 import type { KeySettingsUpdate } from '../store/key-store.ts';
 import { AdminProblem } from './admin-problems.ts';
@@ -27,6 +27,8 @@ export interface KeySettingsBody {
   certificate?: string;
   /** A PEM public key for signed requests (RFC 9421), as with `keys create --signing-key`; null unbinds. */
   signingKey?: string | null;
+  /** The key's own leak and anomaly action (the schema allows only `LEAK_ACTIONS`); null: inherit. */
+  leakAction?: LeakAction | null;
   metadata?: Record<string, unknown>;
   expiresIn?: string;
   expiresAt?: string | null;
@@ -74,6 +76,7 @@ export function checkedSettings(body: KeySettingsBody, now: number): KeySettings
     changes.certFingerprint = checks.take('certFingerprint', nullable(body.certFingerprint, checkCertFingerprint));
   }
   if (body.signingKey !== undefined) changes.signingKey = checks.take('signingKey', nullable(body.signingKey, checkSigningKeyPem));
+  if (body.leakAction !== undefined) changes.leakAction = body.leakAction;
   if (body.metadata !== undefined) changes.metadata = body.metadata;
   if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
     checks.refuse('expiresIn', 'give expiresIn or expiresAt, not both');

@@ -73,7 +73,8 @@ describe('parseKeysFile', () => {
     rateLimit: 100/s burst 200
     quota: 10000/day
     expiresAt: 2030-01-01T00:00:00Z
-    metadata: { team: web }`);
+    metadata: { team: web }
+    leakAction: quarantine`);
     assert.deepEqual(parsed.keys[0]?.settings, {
       name: 'web-1',
       tags: ['frontend'],
@@ -85,7 +86,10 @@ describe('parseKeysFile', () => {
       quota: '10000/day',
       expiresAt: Date.parse('2030-01-01T00:00:00Z'),
       metadata: { team: 'web' },
+      leakAction: 'quarantine',
     });
+    assert.equal(file('keys:\n  - { name: web-2 }').keys[0]?.settings.leakAction, null, 'left out: inherit');
+    assert.throws(() => file('keys:\n  - { name: web-3, leakAction: delete }'), /keys\[0\] \(web-3\)\.leakAction: expected one of notify, quarantine, revoke/);
   });
 
   it('names every problem: the entry, the field, what was expected and found', () => {

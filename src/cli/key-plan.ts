@@ -13,7 +13,7 @@ import type { DeclaredKey, KeysFile } from './keys-file.ts';
  */
 
 /** The settings `apply` compares and sets, in the order a diff lists them. */
-const DECLARED_SETTINGS = ['name', 'tags', 'scopes', 'apis', 'allowedCidrs', 'certFingerprint', 'rateLimit', 'quota', 'expiresAt', 'metadata'] as const satisfies readonly (keyof KeySettings)[];
+const DECLARED_SETTINGS = ['name', 'tags', 'scopes', 'apis', 'allowedCidrs', 'certFingerprint', 'rateLimit', 'quota', 'expiresAt', 'metadata', 'leakAction'] as const satisfies readonly (keyof KeySettings)[];
 
 export interface SettingChange {
   setting: (typeof DECLARED_SETTINGS)[number];

@@ -2,7 +2,7 @@ import { parseDuration } from '../http/units.ts';
 import { UsageError } from './cli-support.ts';
 import { createCidrMatcher, InvalidCidrError } from '../http/cidr.ts';
 import { checkApiName, checkCertFingerprint, checkQuota, checkRate, checkScope } from '../routes/key-setting-checks.ts';
-import { TAG_PATTERN } from '../keys/key-record.ts';
+import { LEAK_ACTIONS, TAG_PATTERN, type LeakAction } from '../keys/key-record.ts';
 
 /**
  * Validation of what a person types for key settings; each message names the flag. The checks
@@ -111,4 +111,14 @@ export function parseApis(values: readonly string[] | undefined, configured: rea
     if (configured !== null && !configured.includes(api)) throw new UsageError(`--api: expected one of the APIs of the config (${configured.join(', ')}), found ${JSON.stringify(api)}`);
   }
   return apis;
+}
+
+/**
+ * `--leak-action notify|quarantine|revoke|inherit`: the key's own action on a leak report or an
+ * anomaly finding, over its tags' and the global default; `inherit` (or no flag) clears it.
+ */
+export function parseLeakAction(value: string | undefined, flag = '--leak-action'): LeakAction | null {
+  if (value === undefined || value === 'inherit') return null;
+  if (!(LEAK_ACTIONS as readonly string[]).includes(value)) throw new UsageError(`${flag}: expected one of ${LEAK_ACTIONS.join(', ')} or inherit, found ${JSON.stringify(value.slice(0, 40))}`);
+  return value as LeakAction;
 }

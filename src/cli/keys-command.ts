@@ -4,16 +4,17 @@ import { CLI_ACTOR } from '../store/audit-log.ts';
 import { collect, printJson, printJsonObject, UsageError, type StoreFlags } from './cli-support.ts';
 import { storeOptions, withStore } from './command-store.ts';
 import { formatKeyDetail, formatKeyTable, publicKeyView } from './key-output.ts';
-import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseScopes, parseTag, parseTags, parseApis } from './key-settings-flags.ts';
+import { parseAllowedCidrs, parseCertFingerprint, parseExpiresIn, parseGrace, parseKeyName, parseQuotaFlag, parseRateFlag, parseReason, parseScopes, parseTag, parseTags, parseApis, parseLeakAction } from './key-settings-flags.ts';
 import { readCertificateFingerprint, readSigningKeyFile } from './certificate-file.ts';
 import { describeLimits } from './key-limits-output.ts';
 import { keysExportCommand } from './keys-export-command.ts';
 import { keysImportCommand } from './keys-import-command.ts';
 import { keysQuarantineCommand, keysReleaseCommand } from './keys-quarantine-command.ts';
+import { keysLeakActionCommand } from './keys-leak-action-command.ts';
 
 const SHOWN_ONCE = 'Store it now: the key is shown only this once and cannot be recovered.';
 
-/** `portcullis keys create|list|show|revoke|quarantine|release|rotate|export|import`, in that order in the help. */
+/** `portcullis keys create|list|show|revoke|quarantine|release|leak-action|rotate|export|import`, in that order in the help. */
 export function keysCommand(): Command {
   const keys = new Command('keys');
   keysCreateCommand(keys);
@@ -22,6 +23,7 @@ export function keysCommand(): Command {
   keysRevokeCommand(keys);
   keysQuarantineCommand(keys);
   keysReleaseCommand(keys);
+  keysLeakActionCommand(keys);
   keysRotateCommand(keys);
   keysExportCommand(keys);
   keysImportCommand(keys);
@@ -41,8 +43,9 @@ function keysCreateCommand(keys: Command): Command {
     .option('--rate <rate>', 'rate limit for this key instead of limits.keyRate, such as 100/s or "100/s burst 200"')
     .option('--quota <quota>', 'request quota for this key instead of limits.keyQuota, such as 10000/day or 300000/month')
     .option('--api <name>', 'an API of the gateway (apis[].name) the key may be used on (repeatable); default: every API', collect)
+    .option('--leak-action <action>', 'this key\'s own action on a leak report or anomaly finding (notify, quarantine or revoke), over its tags\' and the default; default: inherit')
     .option('--json', 'print one JSON object with id and key')
-    .action(async (options: StoreFlags & { name: string; tag?: string[]; scope?: string[]; api?: string[]; expiresIn?: string; allowIp?: string[]; certFingerprint?: string; cert?: string; signingKey?: string; rate?: string; quota?: string; json?: boolean }) => {
+    .action(async (options: StoreFlags & { name: string; tag?: string[]; scope?: string[]; api?: string[]; expiresIn?: string; allowIp?: string[]; certFingerprint?: string; cert?: string; signingKey?: string; rate?: string; quota?: string; leakAction?: string; json?: boolean }) => {
       const now = Date.now();
       if (options.cert !== undefined && options.certFingerprint !== undefined) throw new UsageError('keys create: give --cert FILE or --cert-fingerprint SHA256, not both');
       const certFingerprint = options.cert !== undefined ? await readCertificateFingerprint(options.cert, '--cert') : parseCertFingerprint(options.certFingerprint);
@@ -57,6 +60,7 @@ function keysCreateCommand(keys: Command): Command {
         rateLimit: parseRateFlag(options.rate),
         quota: parseQuotaFlag(options.quota),
         apis: parseApis(options.api, null),
+        leakAction: parseLeakAction(options.leakAction),
       };
       // The one key command that may create the store: the first key of a new deployment.
       await withStore(

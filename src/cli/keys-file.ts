@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { parseCidr } from '../http/cidr.ts';
-import { TAG_PATTERN, type KeyRecord, type KeySettings } from '../keys/key-record.ts';
+import { LEAK_ACTIONS, TAG_PATTERN, type KeyRecord, type KeySettings, type LeakAction } from '../keys/key-record.ts';
 import { checkApiName, checkCertFingerprint, checkQuota, checkRate, checkScope, type SettingCheck } from '../routes/key-setting-checks.ts';
 import { readYamlSource } from '../config/yaml-source.ts';
 import { ConfigError } from '../config/config-error.ts';
@@ -18,6 +18,7 @@ import { JSON_SCHEMA_VERSION, UsageError } from './cli-support.ts';
  *         tags: [frontend]
  *         scopes: [orders:read]
  *         apis: [orders]               # the gateway's APIs it may be used on (left out: every API)
+ *         leakAction: quarantine       # its own action on leak reports and anomalies (left out: its tags', else the default)
  *         allowedCidrs: [10.0.0.0/8]
  *         certFingerprint: 5f1c…       # 64 hex digits
  *         rateLimit: 100/s burst 200
@@ -43,7 +44,7 @@ export interface KeysFile {
   keys: DeclaredKey[];
 }
 
-const KEY_FIELDS = new Set(['id', 'name', 'tags', 'scopes', 'apis', 'allowedCidrs', 'certFingerprint', 'rateLimit', 'quota', 'expiresAt', 'metadata']);
+const KEY_FIELDS = new Set(['id', 'name', 'tags', 'scopes', 'apis', 'allowedCidrs', 'certFingerprint', 'rateLimit', 'quota', 'expiresAt', 'metadata', 'leakAction']);
 const ID_PATTERN = /^[a-z][a-z0-9]{0,15}_[A-Za-z0-9]{1,64}$/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
@@ -159,6 +160,7 @@ export function readDeclaredKey(entry: Record<string, unknown>, where: string, e
     quota: reader.canonical('quota', checkQuota),
     expiresAt: reader.time('expiresAt'),
     metadata: reader.object('metadata'),
+    leakAction: reader.text('leakAction', (value) => (LEAK_ACTIONS.includes(value as LeakAction) ? null : `expected one of ${LEAK_ACTIONS.join(', ')}`)) as LeakAction | null,
   };
   return { key: reader.problems.length > 0 ? null : { id, settings, where }, problems: reader.problems };
 }
@@ -218,6 +220,7 @@ function declaredEntry(record: KeyRecord): Record<string, unknown> {
   if (record.tags.length > 0) entry.tags = record.tags;
   if (record.scopes.length > 0) entry.scopes = record.scopes;
   if (record.apis.length > 0) entry.apis = record.apis;
+  if (record.leakAction !== null) entry.leakAction = record.leakAction;
   if (record.allowedCidrs.length > 0) entry.allowedCidrs = record.allowedCidrs;
   if (record.certFingerprint !== null) entry.certFingerprint = record.certFingerprint;
   if (record.rateLimit !== null) entry.rateLimit = record.rateLimit;

@@ -19,6 +19,11 @@ export interface KeyRecord {
   signingKey: string | null;
   /** The gateway's APIs the key may be used on (keys/key-apis.ts); empty: every API. */
   apis: string[];
+  /**
+   * The key's own action on a leak report or an anomaly finding, over its tags' and the
+   * global default (keys/tag-actions.ts `actionForKey`); null: inherit.
+   */
+  leakAction: LeakAction | null;
   /** Rate policy such as `100/s`; null means the gateway's default. */
   rateLimit: string | null;
   /** Quota policy such as `10000/day`; null means the gateway's default. */
@@ -52,11 +57,23 @@ export interface KeySettings {
   signingKey?: string | null;
   /** The APIs the key may be used on; absent or empty: every API. */
   apis?: string[];
+  /** The key's own leak and anomaly action; absent or null: inherit (tags, then the global default). */
+  leakAction?: LeakAction | null;
   rateLimit: string | null;
   quota: string | null;
   metadata: Record<string, unknown>;
   expiresAt: number | null;
 }
+
+/**
+ * What a leak report or an anomaly finding does to a key: an audit entry only (`notify`), a
+ * quarantine (403 `key_quarantined` until released), or a revocation. Leak reports never do
+ * less than quarantine (keys/tag-actions.ts).
+ */
+export type LeakAction = 'notify' | 'quarantine' | 'revoke';
+
+/** Every leak action, weakest first. */
+export const LEAK_ACTIONS: readonly LeakAction[] = ['notify', 'quarantine', 'revoke'];
 
 export type KeyStatus = 'active' | 'quarantined' | 'revoked' | 'expired';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { loadConfig } from '../app/config.ts';
 import { ConfigError } from '../config/config-error.ts';
-import { actionForTags, readTagActions, tagActionsOption } from './tag-actions.ts';
+import { actionForKey, actionForTags, readTagActions, tagActionsOption } from './tag-actions.ts';
 
 const STRENGTH = ['quarantine', 'revoke'] as const;
 type LeakAction = (typeof STRENGTH)[number];
@@ -20,6 +20,17 @@ describe('tag actions', () => {
     assert.equal(actionForTags(['internal'], 'quarantine', tagActions, STRENGTH), 'revoke');
     assert.equal(actionForTags(['public', 'internal'], 'quarantine', tagActions, STRENGTH), 'revoke');
     assert.equal(actionForTags(['internal', 'public'], 'quarantine', tagActions, STRENGTH), 'revoke', 'whatever the order of the tags');
+  });
+
+  it('takes a key\'s own action over its tags\' and the default; one the source lacks is its weakest', () => {
+    const tagActions = readTagActions<LeakAction>('leaks.alerts.tagActions', ['public=quarantine', 'internal=revoke']);
+    assert.equal(actionForKey({ tags: ['internal'], leakAction: null }, 'quarantine', tagActions, STRENGTH), 'revoke', 'inherits: the tags');
+    assert.equal(actionForKey({ tags: [], leakAction: null }, 'quarantine', tagActions, STRENGTH), 'quarantine', 'inherits: the default');
+    assert.equal(actionForKey({ tags: ['internal'], leakAction: 'quarantine' }, 'revoke', tagActions, STRENGTH), 'quarantine', 'weaker than its tag');
+    assert.equal(actionForKey({ tags: ['public'], leakAction: 'revoke' }, 'quarantine', tagActions, STRENGTH), 'revoke', 'stronger than its tag');
+    assert.equal(actionForKey({ tags: ['internal'], leakAction: 'notify' }, 'revoke', tagActions, STRENGTH), 'quarantine', 'notify on a leak report holds the key');
+    const anomaly = ['notify', 'quarantine', 'revoke'] as const;
+    assert.equal(actionForKey({ tags: ['internal'], leakAction: 'notify' }, 'revoke', new Map([['internal', 'revoke' as const]]), anomaly), 'notify');
   });
 
   it('names the field when a tag is given two actions; the same one twice is fine', () => {

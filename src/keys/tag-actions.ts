@@ -4,9 +4,9 @@ import { TAG_PATTERN } from './key-record.ts';
 
 /**
  * Actions chosen by a key's tags, as `TAG=ACTION` config lists (`public=quarantine`): what a leak
- * report does to a key, per tag, over the option's global default. Tags, not a field of each key:
- * a key's tags are already in every store and every key command, so an operator sets the action
- * for a class of keys (publishable, internal) once.
+ * report does to a key, per tag, over the option's global default. Tags set the action for a
+ * class of keys (publishable, internal) once; a key's own `leakAction` overrides both for that
+ * key alone (`actionForKey`).
  */
 
 /** The schema of a `TAG=ACTION` list, empty by default, each entry checked by pattern. */
@@ -40,4 +40,18 @@ export function actionForTags<Action extends string>(tags: readonly string[], fa
     if (action !== undefined && (strongest === null || strength.indexOf(action) > strength.indexOf(strongest))) strongest = action;
   }
   return strongest ?? fallback;
+}
+
+/**
+ * The action for a key: its own (`leakAction`, set per key) over its tags' (`actionForTags`)
+ * over `fallback`, the option's global default. The most specific setting wins, so an operator
+ * can weaken one key below its tags (a test key a scanner keeps reporting) as well as harden
+ * it. A source whose actions do not include the key's own (`notify` on a leak report, which
+ * always holds the key) takes its weakest action instead: the key's choice, as near as the
+ * source allows.
+ */
+export function actionForKey<Action extends string>(record: { readonly tags: readonly string[]; readonly leakAction: string | null }, fallback: Action, tagActions: ReadonlyMap<string, Action>, strength: readonly Action[]): Action {
+  const own = record.leakAction;
+  if (own === null) return actionForTags(record.tags, fallback, tagActions, strength);
+  return strength.includes(own as Action) ? (own as Action) : (strength[0] as Action);
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import type { AnomalyFinding, KeyProfileWrite } from './anomaly-store.ts';
 import { CLI_ACTOR } from './audit-log.ts';
+import { keyStatus } from '../keys/key-record.ts';
 import { openKeyStore } from './open-key-store.ts';
 import type { Store } from './store.ts';
 import { keyRow } from '../../test/support/key-rows.ts';
@@ -74,6 +75,20 @@ function anomalyStoreSuite(open: () => Promise<Store>): void {
     assert.deepEqual(results.map(([result]) => result!.recorded).sort(), [false, true]);
     const actions = (await node.listAuditEntries({ target: key.id })).map((entry) => entry.action);
     assert.deepEqual(actions, ['key.quarantined', 'key.anomaly', 'key.created']);
+  });
+
+  it('keeps the countries of several nodes (earliest first use, latest use) and reads them back only when asked; a country stored by another node is no finding', async () => {
+    await node.recordKeyProfiles([profile('k1', { countries: [{ country: 'NL', firstSeen: T0 + 10, lastSeen: T0 + 50 }, { country: 'JP', firstSeen: T0 + 20, lastSeen: T0 + 20 }] })]);
+    await other.recordKeyProfiles([profile('k1', { countries: [{ country: 'NL', firstSeen: T0 + 5, lastSeen: T0 + 30 }, { country: 'US', firstSeen: T0 + 60, lastSeen: T0 + 60 }] })]);
+    const [loaded] = await node.loadKeyProfiles({ limit: 10, networksPerKey: 10, countriesPerKey: 10 });
+    assert.deepEqual(loaded?.countries, [{ country: 'US', firstSeen: T0 + 60, lastSeen: T0 + 60 }, { country: 'NL', firstSeen: T0 + 5, lastSeen: T0 + 50 }, { country: 'JP', firstSeen: T0 + 20, lastSeen: T0 + 20 }]);
+    assert.equal((await node.loadKeyProfiles({ limit: 10, networksPerKey: 10 }))[0]?.countries, undefined, 'not read without countriesPerKey');
+    const key = await node.createKey(keyRow('key_countries'), T0, CLI_ACTOR);
+    await other.recordKeyProfiles([profile(key.id, { countries: [{ country: 'NL', firstSeen: T0, lastSeen: T0 }] })]);
+    const evidence = (country: string) => ({ country, network: '203.0.113.0/24', address: '203.0.113.5', knownCountries: 1 });
+    assert.deepEqual((await node.recordAnomalyFindings([finding(key.id, { kind: 'new_country', evidence: evidence('NL') })]))[0]?.recorded, false, 'another node saw it');
+    assert.deepEqual((await node.recordAnomalyFindings([finding(key.id, { kind: 'new_country', evidence: evidence('BR') })]))[0]?.recorded, true);
+    assert.equal(keyStatus((await node.getKeyById(key.id))!, T0 + 3 * HOUR), 'quarantined');
   });
 
   it('a network new to one node but stored by another is no finding', async () => {

@@ -5,16 +5,24 @@
  */
 
 /** What a key's traffic can look like when it is not its owner's (src/limits/anomaly/key-profile.ts). */
-export type AnomalyKind = 'new_network' | 'many_addresses' | 'rate_spike' | 'denial_spike';
+export type AnomalyKind = 'new_network' | 'many_addresses' | 'rate_spike' | 'denial_spike' | 'new_country';
 
 /** What a finding does to its key: an audit entry only, a quarantine (403 `key_quarantined`), or a revocation. */
 export type AnomalyAction = 'notify' | 'quarantine' | 'revoke';
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['new_network', 'many_addresses', 'rate_spike', 'denial_spike'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['new_network', 'many_addresses', 'rate_spike', 'denial_spike', 'new_country'];
 
 /** A network a key was used from (`203.0.113.0/24`, `2001:db8:1::/48`) and when it last was. */
 export interface ProfileNetwork {
   network: string;
+  lastSeen: number;
+}
+
+/** A country a key was used from (ISO 3166-1 alpha-2, `anomaly.countries`) and when it last was. */
+export interface ProfileCountry {
+  country: string;
+  /** When it was first seen (the store keeps the earliest any node wrote). */
+  firstSeen: number;
   lastSeen: number;
 }
 
@@ -34,6 +42,8 @@ export interface KeyProfileWrite {
   denialBaseline: number;
   /** The networks seen since the last write (with their last use); the store adds them to the key's. */
   networks: ProfileNetwork[];
+  /** The countries seen since the last write (with `anomaly.countries`); absent or empty: none. */
+  countries?: ProfileCountry[];
 }
 
 /** A stored profile, read at start: its newest networks first. */
@@ -44,6 +54,8 @@ export interface KeyProfileQuery {
   limit: number;
   /** At most this many networks per profile, the most recently seen. */
   networksPerKey: number;
+  /** At most this many countries per profile, the most recently seen; absent or 0: none read. */
+  countriesPerKey?: number;
 }
 
 /** One finding, as a node made it. */
@@ -73,7 +85,8 @@ export interface AnomalyStore {
   loadKeyProfiles(query: KeyProfileQuery): Promise<StoredKeyProfile[]>;
   /**
    * Records each finding unless one of its key, kind and window is there already (or, for
-   * `new_network`, the network is among the key's stored ones: another node has seen it); a
+   * `new_network` or `new_country`, the network or country is among the key's stored ones:
+   * another node has seen it); a
    * new one gets a `key.anomaly` audit entry with its evidence and then its action (quarantine
    * or revoke, each audited as usual and carried by the change feed).
    */
@@ -105,6 +118,11 @@ export function newNetworkOf(finding: AnomalyFinding): string | null {
   return finding.kind === 'new_network' && typeof finding.evidence.network === 'string' ? finding.evidence.network : null;
 }
 
+/** The country of a `new_country` finding, or null for another kind: like a network, one another node has stored for the key is no finding. */
+export function newCountryOf(finding: AnomalyFinding): string | null {
+  return finding.kind === 'new_country' && typeof finding.evidence.country === 'string' ? finding.evidence.country : null;
+}
+
 /** The actor of every change anomaly detection makes. */
 export const ANOMALY_ACTOR = Object.freeze({ actor: 'anomaly-detection', address: null });
 
@@ -114,7 +132,18 @@ export const ANOMALY_ACTOR = Object.freeze({ actor: 'anomaly-detection', address
  */
 export const MAX_STORED_NETWORKS = 1024;
 
+/**
+ * The countries the store keeps per key, the most recently seen (there are about 250 codes:
+ * in practice every country a key was used from).
+ */
+export const MAX_STORED_COUNTRIES = 256;
+
 /** Keeps the newest `limit` networks of a profile, newest first. */
 export function newestNetworks(networks: ProfileNetwork[], limit: number): ProfileNetwork[] {
   return networks.sort((a, b) => b.lastSeen - a.lastSeen || (a.network < b.network ? -1 : 1)).slice(0, limit);
+}
+
+/** A profile's countries, newest first. */
+export function newestCountries(countries: ProfileCountry[]): ProfileCountry[] {
+  return countries.sort((a, b) => b.lastSeen - a.lastSeen || (a.country < b.country ? -1 : 1));
 }

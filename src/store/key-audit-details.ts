@@ -8,7 +8,7 @@ import type { AuditActor } from './audit-log.ts';
  * described the same way whatever database holds it. Never the key or its digest.
  */
 
-const settingNames = ['name', 'tags', 'scopes', 'allowedCidrs', 'certFingerprint', 'signingKey', 'apis', 'rateLimit', 'quota', 'metadata', 'expiresAt'] as const satisfies readonly (keyof KeySettings)[];
+const settingNames = ['name', 'tags', 'scopes', 'allowedCidrs', 'certFingerprint', 'signingKey', 'apis', 'leakAction', 'rateLimit', 'quota', 'metadata', 'expiresAt'] as const satisfies readonly (keyof KeySettings)[];
 
 /** A new key's settings (and, for a rotation's replacement, the key it replaces). */
 export function keyCreationDetails(record: KeyRecord, rotatedFrom?: string): string {

@@ -39,6 +39,7 @@ export function replacementSettings(old: KeyRecord) {
     certFingerprint: old.certFingerprint,
     signingKey: old.signingKey,
     apis: old.apis,
+    leakAction: old.leakAction,
     rateLimit: old.rateLimit,
     quota: old.quota,
     metadata: old.metadata,

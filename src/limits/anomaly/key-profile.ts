@@ -31,7 +31,12 @@ const BASELINE_WEIGHT = 1 / 60;
 /** The most distinct addresses a profile holds for its current minute, whatever the thresholds. */
 const MAX_ADDRESSES_PER_MINUTE = 4096;
 
-const KIND_INDEX: Readonly<Record<AnomalyKind, number>> = { new_network: 0, many_addresses: 1, rate_spike: 2, denial_spike: 3 };
+const KIND_INDEX: Readonly<Record<AnomalyKind, number>> = { new_network: 0, many_addresses: 1, rate_spike: 2, denial_spike: 3, new_country: 4 };
+/**
+ * Countries remembered per key (with `anomaly.countries`), the most recently used; a key used
+ * from more roams, and a new country says nothing for it.
+ */
+export const MAX_COUNTRIES_PER_KEY = 32;
 
 /** A finding a request brought: what kind, and the evidence. */
 export interface DetectedAnomaly {
@@ -59,6 +64,12 @@ export class KeyProfile {
   readonly networks = new Map<number, number>();
   /** Networks used since the profile was last written. */
   readonly touched = new Set<number>();
+  /** Country (ISO 3166-1 alpha-2) → the last minute it was used in, oldest use first; empty unless `anomaly.countries`. */
+  readonly countries = new Map<string, number>();
+  /** When the profile began learning countries (its first country, from any node); -1: not yet. */
+  countriesSince = -1;
+  /** Countries used since the profile was last written, with when each was first seen here. */
+  readonly touchedCountries = new Map<string, number>();
   /** The minute in progress (its start), and what it has seen so far. */
   minute = -1;
   requests = 0;
@@ -67,7 +78,7 @@ export class KeyProfile {
   /** Whether the minute in progress brought a finding: such a minute does not teach the baselines. */
   flagged = false;
   /** The window of the last finding of each kind (KIND_INDEX), -1 for none. */
-  readonly lastFindingWindow = [-1, -1, -1, -1];
+  readonly lastFindingWindow = [-1, -1, -1, -1, -1];
   /** Whether it changed since it was last written. */
   dirty = false;
 

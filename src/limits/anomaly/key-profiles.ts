@@ -1,6 +1,7 @@
 import type { IpAddress } from '../../http/ip-address.ts';
-import type { KeyProfileWrite, ProfileNetwork, StoredKeyProfile } from '../../store/anomaly-store.ts';
-import { KeyProfile, MINUTE_MS, rounded, type AnomalySettings, type DetectedAnomaly } from './key-profile.ts';
+import type { KeyProfileWrite, ProfileCountry, ProfileNetwork, StoredKeyProfile } from '../../store/anomaly-store.ts';
+import { KeyProfile, MAX_COUNTRIES_PER_KEY, MINUTE_MS, rounded, type AnomalySettings, type DetectedAnomaly } from './key-profile.ts';
+import type { CountryLookup } from './country-lookup.ts';
 import { formatNetwork, networkOf, parseNetwork } from './network-prefix.ts';
 
 /**
@@ -18,7 +19,11 @@ import { formatNetwork, networkOf, parseNetwork } from './network-prefix.ts';
  * - `rate_spike`: more requests in the minute than `minRequestsPerMinute` and than `rateMultiple`
  *   times its usual rate (so a thief running at 10× is seen within the minute, as soon as the count passes);
  * - `denial_spike`: at least `minDenialsPerMinute` answers 4xx in the minute, and a share of
- *   4xx of at least `denialRatio` (`anomaly.denialPercent`; or twice its usual share).
+ *   4xx of at least `denialRatio` (`anomaly.denialPercent`; or twice its usual share);
+ * - `new_country` (once `useCountries` gave it a lookup, `anomaly.countries`): from a country the
+ *   key was never used from, once it has learned countries for `learningWindow` (unless it has
+ *   been used from `MAX_COUNTRIES_PER_KEY` or more). A request from a new country is reported as
+ *   that, its evidence naming the network too, rather than also as `new_network`.
  * Times are the requests' own (`now`), so tests drive it with a fake clock.
  */
 export class KeyProfiles {
@@ -28,6 +33,8 @@ export class KeyProfiles {
   readonly #profiles = new Map<string, KeyProfile>();
   /** Profiles changed since the last `takeChanged`, each once. */
   #changed: KeyProfile[] = [];
+  /** The country of an address, once loaded (`anomaly.countries`); null: countries are not looked at. */
+  #countryOf: CountryLookup | null = null;
 
   constructor(settings: AnomalySettings, maxKeys: number) {
     this.#settings = settings;
@@ -36,6 +43,11 @@ export class KeyProfiles {
 
   get size(): number {
     return this.#profiles.size;
+  }
+
+  /** From now on, learns and judges the country of each request's address. */
+  useCountries(lookup: CountryLookup): void {
+    this.#countryOf = lookup;
   }
 
   /** The profile of a key, if it is held (tests, evidence). */
@@ -54,8 +66,15 @@ export class KeyProfiles {
     if (denied) profile.denials++;
     if (profile.addresses.size <= profile.addressThreshold(this.#settings)) profile.addresses.add(address);
     const network = networkOf(ip);
+    // A network's country is looked up once per minute of use: the lookup's ranges are /24s or wider.
+    const country = this.#countryOf !== null && profile.networks.get(network) !== profile.minute ? this.#countryOf(ip) : null;
     const isNew = this.#useNetwork(profile, network, now);
+    const isNewCountry = country !== null && this.#useCountry(profile, country, now);
     if (now - profile.firstSeen < this.#settings.learningWindow) return null;
+    if (isNewCountry && now - profile.countriesSince >= this.#settings.learningWindow) {
+      const found = this.#detect(profile, 'new_country', now, since, { country, network: formatNetwork(network), address, knownCountries: profile.countries.size - 1 });
+      if (found !== null) return found;
+    }
     if (isNew) {
       const found = this.#detect(profile, 'new_network', now, since, { network: formatNetwork(network), address, knownNetworks: profile.networks.size - 1 });
       if (found !== null) return found;
@@ -85,7 +104,17 @@ export class KeyProfiles {
       }
       profile.touched.clear();
       const { keyId, firstSeen, updatedAt, activeMinutes, rateBaseline, addressBaseline, denialBaseline } = profile;
-      return { keyId, firstSeen, updatedAt, activeMinutes, rateBaseline, addressBaseline, denialBaseline, networks };
+      const write: KeyProfileWrite = { keyId, firstSeen, updatedAt, activeMinutes, rateBaseline, addressBaseline, denialBaseline, networks };
+      if (profile.touchedCountries.size > 0) {
+        const countries: ProfileCountry[] = [];
+        for (const [country, countryFirstSeen] of profile.touchedCountries) {
+          const lastSeen = profile.countries.get(country);
+          if (lastSeen !== undefined) countries.push({ country, firstSeen: countryFirstSeen, lastSeen });
+        }
+        profile.touchedCountries.clear();
+        write.countries = countries;
+      }
+      return write;
     });
   }
 
@@ -111,7 +140,15 @@ export class KeyProfiles {
       }
       // Oldest first, so the newest end up last, as uses put them.
       for (let index = saved.networks.length - 1; index >= 0; index--) this.#restoreNetwork(profile, saved.networks[index] as ProfileNetwork);
+      const countries = saved.countries ?? [];
+      for (let index = countries.length - 1; index >= 0; index--) this.#restoreCountry(profile, countries[index] as ProfileCountry);
     }
+  }
+
+  #restoreCountry(profile: KeyProfile, saved: ProfileCountry): void {
+    profile.countriesSince = profile.countriesSince < 0 ? saved.firstSeen : Math.min(profile.countriesSince, saved.firstSeen);
+    if (profile.countries.has(saved.country) || profile.countries.size >= MAX_COUNTRIES_PER_KEY) return;
+    profile.countries.set(saved.country, saved.lastSeen - (saved.lastSeen % MINUTE_MS));
   }
 
   #restoreNetwork(profile: KeyProfile, saved: ProfileNetwork): void {
@@ -154,6 +191,22 @@ export class KeyProfiles {
     if (lastSeen !== undefined) networks.delete(network);
     networks.set(network, now - (now % MINUTE_MS));
     profile.touched.add(network);
+    return lastSeen === undefined && !roams;
+  }
+
+  /** Records a use of the country; true when the key had never been used from it and does not roam. */
+  #useCountry(profile: KeyProfile, country: string, now: number): boolean {
+    const { countries } = profile;
+    const lastSeen = countries.get(country);
+    const minute = now - (now % MINUTE_MS);
+    if (lastSeen === minute) return false;
+    if (profile.countriesSince < 0) profile.countriesSince = now;
+    const roams = lastSeen === undefined && countries.size >= MAX_COUNTRIES_PER_KEY;
+    if (roams) countries.delete(countries.keys().next().value as string);
+    if (lastSeen !== undefined) countries.delete(country);
+    countries.set(country, minute);
+    // The store keeps the earliest first use any node wrote, so a known country's `now` changes nothing there.
+    if (!profile.touchedCountries.has(country)) profile.touchedCountries.set(country, now);
     return lastSeen === undefined && !roams;
   }
 

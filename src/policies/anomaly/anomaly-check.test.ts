@@ -6,8 +6,9 @@ import type { AnomalySettings } from '../../limits/anomaly/key-profile.ts';
 import { KeyProfiles } from '../../limits/anomaly/key-profiles.ts';
 import { ANOMALY_KINDS, type AnomalyAction, type AnomalyFinding } from '../../store/anomaly-store.ts';
 import type { CachedKey } from '../../verify/key-verifier.ts';
+import type { LeakAction } from '../../keys/key-record.ts';
 import type { RequestContext } from '../request-context.ts';
-import { actionForTags } from './anomaly-config.ts';
+import { actionForKey } from './anomaly-config.ts';
 import { AnomalyCheck } from './anomaly-check.ts';
 import { fakeContext, fakeKey } from '../../../test/support/fake-context.ts';
 import { scriptedKeys, scriptedRequests, seededRandom } from '../../../test/support/scripted-traffic.ts';
@@ -140,8 +141,8 @@ describe('anomaly detection on a scripted day of traffic (fake clock)', () => {
 });
 
 describe('AnomalyCheck', () => {
-  function learnedCheck(tags: string[] = []) {
-    const key = fakeKey({ id: 'key_x', tags });
+  function learnedCheck(tags: string[] = [], leakAction: LeakAction | null = null) {
+    const key = fakeKey({ id: 'key_x', tags, leakAction });
     const recorded = new RecordedFindings(new Map([['key_x', key]]));
     const check = new AnomalyCheck({ profiles: new KeyProfiles({ ...SETTINGS, learningWindow: HOUR }, 10), recorder: recorded, actions: { action: 'notify', tagActions: new Map<string, AnomalyAction>([['low', 'quarantine'], ['high', 'revoke']]) } });
     for (let minute = 0; minute < 70; minute++) send(check, key, '198.51.100.7', DAY_START + minute * MINUTE, 0);
@@ -161,7 +162,18 @@ describe('AnomalyCheck', () => {
       const { key, check, recorded } = learnedCheck(tags);
       send(check, key, '203.0.113.9', DAY_START + 80 * MINUTE, 0);
       assert.deepEqual(recorded.findings.map((finding) => [finding.kind, finding.action]), [['new_network', action]]);
-      assert.equal(actionForTags(tags, { action: 'notify', tagActions: new Map([['low', 'quarantine'], ['high', 'revoke']]) }), action);
+      assert.equal(actionForKey({ tags, leakAction: null }, { action: 'notify', tagActions: new Map([['low', 'quarantine'], ['high', 'revoke']]) }), action);
+    });
+  }
+
+  // The key's own action wins over its tags' and the default, whether stronger or weaker.
+  const ownActions: Array<[string[], LeakAction, AnomalyAction]> = [[[], 'quarantine', 'quarantine'], [['low'], 'revoke', 'revoke'], [['high'], 'notify', 'notify'], [['high'], 'quarantine', 'quarantine']];
+  for (const [tags, own, action] of ownActions) {
+    it(`a key tagged [${tags.join(', ')}] with its own action ${own} gets ${action}`, () => {
+      const { key, check, recorded } = learnedCheck(tags, own);
+      send(check, key, '203.0.113.9', DAY_START + 80 * MINUTE, 0);
+      assert.deepEqual(recorded.findings.map((finding) => [finding.kind, finding.action]), [['new_network', action]]);
+      assert.equal(key.record.revokedAt !== null, action === 'revoke');
     });
   }
 

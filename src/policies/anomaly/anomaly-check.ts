@@ -3,7 +3,7 @@ import type { KeyRecord } from '../../keys/key-record.ts';
 import type { DetectedAnomaly } from '../../limits/anomaly/key-profile.ts';
 import type { KeyProfiles } from '../../limits/anomaly/key-profiles.ts';
 import type { Check, CheckResult, RequestContext } from '../request-context.ts';
-import { actionForTags, type AnomalyPolicySettings } from './anomaly-config.ts';
+import { actionForKey, type AnomalyPolicySettings } from './anomaly-config.ts';
 import type { AnomalyRecorder } from './anomaly-recorder.ts';
 
 export interface AnomalyCheckOptions {
@@ -27,7 +27,7 @@ function isLive(record: KeyRecord): boolean {
  * observed once: here when every check passed it, in `onDenial` when a check refused it after
  * the key was matched (with its 4xx counted); an upstream 4xx answer is counted in
  * `onUpstreamResponse`. A finding is handed to the recorder, which writes it off the request
- * path; its action (by the key's tags) reaches this and every node through the store and the
+ * path; its action (the key's own, else by its tags) reaches this and every node through the store and the
  * change feed (a quarantined key gets 403 `key_quarantined` from key-policy, stage 7).
  */
 export class AnomalyCheck implements Check {
@@ -64,6 +64,6 @@ export class AnomalyCheck implements Check {
 
   #report(record: KeyRecord, detected: DetectedAnomaly | null): void {
     if (detected === null) return;
-    this.#recorder.report({ ...detected, action: actionForTags(record.tags, this.#actions) });
+    this.#recorder.report({ ...detected, action: actionForKey(record, this.#actions) });
   }
 }

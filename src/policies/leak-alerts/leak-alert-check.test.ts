@@ -96,6 +96,19 @@ describe('LeakAlertCheck', () => {
     assert.deepEqual(quarantined.calls, [], 'already quarantined, as its tag asks');
   });
 
+  it('takes the key\'s own action over its tags\' and the default; its notify holds the key (quarantine)', async () => {
+    const tagActions = new Map<string, LeakAlertAction>([['publishable', 'quarantine'], ['internal', 'revoke']]);
+    const hardened = fakeStore({ tags: ['publishable'], leakAction: 'revoke' });
+    await checkWith(hardened.store, 'quarantine', tagActions).run(alert(BODY));
+    assert.deepEqual(hardened.calls.map((call) => call.split(' by ')[0]), ['revoke key_1'], 'over its tag and the default');
+    const softened = fakeStore({ tags: ['internal'], leakAction: 'quarantine' });
+    await checkWith(softened.store, 'revoke', tagActions).run(alert(BODY));
+    assert.deepEqual(softened.calls.map((call) => call.split(' by ')[0]), ['quarantine key_1'], 'weaker than its tag and the default');
+    const notify = fakeStore({ tags: ['internal'], leakAction: 'notify' });
+    await checkWith(notify.store, 'revoke', tagActions).run(alert(BODY));
+    assert.deepEqual(notify.calls.map((call) => call.split(' by ')[0]), ['quarantine key_1'], 'a leak report never does less than quarantine');
+  });
+
   it('answers 400 for a signed body that is not an alert, and 503 when the store fails', async () => {
     const { store } = fakeStore();
     assert.equal(((await checkWith(store).run(alert('{}'))) as { code: string }).code, 'request_invalid');

@@ -3,7 +3,7 @@ import { denial } from '../../http/error-catalogue.ts';
 import { continueIfAwaited } from '../../http/expect-continue.ts';
 import { bodyTooLarge, readBoundedBody } from '../../http/request-body.ts';
 import { digestKey } from '../../keys/key-digest.ts';
-import { actionForTags } from '../../keys/tag-actions.ts';
+import { actionForKey } from '../../keys/tag-actions.ts';
 import type { AuditActor } from '../../store/audit-log.ts';
 import type { KeyStore } from '../../store/key-store.ts';
 import { ANSWERED, type Check, type CheckResult, type RequestContext } from '../request-context.ts';
@@ -131,7 +131,7 @@ export class LeakAlertCheck implements Check {
       const record = await store.getKeyByDigest(digestKey(reported.token));
       verdicts.push({ token_raw: reported.token, token_type: reported.type, label: record === null ? 'false_positive' : 'true_positive' });
       if (record === null) continue;
-      const action = actionForTags(record.tags, fallback, tagActions, LEAK_ALERT_ACTIONS);
+      const action = actionForKey(record, fallback, tagActions, LEAK_ALERT_ACTIONS);
       // A key already revoked, or already quarantined, is left as it is: a repeated alert adds no audit entry.
       if (record.revokedAt !== null || (action === 'quarantine' && record.quarantinedAt !== null) || acted.includes(record.id)) continue;
       const evidence = { url: reported.url, source: reported.source };

@@ -16,6 +16,8 @@ const REVOKED = 'pcl_revoked_key';
 const QUARANTINED = 'pcl_quarantined_key';
 const PUBLISHABLE = 'pcl_publishable_key';
 const INTERNAL = 'pcl_internal_key';
+const OWN_REVOKE = 'pcl_own_revoke_key';
+const OWN_QUARANTINE = 'pcl_own_quarantine_key';
 
 /** A store holding three keys in three states, recording what is done to them. */
 function fakeStore(failures = 0) {
@@ -27,6 +29,8 @@ function fakeStore(failures = 0) {
     [digestKey(QUARANTINED), fakeKey({ id: 'key_quarantined', quarantinedAt: 1 }).record],
     [digestKey(PUBLISHABLE), fakeKey({ id: 'key_publishable', tags: ['web', 'publishable'] }).record],
     [digestKey(INTERNAL), fakeKey({ id: 'key_internal', tags: ['publishable', 'internal'] }).record],
+    [digestKey(OWN_REVOKE), fakeKey({ id: 'key_own_revoke', tags: ['publishable'], leakAction: 'revoke' }).record],
+    [digestKey(OWN_QUARANTINE), fakeKey({ id: 'key_own_quarantine', tags: ['internal'], leakAction: 'quarantine' }).record],
   ]);
   const store: PresentedKeyStore = {
     getKeyByDigest: async (digest) => {
@@ -108,6 +112,14 @@ describe('PresentedKeyCheck', () => {
     for (const key of [PUBLISHABLE, INTERNAL, LIVE]) await check.run(presentation(report(key, null)).context);
     await settled(check);
     assert.deepEqual(calls.filter((call) => call !== 'lookup').map((call) => call.split(' (')[0]), ['quarantine key_publishable', 'revoke key_internal', 'revoke key_live']);
+  });
+
+  it('takes the key\'s own action over its tags\' and the default', async () => {
+    const { store, calls } = fakeStore();
+    const { check } = makeCheck(store, { action: 'quarantine', tagActions: new Map([['publishable', 'quarantine'], ['internal', 'revoke']]) });
+    for (const key of [OWN_REVOKE, OWN_QUARANTINE]) await check.run(presentation(report(key, null)).context);
+    await settled(check);
+    assert.deepEqual(calls.filter((call) => call !== 'lookup').map((call) => call.split(' (')[0]), ['revoke key_own_revoke', 'quarantine key_own_quarantine']);
   });
 
   it('answers an unknown, a revoked, a quarantined and a live key with the same status and the same bytes', async () => {

@@ -3,7 +3,7 @@ import { denial, type Denial } from '../../http/error-catalogue.ts';
 import { continueIfAwaited } from '../../http/expect-continue.ts';
 import { bodyTooLarge, readBoundedBody } from '../../http/request-body.ts';
 import { digestKey } from '../../keys/key-digest.ts';
-import { actionForTags } from '../../keys/tag-actions.ts';
+import { actionForKey } from '../../keys/tag-actions.ts';
 import type { LimitOutcome, LimiterBackend } from '../../limits/limiter-backend.ts';
 import type { CompiledRate } from '../../limits/rate-policy.ts';
 import { retryAfterSeconds } from '../../limits/rate-limit-fields.ts';
@@ -162,7 +162,7 @@ export class PresentedKeyCheck implements Check {
   async #handle({ digest, url, address, requestId }: Presentation): Promise<void> {
     const { store, action: fallback, tagActions = NO_TAG_ACTIONS, logger } = this.#options;
     const record = await store.getKeyByDigest(digest);
-    const action = record === null ? fallback : actionForTags(record.tags, fallback, tagActions, PRESENTATION_ACTIONS);
+    const action = record === null ? fallback : actionForKey(record, fallback, tagActions, PRESENTATION_ACTIONS);
     // A key already revoked, or already quarantined, is left as it is: a repeated report adds no audit entry.
     if (record === null || record.revokedAt !== null || (action === 'quarantine' && record.quarantinedAt !== null)) {
       logger.info({ address, requestId, known: record !== null }, 'presented key: nothing to do');

@@ -38,8 +38,11 @@ export const copiedTables: readonly CopiedTable[] = [
   { name: 'usage_denials', key: ['key_id', 'minute', 'code'] },
   { name: 'usage_addresses', key: ['key_id', 'minute', 'address'] },
   { name: 'would_deny_minutes', key: ['minute', 'code', 'api', 'route', 'key_id'] },
+  { name: 'api_usage_minutes', key: ['minute', 'api', 'outcome'] },
+  { name: 'websocket_minutes', key: ['key_id', 'minute'] },
   { name: 'key_profiles', key: ['key_id'] },
   { name: 'key_profile_networks', key: ['key_id', 'network'] },
+  { name: 'key_profile_countries', key: ['key_id', 'country'] },
   { name: 'key_anomaly_findings', key: ['key_id', 'kind', 'window_start'] },
 ];
 
