@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { combineSlices, pairedRatios, ratios, summariseRow } from './report.ts';
+import { combineSlices, formatReport, pairedRatios, ratios, summariseRow } from './report.ts';
 import type { RoundResult } from './report.ts';
 
 function round(requestsPerSecond: number, cpu: number | null): RoundResult {
@@ -30,6 +30,17 @@ describe('ratios between rows', () => {
     assert.equal(ratio?.target, 'gw');
     assert.ok(Math.abs((ratio?.requestsPerSecond ?? 0) - 0.57) < 1e-9);
     assert.ok(Math.abs((ratio?.paired.requestsPerSecond ?? 0) - 0.95) < 1e-9);
+  });
+
+  it('prints one ratio per row it is compared with (alsoCompareTo), skipping rows that did not run', () => {
+    const rows = [
+      summariseRow({ name: 'bare-h2', description: '', compareTo: null }, [round(8_000, 60)]),
+      summariseRow({ name: 'tls', description: '', compareTo: null }, [round(10_000, 50)]),
+      summariseRow({ name: 'h2', description: '', compareTo: 'bare-h2', alsoCompareTo: ['tls', 'not-run'] }, [round(6_000, 70)]),
+    ];
+    const found = ratios(rows).map((ratio) => [ratio.target, ratio.baseline, ratio.requestsPerSecond]);
+    assert.deepEqual(found, [['h2', 'bare-h2', 0.75], ['h2', 'tls', 0.6]]);
+    assert.match(formatReport(rows, ratios(rows)), /^h2 \/ tls: req\/s 0\.60, /m);
   });
 
   it('has no paired CPU ratio when a round has no CPU figure, and refuses rows without rounds', () => {

@@ -19,6 +19,8 @@ export interface RowSummary {
   name: string;
   description: string;
   compareTo: string | null;
+  /** More rows it is compared with, each a ratio line of its own. */
+  alsoCompareTo?: readonly string[];
   /** Medians over the rounds, each metric on its own. */
   median: { requestsPerSecond: number; p50Ms: number; p99Ms: number; serverCpuUsPerRequest: number | null; loopDelay: LoopDelay | null };
   /** Failed requests summed over all rounds; anything but 0 makes the row suspect. */
@@ -94,7 +96,7 @@ export function combineSlices(slices: readonly RoundResult[]): RoundResult {
 }
 
 export function summariseRow(
-  row: { name: string; description: string; compareTo: string | null },
+  row: { name: string; description: string; compareTo: string | null; alsoCompareTo?: readonly string[] },
   rounds: RoundResult[],
 ): RowSummary {
   const cpu = rounds.map((round) => round.serverCpuUsPerRequest);
@@ -102,6 +104,7 @@ export function summariseRow(
     name: row.name,
     description: row.description,
     compareTo: row.compareTo,
+    ...(row.alsoCompareTo === undefined ? {} : { alsoCompareTo: row.alsoCompareTo }),
     median: {
       requestsPerSecond: median(rounds.map((round) => round.figures.requestsPerSecond)),
       p50Ms: median(rounds.map((round) => round.figures.latencyMs.p50)),
@@ -125,21 +128,23 @@ export function ratios(rows: readonly RowSummary[]): Ratio[] {
   const byName = new Map(rows.map((row) => [row.name, row]));
   const result: Ratio[] = [];
   for (const row of rows) {
-    const baseline = row.compareTo === null ? undefined : byName.get(row.compareTo);
-    if (baseline === undefined) continue;
-    result.push({
-      target: row.name,
-      baseline: baseline.name,
-      requestsPerSecond: row.median.requestsPerSecond / baseline.median.requestsPerSecond,
-      p99: row.median.p99Ms / baseline.median.p99Ms,
-      serverCpuPerRequest: row.median.serverCpuUsPerRequest === null || baseline.median.serverCpuUsPerRequest === null
-        ? null
-        : row.median.serverCpuUsPerRequest / baseline.median.serverCpuUsPerRequest,
-      paired: pairedRatios(row.rounds, baseline.rounds),
-      loopDelayDeltaMs: row.median.loopDelay === null || baseline.median.loopDelay === null
-        ? null
-        : { maxMs: row.median.loopDelay.maxMs - baseline.median.loopDelay.maxMs, p99Ms: row.median.loopDelay.p99Ms - baseline.median.loopDelay.p99Ms },
-    });
+    for (const name of [row.compareTo, ...(row.alsoCompareTo ?? [])]) {
+      const baseline = name === null ? undefined : byName.get(name);
+      if (baseline === undefined) continue;
+      result.push({
+        target: row.name,
+        baseline: baseline.name,
+        requestsPerSecond: row.median.requestsPerSecond / baseline.median.requestsPerSecond,
+        p99: row.median.p99Ms / baseline.median.p99Ms,
+        serverCpuPerRequest: row.median.serverCpuUsPerRequest === null || baseline.median.serverCpuUsPerRequest === null
+          ? null
+          : row.median.serverCpuUsPerRequest / baseline.median.serverCpuUsPerRequest,
+        paired: pairedRatios(row.rounds, baseline.rounds),
+        loopDelayDeltaMs: row.median.loopDelay === null || baseline.median.loopDelay === null
+          ? null
+          : { maxMs: row.median.loopDelay.maxMs - baseline.median.loopDelay.maxMs, p99Ms: row.median.loopDelay.p99Ms - baseline.median.loopDelay.p99Ms },
+      });
+    }
   }
   return result;
 }

@@ -66,9 +66,14 @@ export interface WrkRun {
 
 /** The path of wrk on PATH, or null. */
 export function findWrk(): string | null {
+  return findExecutable('wrk');
+}
+
+/** The path of the executable `name` on PATH, or null. */
+export function findExecutable(name: string): string | null {
   for (const directory of (process.env['PATH'] ?? '').split(delimiter)) {
     if (directory === '') continue;
-    const candidate = join(directory, 'wrk');
+    const candidate = join(directory, name);
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;

@@ -15,12 +15,15 @@
  * Usage: node bench/peers/bare-proxy.ts <port> <upstream origin>
  *   (or BARE_PROXY_PORT / BARE_PROXY_UPSTREAM; port 0 picks a free port).
  *   With BARE_PROXY_TLS_CERT and BARE_PROXY_TLS_KEY (PEM files) it listens with TLS, using
- *   node:https's defaults; bench/peers/bare-tls-proxy.ts sets them.
+ *   node:https's defaults; bench/peers/bare-tls-proxy.ts sets them. With BARE_PROXY_HTTP2=1
+ *   as well it listens with `http2.createSecureServer({ allowHTTP1: true })` (ALPN h2 and
+ *   http/1.1); bench/peers/bare-h2-proxy.ts sets it.
  * Prints `listening <port>` once it accepts connections.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { createSecureServer, type Http2ServerRequest } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
@@ -191,22 +194,64 @@ function forward(req: IncomingMessage, res: ProxiedResponse): void {
   }, exchange);
 }
 
+/**
+ * An HTTP/2 request as the HTTP/1.1 proxy above reads it: pseudo-headers dropped, `:authority`
+ * as `Host` (first, where an HTTP/1.1 client puts it), and a body without `content-length`
+ * marked chunked (forward() then streams it). The least any HTTP/2-to-HTTP/1.1 proxy must do;
+ * Portcullis does the same and checks more (src/http/http2-request-headers.ts).
+ */
+function forwardHttp2(req: IncomingMessage, res: ProxiedResponse): void {
+  if (req.httpVersionMajor === 2) {
+    const raw = req.rawHeaders;
+    const headers: string[] = [];
+    let authority: string | null = null;
+    let hasLength = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string;
+      if (name.charCodeAt(0) === 58 /* : */) {
+        if (name === ':authority') authority = raw[i + 1] as string;
+        continue;
+      }
+      if (name === 'content-length') hasLength = true;
+      headers.push(name, raw[i + 1] as string);
+    }
+    if (authority !== null) headers.unshift('host', authority);
+    if (!hasLength && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders) headers.push('transfer-encoding', 'chunked');
+    // `rawHeaders` is a getter on Http2ServerRequest's prototype: an own property shadows it.
+    Object.defineProperty(req, 'rawHeaders', { value: headers });
+  }
+  forward(req, res);
+}
+
 const tlsCert = process.env['BARE_PROXY_TLS_CERT'];
 const tlsKey = process.env['BARE_PROXY_TLS_KEY'];
+const http2 = process.env['BARE_PROXY_HTTP2'] === '1';
 const serverOptions = { keepAlive: true, keepAliveTimeout: 60_000 };
+if (http2 && (tlsCert === undefined || tlsKey === undefined)) {
+  process.stderr.write('BARE_PROXY_HTTP2 needs BARE_PROXY_TLS_CERT and BARE_PROXY_TLS_KEY\n');
+  process.exit(2);
+}
 const server = tlsCert !== undefined && tlsKey !== undefined
-  ? createTlsServer({ ...serverOptions, cert: readFileSync(tlsCert), key: readFileSync(tlsKey) }, forward)
+  ? http2
+    // Node's HTTP/2 defaults (100 concurrent streams per connection), HTTP/1.1 beside it.
+    ? createSecureServer({ allowHTTP1: true, cert: readFileSync(tlsCert), key: readFileSync(tlsKey) }, forwardHttp2 as never)
+    : createTlsServer({ ...serverOptions, cert: readFileSync(tlsCert), key: readFileSync(tlsKey) }, forward)
   : createServer(serverOptions, forward);
-server.keepAliveTimeout = 60_000;
-server.headersTimeout = 65_000;
-server.requestTimeout = 0;
+// Where node:http reads them (the HTTP/1.1 side of the HTTP/2 server too).
+Object.assign(server, { keepAliveTimeout: 60_000, headersTimeout: 65_000, requestTimeout: 0 });
+const sessions = new Set<{ destroy(): void }>();
+server.on('session', (session: { destroy(): void; once(event: 'close', listener: () => void): void }) => {
+  sessions.add(session);
+  session.once('close', () => sessions.delete(session));
+});
 server.listen(port, '127.0.0.1', function announce() {
   process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
 });
 
 function shutDown(): void {
   server.close();
-  server.closeAllConnections();
+  if ('closeAllConnections' in server) server.closeAllConnections();
+  for (const session of sessions) session.destroy();
   void pool.destroy();
 }
 process.on('SIGTERM', shutDown);

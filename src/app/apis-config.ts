@@ -30,6 +30,7 @@ export interface ApisSettings {
 const UPSTREAM_KEYS = ['url', 'urls', 'balance', 'connections', 'connectTimeout', 'headersTimeout', 'bodyTimeout', 'keepAliveTimeout'] as const;
 const TLS_KEYS = ['ca', 'cert', 'key', 'servername', 'insecureSkipVerify'] as const;
 const OPENAPI_KEYS = ['file', 'basePath', 'unknownQueryParameters', 'strict'] as const;
+const RESPONSE_CHECK_KEYS = ['sampleRate', 'maxBodySize'] as const;
 
 /** An option's schema without what only a top-level option has (its default, flag and description). */
 function schemaOf(option: OptionSchema | undefined): OptionSchema {
@@ -58,7 +59,10 @@ const API_ITEM: OptionSchema = {
     pathPrefix: { type: 'string', format: 'base-path' },
     stripPrefix: { type: 'boolean' },
     upstream: upstreamSchema,
-    openapi: objectOf(Object.fromEntries(OPENAPI_KEYS.map((key) => [key, schemaOf(routesConfig.options[`openapi.${key}`])]))),
+    openapi: objectOf({
+      ...Object.fromEntries(OPENAPI_KEYS.map((key) => [key, schemaOf(routesConfig.options[`openapi.${key}`])])),
+      responseChecks: objectOf(Object.fromEntries(RESPONSE_CHECK_KEYS.map((key) => [key, schemaOf(routesConfig.options[`openapi.responseChecks.${key}`])]))),
+    }),
     routes: schemaOf(routesConfig.options.routes),
     reportOnly: { type: 'array', items: { type: 'string', enum: [...ROUTE_REPORTABLE_POLICIES] }, uniqueItems: true },
   },
@@ -70,7 +74,7 @@ interface RawApi {
   pathPrefix?: string;
   stripPrefix?: boolean;
   upstream: Partial<Omit<RawUpstreamOptions, 'passiveHealth' | 'tls'>> & { passiveHealth?: Partial<RawUpstreamOptions['passiveHealth']>; tls?: Partial<RawUpstreamOptions['tls']> };
-  openapi?: Partial<RoutesSettings['openapi']>;
+  openapi?: Partial<Omit<RoutesSettings['openapi'], 'responseChecks'>> & { responseChecks?: Partial<Record<(typeof RESPONSE_CHECK_KEYS)[number], unknown>> };
   routes?: unknown[];
   reportOnly?: string[];
 }
@@ -90,7 +94,7 @@ export const apisConfig: ConfigFragment<ApisSettings> = {
       default: [],
       items: API_ITEM,
       description:
-        'Several APIs behind one gateway, each `{name, hosts, pathPrefix, stripPrefix, upstream, openapi, routes, reportOnly}`. A request goes to the first API that matches it: by host name (its one `Host` header, without port, in any letter case) — an exact name before a wildcard `*.example.com`, a longer wildcard before a shorter one, a host before none — then by the longest `pathPrefix` (whole segments); none matches: 404 `api_not_found`. `name` (lower case, as `keys create --api` names it) labels metrics and logs. `hosts` (default: any) and `pathPrefix` (default: any path) are the match; `stripPrefix: true` removes the prefix from the path before the API\'s routes are matched and the request is forwarded (`/orders/1` reaches the upstream as `/1`). `upstream` takes the options of `upstream.*` (`url` or `urls`, `balance`, `passiveHealth`, `connections`, the timeouts, `tls`); those it leaves out are the top-level ones, except the URLs and `tls`, which are the API\'s own. `openapi` (`file`, `basePath`, `unknownQueryParameters`, `strict`) and `routes` are as the top-level options, for this API only (`openapi.refMap` is shared). `reportOnly` (any of scopes, input-validation, rate-limits, quotas) puts those policies in report mode on every operation of this API, as `reportOnly.policies` does on every API. With `apis` set, `upstream.url`, `upstream.urls`, `openapi.file` and `routes` must be unset. Unset: one API named `default` that matches every request, made of the top-level options. Set in the config file; README.md has an example.',
+        'Several APIs behind one gateway, each `{name, hosts, pathPrefix, stripPrefix, upstream, openapi, routes, reportOnly}`. A request goes to the first API that matches it: by host name (its one `Host` header, without port, in any letter case) — an exact name before a wildcard `*.example.com`, a longer wildcard before a shorter one, a host before none — then by the longest `pathPrefix` (whole segments); none matches: 404 `api_not_found`. `name` (lower case, as `keys create --api` names it) labels metrics and logs. `hosts` (default: any) and `pathPrefix` (default: any path) are the match; `stripPrefix: true` removes the prefix from the path before the API\'s routes are matched and the request is forwarded (`/orders/1` reaches the upstream as `/1`). `upstream` takes the options of `upstream.*` (`url` or `urls`, `balance`, `passiveHealth`, `connections`, the timeouts, `tls`); those it leaves out are the top-level ones, except the URLs and `tls`, which are the API\'s own. `openapi` (`file`, `basePath`, `unknownQueryParameters`, `strict`, `responseChecks: {sampleRate, maxBodySize}`) and `routes` are as the top-level options, for this API only (`openapi.refMap` is shared; what an API leaves out of `openapi` is the top-level value). `reportOnly` (any of scopes, input-validation, rate-limits, quotas) puts those policies in report mode on every operation of this API, as `reportOnly.policies` does on every API. With `apis` set, `upstream.url`, `upstream.urls`, `openapi.file` and `routes` must be unset. Unset: one API named `default` that matches every request, made of the top-level options. Set in the config file; README.md has an example.',
     },
   },
   read(document, { cwd }) {
@@ -115,7 +119,7 @@ function refuseTopLevelApi(document: ConfigDocument): void {
 }
 
 function readApi(api: RawApi, field: string, document: ConfigDocument, cwd: string): ApiSettings {
-  const top = document as unknown as { upstream: RawUpstreamOptions; openapi: RoutesSettings['openapi'] & { refMap: Record<string, string> | null } };
+  const top = document as unknown as { upstream: RawUpstreamOptions; openapi: Omit<RoutesSettings['openapi'], 'responseChecks'> & { refMap: Record<string, string> | null; responseChecks: Record<string, unknown> } };
   const problems: string[] = [];
   const pathPrefix = api.pathPrefix ?? '';
   const stripPrefix = api.stripPrefix ?? false;
@@ -130,7 +134,8 @@ function readApi(api: RawApi, field: string, document: ConfigDocument, cwd: stri
     passiveHealth: { ...top.upstream.passiveHealth, ...api.upstream.passiveHealth },
     tls: { ca: null, cert: null, key: null, servername: null, insecureSkipVerify: false, ...api.upstream.tls },
   };
-  const routes = routesConfig.read({ openapi: { ...top.openapi, file: null, basePath: '', ...api.openapi }, routes: api.routes ?? [] }, { cwd, sourceOf: () => undefined });
+  const openapi = { ...top.openapi, file: null, basePath: '', ...api.openapi, responseChecks: { ...top.openapi.responseChecks, ...api.openapi?.responseChecks } };
+  const routes = routesConfig.read({ openapi, routes: api.routes ?? [] }, { cwd, sourceOf: () => undefined });
   return {
     name: api.name,
     hosts: (api.hosts ?? []).map((host) => host.toLowerCase()),

@@ -29,12 +29,14 @@ export interface RoutesSettings {
     /** Remote URL prefixes and the absolute local paths of their copies. */
     refMap: Record<string, string>;
     strict: boolean;
+    /** Response checks in report mode: the share of requests whose response is compared with the description, and the largest body read for it. */
+    responseChecks: { sampleRate: number; maxBodySize: number };
   };
   routes: RouteRule[];
 }
 
 interface RawRoutes {
-  openapi: Omit<RoutesSettings['openapi'], 'refMap'> & { refMap: Record<string, string> | null };
+  openapi: Omit<RoutesSettings['openapi'], 'refMap' | 'responseChecks'> & { refMap: Record<string, string> | null; responseChecks: { sampleRate: number; maxBodySize: string | number } };
   routes: Array<{ method: string; path: string; scopes: string[]; maxBodySize?: string | number; rate?: string; reportOnly?: string[] }>;
 }
 
@@ -120,6 +122,20 @@ export const routesConfig: ConfigFragment<RoutesSettings> = {
       description:
         'Refuse at start (exit 2) a description whose request schemas use a `format` the gateway has no check for, or a keyword neither JSON Schema nor OpenAPI defines. By default each is named once in a start-up warning and ignored, as OpenAPI allows.',
     },
+    'openapi.responseChecks.sampleRate': {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      default: 0,
+      description:
+        'Response checks, in report mode: the share of requests (0 to 1) whose upstream response is compared with the OpenAPI description, as an early warning of data exposure. A status the operation does not document (nor its range `2XX`, nor `default`) is reported as `response_undocumented_status`; a JSON body (`application/json`, `+json`) is copied as it streams by, up to `openapi.responseChecks.maxBodySize`, and once the response has been sent its properties that the response schema does not declare (and does not allow with `additionalProperties`) are reported as `response_undocumented_field` with their JSON paths (never their values), a body that is not JSON or has another type than documented as `response_schema_mismatch`. Reported like would-denies (`portcullis_would_deny_total{code}`, `portcullis report`, a rate-limited log line); the response itself is never changed or held back. 0: off.',
+    },
+    'openapi.responseChecks.maxBodySize': {
+      type: ['string', 'integer'],
+      format: 'byte-size',
+      default: '64kb',
+      description: 'Largest response body that response checks copy and read (`openapi.responseChecks.sampleRate`); a larger one (by its Content-Length, or once that many bytes went by) is not checked and is counted in `portcullis_response_checks_total{outcome="too_large"}`.',
+    },
     routes: {
       type: 'array',
       default: [],
@@ -147,6 +163,7 @@ export const routesConfig: ConfigFragment<RoutesSettings> = {
         ...raw.openapi,
         file: raw.openapi.file === null ? null : resolve(cwd, raw.openapi.file),
         refMap: Object.fromEntries(Object.entries(raw.openapi.refMap ?? {}).map(([prefix, local]) => [prefix, resolve(cwd, local)])),
+        responseChecks: { sampleRate: raw.openapi.responseChecks.sampleRate, maxBodySize: parseByteSize(raw.openapi.responseChecks.maxBodySize) as number },
       },
       routes: raw.routes.map((rule) => ({
         method: rule.method,

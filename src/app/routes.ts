@@ -45,9 +45,10 @@ function ruleOperation(rule: RouteRule, index: number): Operation {
 
 /** The description's operations; every problem is a ConfigError naming where it is. */
 function documentOperations(file: string, config: RoutesSettings): DescribedOperations {
-  const { basePath, unknownQueryParameters, refMap, strict } = config.openapi;
+  const { basePath, unknownQueryParameters, refMap, strict, responseChecks } = config.openapi;
   try {
-    const compiled = compileOpenApi(file, { basePath, refuseUnknownQuery: unknownQueryParameters === 'refuse', refMap, strict });
+    // Responses are read only for response checks: most descriptions' response schemas are as large as their request schemas.
+    const compiled = compileOpenApi(file, { basePath, refuseUnknownQuery: unknownQueryParameters === 'refuse', refMap, strict, responses: responseChecks.sampleRate > 0 });
     return { operations: [...compiled.operations], unchecked: compiled.unchecked, warnings: compiled.warnings, convertedFrom: compiled.convertedFrom };
   } catch (error) {
     if (error instanceof OpenApiError) throw new ConfigError([`openapi.file: ${error.message}`]);

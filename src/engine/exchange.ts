@@ -6,7 +6,7 @@ import { sendProblem } from '../http/problem-response.ts';
 import type { REPEATED_HEADER } from '../http/raw-headers.ts';
 import { BodyRefusedError, BodyTooLargeError, bodyTooLarge } from '../http/request-body.ts';
 import type { ResolvedClient } from '../http/resolved-client.ts';
-import type { ApiTarget, Check, PresentedCredential, PresentedDpop, RequestContext } from '../policies/request-context.ts';
+import type { ApiTarget, Check, PresentedCredential, PresentedDpop, RequestContext, ResponseBodyTap } from '../policies/request-context.ts';
 import type { Operation } from '../routes/operation.ts';
 import type { CachedKey } from '../verify/key-verifier.ts';
 import type { RequestHeaderScanner } from './request-header-scanner.ts';
@@ -100,6 +100,7 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
   operation: Operation | null = null;
   pathParameters: string[] | null = null;
   forwardBody: Buffer | Readable | null = null;
+  responseTap: ResponseBodyTap | null = null;
 
   // What the request-header scanner found (ScannedRequestHeaders): it runs in the constructor.
   upstreamHeaders: string[] = NOT_SCANNED;
@@ -179,7 +180,9 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.responseBytes += chunk.length;
-    if (!this.res.write(chunk)) {
+    const written = this.res.write(chunk);
+    if (this.responseTap !== null) this.responseTap.data(chunk);
+    if (!written) {
       controller.pause();
       this.res.once('drain', resumeUpstream);
     }
@@ -190,6 +193,11 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
     this.settings.upstream.released(this);
     this.res.end();
     this.settings.observer.exchangeFinished(this, null, null);
+    const tap = this.responseTap;
+    if (tap !== null) {
+      this.responseTap = null;
+      tap.end();
+    }
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -211,6 +219,11 @@ export class Exchange implements RequestContext, Dispatcher.DispatchHandler {
     else if (!this.res.destroyed) sendProblem(this.res, (problem = denialForUpstreamError(error)), this.requestId);
     if (unreachable) this.settings.upstream.failed(this, error);
     this.settings.observer.exchangeFinished(this, problem, error);
+    const tap = this.responseTap;
+    if (tap !== null) {
+      this.responseTap = null;
+      tap.abort();
+    }
   }
 
   /**

@@ -12,6 +12,7 @@ import { FORWARDED_METHODS } from '../http/methods.ts';
 import { problemResponseBytes, sendProblem } from '../http/problem-response.ts';
 import { listenSharingPort, PUBLIC_LISTEN } from './reuse-port-listen.ts';
 import { guardHttp2Sessions, type Http2Flood } from './http2-session-guard.ts';
+import { closeIdleHttp2Sessions } from './http2-idle-sessions.ts';
 import type { Http2Config } from './listener-config.ts';
 import { http2Adapted, http2ServerOptions } from './http2-edge.ts';
 
@@ -125,14 +126,16 @@ export class GatewayServer {
     if (httpEvent === 'secureConnection') this.server.on('secureConnection', track((this.#httpSockets = new Set())));
   }
 
-  /** Follows HTTP/2 connections (for a drain) and holds each to the flood budgets. */
+  /** Follows HTTP/2 connections (for a drain), holds each to the flood budgets and closes it when idle. */
   #watchHttp2(limits: Http2Config, onFlood: GatewayServerOptions['onHttp2Flood']): void {
     const guard = guardHttp2Sessions(limits, onFlood ?? (() => {}));
+    const closeWhenIdle = limits.idleTimeout > 0 ? closeIdleHttp2Sessions(limits.idleTimeout) : null;
     this.server.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
       if (this.#draining) session.close();
       guard(session);
+      closeWhenIdle?.(session);
     });
   }
 

@@ -39,6 +39,8 @@ export interface Http2Config {
   maxResets: number;
   maxPings: number;
   maxSettings: number;
+  /** Milliseconds a connection may stay without an open stream before GOAWAY; 0: no limit. */
+  idleTimeout: number;
 }
 
 interface ServerConfig {
@@ -61,7 +63,7 @@ interface RawListener {
   listen: string | number;
   tls: Omit<TlsConfig, 'cert' | 'key' | 'hstsMaxAge' | 'redirectListen'> & { cert: string | null; key: string | null; hstsMaxAge: unknown; redirectListen: string | number | null };
   server: Record<Exclude<keyof ServerConfig, 'maxConnections'>, unknown> & { maxConnections: number };
-  http2: Omit<Http2Config, 'floodInterval'> & { floodInterval: unknown };
+  http2: Omit<Http2Config, 'floodInterval' | 'idleTimeout'> & { floodInterval: unknown; idleTimeout: unknown };
 }
 
 /** A positive integer option of the `http2` section. */
@@ -98,6 +100,7 @@ export const listenerConfig: ConfigFragment<ListenerSettings> = {
     'http2.maxResets': http2Count(200, 'Streams an HTTP/2 client may reset (RST_STREAM before the response ended) per `http2.floodInterval`; over it the connection gets GOAWAY ENHANCE_YOUR_CALM and is closed (rapid reset, CVE-2023-44487).'),
     'http2.maxPings': http2Count(20, 'PING frames an HTTP/2 client may send per `http2.floodInterval` before its connection is closed.'),
     'http2.maxSettings': http2Count(20, 'SETTINGS frames an HTTP/2 client may send per `http2.floodInterval` (its first included) before its connection is closed.'),
+    'http2.idleTimeout': duration('How long an HTTP/2 connection may stay without an open stream (request) before it gets GOAWAY and is closed; the HTTP/2 counterpart of `server.keepAliveTimeout`. PINGs and SETTINGS do not count as activity; a stream that is open, however slow, keeps the connection. `0s`: idle HTTP/2 connections stay open until the client closes them.', '5s'),
     'server.headersTimeout': duration('Time a client has to send complete request headers (slow-loris protection).', '10s'),
     'server.requestTimeout': duration('Time a client has to send a complete request, body included. `0` disables it (for very large uploads).', '5m'),
     'server.keepAliveTimeout': duration('How long an idle client keep-alive connection is kept open.', '5s'),
@@ -118,7 +121,7 @@ export const listenerConfig: ConfigFragment<ListenerSettings> = {
         maxHeaderSize: parseByteSize(raw.server.maxHeaderSize) as number,
         drainTimeout: milliseconds(raw.server.drainTimeout),
       },
-      http2: { ...raw.http2, floodInterval: milliseconds(raw.http2.floodInterval) },
+      http2: { ...raw.http2, floodInterval: milliseconds(raw.http2.floodInterval), idleTimeout: milliseconds(raw.http2.idleTimeout) },
     };
   },
 };

@@ -4,6 +4,7 @@ import type { RequestContext } from '../policies/request-context.ts';
 import type { Exchange, ExchangeObserver } from './exchange.ts';
 import { ABORTED_OUTCOME, FORWARDED_OUTCOME, type ApiOutcomes, type GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import type { CounterChild } from '../telemetry/fast-metrics.ts';
+import type { ApiUsage } from '../telemetry/api-usage.ts';
 import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
 
 export interface RequestTelemetryOptions {
@@ -14,6 +15,8 @@ export interface RequestTelemetryOptions {
   accessLog: boolean;
   /** Requests by API and outcome (`portcullis_api_requests_total`); absent: not counted. */
   apiOutcomes?: ApiOutcomes;
+  /** Requests by API, minute and outcome for the store (`UsageRecorder.countApis`); absent: not recorded. */
+  apiUsage?: ApiUsage;
 }
 
 /** `/path` of a request target, without the query: a query may hold a key (`keys.queryParameter`). */
@@ -37,6 +40,7 @@ export class RequestTelemetry implements ExchangeObserver {
   readonly #forwarded: CounterChild;
   readonly #aborted: CounterChild;
   readonly #apiOutcomes: ApiOutcomes | null;
+  readonly #apiUsage: ApiUsage | null;
 
   constructor(options: RequestTelemetryOptions) {
     this.#metrics = options.metrics;
@@ -46,12 +50,16 @@ export class RequestTelemetry implements ExchangeObserver {
     this.#forwarded = options.metrics.outcome(FORWARDED_OUTCOME);
     this.#aborted = options.metrics.outcome(ABORTED_OUTCOME);
     this.#apiOutcomes = options.apiOutcomes ?? null;
+    this.#apiUsage = options.apiUsage ?? null;
   }
 
   /** The gateway answered a request with a denial, before forwarding it. */
   denied(context: RequestContext, denial: Denial): void {
     this.#metrics.outcome(denial.code).inc();
-    if (this.#apiOutcomes !== null && context.api !== null) this.#apiOutcomes.child(context.api.index, denial.code).inc();
+    if (context.api !== null) {
+      if (this.#apiOutcomes !== null) this.#apiOutcomes.child(context.api.index, denial.code).inc();
+      if (this.#apiUsage !== null) this.#apiUsage.count(context.api.index, denial.code, context.now);
+    }
     this.#metrics.requestSeconds.observe((performance.now() - context.startedAt) / 1000);
     const key = context.key ?? context.presentedKey;
     if (key !== null) this.#usage.recordDenial(key.record.id, context.clientAddress, context.now, denial.code);
@@ -69,12 +77,15 @@ export class RequestTelemetry implements ExchangeObserver {
     if (problem !== null) metrics.outcome(problem.code).inc();
     else if (error !== null) this.#aborted.inc();
     else this.#forwarded.inc();
-    if (this.#apiOutcomes !== null && exchange.api !== null) this.#apiOutcomes.child(exchange.api.index, outcome).inc();
+    // Counted in the minute the exchange ends; last used as of its arrival.
+    const endedAtWall = exchange.now + (endedAt - exchange.startedAt);
+    if (exchange.api !== null) {
+      if (this.#apiOutcomes !== null) this.#apiOutcomes.child(exchange.api.index, outcome).inc();
+      if (this.#apiUsage !== null) this.#apiUsage.count(exchange.api.index, outcome, endedAtWall);
+    }
     metrics.requestSeconds.observe((endedAt - exchange.startedAt) / 1000);
     const key = exchange.key;
     if (key !== null) {
-      // Counted in the minute the exchange ends; last used as of its arrival.
-      const endedAtWall = exchange.now + (endedAt - exchange.startedAt);
       this.#usage.recordExchange(key.record.id, exchange.clientAddress, exchange.now, endedAtWall, Number(exchange.contentLength) || 0, exchange.responseBytes, problem === null ? null : problem.code, key);
     }
     if (error !== null) this.#logger.debug({ err: error, reqId: exchange.requestId }, 'upstream exchange failed');

@@ -9,6 +9,7 @@ import { sendProblem } from '../http/problem-response.ts';
 import { keyStatus } from '../keys/key-record.ts';
 import type { KeyEvent } from '../store/key-store.ts';
 import { CollectedMetric } from '../telemetry/fast-metrics.ts';
+import type { UsageRecorder } from '../telemetry/usage-recorder.ts';
 import type { CachedKey, KeyVerifier } from '../verify/key-verifier.ts';
 import type { Exchange } from './exchange.ts';
 import type { RequestHandler, Upstream } from './pipeline.ts';
@@ -33,7 +34,11 @@ interface WebSocketTunnelOptions {
   verifier: KeyVerifier;
   registry: Registry;
   logger: Logger;
+  /** Per-key usage: WebSockets opened and the most open at once, per minute (usage-recorder.ts). */
+  usage?: Pick<UsageRecorder, 'recordWebSocketOpened' | 'recordWebSocketsOpen'>;
 }
+
+const MINUTE = 60_000;
 
 /** Close codes (RFC 6455 §7.4.1): the key no longer allows it; unused too long or the node stops; the node cannot vouch for keys. */
 const POLICY_VIOLATION = 1008;
@@ -77,6 +82,11 @@ export class WebSocketTunnels implements Upstream {
   /** WebSockets per key id, handshakes in progress included (the limit counts them). */
   readonly #counts = new Map<string, number>();
   readonly #open = new Map<WebSocketRelay, OpenTunnel>();
+  /** Open WebSockets per key id (upgraded, not closed yet): what usage calls open. */
+  readonly #openPerKey = new Map<string, number>();
+  readonly #usage: NonNullable<WebSocketTunnelOptions['usage']> | null;
+  /** The minute the open counts were last told to usage in (the sweep tells them once a minute). */
+  #usageMinute = 0;
   readonly #sweep: NodeJS.Timeout;
   #closed = false;
 
@@ -86,6 +96,7 @@ export class WebSocketTunnels implements Upstream {
     this.#targets = options.targets;
     this.#verifier = options.verifier;
     this.#logger = options.logger;
+    this.#usage = options.usage ?? null;
     new CollectedMetric(options.registry, 'portcullis_websockets_open', 'Open WebSockets through this node, by key id (`none`: opened without a key).', 'gauge', () => this.#openByKey());
     // Idle time and expiry are checked by one timer for every WebSocket, not one timer each.
     this.#sweep = setInterval(() => this.#sweepOpen(), Math.max(10, Math.min(1000, Math.floor(options.settings.idleTimeout / 4))));
@@ -186,6 +197,11 @@ export class WebSocketTunnels implements Upstream {
     client.write(switchingProtocolsHead(headers));
     const relay = new WebSocketRelay(client, upstream, { maxMessageSize: this.#settings.maxMessageSize, onClosed: (closed) => this.#relayClosed(closed, keyId) });
     this.#open.set(relay, { relay, key: exchange.key });
+    if (keyId !== null) {
+      const open = (this.#openPerKey.get(keyId) ?? 0) + 1;
+      this.#openPerKey.set(keyId, open);
+      this.#usage?.recordWebSocketOpened(keyId, Date.now(), open);
+    }
     exchange.settings.observer.exchangeFinished(exchange, null, null);
   }
 
@@ -236,6 +252,7 @@ export class WebSocketTunnels implements Upstream {
     if (this.#open.size === 0) return;
     const now = performance.now();
     const wallNow = Date.now();
+    this.#tellOpenCounts(wallNow);
     const storeOutOfReach = wallNow > this.#verifier.freshUntil;
     for (const { relay, key } of this.#open.values()) {
       if (relay.closing) continue;
@@ -248,6 +265,22 @@ export class WebSocketTunnels implements Upstream {
   #relayClosed(relay: WebSocketRelay, keyId: string | null): void {
     this.#open.delete(relay);
     this.releaseSlot(keyId);
+    if (keyId === null) return;
+    const open = (this.#openPerKey.get(keyId) ?? 1) - 1;
+    if (open <= 0) this.#openPerKey.delete(keyId);
+    else this.#openPerKey.set(keyId, open);
+  }
+
+  /**
+   * Once in each minute, the open count of every key with open WebSockets, so a minute in
+   * which a key opened none still has its peak (opening one tells usage the new count itself).
+   */
+  #tellOpenCounts(wallNow: number): void {
+    const usage = this.#usage;
+    const minute = wallNow - (wallNow % MINUTE);
+    if (usage === null || minute === this.#usageMinute) return;
+    this.#usageMinute = minute;
+    for (const [keyId, open] of this.#openPerKey) usage.recordWebSocketsOpen(keyId, wallNow, open);
   }
 
   #refuse(exchange: Exchange, problem: Denial): void {

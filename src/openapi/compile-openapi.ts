@@ -7,6 +7,8 @@ import { createOpenApiAjv, type OpenApiVersion } from './openapi-ajv.ts';
 import type { PrepareOptions, PreparedDescription, PreparedOperation, PreparedParameter } from './prepared-description.ts';
 import { runChildSynchronously } from './synchronous-child.ts';
 import { ValidatorOnFirstUse } from './validator-on-first-use.ts';
+import { patternMode } from './ecma-pattern.ts';
+import { ANY_SHAPE, type OperationResponses, type PreparedResponseShape, type ResponseShape } from '../routes/operation-responses.ts';
 
 /**
  * Compiles an OpenAPI description into operations with their validators, at start.
@@ -78,7 +80,7 @@ class OperationCompiler {
     return validator.validate;
   }
 
-  operation(prepared: PreparedOperation): Operation {
+  operation(prepared: PreparedOperation, shapes: readonly ResponseShape[] | null): Operation {
     const specs: Record<'path' | 'query' | 'header', ParameterSpec[]> = { path: [], query: [], header: [] };
     for (const parameter of prepared.parameters) specs[parameter.in].push(parameter.spec);
     const validateParameters = prepared.parameters.length === 0 ? null : this.#onFirstUse(prepared.source, () => this.#ajv.compile(parametersSchema(prepared.parameters)));
@@ -103,8 +105,36 @@ class OperationCompiler {
       rate: prepared.rate,
       ...(prepared.reportOnly.length === 0 ? {} : { reportOnly: new Set(prepared.reportOnly) }),
       validation: { path: specs.path, query: specs.query, headers: specs.header, refuseUnknownQuery, body, validateParameters },
+      ...(shapes === null || prepared.responses == null ? {} : { responses: responsesOf(prepared.responses, shapes) }),
     };
   }
+}
+
+/** An operation's documented responses, their shapes linked. */
+function responsesOf(statuses: ReadonlyArray<readonly [string, number | null]>, shapes: readonly ResponseShape[]): OperationResponses {
+  return { byStatus: new Map(statuses.map(([status, shape]) => [status, shape === null ? null : (shapes[shape] as ResponseShape)])) };
+}
+
+/** A pattern of `patternProperties` as JSON Schema reads it (the Unicode flag where valid); one neither grammar accepts matches nothing. */
+function memberPattern(pattern: string): RegExp {
+  const mode = patternMode(pattern);
+  return mode === null ? /(?!)/ : new RegExp(pattern, mode === 'unicode' ? 'u' : '');
+}
+
+/** The response shapes as a graph of objects (index 0 is ANY_SHAPE), so walking one follows references, not indexes. */
+function linkResponseShapes(prepared: readonly PreparedResponseShape[]): ResponseShape[] {
+  type Mutable = { -readonly [K in keyof ResponseShape]: ResponseShape[K] };
+  const shapes: Mutable[] = prepared.map((shape, index) => (index === 0 ? (ANY_SHAPE as Mutable) : { types: shape.types, properties: new Map(), patterns: [], additional: 'open', items: null }));
+  prepared.forEach((shape, index) => {
+    if (index === 0) return;
+    const linked = shapes[index] as Mutable;
+    const at = (position: number): ResponseShape => shapes[position] as ResponseShape;
+    linked.properties = new Map(shape.properties.map(([name, position]) => [name, at(position)]));
+    linked.patterns = shape.patterns.map(([pattern, position]) => ({ pattern: memberPattern(pattern), shape: at(position) }));
+    linked.additional = typeof shape.additional === 'number' ? at(shape.additional) : shape.additional;
+    linked.items = shape.items === null ? null : at(shape.items);
+  });
+  return shapes;
 }
 
 /** Operations with their validators from a prepared description. Throws OpenApiError. */
@@ -118,7 +148,8 @@ export function compilePrepared(prepared: PreparedDescription, options: OpenApiO
     }
   }
   const compiler = new OperationCompiler(ajv, options);
-  const operations = prepared.operations.map((operation) => compiler.operation(operation));
+  const shapes = prepared.responseShapes === undefined ? null : linkResponseShapes(prepared.responseShapes);
+  const operations = prepared.operations.map((operation) => compiler.operation(operation, shapes));
   // `$id`, anchors and dynamic references are resolved by ajv alone: compile now, so a dangling one stops the start.
   if (prepared.compileAtStart) for (const validator of compiler.validators) validator.compiled();
   return { version: prepared.version, convertedFrom: prepared.convertedFrom, operations, unchecked: [...prepared.unchecked], warnings: [...prepared.warnings] };
@@ -126,7 +157,7 @@ export function compilePrepared(prepared: PreparedDescription, options: OpenApiO
 
 /** Loads and compiles the description at `path`. Throws OpenApiError naming the location of the first problem. */
 export function compileOpenApi(path: string, options: OpenApiOptions): CompiledOpenApi {
-  const answer = runChildSynchronously(PREPARER, { path, options: { refMap: options.refMap, strict: options.strict } }, LOAD_TIMEOUT_MS) as DescriptionAnswer;
+  const answer = runChildSynchronously(PREPARER, { path, options: { refMap: options.refMap, strict: options.strict, responses: options.responses === true } }, LOAD_TIMEOUT_MS) as DescriptionAnswer;
   if ('failure' in answer) {
     if (answer.failure.where !== null) throw new OpenApiError(answer.failure.where, answer.failure.message);
     throw new Error(answer.failure.message);

@@ -9,6 +9,8 @@ import { createOpenApiAjv, type OpenApiVersion } from './openapi-ajv.ts';
 import { OperationReader, type OperationDescription, type ParameterDescription } from './operation-descriptions.ts';
 import { SchemaFindings } from './schema-findings.ts';
 import { SchemaPreparation } from './schema-preparation.ts';
+import { ResponseShapeCompiler } from './response-shapes.ts';
+import type { PreparedResponseShape } from '../routes/operation-responses.ts';
 
 /**
  * The first half of compiling a description, done where the whole description can be held
@@ -21,6 +23,8 @@ import { SchemaPreparation } from './schema-preparation.ts';
 export interface PrepareOptions extends LoadOptions {
   /** Refuse formats and keywords the gateway cannot check, instead of ignoring them. */
   readonly strict: boolean;
+  /** Also read what each operation's responses document (response checks, response-shapes.ts). */
+  readonly responses?: boolean;
 }
 
 export interface PreparedParameter {
@@ -49,6 +53,8 @@ export interface PreparedOperation {
   readonly reportOnly: readonly string[];
   readonly parameters: readonly PreparedParameter[];
   readonly body: { readonly required: boolean; readonly mediaTypes: readonly PreparedMediaType[] } | null;
+  /** With `responses`: its documented status keys, each with its JSON body's shape (an index in `responseShapes`) or null; null when not read or none. */
+  readonly responses?: ReadonlyArray<readonly [string, number | null]> | null;
 }
 
 export interface PreparedDescription {
@@ -63,6 +69,8 @@ export interface PreparedDescription {
   readonly unchecked: readonly string[];
   /** Patterns, formats and keywords checked differently or not at all (schema-findings.ts). */
   readonly warnings: readonly string[];
+  /** With `responses`: the shapes operations' responses refer to by index (0: anything). */
+  readonly responseShapes?: readonly PreparedResponseShape[];
 }
 
 class DescriptionPreparer {
@@ -170,8 +178,13 @@ export async function prepareDescription(path: string, options: PrepareOptions):
   const version = reader.version();
   const ajv = createOpenApiAjv(version);
   const preparer = new DescriptionPreparer(set, (uri) => ajv.opts.uriResolver.resolve('', uri));
-  // Parameter types are read before preparation points `$ref`s at addresses.
-  const operations = reader.operations().map((description) => preparer.operation(description));
+  const descriptions = reader.operations();
+  // Response shapes and parameter types are read before preparation points `$ref`s at addresses.
+  const shapes = options.responses === true ? new ResponseShapeCompiler(set, version) : null;
+  const operations = descriptions.map((description) => {
+    const prepared = preparer.operation(description);
+    return shapes === null ? prepared : { ...prepared, responses: shapes.responses(description.where) };
+  });
   const findings = new SchemaFindings(ajv, options.strict);
   const preparation = new SchemaPreparation(set, version, findings, preparer.addressOf);
   for (const root of preparer.roots.values()) preparation.prepare(root);
@@ -184,5 +197,5 @@ export async function prepareDescription(path: string, options: PrepareOptions):
       throw new OpenApiError(`${set.describe(location)}${error?.instancePath ?? ''}`, `invalid schema: ${error?.message ?? 'does not match the JSON Schema meta-schema'}`);
     }
   }
-  return { version, convertedFrom, operations, schemas: [...schemas], compileAtStart: preparation.scoped, unchecked: preparer.unchecked, warnings: findings.warnings() };
+  return { version, convertedFrom, operations, schemas: [...schemas], compileAtStart: preparation.scoped, unchecked: preparer.unchecked, warnings: findings.warnings(), ...(shapes === null ? {} : { responseShapes: shapes.shapes }) };
 }

@@ -9,6 +9,7 @@ import type { StoreWrites } from '../store/usage-writes.ts';
 import type { TokenKeyRing } from '../verify/dpop/token-key-ring.ts';
 import type { KeyVerifier } from '../verify/key-verifier.ts';
 import type { ApiTarget, Check } from './request-context.ts';
+import type { ResponseFindings } from './response-findings.ts';
 
 /** The routes the process compiled at start (src/app/routes.ts): the table and its operations. */
 export interface CompiledRoutes {
@@ -58,6 +59,8 @@ export interface PolicyParts {
   readonly quotas: QuotaLedger;
   /** The token signing keys (delegated browser tokens), read from the store on first need. */
   readonly tokenKeys: TokenKeyRing;
+  /** Where response checks report (the would-deny report); absent when no API has them on. */
+  readonly responseFindings?: ResponseFindings;
 }
 
 /**

@@ -126,6 +126,24 @@ export interface RequestContext extends ScannedRequestHeaders {
    * by a later check): usage counts the refusal against it.
    */
   presentedKey: CachedKey | null;
+  /**
+   * Sees a copy of the response body as it streams to the client, then its end: set by a
+   * check's `onUpstreamResponse` (response checks), read by the engine. Absent or null: none.
+   */
+  responseTap?: ResponseBodyTap | null;
+}
+
+/**
+ * What watches a response body go by (response checks): the engine hands it every chunk after
+ * writing it to the client, then the end. It must neither change a chunk nor keep the engine
+ * waiting; work on the body belongs after `end`.
+ */
+export interface ResponseBodyTap {
+  data(chunk: Buffer): void;
+  /** The response was relayed whole. */
+  end(): void;
+  /** The response broke off (the upstream or the client went away). */
+  abort(): void;
 }
 
 /** Returned by a check that has answered the request itself (a CORS preflight): nothing more is sent. */

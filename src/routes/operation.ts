@@ -1,6 +1,7 @@
 import type { ScopeRequirement } from './scopes.ts';
 import type { CompiledRate } from '../limits/rate-policy.ts';
 import type { OperationValidation } from './operation-validation.ts';
+import type { OperationResponses } from './operation-responses.ts';
 
 /** One method on one path template: what the route table finds for a request. Compiled at start. */
 export interface Operation {
@@ -22,6 +23,8 @@ export interface Operation {
    * rule's `reportOnly`): any of ROUTE_REPORTABLE_POLICIES. Absent or empty: as configured globally.
    */
   readonly reportOnly?: ReadonlySet<string>;
+  /** What the description documents about its responses; absent unless response checks are on for its API (`openapi.responseChecks`). */
+  readonly responses?: OperationResponses;
 }
 
 /** The policies that can report on one route only: those that run after the route is known. */

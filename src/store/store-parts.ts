@@ -7,7 +7,7 @@ import type { AuditEvidence } from './key-store.ts';
 import type { NodeHeartbeat, NodeHeartbeatStore } from './node-heartbeats.ts';
 import type { RevokedTokenRecord, RevokedTokenStore } from './revoked-token-store.ts';
 import type { NewTokenSigningKey, TokenSigningKeyRecord, TokenSigningKeyStore } from './token-signing-key-store.ts';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal, WouldDenyMinute, WouldDenyTotal } from './usage-store.ts';
+import type { ApiUsageMinute, ApiUsageStep, UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal, WebSocketMinute, WouldDenyMinute, WouldDenyTotal } from './usage-store.ts';
 
 /** The parts of a `Store` that live in their own modules (one set per dialect). */
 export interface StoreParts {
@@ -93,6 +93,18 @@ export abstract class StoreWithParts implements AnomalyStore, AuditLog, AdminTok
 
   wouldDenyTotals(from: number, to: number, limit: number): Promise<WouldDenyTotal[]> {
     return this.#parts.usage.wouldDenyTotals(from, to, limit);
+  }
+
+  recordApiUsageMinutes(batch: ApiUsageMinute[]): Promise<void> {
+    return this.#parts.usage.recordApiUsageMinutes(batch);
+  }
+
+  apiUsageSteps(from: number, to: number, step: number): Promise<ApiUsageStep[]> {
+    return this.#parts.usage.apiUsageSteps(from, to, step);
+  }
+
+  webSocketSeries(keyId: string, from: number, to: number): Promise<WebSocketMinute[]> {
+    return this.#parts.usage.webSocketSeries(keyId, from, to);
   }
 
   purgeUsageBefore(minute: number): Promise<number> {

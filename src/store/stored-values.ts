@@ -1,7 +1,8 @@
 import type { NewAdminToken } from './admin-token-store.ts';
+import { LEAK_ACTIONS, type LeakAction } from '../keys/key-record.ts';
 import type { AuditActor, NewAuditEntry } from './audit-log.ts';
 import type { KeySettingsUpdate, KeyUsage, NewKey, QuotaUsageDelta } from './key-store.ts';
-import type { UsageMinute, WouldDenyMinute } from './usage-store.ts';
+import type { ApiUsageMinute, UsageMinute, WouldDenyMinute } from './usage-store.ts';
 
 /** A value a store refuses to write (the same on SQLite and PostgreSQL); thrown before anything is written. */
 export class StoredValueError extends RangeError {
@@ -137,6 +138,12 @@ function storedTags(tags: string[]): string[] {
   return checked;
 }
 
+/** A key's own leak action, one of `LEAK_ACTIONS` or null (the column's CHECK, said before the write). */
+function storedLeakAction(action: LeakAction | null): LeakAction | null {
+  if (action !== null && !LEAK_ACTIONS.includes(action)) throw new StoredValueError(`leakAction must be one of ${LEAK_ACTIONS.join(', ')} or null, got ${JSON.stringify(String(action)).slice(0, 40)}`);
+  return action;
+}
+
 /** A new key's row with every value checked and its expiry floored. */
 export function storedNewKey(key: NewKey): NewKey {
   return {
@@ -150,6 +157,7 @@ export function storedNewKey(key: NewKey): NewKey {
     certFingerprint: storedText(key.certFingerprint, 'certFingerprint'),
     signingKey: storedText(key.signingKey ?? null, 'signingKey'),
     apis: storedList(key.apis ?? [], 'apis'),
+    leakAction: storedLeakAction(key.leakAction ?? null),
     rateLimit: storedText(key.rateLimit, 'rateLimit'),
     quota: storedText(key.quota, 'quota'),
     metadata: storedObject(key.metadata, 'metadata'),
@@ -175,6 +183,7 @@ export function storedSettingsUpdate(changes: KeySettingsUpdate): KeySettingsUpd
     const text = changes[field];
     if (text !== undefined) checked[field] = storedText(text, field);
   }
+  if (changes.leakAction !== undefined) checked.leakAction = storedLeakAction(changes.leakAction);
   if (changes.metadata !== undefined) checked.metadata = storedObject(changes.metadata, 'metadata');
   if (changes.expiresAt !== undefined) checked.expiresAt = storedOptionalTime(changes.expiresAt, 'expiresAt');
   return checked;
@@ -247,6 +256,18 @@ export function storedUsageMinutes(batch: readonly UsageMinute[]): UsageMinute[]
       bytesOut: storedCount(usage.bytesOut, 'bytesOut'),
       denials,
       addresses: usage.addresses.map((address) => storedText(address, 'address')),
+      websocketsOpened: storedCount(usage.websocketsOpened ?? 0, 'websocketsOpened'),
+      websocketsPeak: storedCount(usage.websocketsPeak ?? 0, 'websocketsPeak'),
     };
   });
+}
+
+/** A batch of per-API counts as stored: minutes floored, names and outcomes text, counts whole. */
+export function storedApiUsageMinutes(batch: readonly ApiUsageMinute[]): ApiUsageMinute[] {
+  return batch.map((row) => ({
+    minute: storedMinute(row.minute),
+    api: storedText(row.api, 'api'),
+    outcome: storedText(row.outcome, 'outcome'),
+    requests: storedCount(row.requests, 'requests'),
+  }));
 }

@@ -19,6 +19,10 @@ export interface UsageMinute {
   denials: Record<string, number>;
   /** Distinct client addresses seen (bounded per minute by the recorder). */
   addresses: string[];
+  /** WebSockets opened with this key (absent: none). */
+  websocketsOpened?: number;
+  /** The most WebSockets of this key open at once on this node in this minute (absent: none). */
+  websocketsPeak?: number;
 }
 
 /** A key's usage in one minute, merged across nodes. */
@@ -87,6 +91,34 @@ export interface WouldDenyTotal {
   lastMinute: number;
 }
 
+/** One node's requests to one API with one outcome in one minute. */
+export interface ApiUsageMinute {
+  minute: number;
+  /** The API's name (`default` with a single upstream). */
+  api: string;
+  /** `forwarded`, `aborted`, or the error code the gateway answered with. */
+  outcome: string;
+  requests: number;
+}
+
+/** One API's requests in one step of a window (see `apiUsageSteps`), by outcome. */
+export interface ApiUsageStep {
+  api: string;
+  /** Start of the step, ms since the epoch. */
+  at: number;
+  /** Requests by outcome (`forwarded`, `aborted` or an error code); their sum is the step's requests. */
+  outcomes: Record<string, number>;
+}
+
+/** A key's WebSockets in one minute, merged across nodes. */
+export interface WebSocketMinute {
+  minute: number;
+  /** WebSockets opened (the upstream answered 101), summed across nodes. */
+  opened: number;
+  /** The most open at once on one node (a node's count, as `websockets.maxPerKey` is per node). */
+  peak: number;
+}
+
 /** What `usageTotals` ranks keys by. */
 export type UsageRanking = 'requests' | 'denied';
 
@@ -115,6 +147,15 @@ export interface UsageStore {
   recordWouldDenyMinutes(batch: WouldDenyMinute[]): Promise<void>;
   /** Would-denies in `[from, to)` by code, API, route and key, most first, at most `limit`. */
   wouldDenyTotals(from: number, to: number, limit: number): Promise<WouldDenyTotal[]>;
-  /** Deletes usage (and would-denies) older than `minute`; returns the number of minutes rows removed. */
+  /** Adds a batch of per-API counts (summing with what is there). */
+  recordApiUsageMinutes(batch: ApiUsageMinute[]): Promise<void>;
+  /**
+   * Requests per API and outcome in `[from, to)`, summed per step of `step` ms as `usageSteps`
+   * does; ordered by API, then oldest first; steps without traffic are absent.
+   */
+  apiUsageSteps(from: number, to: number, step: number): Promise<ApiUsageStep[]>;
+  /** One key's WebSocket minutes in `[from, to)`, oldest first; minutes without one are absent. */
+  webSocketSeries(keyId: string, from: number, to: number): Promise<WebSocketMinute[]>;
+  /** Deletes usage (and would-denies, per-API and WebSocket minutes) older than `minute`; returns the number of minutes rows removed. */
   purgeUsageBefore(minute: number): Promise<number>;
 }

@@ -1,5 +1,6 @@
 import type { UsageMinute, WouldDenyMinute } from '../store/usage-store.ts';
 import type { UsageWrites } from '../store/usage-writes.ts';
+import { ApiUsage } from './api-usage.ts';
 import { UsageBatchQueue, type DroppedUsage } from './usage-batch-queue.ts';
 
 const MINUTE = 60_000;
@@ -25,6 +26,9 @@ export class UsageBucket {
   bytesOut = 0;
   denials: Record<string, number> | null = null;
   readonly addresses = new Set<string>();
+  /** WebSockets of this key opened in this minute, and the most open at once on this node. */
+  websocketsOpened = 0;
+  websocketsPeak = 0;
   /** Last forwarded request (0 when there was none). */
   lastUsedAt = 0;
   lastUsedAddress = '';
@@ -46,7 +50,12 @@ export class UsageBucket {
   }
 
   toUsageMinute(): UsageMinute {
-    return { keyId: this.keyId, minute: this.minute, requests: this.requests, bytesIn: this.bytesIn, bytesOut: this.bytesOut, denials: this.denials ?? {}, addresses: [...this.addresses] };
+    const usage: UsageMinute = { keyId: this.keyId, minute: this.minute, requests: this.requests, bytesIn: this.bytesIn, bytesOut: this.bytesOut, denials: this.denials ?? {}, addresses: [...this.addresses] };
+    if (this.websocketsPeak > 0) {
+      usage.websocketsOpened = this.websocketsOpened;
+      usage.websocketsPeak = this.websocketsPeak;
+    }
+    return usage;
   }
 }
 
@@ -91,6 +100,8 @@ export class UsageRecorder {
   /** Would-deny rows a flush could not write yet, oldest first. */
   #pendingWouldDenies: WouldDenyMinute[] = [];
   #droppedWouldDenies = 0;
+  /** Requests per API and outcome, once the gateway has named its APIs (`countApis`). */
+  #apis: ApiUsage | null = null;
 
   constructor(store: UsageWrites, options: UsageRecorderOptions) {
     this.#store = store;
@@ -151,6 +162,30 @@ export class UsageRecorder {
     bucket.requests++;
     bucket.addAddress(address);
     bucket.countDenial(code);
+  }
+
+  /** Counts requests per API (by index into `names`) and outcome from now on, written at each flush with the rest. */
+  countApis(names: readonly string[]): ApiUsage {
+    return (this.#apis = new ApiUsage(names));
+  }
+
+  /**
+   * A WebSocket of this key was opened (the upstream answered 101); `open` is how many of the
+   * key's WebSockets are open on this node now, this one included.
+   */
+  recordWebSocketOpened(keyId: string, now: number, open: number): void {
+    const bucket = this.#bucket(keyId, now);
+    bucket.websocketsOpened++;
+    if (open > bucket.websocketsPeak) bucket.websocketsPeak = open;
+  }
+
+  /**
+   * How many of the key's WebSockets are still open on this node: told at least once a minute
+   * while any is, so that a minute in which none was opened still has its peak.
+   */
+  recordWebSocketsOpen(keyId: string, now: number, open: number): void {
+    const bucket = this.#bucket(keyId, now);
+    if (open > bucket.websocketsPeak) bucket.websocketsPeak = open;
   }
 
   /** A request a policy in report mode let through that enforcing would have refused with `code`. */
@@ -229,6 +264,20 @@ export class UsageRecorder {
     }
   }
 
+  /** Writes the per-API rows; those the store could not take are kept for the next flush (counts only add, so none is written twice). */
+  async #writeApiUsage(): Promise<void> {
+    const apis = this.#apis;
+    if (apis === null) return;
+    const rows = apis.take();
+    if (rows.length === 0) return;
+    try {
+      await this.#store.recordApiUsageMinutes(rows);
+    } catch (error) {
+      apis.keep(rows);
+      throw error;
+    }
+  }
+
   async #flushOnce(now: number): Promise<void> {
     const buckets = this.#finished;
     for (const bucket of this.#current.values()) {
@@ -240,7 +289,7 @@ export class UsageRecorder {
     this.#batches.add(buckets);
     const wouldDenies = this.#takeWouldDenies();
     // Both are tried whatever the other did; each keeps what it could not write.
-    const results = await Promise.allSettled([this.#batches.write(), this.#writeWouldDenies(wouldDenies)]);
+    const results = await Promise.allSettled([this.#batches.write(), this.#writeWouldDenies(wouldDenies), this.#writeApiUsage()]);
     const failed = results.find((result) => result.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     if (now - this.#lastPurge >= PURGE_EVERY) {

@@ -84,6 +84,15 @@ export interface KeyUsage {
   totals: { requests: number; denied: number; bytesIn: number; bytesOut: number; distinctAddresses: number };
   denials: Record<string, number>;
   addresses: Array<{ address: string; lastSeen: string; minutes: number }>;
+  /** WebSockets opened with the key and the most open at once on one node (absent from a node older than migration 14). */
+  websockets?: { opened: number; peak: number };
+}
+
+/** `GET /api/usage/apis`: requests per API by outcome, busiest first. */
+export interface ApiUsage {
+  window: string;
+  step: number;
+  apis: Array<{ api: string; requests: number; forwarded: number; denied: number; aborted: number; outcomes: Record<string, number>; points: Array<{ t: string; requests: number; denied: number }> }>;
 }
 
 export interface AuditEntry {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal, WouldDenyMinute, WouldDenyTotal } from '../usage-store.ts';
+import type { ApiUsageMinute, ApiUsageStep, UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal, WebSocketMinute, WouldDenyMinute, WouldDenyTotal } from '../usage-store.ts';
 import { inTransaction } from './postgres-event-log.ts';
-import { storedBound, storedStep, storedUsageMinutes, storedWouldDenyMinutes } from '../stored-values.ts';
+import { storedApiUsageMinutes, storedBound, storedStep, storedUsageMinutes, storedWouldDenyMinutes } from '../stored-values.ts';
 
 /**
  * Every statement of the usage tables. A batch is sent as arrays (`unnest`), one statement per
@@ -53,6 +53,18 @@ const postgresUsageSql = {
     FROM would_deny_minutes WHERE minute >= $1 AND minute < $2 GROUP BY code, api, route, key_id
     ORDER BY requests DESC, code, api, route, key_id LIMIT $3`,
   purgeWouldDenies: 'DELETE FROM would_deny_minutes WHERE minute < $1',
+  // Opened counts add up across nodes and flushes; a peak is one node's, so flushes merge with greatest.
+  upsertWebSockets: `INSERT INTO websocket_minutes AS w (key_id, minute, opened, peak)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) ORDER BY 1, 2
+    ON CONFLICT (key_id, minute) DO UPDATE SET opened = w.opened + excluded.opened, peak = greatest(w.peak, excluded.peak)`,
+  webSocketSeries: 'SELECT minute, opened, peak FROM websocket_minutes WHERE key_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute',
+  purgeWebSockets: 'DELETE FROM websocket_minutes WHERE minute < $1',
+  upsertApiUsage: `INSERT INTO api_usage_minutes AS a (minute, api, outcome, requests)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) ORDER BY 1, 2, 3
+    ON CONFLICT (minute, api, outcome) DO UPDATE SET requests = a.requests + excluded.requests`,
+  apiUsageSteps: `SELECT api, $1::bigint + (minute - $1::bigint) / $3::bigint * $3::bigint AS at, outcome, sum(requests)::bigint AS requests
+    FROM api_usage_minutes WHERE minute >= $1 AND minute < $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+  purgeApiUsage: 'DELETE FROM api_usage_minutes WHERE minute < $1',
   purgeMinutes: 'DELETE FROM usage_minutes WHERE minute < $1',
   purgeDenials: 'DELETE FROM usage_denials WHERE minute < $1',
   purgeAddresses: 'DELETE FROM usage_addresses WHERE minute < $1',
@@ -78,6 +90,7 @@ export class PostgresUsageStore implements UsageStore {
     const minutes: [string[], number[], number[], number[], number[]] = [[], [], [], [], []];
     const denials: [string[], number[], string[], number[]] = [[], [], [], []];
     const addresses: [string[], number[], string[]] = [[], [], []];
+    const sockets: [string[], number[], number[], number[]] = [[], [], [], []];
     // One row per (key, minute) in a statement: ON CONFLICT cannot touch a row twice.
     const merged = new Map<string, UsageMinute>();
     for (const usage of batch) {
@@ -88,12 +101,20 @@ export class PostgresUsageStore implements UsageStore {
         continue;
       }
       seen.requests += usage.requests;
+      seen.websocketsOpened = (seen.websocketsOpened ?? 0) + (usage.websocketsOpened ?? 0);
+      seen.websocketsPeak = Math.max(seen.websocketsPeak ?? 0, usage.websocketsPeak ?? 0);
       seen.bytesIn += usage.bytesIn;
       seen.bytesOut += usage.bytesOut;
       for (const [code, count] of Object.entries(usage.denials)) seen.denials[code] = (seen.denials[code] ?? 0) + count;
       seen.addresses.push(...usage.addresses);
     }
     for (const usage of merged.values()) {
+      const [opened, peak] = [usage.websocketsOpened ?? 0, usage.websocketsPeak ?? 0];
+      if (opened > 0 || peak > 0) {
+        sockets[0].push(usage.keyId); sockets[1].push(usage.minute); sockets[2].push(opened); sockets[3].push(peak);
+        // A minute that only says how many WebSockets stayed open has no requests to add.
+        if (usage.requests === 0) continue;
+      }
       minutes[0].push(usage.keyId); minutes[1].push(usage.minute); minutes[2].push(usage.requests); minutes[3].push(usage.bytesIn); minutes[4].push(usage.bytesOut);
       for (const [code, count] of Object.entries(usage.denials)) {
         denials[0].push(usage.keyId); denials[1].push(usage.minute); denials[2].push(code); denials[3].push(count);
@@ -103,7 +124,8 @@ export class PostgresUsageStore implements UsageStore {
       }
     }
     await inTransaction(this.#pool, async (client) => {
-      await rowsOf(client, 'upsertMinutes', minutes);
+      if (minutes[0].length > 0) await rowsOf(client, 'upsertMinutes', minutes);
+      if (sockets[0].length > 0) await rowsOf(client, 'upsertWebSockets', sockets);
       if (denials[0].length > 0) await rowsOf(client, 'upsertDenials', denials);
       if (addresses[0].length > 0) await rowsOf(client, 'insertAddresses', addresses);
     });
@@ -169,10 +191,41 @@ export class PostgresUsageStore implements UsageStore {
     return rows.map((row) => ({ ...row, keyId: row.keyId === '' ? null : row.keyId }));
   }
 
+  async recordApiUsageMinutes(given: ApiUsageMinute[]): Promise<void> {
+    if (given.length === 0) return;
+    // One row per primary key in a statement: ON CONFLICT cannot touch a row twice.
+    const merged = new Map<string, ApiUsageMinute>();
+    for (const row of storedApiUsageMinutes(given)) {
+      const id = `${row.minute}\u0000${row.api}\u0000${row.outcome}`;
+      const seen = merged.get(id);
+      if (seen === undefined) merged.set(id, row);
+      else seen.requests += row.requests;
+    }
+    const rows = [...merged.values()];
+    await rowsOf(this.#pool, 'upsertApiUsage', [rows.map((row) => row.minute), rows.map((row) => row.api), rows.map((row) => row.outcome), rows.map((row) => row.requests)]);
+  }
+
+  async apiUsageSteps(fromTime: number, toTime: number, stepLength: number): Promise<ApiUsageStep[]> {
+    const bounds = [storedBound(fromTime, 'from'), storedBound(toTime, 'to'), storedStep(stepLength, 'step')];
+    const steps: ApiUsageStep[] = [];
+    for (const { api, at, outcome, requests } of (await rowsOf<{ api: string; at: number; outcome: string; requests: number }>(this.#pool, 'apiUsageSteps', bounds)).rows) {
+      let step = steps.at(-1);
+      if (step === undefined || step.api !== api || step.at !== at) steps.push((step = { api, at, outcomes: {} }));
+      step.outcomes[outcome] = requests;
+    }
+    return steps;
+  }
+
+  async webSocketSeries(keyId: string, from: number, to: number): Promise<WebSocketMinute[]> {
+    return (await rowsOf<WebSocketMinute>(this.#pool, 'webSocketSeries', [keyId, storedBound(from, 'from'), storedBound(to, 'to')])).rows;
+  }
+
   async purgeUsageBefore(before: number): Promise<number> {
     const minute = storedBound(before, 'minute');
     return inTransaction(this.#pool, async (client) => {
       await rowsOf(client, 'purgeWouldDenies', [minute]);
+      await rowsOf(client, 'purgeApiUsage', [minute]);
+      await rowsOf(client, 'purgeWebSockets', [minute]);
       await rowsOf(client, 'purgeDenials', [minute]);
       await rowsOf(client, 'purgeAddresses', [minute]);
       return (await rowsOf(client, 'purgeMinutes', [minute])).rowCount ?? 0;

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal, WouldDenyMinute, WouldDenyTotal } from '../usage-store.ts';
-import { exactRow, storedBound, storedStep, storedUsageMinutes, storedWouldDenyMinutes } from '../stored-values.ts';
+import type { ApiUsageMinute, ApiUsageStep, UsageAddress, UsageMinute, UsagePoint, UsageRanking, UsageStep, UsageStore, UsageTotal, WebSocketMinute, WouldDenyMinute, WouldDenyTotal } from '../usage-store.ts';
+import { exactRow, storedApiUsageMinutes, storedBound, storedStep, storedUsageMinutes, storedWouldDenyMinutes } from '../stored-values.ts';
 
 /**
  * Every key with usage, found by skipping through the primary key (key_id, minute) one key at
@@ -75,6 +75,17 @@ export const sqliteUsageSql = {
     FROM would_deny_minutes WHERE minute >= ? AND minute < ? GROUP BY code, api, route, key_id
     ORDER BY requests DESC, code, api, route, key_id LIMIT ?`,
   purgeWouldDenies: 'DELETE FROM would_deny_minutes WHERE minute < ?',
+  // Opened counts add up across nodes and flushes; a peak is one node's, so flushes merge with max.
+  upsertWebSocket: `INSERT INTO websocket_minutes (key_id, minute, opened, peak) VALUES (?, ?, ?, ?)
+    ON CONFLICT (key_id, minute) DO UPDATE SET opened = opened + excluded.opened, peak = max(peak, excluded.peak)`,
+  webSocketSeries: 'SELECT minute, opened, peak FROM websocket_minutes WHERE key_id = ? AND minute >= ? AND minute < ? ORDER BY minute',
+  purgeWebSockets: 'DELETE FROM websocket_minutes WHERE minute < ?',
+  upsertApiUsage: `INSERT INTO api_usage_minutes (minute, api, outcome, requests) VALUES (?, ?, ?, ?)
+    ON CONFLICT (minute, api, outcome) DO UPDATE SET requests = requests + excluded.requests`,
+  // @from and @step bound as BigInt, as for `steps`.
+  apiUsageSteps: `SELECT api, @from + (minute - @from) / @step * @step AS at, outcome, sum(requests) AS requests
+    FROM api_usage_minutes WHERE minute >= @from AND minute < @to GROUP BY api, at, outcome ORDER BY api, at, outcome`,
+  purgeApiUsage: 'DELETE FROM api_usage_minutes WHERE minute < ?',
   purgeMinutes: 'DELETE FROM usage_minutes WHERE minute < ?',
   purgeDenials: 'DELETE FROM usage_denials WHERE minute < ?',
   purgeAddresses: 'DELETE FROM usage_addresses WHERE minute < ?',
@@ -105,6 +116,12 @@ export class SqliteUsageStore implements UsageStore {
       upsertWouldDeny: db.prepare<[number, string, string, string, string, number]>(sql.upsertWouldDeny),
       wouldDenyTotals: db.prepare<[number, number, number], Record<string, unknown>>(sql.wouldDenyTotals).safeIntegers(),
       purgeWouldDenies: db.prepare<[number]>(sql.purgeWouldDenies),
+      upsertWebSocket: db.prepare<[string, number, number, number]>(sql.upsertWebSocket),
+      webSocketSeries: db.prepare<[string, number, number], Record<string, unknown>>(sql.webSocketSeries).safeIntegers(),
+      purgeWebSockets: db.prepare<[number]>(sql.purgeWebSockets),
+      upsertApiUsage: db.prepare<[number, string, string, number]>(sql.upsertApiUsage),
+      apiUsageSteps: db.prepare<{ from: bigint; to: bigint; step: bigint }, Record<string, unknown>>(sql.apiUsageSteps).safeIntegers(),
+      purgeApiUsage: db.prepare<[number]>(sql.purgeApiUsage),
       purgeMinutes: db.prepare<[number]>(sql.purgeMinutes),
       purgeDenials: db.prepare<[number]>(sql.purgeDenials),
       purgeAddresses: db.prepare<[number]>(sql.purgeAddresses),
@@ -117,6 +134,11 @@ export class SqliteUsageStore implements UsageStore {
     const s = this.#statements;
     this.#db.transaction(() => {
       for (const usage of batch) {
+        const [opened, peak] = [usage.websocketsOpened ?? 0, usage.websocketsPeak ?? 0];
+        const sockets = opened > 0 || peak > 0;
+        if (sockets) s.upsertWebSocket.run(usage.keyId, usage.minute, opened, peak);
+        // A minute that only says how many WebSockets stayed open has no requests to add.
+        if (sockets && usage.requests === 0) continue;
         s.upsertMinute.run(usage.keyId, usage.minute, usage.requests, usage.bytesIn, usage.bytesOut);
         for (const [code, count] of Object.entries(usage.denials)) s.upsertDenial.run(usage.keyId, usage.minute, code, count);
         for (const address of usage.addresses) s.insertAddress.run(usage.keyId, usage.minute, address);
@@ -179,11 +201,38 @@ export class SqliteUsageStore implements UsageStore {
     });
   }
 
+  async recordApiUsageMinutes(given: ApiUsageMinute[]): Promise<void> {
+    if (given.length === 0) return;
+    const batch = storedApiUsageMinutes(given);
+    const upsert = this.#statements.upsertApiUsage;
+    this.#db.transaction(() => {
+      for (const row of batch) upsert.run(row.minute, row.api, row.outcome, row.requests);
+    }).immediate();
+  }
+
+  async apiUsageSteps(fromTime: number, toTime: number, stepLength: number): Promise<ApiUsageStep[]> {
+    const bounds = { from: BigInt(storedBound(fromTime, 'from')), to: BigInt(storedBound(toTime, 'to')), step: BigInt(storedStep(stepLength, 'step')) };
+    const steps: ApiUsageStep[] = [];
+    for (const row of this.#statements.apiUsageSteps.all(bounds)) {
+      const { api, at, outcome, requests } = exactRow<{ api: string; at: number; outcome: string; requests: number }>(row);
+      let step = steps.at(-1);
+      if (step === undefined || step.api !== api || step.at !== at) steps.push((step = { api, at, outcomes: {} }));
+      step.outcomes[outcome] = requests;
+    }
+    return steps;
+  }
+
+  async webSocketSeries(keyId: string, from: number, to: number): Promise<WebSocketMinute[]> {
+    return this.#statements.webSocketSeries.all(keyId, storedBound(from, 'from'), storedBound(to, 'to')).map((row) => exactRow<WebSocketMinute>(row));
+  }
+
   async purgeUsageBefore(before: number): Promise<number> {
     const minute = storedBound(before, 'minute');
     const s = this.#statements;
     return this.#db.transaction(() => {
       s.purgeWouldDenies.run(minute);
+      s.purgeApiUsage.run(minute);
+      s.purgeWebSockets.run(minute);
       s.purgeDenials.run(minute);
       s.purgeAddresses.run(minute);
       return s.purgeMinutes.run(minute).changes;

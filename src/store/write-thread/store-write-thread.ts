@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { KeyUsage, QuotaUsage, QuotaUsageDelta } from '../key-store.ts';
 import type { AnomalyFinding, AnomalyFindingResult, KeyProfileQuery, KeyProfileWrite, StoredKeyProfile } from '../anomaly-store.ts';
 import type { NodeHeartbeat } from '../node-heartbeats.ts';
-import type { UsageMinute, WouldDenyMinute } from '../usage-store.ts';
+import type { ApiUsageMinute, UsageMinute, WouldDenyMinute } from '../usage-store.ts';
 import type { StoreWrites } from '../usage-writes.ts';
 import type { StoreWriteWorkerData } from './store-write-worker.ts';
 import { receivedError, type WriteMethod, type WriteReply, type WriteRequest } from './write-messages.ts';
@@ -70,6 +70,10 @@ export class StoreWriteThread implements StoreWrites {
 
   recordWouldDenyMinutes(batch: WouldDenyMinute[]): Promise<void> {
     return this.#call('recordWouldDenyMinutes', batch) as Promise<void>;
+  }
+
+  recordApiUsageMinutes(batch: ApiUsageMinute[]): Promise<void> {
+    return this.#call('recordApiUsageMinutes', batch) as Promise<void>;
   }
 
   purgeUsageBefore(minute: number): Promise<number> {

@@ -68,6 +68,14 @@ function Usage({ id }: { id: string }) {
               <dt>Client addresses</dt>
               <dd>{formatNumber(usage.totals.distinctAddresses)}</dd>
             </div>
+            {usage.websockets !== undefined && usage.websockets.opened + usage.websockets.peak > 0 && (
+              <div>
+                <dt>WebSockets opened / most open at once</dt>
+                <dd>
+                  {formatNumber(usage.websockets.opened)} / {formatNumber(usage.websockets.peak)}
+                </dd>
+              </div>
+            )}
           </dl>
           <StackedBars
             times={usage.points.map((point) => Date.parse(point.t))}

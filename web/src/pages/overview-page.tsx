@@ -3,6 +3,7 @@ import { api, query, type ClusterNode, type NodeHealth, type Overview, type Over
 import { ChoiceSelect } from '../components/choice-select.tsx';
 import { errorText, Notice } from '../components/notice.tsx';
 import { requestLayers, StackedBars } from '../components/stacked-bars.tsx';
+import { ApiUsageCard } from '../components/api-usage-card.tsx';
 import { WouldDenyCard } from '../components/would-deny-card.tsx';
 import { formatNumber, formatRelative, formatTime, WINDOWS } from '../format.ts';
 import { useLive } from '../live.ts';
@@ -221,6 +222,8 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
               label={`Requests per ${overview.step >= 3600 ? 'hour' : `${overview.step / 60} minutes`}, ${label}`}
             />
           </section>
+
+          <ApiUsageCard window={window} label={label} refresh={overview} />
 
           <WouldDenyCard window={window} label={label} refresh={overview} />
 
