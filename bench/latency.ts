@@ -11,15 +11,24 @@
  *    p50, p99 and p99.9 (median over rounds, with the min–max spread), and beside it the same
  *    figure for the bare proxy against itself: the instrument's own noise.
  *
+ * Pinning (LATENCY_PIN, on by default where it can be done): the three servers run on CPU 0,
+ * the generator (this process), the upstream and the capacity run's wrk on CPU 1. Unpinned, the
+ * server under test, the generator and the upstream wake together and queue for the same two
+ * CPUs, and that queueing, different every round, made the instrument's own p99 spread hundreds
+ * of times wider than the target; pinned, what the server under test waits for is its own work.
+ * Capacity is then that of a server with one CPU of its own.
+ *
  * Env: LATENCY_DURATION (s per run, 10), LATENCY_WARMUP (s, 2), LATENCY_ROUNDS (5),
  * LATENCY_CONNECTIONS (generator connections, 32), LATENCY_KEYS (1000),
- * LATENCY_LOADS (0.5,0.8), LATENCY_CAPACITY_SECONDS (5). Needs wrk for step 2.
+ * LATENCY_LOADS (0.5,0.8), LATENCY_CAPACITY_SECONDS (5), LATENCY_PIN (1; 0 runs unpinned).
+ * Needs wrk for step 2, and for pinning Linux with 2+ CPUs and `taskset`.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BenchUsageError, envNumber } from './bench-env.ts';
 import { ChildProcesses, spawnPeer } from './child-processes.ts';
+import { LOAD_CPU, SERVER_CPU, pin, pinningUnavailable } from './cpu-pinning.ts';
 import { runOpenLoop, type OpenLoopResult } from './open-loop-client.ts';
 import { median } from './report.ts';
 import { seedKeyStore } from './seed-key-store.ts';
@@ -39,6 +48,8 @@ interface Settings {
   keyCount: number;
   loads: number[];
   capacitySeconds: number;
+  /** Whether to pin the servers to one CPU and the load to another; `explicit` when LATENCY_PIN asked for it. */
+  pin: { wanted: boolean; explicit: boolean };
 }
 
 function readSettings(): Settings {
@@ -52,7 +63,25 @@ function readSettings(): Settings {
     keyCount: envNumber('LATENCY_KEYS', 1000, { integer: true }),
     loads,
     capacitySeconds: envNumber('LATENCY_CAPACITY_SECONDS', 5, { integer: true }),
+    pin: readPinSetting(),
   };
+}
+
+function readPinSetting(): Settings['pin'] {
+  const value = process.env['LATENCY_PIN']?.trim();
+  if (value === undefined || value === '') return { wanted: true, explicit: false };
+  if (value !== '0' && value !== '1') throw new BenchUsageError(`LATENCY_PIN must be 0 or 1, not ${value}`);
+  return { wanted: value === '1', explicit: true };
+}
+
+/** Whether this run pins; asked for explicitly and impossible is an error, by default a warning. */
+function decidePinning(setting: Settings['pin']): boolean {
+  if (!setting.wanted) return false;
+  const unavailable = pinningUnavailable();
+  if (unavailable === null) return true;
+  if (setting.explicit) throw new BenchUsageError(`LATENCY_PIN=1: ${unavailable}`);
+  log(`running unpinned (${unavailable}); the A/A spread will be wide`);
+  return false;
 }
 
 function log(message: string): void {
@@ -82,6 +111,7 @@ async function main(): Promise<number> {
     log('wrk is not installed (it finds the bare proxy\'s capacity). Install it with: sudo apt-get install wrk');
     return 1;
   }
+  const pinned = decidePinning(settings.pin);
   const repoRoot = resolve(import.meta.dirname, '..');
   const children = new ChildProcesses();
   const workDir = await mkdtemp(join(tmpdir(), 'portcullis-latency-'));
@@ -96,10 +126,16 @@ async function main(): Promise<number> {
     const started = {} as Record<Row, StartedTarget>;
     for (const name of ROWS) started[name] = await targets.find((target) => target.name === name)!.start(context);
     const portOf = (row: Row) => Number(new URL(started[row].url).port);
+    if (pinned) {
+      for (const row of ROWS) pin(started[row].pid, SERVER_CPU);
+      pin(upstream.child.process.pid!, LOAD_CPU);
+      pin(process.pid, LOAD_CPU);
+      log(`pinned: bare, bare-again and portcullis to CPU ${SERVER_CPU}; the generator, the upstream and wrk to CPU ${LOAD_CPU}`);
+    }
 
     const script = join(workDir, 'capacity.lua');
     await writeWrkScript(script, bearerGet, tokens);
-    const capacityRun = await runWrk(children, wrkPath, started.bare.url, script, { threads: 1, connections: 50, durationSeconds: settings.capacitySeconds });
+    const capacityRun = await runWrk(children, wrkPath, started.bare.url, script, { threads: 1, connections: 50, durationSeconds: settings.capacitySeconds, ...(pinned ? { cpus: LOAD_CPU } : {}) });
     const capacity = capacityRun.figures.requestsPerSecond;
     log(`bare proxy capacity (wrk -t1 -c50, ${settings.capacitySeconds} s): ${Math.round(capacity)} req/s`);
 
@@ -122,7 +158,7 @@ async function main(): Promise<number> {
       }
     }
 
-    const lines = [`bare proxy capacity: ${Math.round(capacity)} req/s; ${settings.rounds} rounds of ${settings.durationSeconds} s per row and load, ${settings.connections} connections, ${settings.keyCount} keys`,
+    const lines = [`bare proxy capacity: ${Math.round(capacity)} req/s${pinned ? ' (servers pinned to one CPU, load to another)' : ' (unpinned)'}; ${settings.rounds} rounds of ${settings.durationSeconds} s per row and load, ${settings.connections} connections, ${settings.keyCount} keys`,
       'added latency in ms: median over rounds of (row − bare) in the same round [min … max]'];
     for (const [load, runs] of results) {
       lines.push(`${Math.round(load * 100)} % of capacity (${Math.round(capacity * load)} req/s):`);
@@ -140,7 +176,7 @@ async function main(): Promise<number> {
     const resultsDir = join(repoRoot, '.bench');
     await mkdir(resultsDir, { recursive: true });
     const path = join(resultsDir, `latency-${startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`);
-    await writeFile(path, `${JSON.stringify({ startedAt, finishedAt: new Date(), environment: { node: process.version, cpus: cpus().length, loadAverage: loadavg() }, settings, capacity, results: Object.fromEntries(results) }, null, 2)}\n`);
+    await writeFile(path, `${JSON.stringify({ startedAt, finishedAt: new Date(), environment: { node: process.version, cpus: cpus().length, loadAverage: loadavg() }, settings, pinned, capacity, results: Object.fromEntries(results) }, null, 2)}\n`);
     log(`\nraw results: ${path}`);
     return failed ? 1 : 0;
   } finally {

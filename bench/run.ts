@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: measures, in one run, the upstream direct, a bare undici
- * proxy (the Node.js limit) and Portcullis, with wrk. Proxy rows run in
+ * proxy (the Node.js limit) and Portcullis, with wrk (h2load for the HTTP/2 rows,
+ * h2load.ts). Proxy rows run in
  * interleaved rounds and each figure is the median over the rounds, so a
  * noisy neighbour on a shared machine hurts every row alike.
  *
@@ -17,6 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ChildProcesses, spawnPeer } from './child-processes.ts';
+import { LOAD_CPU, SERVER_CPU, pin, pinningUnavailable } from './cpu-pinning.ts';
 import { combineSlices, formatReport, ratios, summariseRow } from './report.ts';
 import type { RoundResult, RowSummary } from './report.ts';
 import { processTreeCpuMs } from './process-cpu.ts';
@@ -25,6 +27,7 @@ import type { BenchContext, TargetDefinition } from './targets.ts';
 import { findWrk, requestListSize, runWrk, writeWrkScript } from './wrk.ts';
 import type { WrkSettings } from './wrk.ts';
 import { errorCount } from './wrk-output.ts';
+import { findH2load, runH2load } from './h2load.ts';
 import { BenchUsageError, envFlag, envNumber } from './bench-env.ts';
 import { markLoopDelay } from './loop-delay.ts';
 
@@ -45,6 +48,8 @@ interface Settings {
   loopDelay: boolean;
   /** The least req/s the request lists are sized for (BENCH_LIST_RATE, default 0: the fastest rate seen in the run). */
   listMinRate: number;
+  /** Servers under test on CPU 0, wrk and the upstream on CPU 1 (BENCH_PIN, default off). */
+  pin: boolean;
 }
 
 function readSettings(): Settings {
@@ -62,6 +67,7 @@ function readSettings(): Settings {
     fresh: envFlag('BENCH_FRESH', true),
     loopDelay: envFlag('BENCH_LOOP_DELAY', true),
     listMinRate: envNumber('BENCH_LIST_RATE', 0, { allowZero: true }),
+    pin: envFlag('BENCH_PIN', false),
   };
 }
 
@@ -100,6 +106,14 @@ function standInTokens(count: number): string[] {
   return Array.from({ length: count }, () => `pcl_${randomBytes(25).toString('hex').slice(0, 49)}`);
 }
 
+function h2loadVersion(h2loadPath: string): string {
+  try {
+    return execFileSync(h2loadPath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function wrkVersion(wrkPath: string): string {
   try {
     // `wrk --version` prints its version, then usage, and exits 1.
@@ -124,11 +138,26 @@ function describeRound({ figures, serverCpuUsPerRequest, loopDelay }: RoundResul
 
 async function main(): Promise<number> {
   const settings = readSettings();
-  const selected = selectTargets(settings.only);
+  let selected = selectTargets(settings.only);
+  if (settings.pin) {
+    const unavailable = pinningUnavailable();
+    if (unavailable !== null) throw new BenchUsageError(`BENCH_PIN=1: ${unavailable}`);
+    // A supervisor's forked workers would escape the pinning; `direct` is the upstream, which runs on the load CPU.
+    const unpinnable = selected.filter((target) => target.name === 'direct' || target.name.startsWith('workers'));
+    if (unpinnable.length > 0) throw new BenchUsageError(`BENCH_PIN=1 cannot pin these rows: ${unpinnable.map((target) => target.name).join(', ')}`);
+  }
   const wrkPath = findWrk();
   if (wrkPath === null) {
     log('wrk is not installed (or not on PATH). Install it with: sudo apt-get install wrk');
     return 1;
+  }
+  // The HTTP/2 rows need h2load (wrk speaks HTTP/1.1 only); without it they are left out.
+  const h2loadPath = findH2load();
+  const needH2load = selected.filter((target) => target.loadGenerator === 'h2load');
+  if (h2loadPath === null && needH2load.length > 0) {
+    log(`h2load is not installed (or not on PATH): skipping ${needH2load.map((target) => target.name).join(', ')}. Install it with: sudo apt-get install nghttp2-client`);
+    selected = selected.filter((target) => target.loadGenerator !== 'h2load');
+    if (selected.length === 0) return 1;
   }
 
   const repoRoot = resolve(import.meta.dirname, '..');
@@ -157,11 +186,16 @@ async function main(): Promise<number> {
   const loadBefore = loadavg();
   try {
     log(`rows: ${selected.map((target) => target.name).join(', ')}; ${settings.rounds} rounds of ${slices} turns of ${sliceSeconds} s per row `
-      + `(warm-up ${settings.warmupSeconds} s${settings.fresh ? ', fresh processes every round' : ''}), wrk -t${settings.threads} -c${settings.connections}`);
+      + `(warm-up ${settings.warmupSeconds} s${settings.fresh ? ', fresh processes every round' : ''}), wrk -t${settings.threads} -c${settings.connections}`
+      + (selected.some((target) => target.loadGenerator === 'h2load') ? `, h2load -t${settings.threads} -c${settings.connections} -m1` : ''));
 
     const upstream = await spawnPeer(children, 'upstream', [join(repoRoot, 'bench/peers/upstream.ts'), '0']);
     const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
     const upstreamPid = upstream.child.process.pid!;
+    if (settings.pin) {
+      pin(upstreamPid, LOAD_CPU);
+      pin(process.pid, LOAD_CPU);
+    }
 
     let seededStorePath: string | null = null;
     let tokens: string[];
@@ -178,14 +212,15 @@ async function main(): Promise<number> {
 
     const loopDelayDir = settings.loopDelay ? join(workDir, 'loop-delay') : null;
     const context: BenchContext = { children, repoRoot, workDir, upstreamOrigin, upstreamPid, seededStorePath, tokens, loopDelayDir };
-    const wrkSettings: WrkSettings = { threads: settings.threads, connections: settings.connections, durationSeconds: settings.durationSeconds };
+    const wrkSettings: WrkSettings = { threads: settings.threads, connections: settings.connections, durationSeconds: settings.durationSeconds, ...(settings.pin ? { cpus: LOAD_CPU } : {}) };
     const running: RunningTarget[] = [];
     for (const target of selected) {
       log(`starting ${target.name}`);
       const { url, pid, ownsProcess = false } = await target.start(context);
+      if (settings.pin && ownsProcess) pin(pid, SERVER_CPU);
       const script = join(workDir, `${target.name}.lua`);
       const listPath = target.requestList === undefined ? null : join(workDir, `${target.name}.requests`);
-      await writeWrkScript(script, target.request, tokens, listPath === null ? undefined : { path: listPath, threads: settings.threads });
+      if (target.loadGenerator !== 'h2load') await writeWrkScript(script, target.request, tokens, listPath === null ? undefined : { path: listPath, threads: settings.threads });
       running.push({ target, url, pid, ownsProcess, script, rounds: [], reports: [], listPath });
     }
 
@@ -196,6 +231,7 @@ async function main(): Promise<number> {
       if (!row.ownsProcess) return;
       await children.stopPid(row.pid);
       const { url, pid } = await row.target.start(context);
+      if (settings.pin) pin(pid, SERVER_CPU);
       row.url = url;
       row.pid = pid;
     };
@@ -213,8 +249,13 @@ async function main(): Promise<number> {
       }
       if (probed) await markLoopDelay(loopDelayDir, row.pid);
       const cpuBefore = processTreeCpuMs(row.pid);
-      const { figures, report } = await runWrk(children, wrkPath, row.url, row.script, { ...wrkSettings, durationSeconds });
-      const cpuAfter = processTreeCpuMs(row.pid);
+      let cpuAfter: number | null | undefined;
+      const { figures, report } = row.target.loadGenerator === 'h2load'
+        // Read when the measured time ends: h2load then waits for the server to close its
+        // connections, work that is no request's.
+        ? await runH2load(children, h2loadPath!, row.url, row.target.request, tokens, { ...wrkSettings, durationSeconds, logPath: join(workDir, `${row.target.name}.h2load.log`), onMeasuredTimeOver: () => (cpuAfter = processTreeCpuMs(row.pid)) })
+        : await runWrk(children, wrkPath, row.url, row.script, { ...wrkSettings, durationSeconds });
+      cpuAfter ??= processTreeCpuMs(row.pid);
       const loopDelay = probed ? await markLoopDelay(loopDelayDir, row.pid) : null;
       if (errorCount(figures) === 0) fastestRate = Math.max(fastestRate ?? 0, figures.requestsPerSecond);
       const serverCpuUsPerRequest = cpuBefore === null || cpuAfter === null || figures.requests === 0
@@ -265,6 +306,7 @@ async function main(): Promise<number> {
       environment: {
         node: process.version,
         wrk: wrkVersion(wrkPath),
+        ...(selected.some((target) => target.loadGenerator === 'h2load') ? { h2load: h2loadVersion(h2loadPath!) } : {}),
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? 'unknown',
         loadAverageBefore: loadBefore,

@@ -146,6 +146,13 @@ interface ScaleRow {
   /** A request that must answer 200 once the gateway serves (`GET <target>` with the key). */
   ready: ListedRequest;
   script: string;
+  /**
+   * Writes the row's requests for a round, before its gateway starts. The key rows draw each
+   * round's requests afresh (the same keys popular, other draws of the tail): a gateway that
+   * warms its cache with the keys the previous round used (`cache.warmKeys`) then meets new
+   * tail keys, as a restarted node does, instead of the very requests it has just seen.
+   */
+  writeRound?: (round: number) => Promise<void>;
 }
 
 interface StartedRow {
@@ -218,9 +225,10 @@ async function measureSlice(context: RunContext, settings: Settings, started: St
 }
 
 /** One round of a part: every row started afresh, warmed up, then measured in turns. */
-async function runRound(context: RunContext, settings: Settings, rows: readonly ScaleRow[], results: Map<ScaleRow, RowResults>): Promise<void> {
+async function runRound(context: RunContext, settings: Settings, rows: readonly ScaleRow[], results: Map<ScaleRow, RowResults>, round: number): Promise<void> {
   const started: StartedRow[] = [];
   try {
+    for (const row of rows) await row.writeRound?.(round);
     for (const row of rows) started.push(await startRow(context.children, settings, context, row));
     const before = new Map<StartedRow, { lookups: CacheLookups; sinceStart: CacheLookups; rssMb: number }>();
     for (const row of started) {
@@ -257,7 +265,7 @@ async function runPart(context: RunContext, settings: Settings, title: string, r
   const results = new Map<ScaleRow, RowResults>(rows.map((row) => [row, { rounds: [], scale: [] }]));
   for (let round = 1; round <= settings.rounds; round++) {
     log(`round ${round}/${settings.rounds}`);
-    await runRound(context, settings, rows, results);
+    await runRound(context, settings, rows, results, round);
   }
   const summaries = rows.map((row) => summariseRow(row, results.get(row)!.rounds));
   const scale = rows.map((row) => summariseScale(row, results.get(row)!.scale));
@@ -274,17 +282,21 @@ async function writeScript(workDir: string, name: string, requests: Iterable<Lis
   return script;
 }
 
-/** `samples` requests to `/`, each with a key drawn from Zipf(s) over all of the store's keys. */
-function* zipfRequests(keys: readonly string[], settings: Settings, seed: number): Generator<ListedRequest> {
-  for (const index of zipfKeyMix(keys.length, settings.zipf, settings.samples, seed)) yield { target: '/', token: keys[index]! };
+/** `samples` requests to `/`, each with a key drawn from Zipf(s) over all of the store's keys; each round draws afresh from the same popularity. */
+function* zipfRequests(keys: readonly string[], settings: Settings, seed: number, round: number): Generator<ListedRequest> {
+  for (const index of zipfKeyMix(keys.length, settings.zipf, settings.samples, seed, seed * 1000 + round)) yield { target: '/', token: keys[index]! };
 }
 
 /** A row for a store and a Zipf mix over its keys; SQLite stores are copied so no two rows share a file. */
 async function keyRow(workDir: string, settings: Settings, name: string, compareTo: string | null, seeded: SeededStore, copy: boolean): Promise<ScaleRow> {
   const store = copy ? join(workDir, `${name}.db`) : seeded.location;
   if (copy) await copyFile(seeded.location, store);
-  const script = await writeScript(workDir, name, zipfRequests(seeded.keys, settings, 1));
-  return { name, compareTo, description: `${seeded.keys.length} keys, Zipf(${settings.zipf}) over all of them`, store, adminToken: seeded.adminToken, openapi: null, ready: { target: '/', token: seeded.keys[0]! }, script };
+  const script = await writeScript(workDir, name, zipfRequests(seeded.keys, settings, 1, 1));
+  // Every round's list written now: the caller frees the large stores' keys once the rows exist.
+  const roundList = (round: number) => join(workDir, `${name}.round-${round}.requests`);
+  for (let round = 1; round <= settings.rounds; round++) await writeRequestList(roundList(round), zipfRequests(seeded.keys, settings, 1, round));
+  const writeRound = (round: number) => copyFile(roundList(round), join(workDir, `${name}.requests`));
+  return { name, compareTo, description: `${seeded.keys.length} keys, Zipf(${settings.zipf}) over all of them`, store, adminToken: seeded.adminToken, openapi: null, ready: { target: '/', token: seeded.keys[0]! }, script, writeRound };
 }
 
 async function postgresSchema(url: string, statement: string): Promise<void> {

@@ -27,9 +27,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ChildProcesses, spawnPeer } from './child-processes.ts';
+import { LOAD_CPU, SERVER_CPU, pin, pinningUnavailable } from './cpu-pinning.ts';
 import { processTreeCpuMs } from './process-cpu.ts';
 import { median } from './report.ts';
 import { targets, type BenchContext, type StartedTarget, type TargetDefinition } from './targets.ts';
@@ -37,8 +38,6 @@ import { findWrk, runWrk, writeWrkScript } from './wrk.ts';
 import { errorCount } from './wrk-output.ts';
 import { BenchUsageError, envNumber } from './bench-env.ts';
 
-const SERVER_CPU = '0';
-const LOAD_CPU = '1';
 
 function pickPair(): [TargetDefinition, TargetDefinition] {
   const names = (process.env['BENCH_PAIR'] ?? 'bare,portcullis').split(',').map((name) => name.trim());
@@ -54,6 +53,8 @@ function pickPair(): [TargetDefinition, TargetDefinition] {
   // Pinning covers the threads a server has when it is pinned; worker processes forked by a
   // supervisor would escape it, and two processes per row would not share the CPU one to one.
   if ([baseline, target].some((row) => row.name.startsWith('workers'))) throw new Error('BENCH_PAIR: the workers rows run several processes; compare single-process rows here');
+  // wrk would reach an HTTP/2 row over HTTP/1.1 (allowHTTP1) and measure the wrong protocol.
+  if ([baseline, target].some((row) => row.loadGenerator === 'h2load')) throw new BenchUsageError('BENCH_PAIR: the HTTP/2 rows are driven by h2load, which only npm run bench runs');
   return [baseline, target];
 }
 
@@ -65,11 +66,6 @@ function cpuJiffies(cpu: string): { busy: number; total: number } {
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
   const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0);
   return { busy: total - idle, total };
-}
-
-/** Pins a process and all its threads to `cpuList`. */
-function pin(pid: number, cpuList: string): void {
-  execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
 }
 
 /**
@@ -92,12 +88,8 @@ interface Measured {
 }
 
 async function main(): Promise<void> {
-  if (cpus().length < 2) throw new Error('needs at least 2 CPUs: one shared by the two servers, one for the upstream and wrk');
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-  } catch {
-    throw new Error('taskset is not installed (apt-get install util-linux)');
-  }
+  const unavailable = pinningUnavailable();
+  if (unavailable !== null) throw new Error(unavailable);
   const wrkPath = findWrk();
   if (wrkPath === null) throw new Error('wrk is not installed (apt-get install wrk)');
   const pair = pickPair();

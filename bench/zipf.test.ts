@@ -71,3 +71,18 @@ test('zipfKeyMix is repeatable, in range, and skewed: one key carries its top sh
   // Far fewer distinct keys than draws (a uniform mix would touch about 39,000).
   assert.ok(counts.size < 25_000, `${counts.size} distinct keys`);
 });
+
+test('zipfKeyMix with a draw seed keeps which keys are popular and draws another stretch of traffic', () => {
+  const keyCount = 100_000;
+  const busiestOf = (mix: Uint32Array) => {
+    const counts = new Map<number, number>();
+    for (const index of mix) counts.set(index, (counts.get(index) ?? 0) + 1);
+    return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+  };
+  const first = zipfKeyMix(keyCount, 1.1, 50_000, 42, 1);
+  const second = zipfKeyMix(keyCount, 1.1, 50_000, 42, 2);
+  assert.deepEqual(zipfKeyMix(keyCount, 1.1, 50_000, 42, 1), first, 'repeatable');
+  assert.notDeepEqual(second, first, 'other draws');
+  assert.equal(busiestOf(second), busiestOf(first), 'the same key is the most popular');
+  assert.notEqual(busiestOf(zipfKeyMix(keyCount, 1.1, 50_000, 43, 1)), busiestOf(first), 'another seed maps ranks to other keys');
+});

@@ -49,12 +49,14 @@ export function shuffledIndices(n: number, random: () => number): Uint32Array {
 
 /**
  * `count` key indices (0 … keyCount−1) drawn from Zipf(s) over `keyCount` keys, the ranks mapped
- * to keys in a random order. The same seed gives the same list.
+ * to keys in a random order. The same seed gives the same list. With `drawSeed`, the ranks map
+ * to the same keys as for `seed` (the same keys are popular) but the draws come from
+ * `drawSeed`: another stretch of the same clients' traffic.
  */
-export function zipfKeyMix(keyCount: number, s: number, count: number, seed: number): Uint32Array {
+export function zipfKeyMix(keyCount: number, s: number, count: number, seed: number, drawSeed?: number): Uint32Array {
   const random = seededRandom(seed);
   const keyOfRank = shuffledIndices(keyCount, random);
-  const draw = zipfSampler(keyCount, s, random);
+  const draw = zipfSampler(keyCount, s, drawSeed === undefined ? random : seededRandom(drawSeed));
   const mix = new Uint32Array(count);
   for (let index = 0; index < count; index++) mix[index] = keyOfRank[draw()]!;
   return mix;

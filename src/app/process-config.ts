@@ -10,7 +10,7 @@ export interface ProcessSettings {
   store: string;
   workers: number;
   workerBalancing: 'reuse-port' | 'cluster';
-  cache: { maxKeys: number; maxUnknown: number; maxVerifiedKeys: number };
+  cache: { maxKeys: number; maxUnknown: number; maxVerifiedKeys: number; warmKeys: number };
   changeFeed: { pollInterval: number; staleFor: number };
   usage: { flushInterval: number; retention: number };
   log: { level: string; access: boolean };
@@ -54,6 +54,7 @@ export const processConfig: ConfigFragment<ProcessSettings> = {
     },
     'cache.maxKeys': { type: 'integer', minimum: 1, default: 100000, description: 'Key records kept in memory (least recently used are evicted and re-read from the store).' },
     'cache.maxUnknown': { type: 'integer', minimum: 0, default: 10000, description: 'Unknown key digests remembered, so repeated bad keys cost no store lookup. Bounded so a flood of random keys cannot grow memory.' },
+    'cache.warmKeys': { type: 'integer', minimum: 0, default: 20000, description: 'At start, the records of up to this many of the most recently used unrevoked keys are loaded into the key cache (at most `cache.maxKeys`), so a restarted node does not send its first requests for every busy key to the store at once. Read in the background after the node is ready, off the request thread (on SQLite, by the change feed thread); requests meanwhile read through as usual. 0 turns it off.' },
     'cache.maxVerifiedKeys': { type: 'integer', minimum: 0, default: 10000, description: 'Keys that recently matched a record, remembered in memory with their digest so a repeat request skips the checksum and the SHA-256. Holds plaintext keys in process memory only (never written or logged); only keys that matched a record enter it. 0 turns it off.' },
     'changeFeed.pollInterval': duration('How often a node reads new key events (revocations, rotations) from the store. Bounds revocation delay. On PostgreSQL, LISTEN/NOTIFY wakes nodes at once and polling is the safety net.', '50ms'),
     'changeFeed.staleFor': { ...duration('While the store is unreachable, how long after the change feed last reached it known keys keep working from memory. Past it, they get 503 `store_unavailable` too (fail closed). Revoked keys stay refused and unknown keys get 503 throughout. At least 1s and 4 × `pollInterval`.', '5m'), 'x-flag': '--stale-for' },

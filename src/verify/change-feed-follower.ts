@@ -1,4 +1,5 @@
-import type { KeyEvent, KeyStore } from '../store/key-store.ts';
+import { changeFeedReadsOf, type ChangeFeedReads, type ChangeFeedStore } from '../store/change-feed-reads.ts';
+import type { KeyEvent } from '../store/key-store.ts';
 import type { KeyVerifier } from './key-verifier.ts';
 
 /** How often a reachable store's log is checked for having gone back (restored in place). */
@@ -51,9 +52,13 @@ export interface ChangeFeedState {
  * trusting what it cached; if the log's newest seq is now *below* that position (the database
  * was restored or replaced, also in place while the node ran, which it checks about once a
  * second), it drops the caches and starts over from the new end.
+ *
+ * It reads through a `ChangeFeedReads`: the store itself, or on SQLite the change feed thread
+ * (src/store/feed-thread/), so this thread only applies what was read. Either way a poll counts
+ * as contact only once its read has answered.
  */
 export class ChangeFeedFollower {
-  readonly #store: KeyStore;
+  readonly #reads: ChangeFeedReads;
   readonly #verifier: KeyVerifier;
   readonly #options: ChangeFeedFollowerOptions & { batchSize: number; retryInterval: number; probeTimeout: number; now: () => number };
   #lastSeq = 0;
@@ -69,8 +74,9 @@ export class ChangeFeedFollower {
   #watchdog: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<(events: readonly KeyEvent[]) => void>();
 
-  constructor(store: KeyStore, verifier: KeyVerifier, options: ChangeFeedFollowerOptions) {
-    this.#store = store;
+  /** `source`: a store (read on this thread), or reads served elsewhere (the change feed thread). */
+  constructor(source: ChangeFeedStore | ChangeFeedReads, verifier: KeyVerifier, options: ChangeFeedFollowerOptions) {
+    this.#reads = 'changesSince' in source ? source : changeFeedReadsOf(source);
     this.#verifier = verifier;
     this.#options = { batchSize: 500, retryInterval: Math.max(options.pollInterval, 250), probeTimeout: DEFAULT_PROBE_TIMEOUT, now: Date.now, ...options };
   }
@@ -100,7 +106,7 @@ export class ChangeFeedFollower {
   /** Starts from the newest event: the caches are empty, so older events have nothing to correct. */
   async start(): Promise<void> {
     const startedAt = this.#options.now();
-    this.#lastSeq = await this.#store.latestEventSeq();
+    this.#lastSeq = await this.#reads.latestEventSeq();
     this.#contact(startedAt);
     this.#running = true;
     this.#schedule(this.#options.pollInterval);
@@ -157,11 +163,9 @@ export class ChangeFeedFollower {
   async #applyPendingEvents(): Promise<number> {
     let applied = 0;
     for (;;) {
-      const events = await this.#store.eventsSince(this.#lastSeq, this.#options.batchSize);
+      const { events, records } = await this.#reads.changesSince(this.#lastSeq, this.#options.batchSize);
       if (events.length === 0) break;
-      const keyIds = [...new Set(events.map((event) => event.keyId))];
-      const records = await Promise.all(keyIds.map((keyId) => this.#store.getKeyById(keyId)));
-      for (const record of records) if (record !== null) this.#verifier.applyChange(record);
+      for (const record of records) this.#verifier.applyChange(record);
       this.#lastSeq = (events[events.length - 1] as { seq: number }).seq;
       applied += events.length;
       for (const listener of this.#listeners) {
@@ -194,7 +198,7 @@ export class ChangeFeedFollower {
 
   /** A log whose end is behind our position is not the log we followed: drop the caches, follow the new one. */
   async #detectLogReset(): Promise<void> {
-    const latest = await this.#store.latestEventSeq();
+    const latest = await this.#reads.latestEventSeq();
     if (latest >= this.#lastSeq) return;
     const previous = this.#lastSeq;
     this.#verifier.clear();

@@ -9,6 +9,7 @@ import { digestKey } from '../keys/key-digest.ts';
 import { keyStatus } from '../keys/key-record.ts';
 import { displayPrefixOf, generateKey, generateKeyId } from '../keys/key-format.ts';
 import { freshStorePerTest, temporarySqliteStore } from '../../test/support/fresh-store.ts';
+import { warmKeyCache } from './key-cache-warmup.ts';
 
 function newKey(overrides: Partial<NewKey> = {}): { key: string; row: NewKey } {
   const key = generateKey('pcl');
@@ -183,5 +184,79 @@ describe('KeyVerifier with the change feed', () => {
     assert.equal(follower.lastSeq, await store.latestEventSeq());
     for (const row of rows) assert.notEqual((verifier.lookup(row.digest) as { record: { revokedAt: number | null } }).record.revokedAt, null);
     await follower.stop();
+  });
+
+  describe('warm-up with recently used keys (cache.warmKeys)', () => {
+    const noFailure = (error: unknown) => assert.fail(`the warm-up read failed: ${String(error)}`);
+    /** Three used keys (the last one used most recently), one used then revoked, one never used. */
+    async function usedKeys(): Promise<{ used: NewKey[]; revoked: NewKey; unused: NewKey }> {
+      const used = [newKey().row, newKey().row, newKey().row];
+      const revoked = newKey().row;
+      const unused = newKey().row;
+      const t0 = Date.now();
+      for (const row of [...used, revoked, unused]) await store.createKey(row, t0, CLI_ACTOR);
+      await store.recordUsage([...used, revoked].map((row, index) => ({ keyId: row.id, lastUsedAt: t0 + 1000 * (index + 1), lastUsedAddress: '192.0.2.1' })));
+      await store.revokeKey(revoked.id, 'leaked', t0 + 10_000, CLI_ACTOR);
+      return { used, revoked, unused };
+    }
+
+    it('reads the used, unrevoked keys, most recent first, and answers them from memory without a store read', async () => {
+      const { used, revoked, unused } = await usedKeys();
+      assert.deepEqual((await store.recentlyUsedKeys(10)).map((record) => record.id), [used[2]!.id, used[1]!.id, used[0]!.id]);
+      assert.deepEqual((await store.recentlyUsedKeys(2)).map((record) => record.id), [used[2]!.id, used[1]!.id]);
+      const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
+      assert.deepEqual(await warmKeyCache(verifier, store, 10, noFailure).then((warmed) => warmed && { read: warmed.read, cached: warmed.cached }), { read: 3, cached: 3 });
+      for (const row of used) {
+        const found = verifier.lookup(row.digest);
+        assert.ok(!(found instanceof Promise), 'a warmed key is answered from memory');
+        assert.equal(found?.record.id, row.id);
+      }
+      assert.equal(verifier.stats.misses, 0);
+      assert.ok(verifier.lookup(revoked.digest) instanceof Promise, 'a revoked key is not loaded');
+      assert.ok(verifier.lookup(unused.digest) instanceof Promise, 'a never used key is not loaded');
+    });
+
+    it('keeps nothing it read when the feed applied a change during the read', async () => {
+      const { used } = await usedKeys();
+      const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
+      const follower = new ChangeFeedFollower(store, verifier, { pollInterval: 60_000 });
+      await follower.start();
+      // The revocation commits and reaches this node while the warm-up's read is under way.
+      const racing = {
+        async recentlyUsedKeys(limit: number) {
+          const records = await store.recentlyUsedKeys(limit);
+          await store.revokeKey(used[2]!.id, 'leaked', Date.now(), CLI_ACTOR);
+          assert.equal(await follower.pollOnce(), 1);
+          return records;
+        },
+      };
+      const warmed = await warmKeyCache(verifier, racing, 10, noFailure);
+      assert.deepEqual(warmed && { read: warmed.read, cached: warmed.cached }, { read: 3, cached: 0 });
+      const found = await verifier.lookup(used[2]!.digest);
+      assert.notEqual(found?.record.revokedAt, null, 'the key is read again, revoked');
+      await follower.stop();
+    });
+
+    it('fills free room only, never evicting or replacing what requests brought in', async () => {
+      const { used } = await usedKeys();
+      const verifier = new KeyVerifier(store, { maxKeys: 2, maxUnknown: 10 });
+      const brought = await verifier.lookup(used[0]!.digest);
+      const warmed = await warmKeyCache(verifier, store, 10, noFailure);
+      assert.deepEqual(warmed && { read: warmed.read, cached: warmed.cached }, { read: 3, cached: 1 });
+      assert.equal(verifier.stats.knownKeys, 2);
+      assert.equal(verifier.lookup(used[0]!.digest), brought, 'the entry requests brought in is kept as it was');
+      assert.ok(!(verifier.lookup(used[2]!.digest) instanceof Promise), 'the most recently used key took the free room');
+      assert.ok(verifier.lookup(used[1]!.digest) instanceof Promise, 'no room was made for the rest');
+    });
+
+    it('reports a failed read and leaves the cache cold', async () => {
+      const verifier = new KeyVerifier(store, { maxKeys: 10, maxUnknown: 10 });
+      const failures: unknown[] = [];
+      const warmed = await warmKeyCache(verifier, { recentlyUsedKeys: () => Promise.reject(new Error('store down')) }, 10, (error) => failures.push(error));
+      assert.equal(warmed, null);
+      assert.equal((failures[0] as Error).message, 'store down');
+      assert.equal(verifier.stats.knownKeys, 0);
+      assert.equal(await warmKeyCache(verifier, { recentlyUsedKeys: () => Promise.reject(new Error('0 reads nothing')) }, 0, noFailure), null);
+    });
   });
 });

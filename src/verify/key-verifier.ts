@@ -50,6 +50,7 @@ export class KeyVerifier {
   #hits = 0;
   #misses = 0;
   readonly #staleFor: number;
+  readonly #capacity: number;
   /**
    * Until when cached answers may be trusted: the change feed's last contact with the store
    * plus `staleFor`. With a bound, nothing is trusted before the first contact (fail closed).
@@ -61,6 +62,7 @@ export class KeyVerifier {
   constructor(store: KeyStore, options: KeyVerifierOptions) {
     this.#store = store;
     this.#known = new BoundedMap(options.maxKeys);
+    this.#capacity = options.maxKeys;
     this.#unknown = new BoundedMap(options.maxUnknown);
     this.#byCertificate = new BoundedMap(Math.max(1, options.maxUnknown));
     this.#digestById = new BoundedMap(options.maxKeys);
@@ -177,6 +179,32 @@ export class KeyVerifier {
     // The feed is very busy; answer from a fresh read without caching it.
     const record = await this.#store.getKeyByDigest(digest);
     return record === null ? null : toCachedKey(record);
+  }
+
+  /** Bumped by every change the feed applies and by `clear()`: hand it to `warm` with records read after taking it. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * Caches records read from the store since `readAtGeneration` was taken (a starting gateway's
+   * most recently used keys), so their first requests are answered from memory. Exact like a
+   * read-through: if the feed applied a change (or the cache was cleared) since, the records
+   * may be older than what the feed knows and none is kept. Fills free room only, never
+   * evicting a key requests brought in, and leaves keys already cached alone. Returns how many
+   * it cached.
+   */
+  warm(records: readonly KeyRecord[], readAtGeneration: number): number {
+    if (readAtGeneration !== this.#generation) return 0;
+    let cached = 0;
+    for (const record of records) {
+      if (this.#known.size >= this.#capacity) break;
+      if (this.#known.has(record.digest)) continue;
+      this.#cache(toCachedKey(record));
+      this.#unknown.delete(record.digest);
+      cached++;
+    }
+    return cached;
   }
 
   /** Applies a changed record from the change feed (revocation, rotation, edit, creation). */

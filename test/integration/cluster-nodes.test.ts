@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openKeyStore } from '../../src/store/open-key-store.ts';
+import { MISSING_AFTER_BEATS } from '../../src/health/node-heartbeat.ts';
 import { StoreWriteThread } from '../../src/store/write-thread/store-write-thread.ts';
 import { adminCall, createAdminToken } from '../support/admin-client.ts';
 import { startTestGateway, type TestGateway } from '../support/in-process-gateway.ts';
@@ -92,16 +93,28 @@ function twoNodesOnOneStore(location: () => string): void {
   it('shows a node that stopped as missing after a few of its intervals, and keeps listing it', async () => {
     const secondId = (await nodesOf(second, token))[0]!.id;
     await second.stop();
-    const stoppedAt = Date.now();
-    const nodes = await nodesUntil(first, token, (listed) => listed.find((node) => node.id === secondId)?.state === 'missing');
-    const waited = Date.now() - stoppedAt;
-    assert.ok(waited >= 2 * INTERVAL_MS, `missing after ${waited} ms: sooner than its intervals allow`);
+    // Every answer of the first node about the second, with when it came (this host's clock).
+    const answers: Array<{ answeredAt: number; state: string | undefined }> = [];
+    const nodes = await nodesUntil(first, token, (listed) => {
+      const state = listed.find((node) => node.id === secondId)?.state;
+      answers.push({ answeredAt: Date.now(), state });
+      return state === 'missing';
+    });
     assert.equal(nodes.length, 2);
     assert.deepEqual(nodes.map((node) => [node.self, node.state]), [[true, 'live'], [false, 'missing']]);
-    // The one still running keeps beating: its row is fresh.
     const store = await openKeyStore(location());
     try {
       const rows = await store.listNodeHeartbeats();
+      // Missing once MISSING_AFTER_BEATS of its intervals have passed since its last beat, not
+      // sooner: measured from that beat, since on a loaded machine stop() itself can outlast an interval.
+      const stoppedRow = rows.find((row) => row.nodeId === secondId);
+      assert.ok(stoppedRow !== undefined, 'the stopped node is still listed');
+      const missingFrom = stoppedRow.lastSeen + MISSING_AFTER_BEATS * INTERVAL_MS;
+      for (const answer of answers) {
+        if (answer.answeredAt < missingFrom) assert.equal(answer.state, 'live', `called ${answer.state} ${answer.answeredAt - stoppedRow.lastSeen} ms after its last beat`);
+      }
+      assert.ok(answers.at(-1)!.answeredAt > missingFrom, `missing ${answers.at(-1)!.answeredAt - stoppedRow.lastSeen} ms after its last beat: sooner than ${MISSING_AFTER_BEATS} intervals`);
+      // The one still running keeps beating: its row is fresh.
       const own = rows.find((row) => row.nodeId === nodes[0]!.id);
       assert.ok(own !== undefined && Date.now() - own.lastSeen < 3 * INTERVAL_MS + 1000, JSON.stringify(rows));
     } finally {

@@ -1,0 +1,56 @@
+import Database from 'better-sqlite3';
+import type { KeyRecord } from '../../keys/key-record.ts';
+import type { ChangeBatch, ChangeFeedReads } from '../change-feed-reads.ts';
+import type { KeyEvent } from '../key-store.ts';
+import { checkEventLimit } from '../key-store-rules.ts';
+import { recordFromRow, sqliteKeyStoreSql, type KeyRow } from './sqlite-key-store.ts';
+
+/** The change log's reads on a connection of their own; `close` ends it. */
+export interface SqliteChangeFeedReads extends ChangeFeedReads {
+  /** The unrevoked keys used most recently, newest first (the key cache's warm-up at start). */
+  recentlyUsedKeys(limit: number): Promise<KeyRecord[]>;
+  close(): void;
+}
+
+/**
+ * Opens a read-only connection to the SQLite store at `path` (which must exist, migrated by
+ * the gateway already) for the change feed: in WAL mode it reads beside the writers of every
+ * other connection, and never writes. Each `changesSince` reads the events and the records
+ * they name in one read transaction, so the records are those of one moment of the store.
+ * better-sqlite3 is synchronous: it is opened in the change feed thread, not on the request thread.
+ */
+export function openSqliteChangeFeedReads(path: string): SqliteChangeFeedReads {
+  const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
+  try {
+    const sql = sqliteKeyStoreSql;
+    const eventsSince = db.prepare<[number, number], KeyEvent>(sql.eventsSince);
+    const keyById = db.prepare<[string], KeyRow>(sql.keyById);
+    const latestEventSeq = db.prepare<[], number>(sql.latestEventSeq).pluck();
+    const recentlyUsed = db.prepare<[number], KeyRow>(sql.recentlyUsed);
+    const readChanges = db.transaction((afterSeq: number, limit: number): ChangeBatch => {
+      const events = eventsSince.all(afterSeq, limit);
+      if (events.length === 0) return { events, records: [] };
+      const records = [];
+      for (const keyId of new Set(events.map((event) => event.keyId))) {
+        const row = keyById.get(keyId);
+        if (row !== undefined) records.push(recordFromRow(row));
+      }
+      return { events, records };
+    });
+    return {
+      latestEventSeq: async () => latestEventSeq.get() ?? 0,
+      async changesSince(afterSeq, limit) {
+        checkEventLimit(limit);
+        return readChanges.deferred(afterSeq, limit);
+      },
+      async recentlyUsedKeys(limit) {
+        checkEventLimit(limit);
+        return recentlyUsed.all(limit).map(recordFromRow);
+      },
+      close: () => db.close(),
+    };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

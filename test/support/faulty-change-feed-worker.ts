@@ -1,0 +1,18 @@
+/**
+ * The change feed thread's script (src/store/feed-thread/change-feed-worker.ts) with two ways
+ * to break it, for the tests of its supervision, switched by files beside the store so a test
+ * can flip them while the thread runs: while `<store>.crash` exists, every read throws on the
+ * thread, uncaught (the thread dies); while `<store>.hang` exists, a read never returns (the
+ * thread spins until it is terminated).
+ */
+import { existsSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { location } = workerData as { location: string };
+
+parentPort?.on('message', (request: { method: string }) => {
+  if (request.method === 'close') return;
+  if (existsSync(`${location}.crash`)) throw new Error('the change feed thread crashed on purpose');
+  if (existsSync(`${location}.hang`)) for (;;);
+});
+await import('../../src/store/feed-thread/change-feed-worker.ts');
