@@ -42,6 +42,10 @@ export interface TargetDefinition {
   needsKeyStore: boolean;
   /** The row this one is divided by in the printed ratios, if any. */
   compareTo: string | null;
+  /** More rows this one is divided by in the printed ratios (when they run too). */
+  alsoCompareTo?: readonly string[];
+  /** What sends the requests: wrk (HTTP/1.1, the default) or h2load (HTTP/2; h2load.ts). */
+  loadGenerator?: 'wrk' | 'h2load';
   request: RequestShape;
   /** Run only when BENCH_ONLY (or BENCH_PAIR) names it, never in a run of every row. */
   onlyWhenNamed?: boolean;
@@ -195,6 +199,35 @@ export const targets: readonly TargetDefinition[] = [
     async start(context) {
       const { certPath, keyPath } = await benchCertificate(context.workDir);
       return startPortcullis(context, 'portcullis-tls', ['--tls-cert', certPath, '--tls-key', keyPath]);
+    },
+  },
+  {
+    // h2load, not wrk: one stream at a time per connection (`-m 1`), the same connections, one
+    // key for every request (h2load sends the same header fields each time).
+    name: 'bare-h2',
+    description: 'h2load → bare node:http2 (allowHTTP1) + undici proxy → upstream; HTTP/2 over TLS, no checks (the Node.js limit over HTTP/2)',
+    needsKeyStore: false,
+    compareTo: null,
+    loadGenerator: 'h2load',
+    request: bearerGet,
+    async start(context) {
+      const { certPath, keyPath } = await benchCertificate(context.workDir);
+      const script = join(context.repoRoot, 'bench/peers/bare-h2-proxy.ts');
+      const { child, port } = await spawnPeer(context.children, 'bare-h2-proxy', [script, '0', context.upstreamOrigin, certPath, keyPath], undefined, loopDelayEnv(context.loopDelayDir));
+      return { url: `https://127.0.0.1:${port}`, pid: child.process.pid!, ownsProcess: true };
+    },
+  },
+  {
+    name: 'portcullis-h2',
+    description: 'h2load → Portcullis over TLS with tls.http2 (HTTP/2 requests through the same checks), key auth on, 1,000 keys → upstream',
+    needsKeyStore: true,
+    compareTo: 'bare-h2',
+    alsoCompareTo: ['portcullis-tls'],
+    loadGenerator: 'h2load',
+    request: bearerGet,
+    async start(context) {
+      const { certPath, keyPath } = await benchCertificate(context.workDir);
+      return startPortcullis(context, 'portcullis-h2', ['--tls-cert', certPath, '--tls-key', keyPath], { PORTCULLIS_TLS_HTTP2: 'true' });
     },
   },
   {

@@ -4,7 +4,7 @@
  * Fastify compiles at start-up). Schemas stay within what both OpenAPI 3.1 (JSON Schema
  * 2020-12) and Fastify's ajv (draft-07) read the same way.
  */
-import { TAG_PATTERN } from '../keys/key-record.ts';
+import { LEAK_ACTIONS, TAG_PATTERN } from '../keys/key-record.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -31,6 +31,7 @@ const settings = {
   certFingerprint: nullable('string', { maxLength: 128, description: 'Bind the key to a client certificate by its SHA-256 fingerprint (hex, colons allowed); null: unbound.' }),
   certificate: { type: 'string', maxLength: 16384, description: 'Bind the key to this PEM client certificate (its fingerprint is stored); instead of `certFingerprint`.' },
   signingKey: nullable('string', { maxLength: 16384, description: 'Bind the key to this PEM public key (Ed25519, ECDSA P-256, or RSA of 2048 bits or more): every request with the key must then carry an RFC 9421 signature by it (docs/security.md); null: unbound.' }),
+  leakAction: { enum: [...LEAK_ACTIONS, null], description: 'The key\'s own action on a leak report or an anomaly finding, over its tags\' (`tagActions`) and the global default (docs/leaks.md); a leak report takes `notify` as `quarantine`. null: inherit.' },
 };
 const auditFilters = [
   { name: 'actor', in: 'query', schema: { type: 'string', maxLength: 80 }, description: '`cli` or an admin token id.' },
@@ -67,6 +68,7 @@ const schemas: Record<string, Schema> = {
       allowedCidrs: { type: 'array', items: { type: 'string' } },
       certFingerprint: nullable('string'),
       signingKey: nullable('string', { description: 'The PEM public key signed requests are verified with; null when unbound.' }),
+      leakAction: { enum: [...LEAK_ACTIONS, null], description: 'The key\'s own action on leak reports and anomaly findings; null: its tags\', else the default.' },
       rateLimit: nullable('string'),
       metadata: { type: 'object' },
       createdAt: time('When the key was created.'),
@@ -226,6 +228,34 @@ const schemas: Record<string, Schema> = {
       points: { type: 'array', items: { type: 'object', properties: { t: { type: 'string', format: 'date-time' }, requests: { type: 'integer' }, denied: { type: 'integer' }, bytesIn: { type: 'integer' }, bytesOut: { type: 'integer' } } } },
       totals: { type: 'object' }, denials: { type: 'object', description: 'Refusals in the window, by error code.' },
       addresses: { type: 'array', items: { type: 'object', properties: { address: { type: 'string' }, lastSeen: { type: 'string' }, minutes: { type: 'integer' } } } },
+      websockets: {
+        type: 'object',
+        description: 'WebSockets opened with the key (the upstream answered 101) and the most open at once on one node, in the window and per point.',
+        properties: {
+          opened: { type: 'integer' }, peak: { type: 'integer' },
+          points: { type: 'array', items: { type: 'object', properties: { t: { type: 'string', format: 'date-time' }, opened: { type: 'integer' }, peak: { type: 'integer' } } } },
+        },
+      },
+    },
+  },
+  ApiUsage: {
+    type: 'object',
+    properties: {
+      window: { type: 'string' }, step: { type: 'integer', description: 'Seconds per point.' }, from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' },
+      apis: {
+        type: 'array',
+        description: 'Each API with requests in the window (`default` with a single upstream), busiest first. Every request matched to an API counts, with or without a key; a request refused before an API matched is in none.',
+        items: {
+          type: 'object',
+          properties: {
+            api: { type: 'string' }, requests: { type: 'integer' }, forwarded: { type: 'integer' },
+            denied: { type: 'integer', description: 'Refusals and upstream errors the gateway answered (every outcome but `forwarded` and `aborted`).' },
+            aborted: { type: 'integer', description: 'Forwarded requests the client or the upstream broke off.' },
+            outcomes: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Requests by outcome: `forwarded`, `aborted` or the error code.' },
+            points: { type: 'array', items: { type: 'object', properties: { t: { type: 'string', format: 'date-time' }, requests: { type: 'integer' }, denied: { type: 'integer' } } } },
+          },
+        },
+      },
     },
   },
   UsageSummary: { type: 'object', properties: { window: { type: 'string' }, keys: { type: 'array', items: { type: 'object' } } } },
@@ -324,6 +354,9 @@ export const adminPaths: Record<string, Record<string, Operation>> = {
   },
   '/api/usage': {
     get: read({ operationId: 'getUsage', summary: 'Busiest keys over a window', parameters: [window, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }], responses: { 200: json(ref('UsageSummary')) } }),
+  },
+  '/api/usage/apis': {
+    get: read({ operationId: 'getApiUsage', summary: 'Requests, refusals and outcomes per API over a window', parameters: [window], responses: { 200: json(ref('ApiUsage')) } }),
   },
   '/api/overview': {
     get: read({ operationId: 'getOverview', summary: 'Traffic and refusals by code over a window, top keys, keys expiring soon, recent revocations, the health of every node', parameters: [window], responses: { 200: json(ref('Overview')) } }),

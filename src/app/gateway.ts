@@ -24,20 +24,24 @@ import { ADMIN_TOKEN_PREFIX } from '../keys/mint-key.ts';
 import type { PolicyParts } from '../policies/policy.ts';
 import type { Operation } from '../routes/operation.ts';
 import { reportedCodes } from '../policies/report-only.ts';
+import { RESPONSE_FINDING_CODES } from '../policies/response-findings.ts';
 import type { Check } from '../policies/request-context.ts';
 import type { ChangeSubscription } from '../store/key-store.ts';
 import { openKeyStore } from '../store/open-key-store.ts';
-import { describeStoreLocation, isInMemoryLocation } from '../store/store-location.ts';
+import { describeStoreLocation, isInMemoryLocation, isPostgresLocation } from '../store/store-location.ts';
 import type { Store } from '../store/store.ts';
 import { REFUSALS_BEFORE_DROP } from '../store/store-errors.ts';
 import type { StoreWrites } from '../store/usage-writes.ts';
 import { NodeHeartbeatWriter, describeThisNode, type NodeIdentity } from '../health/node-heartbeat.ts';
 import { nodeHealth } from '../admin/node-health.ts';
 import { StoreWriteThread } from '../store/write-thread/store-write-thread.ts';
+import { ChangeFeedThread } from '../store/feed-thread/change-feed-thread.ts';
+import type { ChangeFeedReads } from '../store/change-feed-reads.ts';
 import { ApiOutcomes, GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.ts';
 import { RequestIds } from '../telemetry/request-id.ts';
 import { UsageRecorder } from '../telemetry/usage-recorder.ts';
+import { warmKeyCache } from '../verify/key-cache-warmup.ts';
 import { ChangeFeedFollower } from '../verify/change-feed-follower.ts';
 import { TokenKeyRing } from '../verify/dpop/token-key-ring.ts';
 import { KeyVerifier } from '../verify/key-verifier.ts';
@@ -133,10 +137,11 @@ export async function startGateway(config: Config, logger: Logger, dependencies:
       return (error: unknown) => log.report(error);
     };
     const tokenKeys = createTokenKeyRing(config, keys.store, repeatedErrors);
-    const checks = withConfigErrors(() => createChecks(config, { logger, repeatedErrors, verifier: keys.verifier, store: keys.store, routes, apis, limiter: keys.limiter.backend, quotas: keys.limiter.quotas, tokenKeys, writes: keys.writes, keepRunning: (name, part, close) => parts.add(name, part, close) }));
+    const responseReport = createResponseReport(config, logger, operationsOf(apis) ?? [], keys);
+    const checks = withConfigErrors(() => createChecks(config, { logger, repeatedErrors, verifier: keys.verifier, store: keys.store, routes, apis, limiter: keys.limiter.backend, quotas: keys.limiter.quotas, tokenKeys, writes: keys.writes, keepRunning: (name, part, close) => parts.add(name, part, close), ...(responseReport === null ? {} : { responseFindings: responseReport }) }));
     const requestIds = new RequestIds(undefined, credentialShape(config));
     const websockets = createWebSocketTunnels(config, logger, upstream, keys);
-    const listener = createPublicListener(config, logger, { checks, proxy: websockets ?? upstream.proxy, api: apis.length === 1 ? (apis[0] as LoadedApi) : null, operations: operationsOf(apis) ?? [] }, keys, requestIds, dependencies, websockets);
+    const listener = createPublicListener(config, logger, { checks, proxy: websockets ?? upstream.proxy, api: apis.length === 1 ? (apis[0] as LoadedApi) : null, operations: operationsOf(apis) ?? [], responseReport }, keys, requestIds, dependencies, websockets);
     const heartbeat = startNodeHeartbeat(config, logger, parts, keys, health);
     const webhookDeliveries = await startWebhooks(config, logger, (name, part, close) => parts.add(name, part, close), repeatedErrors);
     // The admin listener first: a gateway whose admin address is taken never serves traffic.
@@ -191,7 +196,9 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
     changeFeedCaughtUpAt: () => follower.caughtUpAt,
     changeFeedPosition: () => follower.lastSeq,
   });
-  const follower = new ChangeFeedFollower(store, verifier, {
+  // Before the follower, so it closes after the follower's last poll.
+  const feedReads = startChangeFeedReads(config.store, logger, parts, store, given !== undefined);
+  const follower = new ChangeFeedFollower(feedReads, verifier, {
     pollInterval: config.changeFeed.pollInterval,
     onError: (error) => {
       metrics.changeFeedPollErrors.inc();
@@ -206,6 +213,12 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
   });
   await follower.start();
   parts.add('change feed', follower, (started) => started.stop());
+  // In the background, once the feed is followed: requests meanwhile read through as usual.
+  const warming = warmKeyCache(verifier, 'recentlyUsedKeys' in feedReads ? feedReads : store, config.cache.warmKeys, (error) => logger.warn({ err: error }, 'could not load recently used keys into the key cache at start; it fills as requests come'))
+    .then((warmed) => {
+      if (warmed !== null) logger.info({ read: warmed.read, cached: warmed.cached, ms: Math.round(warmed.ms) }, warmed.cached === 0 && warmed.read > 0 ? 'key cache warm-up discarded: a key changed during the read' : 'key cache warmed with recently used keys');
+    });
+  parts.add('key cache warm-up', warming, (running) => running);
   const subscription = store.subscribeToChanges ? parts.add('change notifications', await store.subscribeToChanges(() => follower.wake()), (listening) => listening.close()) : null;
   // Added before the recorder and the limiter, so it closes after their last flushes.
   const writes = startUsageWrites(config.store, logger, parts, store, given !== undefined, storeErrors.connectionLost);
@@ -227,6 +240,19 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
   if (limiter.isShared !== null) metrics.addLimiterBackend('redis', limiter.isShared);
   metrics.addLimiterBackend('memory', () => true);
   return { store, verifier, follower, subscription, metrics, usage, limiter, writes };
+}
+
+/**
+ * Where the change feed reads the key event log: on SQLite, the change feed thread, a worker
+ * with a read-only connection of its own, so no poll runs a query on the thread that answers
+ * requests. PostgreSQL's reads are asynchronous already (the pool's socket), and a store
+ * handed in or an in-memory SQLite database are read here, as for the writes below.
+ */
+function startChangeFeedReads(location: string, logger: Logger, parts: ProcessParts, store: Store, storeGiven: boolean): Store | ChangeFeedReads {
+  if (storeGiven || isInMemoryLocation(location) || isPostgresLocation(location)) return store;
+  return parts.add('change feed thread', new ChangeFeedThread(location, {
+    onCrash: (error) => logger.error({ err: error }, 'change feed thread stopped; restarting it (the change feed is unreachable until it answers)'),
+  }), (thread) => thread.close());
 }
 
 /**
@@ -326,7 +352,7 @@ function upstreamIdentity(upstream: LoadedApi['upstream'], origins: readonly URL
  */
 function createWebSocketTunnels(config: Config, logger: Logger, upstream: { proxy: Upstream; targets: TunnelTarget[] }, keys: KeyParts): WebSocketTunnels | null {
   if (!config.websockets.enabled) return null;
-  const tunnels = new WebSocketTunnels(upstream.proxy, { settings: config.websockets, targets: upstream.targets, verifier: keys.verifier, registry: keys.metrics.registry, logger });
+  const tunnels = new WebSocketTunnels(upstream.proxy, { settings: config.websockets, targets: upstream.targets, verifier: keys.verifier, registry: keys.metrics.registry, logger, usage: keys.usage });
   keys.follower.subscribe((events) => tunnels.keysChanged(events));
   return tunnels;
 }
@@ -352,6 +378,16 @@ function healthOf(keys: KeyParts, upstream: UpstreamMonitor, phase: GatewayHealt
  */
 function createTokenKeyRing(config: Config, store: Store, repeatedErrors: (message: string) => (error: unknown) => void): TokenKeyRing {
   return new TokenKeyRing(store, { overlapMs: (config.dpop.maxTokenLifetime + 60) * 1000, refreshIntervalMs: 30_000, onError: repeatedErrors('token signing keys: key store read failed') });
+}
+
+/**
+ * With response checks on some API (operations that carry their documented responses), the
+ * would-deny report is made before the checks, for the response-checks policy to report to;
+ * the pipeline then records the would-denies of report mode in it too.
+ */
+function createResponseReport(config: Config, logger: Logger, operations: readonly Operation[], keys: KeyParts): WouldDenyReport | null {
+  if (!operations.some((operation) => operation.responses !== undefined)) return null;
+  return new WouldDenyReport({ registry: keys.metrics.registry, logger, header: config.reportOnly.header, codes: [...reportedCodes(config, operations), ...RESPONSE_FINDING_CODES], usage: keys.usage, responseChecks: true });
 }
 
 /** The pipeline's checks, made from the configuration in the order of the list; a policy left off makes none. */
@@ -388,7 +424,7 @@ interface PublicListener {
 }
 
 /** The public listener with the pipeline behind it (not listening yet). */
-function createPublicListener(config: Config, logger: Logger, { checks, proxy, api, operations }: Pick<PipelineParts, 'checks' | 'proxy' | 'api'> & { operations: readonly Operation[] }, keys: KeyParts, requestIds: RequestIds, dependencies: GatewayDependencies, websockets: WebSocketTunnels | null): PublicListener {
+function createPublicListener(config: Config, logger: Logger, { checks, proxy, api, operations, responseReport }: Pick<PipelineParts, 'checks' | 'proxy' | 'api'> & { operations: readonly Operation[]; responseReport: WouldDenyReport | null }, keys: KeyParts, requestIds: RequestIds, dependencies: GatewayDependencies, websockets: WebSocketTunnels | null): PublicListener {
   const tls = config.tls;
   const credentials = tls === null ? null : readListenerCredentials(tls);
   for (const each of apisOf(config)) {
@@ -396,10 +432,11 @@ function createPublicListener(config: Config, logger: Logger, { checks, proxy, a
     logger.error({ upstream: each.upstream.origins.map((origin) => origin.href).join(', '), ...(config.apis.length > 0 ? { api: each.name } : {}) }, 'INSECURE: upstream.tls.insecureSkipVerify is set; the upstream certificate and host name are NOT verified, so anyone on the network path can read and change this traffic');
   }
   const protocol = tls === null ? 'http' : 'https';
-  const apiOutcomes = new ApiOutcomes(keys.metrics.registry, apisOf(config).map((each) => each.name));
-  const telemetry = new RequestTelemetry({ metrics: keys.metrics, usage: keys.usage, logger, accessLog: config.log.access, apiOutcomes });
+  const apiNames = apisOf(config).map((each) => each.name);
+  const apiOutcomes = new ApiOutcomes(keys.metrics.registry, apiNames);
+  const telemetry = new RequestTelemetry({ metrics: keys.metrics, usage: keys.usage, logger, accessLog: config.log.access, apiOutcomes, apiUsage: keys.usage.countApis(apiNames) });
   const resolveClient = withConfigErrors(() => createClientAddressResolver({ trustProxy: config.network.trustProxy, header: config.network.clientAddressHeader }));
-  const wouldDeny = checks.some((check) => check.reports !== undefined) ? new WouldDenyReport({ registry: keys.metrics.registry, logger, header: config.reportOnly.header, codes: reportedCodes(config, operations), usage: keys.usage }) : null;
+  const wouldDeny = responseReport ?? (checks.some((check) => check.reports !== undefined) ? new WouldDenyReport({ registry: keys.metrics.registry, logger, header: config.reportOnly.header, codes: reportedCodes(config, operations), usage: keys.usage }) : null);
   const handler = createPipeline({ checks, proxy, api, protocol, resolveClient, forwardedHeader: config.network.forwardedHeader, telemetry, requestIds, logger, wouldDeny });
   const server = new GatewayServer(handler, {
     listen: config.listen,

@@ -14,6 +14,7 @@ import { networkAccess } from '../policies/network-access/index.ts';
 import { pathCanonical } from '../policies/path-canonical/index.ts';
 import { presentedKeys } from '../policies/presented-keys/index.ts';
 import { requestSanity } from '../policies/request-sanity/index.ts';
+import { responseChecks } from '../policies/response-checks/index.ts';
 import { routeMatch } from '../policies/route-match/index.ts';
 import { scopes } from '../policies/scopes/index.ts';
 import { signedRequestBody, signedRequests } from '../policies/signed-requests/index.ts';
@@ -58,6 +59,8 @@ export const PIPELINE_POLICIES = [
   inputValidation,
   // The forwarded body of a signed request against its signed Content-Digest (last: it sees the body as forwarded).
   signedRequestBody,
+  // 10. The response side: a sample of responses compared with the description (report only).
+  responseChecks,
   // 11. Record: each key's traffic learned and judged (anomaly detection); it never refuses.
   anomaly,
 ] as const;

@@ -22,6 +22,7 @@ const COMMANDS: ReadonlyArray<{ name: string; description: string; load: () => P
   { name: 'incidents', description: 'leak incidents from the audit log: alerts, presented keys, anomalies and quarantines', load: async () => (await import('./incidents-command.ts')).incidentsCommand() },
   { name: 'scan', description: 'find keys in files, folders, stdin or a git repository\'s whole history; exit 1 when a live key is found', load: async () => (await import('./scan-command.ts')).scanCommand() },
   { name: 'report', description: 'what the policies in report mode would have refused over a period, by code, route and key', load: async () => (await import('./report-command.ts')).reportCommand() },
+  { name: 'usage', description: 'usage figures from the store: requests per API over a period', load: async () => (await import('./usage-command.ts')).usageCommand() },
   { name: 'config', description: 'check a configuration as serve would load it, without listening', load: async () => (await import('./config-command.ts')).configCommand() },
   { name: 'completion', description: 'print a shell completion script (bash, zsh or fish)', load: async () => (await import('./completion-command.ts')).completionCommand() },
 ];

@@ -125,6 +125,7 @@ function coerceText(raw: string, schema: OptionSchema, fromEnvironment: boolean)
   if (fromEnvironment && types.includes('array')) return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
   if (fromEnvironment && raw === '' && types.includes('null')) return null;
   if (types.includes('integer') && /^-?\d+$/.test(raw.trim())) return Number(raw.trim());
+  if (types.includes('number') && /^-?(?:\d+(?:\.\d*)?|\.\d+)$/.test(raw.trim())) return Number(raw.trim());
   if (types.includes('boolean') && (raw === 'true' || raw === 'false')) return raw === 'true';
   return raw;
 }

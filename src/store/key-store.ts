@@ -92,6 +92,12 @@ export interface KeyStore {
   createKey(key: NewKey, now: number, by: AuditActor): Promise<KeyRecord>;
   getKeyById(id: string): Promise<KeyRecord | null>;
   getKeyByDigest(digest: string): Promise<KeyRecord | null>;
+  /**
+   * Up to `limit` unrevoked keys that have been used, most recently used first: what a starting
+   * gateway loads into its key cache (`cache.warmKeys`). No index serves the order: it is read
+   * once per start, off the request thread, and an index would cost every last-use write.
+   */
+  recentlyUsedKeys(limit: number): Promise<KeyRecord[]>;
   /** Keys bound to a client certificate (64 lower-case hex SHA-256), newest first. */
   getKeysByCertFingerprint(fingerprint: string): Promise<KeyRecord[]>;
   listKeys(filter?: KeyFilter): Promise<KeyRecord[]>;

@@ -170,6 +170,20 @@ describe('admin API', () => {
     assert.deepEqual(audit.body.items[0]!.details, { changes: { name: { from: 'before', to: 'after' }, tags: { from: [], to: ['renamed'] }, expiresAt: { from: null, to: Date.parse('2099-01-01T00:00:00.000Z') } } });
   });
 
+  it('sets, shows and clears a key\'s own leak action; refuses any other value', async () => {
+    const { body: key } = await adminCall<KeyView & { leakAction: unknown }>(admin, 'POST', '/api/keys', { token: writer.token, body: { name: 'own action', leakAction: 'revoke' } });
+    assert.equal(key.leakAction, 'revoke');
+    const updated = await adminCall<{ leakAction: unknown }>(admin, 'PATCH', `/api/keys/${key.id}`, { token: writer.token, body: { leakAction: 'notify' } });
+    assert.equal(updated.status, 200);
+    assert.equal(updated.body.leakAction, 'notify');
+    const refused = await adminCall(admin, 'PATCH', `/api/keys/${key.id}`, { token: writer.token, body: { leakAction: 'delete' } });
+    assert.equal(refused.status, 400);
+    const cleared = await adminCall<{ leakAction: unknown }>(admin, 'PATCH', `/api/keys/${key.id}`, { token: writer.token, body: { leakAction: null } });
+    assert.equal(cleared.body.leakAction, null);
+    const shown = await adminCall<{ leakAction: unknown }>(admin, 'GET', `/api/keys/${key.id}`, { token: reader.token });
+    assert.equal(shown.body.leakAction, null);
+  });
+
   it('refuses with 400 metadata no store can hold (U+0000), naming the field, and changes nothing', async () => {
     const created = await adminCall<KeyView & { problem?: unknown }>(admin, 'POST', '/api/keys', { token: writer.token, body: { name: 'nul', metadata: { note: 'a\u0000b' } } });
     assert.equal(created.status, 400);

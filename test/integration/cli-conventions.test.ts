@@ -204,6 +204,8 @@ describe('--json on every command: one documented, versioned shape each (docs/cl
     assert.deepEqual([held.changed, (held.key as { status: string }).status], [true, 'quarantined']);
     const released = await run('keys-release', ['keys', 'release', id, ...s]);
     assert.deepEqual([released.changed, (released.key as { status: string }).status], [true, 'active']);
+    const own = await run('keys-leak-action', ['keys', 'leak-action', id, 'revoke', ...s]);
+    assert.deepEqual([own.changed, (own.key as { leakAction: string }).leakAction], [true, 'revoke']);
     await run('keys-rotate', ['keys', 'rotate', id, '--grace', '1m', ...s]);
     await run('keys-revoke', ['keys', 'revoke', '--tag', 'imported', ...s]);
     const token = await run('admin-token-create', ['admin', 'token', 'create', '--role', 'read', ...s]);
@@ -233,6 +235,8 @@ describe('--json on every command: one documented, versioned shape each (docs/cl
     assert.equal((scanned.findings as Array<{ status: string }>)[0]?.status, 'revoked');
     const report = await run('report', ['report', '--since', '1h', ...s]);
     assert.equal(report.total, 0, 'no gateway ran on this store: nothing would have been refused');
+    const apiUsage = await run('usage-apis', ['usage', 'apis', '--since', '1h', ...s]);
+    assert.deepEqual(apiUsage.apis, [], 'no gateway ran on this store: no API has requests');
     // store migrate needs PostgreSQL: its output is checked below, where there is one.
     const documented = readdirSync(SCHEMAS).filter((name) => name.endsWith('.schema.json') && name !== 'definitions.schema.json').map((name) => name.replace('.schema.json', ''));
     assert.deepEqual(documented.filter((name) => !used.has(name) && name !== 'store-migrate'), [], 'a schema for every output, and an output for every schema');

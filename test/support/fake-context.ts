@@ -183,6 +183,7 @@ export function fakeKey(record: Partial<KeyRecord> = {}): CachedKey {
     certFingerprint: null,
     signingKey: null,
     apis: [],
+    leakAction: null,
     rateLimit: null,
     quota: null,
     metadata: {},

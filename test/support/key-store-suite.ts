@@ -42,6 +42,7 @@ export function newKey(id: string, settings: Partial<NewKey> = {}): NewKey {
     certFingerprint: null,
     signingKey: null,
     apis: [],
+    leakAction: null,
     rateLimit: null,
     quota: null,
     metadata: {},
@@ -60,6 +61,7 @@ function createdRecord(key: NewKey, now: number): KeyRecord {
     ...key,
     signingKey: key.signingKey ?? null,
     apis: key.apis ?? [],
+    leakAction: key.leakAction ?? null,
     createdAt: now,
     updatedAt: now,
     revokedAt: null,
@@ -608,6 +610,23 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
         assert.deepEqual((await store.updateKey('key_b', { apis: [] }, t0 + 3, by))?.apis, []);
       });
 
+      it('keeps, changes and clears a key\'s own leak action (an updated event for the change feed; rotation copies it)', async () => {
+        assert.equal((await store.createKey(newKey('key_a'), t0, by)).leakAction, null, 'a key made without one inherits');
+        assert.equal((await store.createKey(newKey('key_b', { leakAction: 'notify' }), t0, by)).leakAction, 'notify');
+        assert.equal((await store.getKeyById('key_b'))?.leakAction, 'notify');
+        const seq = await store.latestEventSeq();
+        assert.equal((await store.updateKey('key_a', { leakAction: 'revoke' }, t0 + 1, by))?.leakAction, 'revoke');
+        const events = await store.eventsSince(seq, 10);
+        assert.deepEqual(events.map((event) => [event.keyId, event.kind]), [['key_a', 'updated']], 'the change reaches every node through the feed');
+        const digest = (await store.getKeyById('key_a'))?.digest as string;
+        assert.equal((await store.getKeyByDigest(digest))?.leakAction, 'revoke', 'as the gateway reads it');
+        const rotated = await store.rotateKey('key_a', replacementFor('key_c'), t0 + day, t0 + 2, by);
+        assert.equal(rotated?.newKey.leakAction, 'revoke');
+        assert.equal((await store.updateKey('key_a', { leakAction: null }, t0 + 3, by))?.leakAction, null);
+        await assert.rejects(store.updateKey('key_b', { leakAction: 'delete' as never }, t0 + 4, by), /leakAction/);
+        assert.equal((await store.getKeyById('key_b'))?.leakAction, 'notify', 'a refused value writes nothing');
+      });
+
       it('writes nothing when nothing changes, and answers null for an unknown key', async () => {
         const key = newKey('key_a', { tags: ['x'] });
         await store.createKey(key, t0, by);
@@ -660,6 +679,20 @@ export function runKeyStoreSuite(label: string, makeStore: MakeKeyStore): void {
         ]);
         assert.equal(await store.getKeyById('key_missing'), null);
         assert.equal((await store.getKeyById('key_a'))?.lastUsedAddress, '192.0.2.2');
+      });
+
+      it('lists the used, unrevoked keys most recently used first (recentlyUsedKeys), as full records', async () => {
+        for (const id of ['key_a', 'key_b', 'key_c', 'key_revoked', 'key_unused']) await store.createKey(newKey(id), t0, by);
+        await store.recordUsage([
+          { keyId: 'key_b', lastUsedAt: t0 + 3 * minute, lastUsedAddress: '192.0.2.3' },
+          { keyId: 'key_a', lastUsedAt: t0 + minute, lastUsedAddress: '192.0.2.1' },
+          { keyId: 'key_c', lastUsedAt: t0 + 2 * minute, lastUsedAddress: '192.0.2.2' },
+          { keyId: 'key_revoked', lastUsedAt: t0 + 4 * minute, lastUsedAddress: '192.0.2.4' },
+        ]);
+        await store.revokeKey('key_revoked', null, t0 + 5 * minute, by);
+        assert.deepEqual((await store.recentlyUsedKeys(10)).map((record) => record.id), ['key_b', 'key_c', 'key_a']);
+        const [first] = await store.recentlyUsedKeys(1);
+        assert.deepEqual(first, await store.getKeyById('key_b'));
       });
     });
 

@@ -616,6 +616,96 @@ export const migrations: readonly Migration[] = [
     postgres: `
       CREATE INDEX api_keys_by_expiry ON api_keys (expires_at) WHERE expires_at IS NOT NULL AND revoked_at IS NULL;`,
   },
+  {
+    version: 14,
+    name: 'create_api_usage_and_websocket_minutes',
+    // Usage by API (`apis[].name`, `default` with one upstream): requests per minute, API and
+    // outcome (`forwarded`, `aborted` or the error code), every request matched to an API,
+    // with or without a key, summed across nodes. WebSockets per key and minute: how many were
+    // opened (summed across nodes) and the most open at once on one node (merged with max: a
+    // node's own peak, as `websockets.maxPerKey` is a per-node limit). Neither is a foreign
+    // key, as usage's minutes are not.
+    sqlite: `
+      CREATE TABLE api_usage_minutes (
+        minute   BIGINT NOT NULL,
+        api      TEXT   NOT NULL,
+        outcome  TEXT   NOT NULL,
+        requests BIGINT NOT NULL CHECK (requests > 0),
+        PRIMARY KEY (minute, api, outcome)
+      ) WITHOUT ROWID;
+      CREATE TABLE websocket_minutes (
+        key_id TEXT   NOT NULL,
+        minute BIGINT NOT NULL,
+        opened BIGINT NOT NULL CHECK (opened >= 0),
+        peak   BIGINT NOT NULL CHECK (peak >= 0),
+        PRIMARY KEY (key_id, minute)
+      ) WITHOUT ROWID;
+      CREATE INDEX websocket_minutes_by_minute ON websocket_minutes (minute);`,
+    postgres: `
+      CREATE TABLE api_usage_minutes (
+        minute   BIGINT NOT NULL,
+        api      TEXT COLLATE "C" NOT NULL,
+        outcome  TEXT COLLATE "C" NOT NULL,
+        requests BIGINT NOT NULL CHECK (requests > 0),
+        PRIMARY KEY (minute, api, outcome)
+      );
+      CREATE TABLE websocket_minutes (
+        key_id TEXT COLLATE "C" NOT NULL,
+        minute BIGINT NOT NULL,
+        opened BIGINT NOT NULL CHECK (opened >= 0),
+        peak   BIGINT NOT NULL CHECK (peak >= 0),
+        PRIMARY KEY (key_id, minute)
+      );
+      CREATE INDEX websocket_minutes_by_minute ON websocket_minutes (minute);`,
+  },
+  {
+    version: 15,
+    name: 'add_key_leak_action_and_profile_countries',
+    // api_keys.leak_action: the key's own action on a leak report or an anomaly finding, over
+    // its tags' and the global default (src/keys/tag-actions.ts); NULL inherits.
+    // key_profile_countries: the countries (ISO 3166 alpha-2) a key was used from, when
+    // `anomaly.countries` is on, joined across nodes like key_profile_networks; the earliest
+    // `first_seen` is when the key began learning countries (its own learning window). The findings'
+    // kind check gains `new_country` (SQLite cannot change a CHECK: the table is rebuilt).
+    sqlite: `
+      ALTER TABLE api_keys ADD COLUMN leak_action TEXT CHECK (leak_action IN ('notify', 'quarantine', 'revoke'));
+
+      CREATE TABLE key_profile_countries (
+        key_id     TEXT   NOT NULL,
+        country    TEXT   NOT NULL CHECK (length(country) = 2),
+        first_seen BIGINT NOT NULL,
+        last_seen  BIGINT NOT NULL,
+        PRIMARY KEY (key_id, country)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE key_anomaly_findings_15 (
+        key_id       TEXT   NOT NULL,
+        kind         TEXT   NOT NULL CHECK (kind IN ('new_network', 'many_addresses', 'rate_spike', 'denial_spike', 'new_country')),
+        window_start BIGINT NOT NULL,
+        at           BIGINT NOT NULL,
+        action       TEXT   NOT NULL CHECK (action IN ('notify', 'quarantine', 'revoke')),
+        evidence     TEXT   NOT NULL CHECK (json_valid(evidence)),
+        PRIMARY KEY (key_id, kind, window_start)
+      ) WITHOUT ROWID;
+      INSERT INTO key_anomaly_findings_15 SELECT key_id, kind, window_start, at, action, evidence FROM key_anomaly_findings;
+      DROP TABLE key_anomaly_findings;
+      ALTER TABLE key_anomaly_findings_15 RENAME TO key_anomaly_findings;
+      CREATE INDEX key_anomaly_findings_by_time ON key_anomaly_findings (at);`,
+    postgres: `
+      ALTER TABLE api_keys ADD COLUMN leak_action TEXT COLLATE "C" CHECK (leak_action IN ('notify', 'quarantine', 'revoke'));
+
+      CREATE TABLE key_profile_countries (
+        key_id     TEXT COLLATE "C" NOT NULL,
+        country    TEXT COLLATE "C" NOT NULL CHECK (length(country) = 2),
+        first_seen BIGINT NOT NULL,
+        last_seen  BIGINT NOT NULL,
+        PRIMARY KEY (key_id, country)
+      );
+
+      ALTER TABLE key_anomaly_findings DROP CONSTRAINT key_anomaly_findings_kind_check;
+      ALTER TABLE key_anomaly_findings ADD CONSTRAINT key_anomaly_findings_kind_check
+        CHECK (kind IN ('new_network', 'many_addresses', 'rate_spike', 'denial_spike', 'new_country'));`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

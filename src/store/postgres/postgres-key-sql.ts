@@ -14,7 +14,7 @@ const keyColumnList: ReadonlyArray<readonly [column: string, property: string]> 
   ['expires_at', 'expiresAt'], ['revoked_at', 'revokedAt'], ['revoked_reason', 'revokedReason'],
   ['quarantined_at', 'quarantinedAt'], ['quarantined_reason', 'quarantinedReason'],
   ['rotated_to', 'rotatedTo'], ['last_used_at', 'lastUsedAt'], ['last_used_address', 'lastUsedAddress'],
-  ['signing_key', 'signingKey'], ['apis', 'apis'],
+  ['signing_key', 'signingKey'], ['apis', 'apis'], ['leak_action', 'leakAction'],
 ];
 
 /** `k.id, k.display_prefix AS "displayPrefix", …` for a table alias (or none). */
@@ -34,27 +34,27 @@ function withEvent(kind: string, at: string): string {
 export const postgresKeyStoreSql = {
   // $1 id, $2 name, $3 digest, $4 display prefix, $5 tags (JSON), $6 scopes, $7 CIDRs,
   // $8 fingerprint, $9 rate limit, $10 metadata, $11 now, $12 expiry, $13 quota, $14 signing
-  // key (PEM), $15 APIs (JSON).
+  // key (PEM), $15 APIs (JSON), $16 leak action.
   insertKey: `WITH changed AS (
       INSERT INTO api_keys (id, name, digest, display_prefix, tags, scopes, allowed_cidrs, cert_fingerprint,
-        rate_limit, metadata, created_at, updated_at, expires_at, quota, signing_key, apis)
-      VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10::jsonb, $11, $11, $12, $13, $14, $15::jsonb)
+        rate_limit, metadata, created_at, updated_at, expires_at, quota, signing_key, apis, leak_action)
+      VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10::jsonb, $11, $11, $12, $13, $14, $15::jsonb, $16)
       RETURNING ${columns}
     ), tagged AS (
       INSERT INTO key_tags (key_id, tag) SELECT $1, tag FROM jsonb_array_elements_text($5::jsonb) AS tag
       ON CONFLICT DO NOTHING
     )${withEvent('created', '$11')}`,
   // $1 ids … $12 expiry times (arrays, one element per key), $13 now, $14 signing keys and
-  // $15 APIs (arrays): many keys in one statement (`importKeys`), with their tags and
+  // $15 APIs and $16 leak actions (arrays): many keys in one statement (`importKeys`), with their tags and
   // `created` events in the input's order.
   importKeys: `WITH input AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::jsonb[],
-        $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::bigint[], $14::text[], $15::jsonb[])
-        WITH ORDINALITY AS u(id, name, digest, display_prefix, tags, scopes, allowed_cidrs, cert_fingerprint, rate_limit, quota, metadata, expires_at, signing_key, apis, n)
+        $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::bigint[], $14::text[], $15::jsonb[], $16::text[])
+        WITH ORDINALITY AS u(id, name, digest, display_prefix, tags, scopes, allowed_cidrs, cert_fingerprint, rate_limit, quota, metadata, expires_at, signing_key, apis, leak_action, n)
     ), changed AS (
       INSERT INTO api_keys (id, name, digest, display_prefix, tags, scopes, allowed_cidrs, cert_fingerprint,
-        rate_limit, quota, metadata, created_at, updated_at, expires_at, signing_key, apis)
-      SELECT id, name, digest, display_prefix, tags, scopes, allowed_cidrs, cert_fingerprint, rate_limit, quota, metadata, $13, $13, expires_at, signing_key, apis
+        rate_limit, quota, metadata, created_at, updated_at, expires_at, signing_key, apis, leak_action)
+      SELECT id, name, digest, display_prefix, tags, scopes, allowed_cidrs, cert_fingerprint, rate_limit, quota, metadata, $13, $13, expires_at, signing_key, apis, leak_action
       FROM input ORDER BY n
       RETURNING id, tags
     ), tagged AS (
@@ -67,6 +67,7 @@ export const postgresKeyStoreSql = {
   keyById: `SELECT ${columns} FROM api_keys WHERE id = $1`,
   keyByIdForUpdate: `SELECT ${columns} FROM api_keys WHERE id = $1 FOR UPDATE`,
   keyByDigest: `SELECT ${columns} FROM api_keys WHERE digest = $1`,
+  recentlyUsed: `SELECT ${columns} FROM api_keys WHERE revoked_at IS NULL AND last_used_at IS NOT NULL ORDER BY last_used_at DESC LIMIT $1`,
   // No index yet: asked once per client certificate (then cached), and only with tls.certificateIdentity on.
   keysByCertFingerprint: `SELECT ${columns} FROM api_keys WHERE cert_fingerprint = $1 ORDER BY created_at DESC, id DESC LIMIT 100`,
   listAll: `SELECT ${columns} FROM api_keys ORDER BY id LIMIT $1`,
@@ -104,11 +105,11 @@ export const postgresKeyStoreSql = {
       UPDATE api_keys SET expires_at = $2, rotated_to = $3, updated_at = $4 WHERE id = $1 RETURNING ${columns}
     )${withEvent('rotated', '$4')}`,
   // $1 id, $2 name, $3 tags (JSON), $4 scopes, $5 CIDRs, $6 fingerprint, $7 rate limit,
-  // $8 quota, $9 metadata, $10 expiry, $11 now, $12 signing key (PEM), $13 APIs (JSON).
+  // $8 quota, $9 metadata, $10 expiry, $11 now, $12 signing key (PEM), $13 APIs (JSON), $14 leak action.
   updateSettings: `WITH changed AS (
       UPDATE api_keys SET name = $2, tags = $3::jsonb, scopes = $4::jsonb, allowed_cidrs = $5::jsonb,
         cert_fingerprint = $6, rate_limit = $7, quota = $8, metadata = $9::jsonb, expires_at = $10, updated_at = $11,
-        signing_key = $12, apis = $13::jsonb
+        signing_key = $12, apis = $13::jsonb, leak_action = $14
       WHERE id = $1 RETURNING ${columns}
     )${withEvent('updated', '$11')}`,
   // A tag change replaces the key's tag rows: delete, then insert $2 (JSON). Two statements,

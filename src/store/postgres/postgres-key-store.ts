@@ -54,7 +54,7 @@ function insertParameters(key: NewKey, now: number): unknown[] {
   return [
     key.id, key.name, key.digest, key.displayPrefix, JSON.stringify(key.tags), JSON.stringify(key.scopes),
     JSON.stringify(key.allowedCidrs), key.certFingerprint, key.rateLimit, JSON.stringify(key.metadata), now, key.expiresAt,
-    key.quota, key.signingKey ?? null, JSON.stringify(key.apis ?? []),
+    key.quota, key.signingKey ?? null, JSON.stringify(key.apis ?? []), key.leakAction ?? null,
   ];
 }
 
@@ -68,7 +68,7 @@ function importParameters(keys: readonly NewKey[], now: number): unknown[] {
     column((key) => key.id), column((key) => key.name), column((key) => key.digest), column((key) => key.displayPrefix),
     column((key) => JSON.stringify(key.tags)), column((key) => JSON.stringify(key.scopes)), column((key) => JSON.stringify(key.allowedCidrs)),
     column((key) => key.certFingerprint), column((key) => key.rateLimit), column((key) => key.quota), column((key) => JSON.stringify(key.metadata)),
-    column((key) => key.expiresAt), now, column((key) => key.signingKey ?? null), column((key) => JSON.stringify(key.apis ?? [])),
+    column((key) => key.expiresAt), now, column((key) => key.signingKey ?? null), column((key) => JSON.stringify(key.apis ?? [])), column((key) => key.leakAction ?? null),
   ];
 }
 
@@ -124,6 +124,10 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
 
   async getKeyByDigest(digest: string): Promise<KeyRecord | null> {
     return one<KeyRecord>(this.#pool, 'keyByDigest', [digest]);
+  }
+
+  async recentlyUsedKeys(limit: number): Promise<KeyRecord[]> {
+    return query<KeyRecord>(this.#pool, 'recentlyUsed', [limit]);
   }
 
   async getKeysByCertFingerprint(fingerprint: string): Promise<KeyRecord[]> {
@@ -220,7 +224,7 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
       const next = { ...current, ...changes };
       const updated = await one<KeyRecord>(client, 'updateSettings', [
         id, next.name, JSON.stringify(next.tags), JSON.stringify(next.scopes), JSON.stringify(next.allowedCidrs),
-        next.certFingerprint, next.rateLimit, next.quota, JSON.stringify(next.metadata), next.expiresAt, now, next.signingKey ?? null, JSON.stringify(next.apis ?? []),
+        next.certFingerprint, next.rateLimit, next.quota, JSON.stringify(next.metadata), next.expiresAt, now, next.signingKey ?? null, JSON.stringify(next.apis ?? []), next.leakAction ?? null,
       ]);
       if (updated === null) throw new Error(`Key ${id} vanished during update`);
       if (changes.tags !== undefined) {
@@ -241,7 +245,7 @@ export class PostgresKeyStore extends StoreWithParts implements Store {
         const chunk = fresh.slice(start, start + importChunk);
         await client.query(sql.importKeys, importParameters(chunk, now));
         for (const key of chunk) {
-          const record: KeyRecord = { ...key, signingKey: key.signingKey ?? null, apis: key.apis ?? [], createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
+          const record: KeyRecord = { ...key, signingKey: key.signingKey ?? null, apis: key.apis ?? [], leakAction: key.leakAction ?? null, createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
           audit.push({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: detailsInChangeSet(keyCreationDetails(record), by) });
         }
         onProgress?.(Math.min(keys.length, keys.length - fresh.length + start + chunk.length), keys.length);

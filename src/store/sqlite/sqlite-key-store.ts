@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { KeyRecord, KeySettings } from '../../keys/key-record.ts';
+import type { KeyRecord, KeySettings, LeakAction } from '../../keys/key-record.ts';
 import type {
   AuditEvidence,
   KeyEvent,
@@ -32,7 +32,7 @@ import { exactRow, storedActor, storedKeyUsage, storedNewKey, storedQuotaUsage, 
 
 
 /** An `api_keys` row as SQLite returns it: snake_case, JSON as text. */
-interface KeyRow {
+export interface KeyRow {
   id: string;
   name: string;
   digest: string;
@@ -43,6 +43,7 @@ interface KeyRow {
   cert_fingerprint: string | null;
   signing_key: string | null;
   apis: string;
+  leak_action: LeakAction | null;
   rate_limit: string | null;
   quota: string | null;
   metadata: string;
@@ -61,7 +62,7 @@ interface KeyRow {
 const keyColumnNames = [
   'id', 'name', 'digest', 'display_prefix', 'tags', 'scopes', 'allowed_cidrs', 'cert_fingerprint',
   'rate_limit', 'quota', 'metadata', 'created_at', 'updated_at', 'expires_at', 'revoked_at', 'revoked_reason',
-  'quarantined_at', 'quarantined_reason', 'rotated_to', 'last_used_at', 'last_used_address', 'signing_key', 'apis',
+  'quarantined_at', 'quarantined_reason', 'rotated_to', 'last_used_at', 'last_used_address', 'signing_key', 'apis', 'leak_action',
 ] as const satisfies readonly (keyof KeyRow)[];
 const keyColumns = keyColumnNames.join(', ');
 const joinedKeyColumns = keyColumnNames.map((column) => `k.${column}`).join(', ');
@@ -72,19 +73,20 @@ const joinedKeyColumns = keyColumnNames.map((column) => `k.${column}`).join(', '
  */
 export const sqliteKeyStoreSql = {
   insertKey: `INSERT INTO api_keys (id, name, digest, display_prefix, tags, scopes, allowed_cidrs,
-      cert_fingerprint, signing_key, apis, rate_limit, quota, metadata, created_at, updated_at, expires_at)
+      cert_fingerprint, signing_key, apis, leak_action, rate_limit, quota, metadata, created_at, updated_at, expires_at)
     VALUES (@id, @name, @digest, @displayPrefix, @tags, @scopes, @allowedCidrs,
-      @certFingerprint, @signingKey, @apis, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)
+      @certFingerprint, @signingKey, @apis, @leakAction, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)
     RETURNING ${keyColumns}`,
   insertImported: `INSERT INTO api_keys (id, name, digest, display_prefix, tags, scopes, allowed_cidrs,
-      cert_fingerprint, signing_key, apis, rate_limit, quota, metadata, created_at, updated_at, expires_at)
+      cert_fingerprint, signing_key, apis, leak_action, rate_limit, quota, metadata, created_at, updated_at, expires_at)
     VALUES (@id, @name, @digest, @displayPrefix, @tags, @scopes, @allowedCidrs,
-      @certFingerprint, @signingKey, @apis, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)`,
+      @certFingerprint, @signingKey, @apis, @leakAction, @rateLimit, @quota, @metadata, @now, @now, @expiresAt)`,
   insertTag: 'INSERT OR IGNORE INTO key_tags (key_id, tag) VALUES (?, ?)',
   insertEvent: 'INSERT INTO key_events (key_id, kind, at) VALUES (?, ?, ?)',
   keyById: `SELECT ${keyColumns} FROM api_keys WHERE id = ?`,
   keyByDigest: `SELECT ${keyColumns} FROM api_keys WHERE digest = ?`,
   digestExists: 'SELECT 1 FROM api_keys WHERE digest = ?',
+  recentlyUsed: `SELECT ${keyColumns} FROM api_keys WHERE revoked_at IS NULL AND last_used_at IS NOT NULL ORDER BY last_used_at DESC LIMIT ?`,
   // No index yet: asked once per client certificate (then cached), and only with tls.certificateIdentity on.
   keysByCertFingerprint: `SELECT ${keyColumns} FROM api_keys WHERE cert_fingerprint = ? ORDER BY created_at DESC, id DESC LIMIT 100`,
   listAll: `SELECT ${keyColumns} FROM api_keys ORDER BY id LIMIT ?`,
@@ -105,7 +107,7 @@ export const sqliteKeyStoreSql = {
   markRotated: `UPDATE api_keys SET expires_at = @expiresAt, rotated_to = @rotatedTo, updated_at = @now
     WHERE id = @id RETURNING ${keyColumns}`,
   updateSettings: `UPDATE api_keys SET name = @name, tags = @tags, scopes = @scopes, allowed_cidrs = @allowedCidrs,
-      cert_fingerprint = @certFingerprint, signing_key = @signingKey, apis = @apis, rate_limit = @rateLimit, quota = @quota, metadata = @metadata, expires_at = @expiresAt,
+      cert_fingerprint = @certFingerprint, signing_key = @signingKey, apis = @apis, leak_action = @leakAction, rate_limit = @rateLimit, quota = @quota, metadata = @metadata, expires_at = @expiresAt,
       updated_at = @now
     WHERE id = @id RETURNING ${keyColumns}`,
   deleteTags: 'DELETE FROM key_tags WHERE key_id = ?',
@@ -140,6 +142,7 @@ interface InsertKeyParams {
   certFingerprint: string | null;
   signingKey: string | null;
   apis: string;
+  leakAction: LeakAction | null;
   rateLimit: string | null;
   quota: string | null;
   metadata: string;
@@ -157,6 +160,7 @@ function prepareStatements(db: Database.Database) {
     keyById: db.prepare<[string], KeyRow>(sql.keyById),
     keyByDigest: db.prepare<[string], KeyRow>(sql.keyByDigest),
     digestExists: db.prepare<[string], number>(sql.digestExists).pluck(),
+    recentlyUsed: db.prepare<[number], KeyRow>(sql.recentlyUsed),
     keysByCertFingerprint: db.prepare<[string], KeyRow>(sql.keysByCertFingerprint),
     listAll: db.prepare<[number], KeyRow>(sql.listAll),
     listAfter: db.prepare<[string, number], KeyRow>(sql.listAfter),
@@ -178,8 +182,8 @@ function prepareStatements(db: Database.Database) {
   };
 }
 
-// The JSON columns are written only by this module, from typed values.
-function recordFromRow(row: KeyRow): KeyRecord {
+// The JSON columns are written only by this module, from typed values (exported for the change feed thread's reads).
+export function recordFromRow(row: KeyRow): KeyRecord {
   return {
     id: row.id,
     name: row.name,
@@ -191,6 +195,7 @@ function recordFromRow(row: KeyRow): KeyRecord {
     certFingerprint: row.cert_fingerprint,
     signingKey: row.signing_key,
     apis: JSON.parse(row.apis) as string[],
+    leakAction: row.leak_action,
     rateLimit: row.rate_limit,
     quota: row.quota,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
@@ -284,6 +289,10 @@ class SqliteKeyStore extends StoreWithParts implements Store {
   async getKeyByDigest(digest: string): Promise<KeyRecord | null> {
     const row = this.#statements.keyByDigest.get(digest);
     return row === undefined ? null : recordFromRow(row);
+  }
+
+  async recentlyUsedKeys(limit: number): Promise<KeyRecord[]> {
+    return this.#statements.recentlyUsed.all(limit).map(recordFromRow);
   }
 
   async getKeysByCertFingerprint(fingerprint: string): Promise<KeyRecord[]> {
@@ -394,6 +403,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
         certFingerprint: next.certFingerprint,
         signingKey: next.signingKey ?? null,
         apis: JSON.stringify(next.apis ?? []),
+        leakAction: next.leakAction ?? null,
         rateLimit: next.rateLimit,
         quota: next.quota,
         metadata: JSON.stringify(next.metadata),
@@ -424,7 +434,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
           s.insertImported.run(this.#keyParameters(key, now));
           for (const tag of key.tags) s.insertTag.run(key.id, tag);
           s.insertEvent.run(key.id, 'created', now);
-          const record: KeyRecord = { ...key, signingKey: key.signingKey ?? null, apis: key.apis ?? [], createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
+          const record: KeyRecord = { ...key, signingKey: key.signingKey ?? null, apis: key.apis ?? [], leakAction: key.leakAction ?? null, createdAt: now, updatedAt: now, revokedAt: null, revokedReason: null, quarantinedAt: null, quarantinedReason: null, rotatedTo: null, lastUsedAt: null, lastUsedAddress: null };
           audit.push({ at: now, actor: by.actor, address: by.address, action: 'key.created', target: key.id, reason: null, details: detailsInChangeSet(keyCreationDetails(record), by) });
         }
         // better-sqlite3 holds the thread for the whole transaction: a progress bar on a terminal writes synchronously.
@@ -493,6 +503,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
       certFingerprint: key.certFingerprint,
       signingKey: key.signingKey ?? null,
       apis: JSON.stringify(key.apis ?? []),
+      leakAction: key.leakAction ?? null,
       rateLimit: key.rateLimit,
       quota: key.quota,
       metadata: JSON.stringify(key.metadata),
