@@ -7,6 +7,7 @@
  * are reported apart: they are mostly compilation still going on, which a long run amortises.
  *
  * Usage: npm run bench:instructions          (rows: bare, portcullis, ratelimit-memory)
+ *        INSTR_ONLY=bare,portcullis,key-auth-only,anomaly npm run bench:instructions
  *        INSTR_ONLY=bare,portcullis INSTR_REQUESTS=8000 npm run bench:instructions
  *        INSTR_KEEP=/tmp/cg npm run bench:instructions   (keeps the callgrind files there, for
  *        callgrind_annotate or kcachegrind; the main thread's file ends in -01)
@@ -27,12 +28,15 @@ import { ChildProcesses, delay, spawnPeer } from './child-processes.ts';
 import { freePort } from './portcullis-process.ts';
 import { seedKeyStore } from './seed-key-store.ts';
 import { BenchUsageError, envNumber } from './bench-env.ts';
+import { ANOMALY_ENV, KEY_AUTH_ONLY_ENV } from './targets.ts';
 
 interface Row {
   name: string;
   /** Arguments after `node`, given the upstream origin, the port and a store path. */
   args(upstream: string, port: number, store: string): string[];
-  env?: Record<string, string>;
+  env?: Readonly<Record<string, string>>;
+  /** Counted only when INSTR_ONLY names it. */
+  optional?: boolean;
 }
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -43,6 +47,9 @@ const rows: Row[] = [
   { name: 'bare', args: (upstream, port) => [join(repoRoot, 'bench/peers/bare-proxy.ts'), String(port), upstream] },
   { name: 'portcullis', args: serve },
   { name: 'ratelimit-memory', args: serve, env: { PORTCULLIS_LIMITS_KEY_RATE: '1000000/s' } },
+  // As the rows of `npm run bench` of the same names; counted only when INSTR_ONLY names them.
+  { name: 'key-auth-only', args: serve, env: KEY_AUTH_ONLY_ENV, optional: true },
+  { name: 'anomaly', args: serve, env: ANOMALY_ENV, optional: true },
 ];
 
 /** `count` GETs over `connections` keep-alive connections, rotating the keys; throws on anything but 200. */
@@ -126,7 +133,7 @@ async function main(): Promise<void> {
   const warmup = envNumber('INSTR_WARMUP', 20_000, { integer: true });
   const requests = envNumber('INSTR_REQUESTS', 4_000, { integer: true });
   const only = process.env['INSTR_ONLY']?.split(',').map((name) => name.trim()).filter(Boolean);
-  const selected = only === undefined ? rows : rows.filter((row) => only.includes(row.name));
+  const selected = only === undefined ? rows.filter((row) => row.optional !== true) : rows.filter((row) => only.includes(row.name));
   if (selected.length === 0) throw new Error(`INSTR_ONLY names no known row (known: ${rows.map((row) => row.name).join(', ')})`);
   const workDir = await mkdtemp(join(tmpdir(), 'portcullis-instructions-'));
   const children = new ChildProcesses();

@@ -86,7 +86,7 @@ async function startBareProxy(context: BenchContext, name: string): Promise<Star
  * by the option that turns it off. Those off by default are named too, so the row stays key
  * auth only if a default changes. (An empty variable is `null`, or an empty list.)
  */
-const KEY_AUTH_ONLY_ENV: Readonly<Record<string, string>> = {
+export const KEY_AUTH_ONLY_ENV: Readonly<Record<string, string>> = {
   PORTCULLIS_LIMITS_ADDRESS_RATE: '', // address-limit: the per-address budget of denied requests (default 10/s burst 100)
   PORTCULLIS_LOCKOUT_MAX_FAILURES: '0', // address-limit: the brute-force lockout (default 20)
   PORTCULLIS_NETWORK_ALLOW: '', // network-access (off by default)
@@ -97,6 +97,9 @@ const KEY_AUTH_ONLY_ENV: Readonly<Record<string, string>> = {
   PORTCULLIS_CORS_ALLOWED_ORIGINS: '', // cors (off by default)
   PORTCULLIS_LEAKS_ALERTS_ENABLED: 'false', // leak-alerts (off by default)
 };
+
+/** The `anomaly` row: tracking on, every key in its learning window for the whole run. */
+export const ANOMALY_ENV: Readonly<Record<string, string>> = { PORTCULLIS_ANOMALY_ENABLED: 'true', PORTCULLIS_ANOMALY_LEARNING_WINDOW: '7d' };
 
 export const targets: readonly TargetDefinition[] = [
   {
@@ -311,7 +314,7 @@ export const targets: readonly TargetDefinition[] = [
     needsKeyStore: true,
     compareTo: 'portcullis',
     request: bearerGet,
-    start: (context) => startPortcullis(context, 'anomaly', [], { PORTCULLIS_ANOMALY_ENABLED: 'true', PORTCULLIS_ANOMALY_LEARNING_WINDOW: '7d' }),
+    start: (context) => startPortcullis(context, 'anomaly', [], ANOMALY_ENV),
   },
   {
     name: 'workers2',
