@@ -36,7 +36,6 @@ import { NodeHeartbeatWriter, describeThisNode, type NodeIdentity } from '../hea
 import { nodeHealth } from '../admin/node-health.ts';
 import { StoreWriteThread } from '../store/write-thread/store-write-thread.ts';
 import { ChangeFeedThread } from '../store/feed-thread/change-feed-thread.ts';
-import type { ChangeFeedReads } from '../store/change-feed-reads.ts';
 import { ApiOutcomes, GatewayMetrics } from '../telemetry/gateway-metrics.ts';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.ts';
 import { RequestIds } from '../telemetry/request-id.ts';
@@ -214,7 +213,7 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
   await follower.start();
   parts.add('change feed', follower, (started) => started.stop());
   // In the background, once the feed is followed: requests meanwhile read through as usual.
-  const warming = warmKeyCache(verifier, 'recentlyUsedKeys' in feedReads ? feedReads : store, config.cache.warmKeys, (error) => logger.warn({ err: error }, 'could not load recently used keys into the key cache at start; it fills as requests come'))
+  const warming = warmKeyCache(verifier, feedReads, config.cache.warmKeys, (error) => logger.warn({ err: error }, 'could not load recently used keys into the key cache at start; it fills as requests come'))
     .then((warmed) => {
       if (warmed !== null) logger.info({ read: warmed.read, cached: warmed.cached, ms: Math.round(warmed.ms) }, warmed.cached === 0 && warmed.read > 0 ? 'key cache warm-up discarded: a key changed during the read' : 'key cache warmed with recently used keys');
     });
@@ -248,7 +247,7 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
  * requests. PostgreSQL's reads are asynchronous already (the pool's socket), and a store
  * handed in or an in-memory SQLite database are read here, as for the writes below.
  */
-function startChangeFeedReads(location: string, logger: Logger, parts: ProcessParts, store: Store, storeGiven: boolean): Store | ChangeFeedReads {
+function startChangeFeedReads(location: string, logger: Logger, parts: ProcessParts, store: Store, storeGiven: boolean): Store | ChangeFeedThread {
   if (storeGiven || isInMemoryLocation(location) || isPostgresLocation(location)) return store;
   return parts.add('change feed thread', new ChangeFeedThread(location, {
     onCrash: (error) => logger.error({ err: error }, 'change feed thread stopped; restarting it (the change feed is unreachable until it answers)'),

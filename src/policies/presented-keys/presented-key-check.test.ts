@@ -169,20 +169,23 @@ describe('PresentedKeyCheck', () => {
 
   it('refuses with 503 key_reports_busy while too many reports wait, before reading the body', async () => {
     const { store } = fakeStore();
-    let release = () => {};
-    const held: PresentedKeyStore = { ...store, getKeyByDigest: () => new Promise((resolve) => (release = () => resolve(null))) };
+    // Each lookup waits until released; a release waits for its lookup to have been asked
+    // (not a fixed sleep: on a loaded machine the report may reach the store later).
+    const asked: Array<() => void> = [];
+    const held: PresentedKeyStore = { ...store, getKeyByDigest: () => new Promise((resolve) => asked.push(() => resolve(null))) };
+    const releaseNext = async () => {
+      while (asked.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      asked.shift()!();
+    };
     const { check } = makeCheck(held, { maxPending: 2 });
     assert.equal(await check.run(presentation(report('pcl_a')).context), ANSWERED);
     assert.equal(await check.run(presentation(report('pcl_b')).context), ANSWERED);
     assert.equal((await check.run(presentation(report('pcl_c')).context) as { code: string }).code, 'key_reports_busy');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    release();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    release();
+    await releaseNext();
+    await releaseNext();
     await settled(check);
     assert.equal(await check.run(presentation(report('pcl_d')).context), ANSWERED);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    release();
+    await releaseNext();
     await settled(check);
   });
 
