@@ -189,14 +189,15 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
   const storeErrors = parts.add('store error logs', storeErrorLogs(logger), (logs) => logs.close());
   const store = given ?? parts.add('key store', await openKeyStore(config.store, { onConnectionError: (error) => storeErrors.connectionLost.report(error) }), (opened) => opened.close());
   await store.migrate();
-  const verifier = new KeyVerifier(store, { ...config.cache, staleFor: config.changeFeed.staleFor });
+  // Before the follower, so it closes after the follower's last poll.
+  const feedReads = startChangeFeedReads(config.store, logger, parts, store, given !== undefined);
+  // A cache miss is read where the feed reads: off the request thread on SQLite.
+  const verifier = new KeyVerifier(feedReads, { ...config.cache, staleFor: config.changeFeed.staleFor });
   const metrics = new GatewayMetrics({
     keyCache: () => verifier.stats,
     changeFeedCaughtUpAt: () => follower.caughtUpAt,
     changeFeedPosition: () => follower.lastSeq,
   });
-  // Before the follower, so it closes after the follower's last poll.
-  const feedReads = startChangeFeedReads(config.store, logger, parts, store, given !== undefined);
   const follower = new ChangeFeedFollower(feedReads, verifier, {
     pollInterval: config.changeFeed.pollInterval,
     onError: (error) => {
@@ -242,9 +243,9 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
 }
 
 /**
- * Where the change feed reads the key event log: on SQLite, the change feed thread, a worker
- * with a read-only connection of its own, so no poll runs a query on the thread that answers
- * requests. PostgreSQL's reads are asynchronous already (the pool's socket), and a store
+ * Where the change feed reads the key event log and the key cache reads a key it has not seen:
+ * on SQLite, the change feed thread, a worker with a read-only connection of its own, so
+ * neither a poll nor a cache miss runs a query on the thread that answers requests. PostgreSQL's reads are asynchronous already (the pool's socket), and a store
  * handed in or an in-memory SQLite database are read here, as for the writes below.
  */
 function startChangeFeedReads(location: string, logger: Logger, parts: ProcessParts, store: Store, storeGiven: boolean): Store | ChangeFeedThread {

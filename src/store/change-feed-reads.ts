@@ -21,6 +21,14 @@ export interface ChangeFeedReads {
   changesSince(afterSeq: number, limit: number): Promise<ChangeBatch>;
 }
 
+/**
+ * The key cache's reads of key records (src/verify/key-verifier.ts), made on a cache miss: the
+ * store itself, or on SQLite the change feed thread, so that a miss costs the request thread a
+ * message instead of a B-tree read (tens of µs on a store of a million keys). A failed read
+ * rejects, and the key check answers 503 (fail closed).
+ */
+export type KeyLookups = Pick<KeyStore, 'getKeyByDigest' | 'getKeyById' | 'getKeysByCertFingerprint'>;
+
 /** The reads a store answers itself, on the thread that calls them. */
 export type ChangeFeedStore = Pick<KeyStore, 'latestEventSeq' | 'eventsSince' | 'getKeyById'>;
 

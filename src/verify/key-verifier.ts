@@ -1,5 +1,5 @@
 import type { KeyRecord } from '../keys/key-record.ts';
-import type { KeyStore } from '../store/key-store.ts';
+import type { KeyLookups } from '../store/change-feed-reads.ts';
 import { BoundedMap, type BoundedMapSlot } from './bounded-map.ts';
 import type { UsageBucketHolder } from '../telemetry/usage-recorder.ts';
 
@@ -38,7 +38,7 @@ function toCachedKey(record: KeyRecord): CachedKey {
  * remembered "unknown" either (`storeReachable`).
  */
 export class KeyVerifier {
-  readonly #store: KeyStore;
+  readonly #store: KeyLookups;
   readonly #known: BoundedMap<string, CachedKey>;
   readonly #unknown: BoundedMap<string, true>;
   /** Client-certificate fingerprint → the keys bound to it (possibly none), for certificate identity. */
@@ -59,7 +59,8 @@ export class KeyVerifier {
   /** False from `markUnreachable` until the next `markSynchronised`. */
   #storeReachable = true;
 
-  constructor(store: KeyStore, options: KeyVerifierOptions) {
+  /** `store`: where misses are read (on SQLite, the change feed thread: src/app/gateway.ts). */
+  constructor(store: KeyLookups, options: KeyVerifierOptions) {
     this.#store = store;
     this.#known = new BoundedMap(options.maxKeys);
     this.#capacity = options.maxKeys;

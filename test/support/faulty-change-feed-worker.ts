@@ -3,14 +3,16 @@
  * to break it, for the tests of its supervision, switched by files beside the store so a test
  * can flip them while the thread runs: while `<store>.crash` exists, every read throws on the
  * thread, uncaught (the thread dies); while `<store>.hang` exists, a read never returns (the
- * thread spins until it is terminated).
+ * thread spins until it is terminated). While `<store>.log` exists, each message's method and
+ * argument count are appended to it, one line each, so a test can see what was asked.
  */
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { location } = workerData as { location: string };
 
-parentPort?.on('message', (request: { method: string }) => {
+parentPort?.on('message', (request: { method: string; args: unknown[] }) => {
+  if (existsSync(`${location}.log`)) appendFileSync(`${location}.log`, `${request.method} ${request.args.length}\n`);
   if (request.method === 'close') return;
   if (existsSync(`${location}.crash`)) throw new Error('the change feed thread crashed on purpose');
   if (existsSync(`${location}.hang`)) for (;;);

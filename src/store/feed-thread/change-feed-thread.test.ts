@@ -1,12 +1,14 @@
 /**
- * The change feed thread (change-feed-thread.ts): the follower's reads of a SQLite store on a
- * worker thread with a read-only connection of its own. Changes arrive through it in order; a
- * thread that dies or hangs makes the feed unreachable (fail closed) and is replaced; a log that
- * went back (a restore in place) still drops the caches; shutdown ends the thread.
+ * The change feed thread (change-feed-thread.ts): the follower's reads of a SQLite store, and
+ * the key cache's reads on a miss, on a worker thread with a read-only connection of its own.
+ * Changes arrive through it in order; the misses of one turn go in one message; a thread that
+ * dies or hangs makes the feed unreachable and fails its key reads (fail closed) and is
+ * replaced; a log that went back (a restore in place) still drops the caches; shutdown ends
+ * the thread.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { CLI_ACTOR } from '../audit-log.ts';
@@ -18,6 +20,8 @@ import type { Store } from '../store.ts';
 import { ChangeFeedFollower } from '../../verify/change-feed-follower.ts';
 import { KeyVerifier } from '../../verify/key-verifier.ts';
 import { mintedKeyRow } from '../../../test/support/key-rows.ts';
+import { digestKey } from '../../keys/key-digest.ts';
+import { generateKey } from '../../keys/key-format.ts';
 import { temporaryDirectory } from '../../../test/support/processes.ts';
 import { ChangeFeedThread } from './change-feed-thread.ts';
 
@@ -82,6 +86,61 @@ describe('ChangeFeedThread', () => {
     const read = await thread.recentlyUsedKeys(10);
     assert.deepEqual(read, await store.recentlyUsedKeys(10));
     assert.deepEqual(read.map((record) => record.id), [newer.id, older.id]);
+  });
+
+  it('reads key records as the store does: by digest, by id and by client certificate', async () => {
+    const bound = { ...newKey(), certFingerprint: 'ab'.repeat(32) };
+    const plain = newKey();
+    await store.createKey(bound, 1, CLI_ACTOR);
+    await store.createKey(plain, 2, CLI_ACTOR);
+    await store.revokeKey(plain.id, 'revoked before the read', 3, CLI_ACTOR);
+    thread = new ChangeFeedThread(path, { onCrash: noCrash });
+    assert.deepEqual(await thread.getKeyByDigest(bound.digest), await store.getKeyByDigest(bound.digest));
+    assert.equal((await thread.getKeyByDigest(plain.digest))?.revokedReason, 'revoked before the read', 'the record as it is now');
+    assert.equal(await thread.getKeyByDigest(digestKey(generateKey('pcl'))), null, 'no key has this digest');
+    assert.deepEqual(await thread.getKeyById(plain.id), await store.getKeyById(plain.id));
+    assert.equal(await thread.getKeyById('key_unknown'), null);
+    assert.deepEqual((await thread.getKeysByCertFingerprint(bound.certFingerprint)).map((record) => record.id), [bound.id]);
+    assert.deepEqual(await thread.getKeysByCertFingerprint('cd'.repeat(32)), []);
+  });
+
+  it('sends the key cache\'s misses of one turn in one message, and answers each its own record', async () => {
+    const keys = [newKey(), newKey(), newKey()];
+    for (const key of keys) await store.createKey(key, 1, CLI_ACTOR);
+    thread = new ChangeFeedThread(path, { onCrash: noCrash, script: FAULTY_WORKER });
+    assert.equal(await thread.latestEventSeq(), 3, 'the thread is up');
+    writeFileSync(`${path}.log`, '');
+    const unknown = digestKey(generateKey('pcl'));
+    // Asked in one turn, in an order unlike the store's, one of them twice and one unknown.
+    const asked = [keys[2]!.digest, unknown, keys[0]!.digest, keys[2]!.digest, keys[1]!.digest];
+    const answers = await Promise.all(asked.map((digest) => thread!.getKeyByDigest(digest)));
+    assert.deepEqual(answers.map((record) => record?.id ?? null), [keys[2]!.id, null, keys[0]!.id, keys[2]!.id, keys[1]!.id]);
+    assert.equal(readFileSync(`${path}.log`, 'utf8'), 'getKeysByDigest 5\n', 'one message for the five');
+    // Asked in separate turns: a message each.
+    await thread.getKeyByDigest(keys[0]!.digest);
+    await thread.getKeyByDigest(keys[1]!.digest);
+    assert.equal(readFileSync(`${path}.log`, 'utf8'), 'getKeysByDigest 5\ngetKeysByDigest 1\ngetKeysByDigest 1\n');
+  });
+
+  it('a key read while the thread is down fails (the key check answers 503), never "no such key"', async () => {
+    const key = newKey();
+    await store.createKey(key, 1, CLI_ACTOR);
+    const crashes: Error[] = [];
+    thread = new ChangeFeedThread(path, { onCrash: (error) => crashes.push(error), script: FAULTY_WORKER });
+    const verifier = new KeyVerifier(thread, { maxKeys: 10, maxUnknown: 10 });
+    writeFileSync(`${path}.crash`, '');
+    try {
+      const unknown = digestKey(generateKey('pcl'));
+      const reads = [verifier.lookup(key.digest), verifier.lookup(unknown)];
+      for (const read of reads) await assert.rejects(Promise.resolve(read), /stopped before answering|restarting/);
+      assert.equal(crashes.length, 1);
+      await assert.rejects(Promise.resolve(verifier.lookup(unknown)), /restarting|stopped before answering/, 'while it restarts');
+      assert.deepEqual(verifier.stats, { hits: 0, misses: 3, knownKeys: 0, unknownDigests: 0 }, 'a failed read caches nothing, not even "unknown"');
+    } finally {
+      rmSync(`${path}.crash`);
+    }
+    await eventually(async () => (await Promise.resolve(verifier.lookup(key.digest)).catch(() => null)) !== null, 5000, 'a restarted thread reads the key');
+    assert.equal(verifier.stats.knownKeys, 1);
   });
 
   it('carries changes to a follower, which applies them on this thread', async () => {

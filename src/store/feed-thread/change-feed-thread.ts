@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { KeyRecord } from '../../keys/key-record.ts';
-import type { ChangeBatch, ChangeFeedReads } from '../change-feed-reads.ts';
+import type { ChangeBatch, ChangeFeedReads, KeyLookups } from '../change-feed-reads.ts';
 import { receivedError } from '../write-thread/write-messages.ts';
 import type { ChangeFeedWorkerData, FeedMethod, FeedReply, FeedRequest } from './feed-messages.ts';
 
@@ -32,21 +32,24 @@ interface Waiting {
 }
 
 /**
- * The change feed's reads of a SQLite store (`ChangeFeedReads`), served by a worker thread that
- * owns a read-only connection of its own, so the follower's polls run no query and decode no
- * row on the thread that answers requests: this thread only posts a request and applies the
- * events and records that come back.
+ * The change feed's reads of a SQLite store (`ChangeFeedReads`) and the key cache's lookups
+ * (`KeyLookups`: a key presented for the first time), served by a worker thread that owns a
+ * read-only connection of its own, so neither the follower's polls nor a cache miss run a query
+ * or decode a row on the thread that answers requests: this thread only posts a request and
+ * uses the events and records that come back.
  *
  * It fails closed: a read is answered only once it has reached the store. A read made while
  * the thread is down, cut off because the thread died, or not answered within `stallTimeout`
  * (the thread is then terminated) rejects, and the follower counts it as an unreachable store,
  * exactly as a failed query. The thread is restarted at once, later and later if it keeps dying.
  */
-export class ChangeFeedThread implements ChangeFeedReads {
+export class ChangeFeedThread implements ChangeFeedReads, KeyLookups {
   readonly #location: string;
   readonly #options: ChangeFeedThreadOptions;
   readonly #stallTimeout: number;
   readonly #waiting = new Map<number, Waiting>();
+  /** Digests asked since the last batch was sent (`getKeyByDigest`). */
+  #digestBatch: Array<{ digest: string; resolve: (record: KeyRecord | null) => void; reject: (error: Error) => void }> = [];
   #worker: Worker | null = null;
   #nextId = 1;
   #startedAt = 0;
@@ -74,6 +77,39 @@ export class ChangeFeedThread implements ChangeFeedReads {
     return this.#call('recentlyUsedKeys', [limit]) as Promise<KeyRecord[]>;
   }
 
+  /**
+   * Asked on every miss of the key cache: the digests asked in one turn of the event loop go
+   * to the thread in one message (setImmediate runs after the turn's I/O callbacks), as a
+   * message is what a miss costs this thread, and are read in one read transaction.
+   */
+  getKeyByDigest(digest: string): Promise<KeyRecord | null> {
+    return new Promise((resolve, reject) => {
+      if (this.#digestBatch.length === 0) setImmediate(this.#sendDigestBatch);
+      this.#digestBatch.push({ digest, resolve, reject });
+    });
+  }
+
+  readonly #sendDigestBatch = (): void => {
+    const batch = this.#digestBatch;
+    this.#digestBatch = [];
+    const fail = (error: Error): void => {
+      for (const asked of batch) asked.reject(error);
+    };
+    (this.#call('getKeysByDigest', batch.map((asked) => asked.digest)) as Promise<Array<KeyRecord | null>>).then((records) => {
+      // One answer per digest, or none is trusted: a missing one must not read as "no such key".
+      if (records.length !== batch.length) return fail(new Error(`the change feed thread answered ${records.length} of ${batch.length} key lookups`));
+      for (let index = 0; index < batch.length; index++) batch[index]!.resolve(records[index]!);
+    }, fail);
+  };
+
+  getKeyById(id: string): Promise<KeyRecord | null> {
+    return this.#call('getKeyById', [id]) as Promise<KeyRecord | null>;
+  }
+
+  getKeysByCertFingerprint(fingerprint: string): Promise<KeyRecord[]> {
+    return this.#call('getKeysByCertFingerprint', [fingerprint]) as Promise<KeyRecord[]>;
+  }
+
   /** Closes the thread's connection (waiting up to CLOSE_TIMEOUT_MS for it), then ends the thread. */
   async close(): Promise<void> {
     if (this.#closing) return;
@@ -90,7 +126,7 @@ export class ChangeFeedThread implements ChangeFeedReads {
     this.#rejectWaiting(worker, new Error('the change feed thread is closed'));
   }
 
-  #call(method: FeedMethod, args: number[], worker = this.#closing ? null : this.#worker): Promise<unknown> {
+  #call(method: FeedMethod, args: (number | string)[], worker = this.#closing ? null : this.#worker): Promise<unknown> {
     if (worker === null) return Promise.reject(new Error(this.#closing ? 'the change feed thread is closed' : 'the change feed thread is restarting'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {

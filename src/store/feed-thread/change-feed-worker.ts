@@ -5,8 +5,9 @@ import type { ChangeFeedWorkerData, FeedReply, FeedRequest } from './feed-messag
 
 /**
  * The change feed thread (started by change-feed-thread.ts): owns a read-only SQLite
- * connection and answers the follower's reads of the change log, one message each, in the
- * order they came, with the events and the decoded key records. It never writes.
+ * connection and answers the follower's reads of the change log and the key cache's lookups of
+ * key records, one message each, in the order they came, with the events and the decoded key
+ * records. It never writes.
  */
 
 const port = parentPort;
@@ -29,6 +30,12 @@ async function run(request: FeedRequest): Promise<unknown> {
       return connection().changesSince(request.args[0] as number, request.args[1] as number);
     case 'recentlyUsedKeys':
       return connection().recentlyUsedKeys(request.args[0] as number);
+    case 'getKeysByDigest':
+      return connection().getKeysByDigest(request.args as string[]);
+    case 'getKeyById':
+      return connection().getKeyById(request.args[0] as string);
+    case 'getKeysByCertFingerprint':
+      return connection().getKeysByCertFingerprint(request.args[0] as string);
     case 'close':
       reads?.close();
       reads = null;

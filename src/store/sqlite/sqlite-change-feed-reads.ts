@@ -1,12 +1,14 @@
 import Database from 'better-sqlite3';
 import type { KeyRecord } from '../../keys/key-record.ts';
-import type { ChangeBatch, ChangeFeedReads } from '../change-feed-reads.ts';
+import type { ChangeBatch, ChangeFeedReads, KeyLookups } from '../change-feed-reads.ts';
 import type { KeyEvent } from '../key-store.ts';
 import { checkEventLimit } from '../key-store-rules.ts';
 import { recordFromRow, sqliteKeyStoreSql, type KeyRow } from './sqlite-key-store.ts';
 
-/** The change log's reads on a connection of their own; `close` ends it. */
-export interface SqliteChangeFeedReads extends ChangeFeedReads {
+/** The change log's reads and the key cache's lookups on a connection of their own; `close` ends it. */
+export interface SqliteChangeFeedReads extends ChangeFeedReads, KeyLookups {
+  /** `getKeyByDigest` of each digest, in order, in one read transaction. */
+  getKeysByDigest(digests: readonly string[]): Promise<Array<KeyRecord | null>>;
   /** The unrevoked keys used most recently, newest first (the key cache's warm-up at start). */
   recentlyUsedKeys(limit: number): Promise<KeyRecord[]>;
   close(): void;
@@ -14,7 +16,7 @@ export interface SqliteChangeFeedReads extends ChangeFeedReads {
 
 /**
  * Opens a read-only connection to the SQLite store at `path` (which must exist, migrated by
- * the gateway already) for the change feed: in WAL mode it reads beside the writers of every
+ * the gateway already) for the change feed and the key cache's lookups: in WAL mode it reads beside the writers of every
  * other connection, and never writes. Each `changesSince` reads the events and the records
  * they name in one read transaction, so the records are those of one moment of the store.
  * better-sqlite3 is synchronous: it is opened in the change feed thread, not on the request thread.
@@ -25,8 +27,14 @@ export function openSqliteChangeFeedReads(path: string): SqliteChangeFeedReads {
     const sql = sqliteKeyStoreSql;
     const eventsSince = db.prepare<[number, number], KeyEvent>(sql.eventsSince);
     const keyById = db.prepare<[string], KeyRow>(sql.keyById);
+    const keyByDigest = db.prepare<[string], KeyRow>(sql.keyByDigest);
+    const keysByCertFingerprint = db.prepare<[string], KeyRow>(sql.keysByCertFingerprint);
     const latestEventSeq = db.prepare<[], number>(sql.latestEventSeq).pluck();
     const recentlyUsed = db.prepare<[number], KeyRow>(sql.recentlyUsed);
+    const readKeysByDigest = db.transaction((digests: readonly string[]): Array<KeyRecord | null> => digests.map((digest) => {
+      const row = keyByDigest.get(digest);
+      return row === undefined ? null : recordFromRow(row);
+    }));
     const readChanges = db.transaction((afterSeq: number, limit: number): ChangeBatch => {
       const events = eventsSince.all(afterSeq, limit);
       if (events.length === 0) return { events, records: [] };
@@ -46,6 +54,20 @@ export function openSqliteChangeFeedReads(path: string): SqliteChangeFeedReads {
       async recentlyUsedKeys(limit) {
         checkEventLimit(limit);
         return recentlyUsed.all(limit).map(recordFromRow);
+      },
+      async getKeyByDigest(digest) {
+        const row = keyByDigest.get(digest);
+        return row === undefined ? null : recordFromRow(row);
+      },
+      async getKeysByDigest(digests) {
+        return readKeysByDigest.deferred(digests);
+      },
+      async getKeyById(id) {
+        const row = keyById.get(id);
+        return row === undefined ? null : recordFromRow(row);
+      },
+      async getKeysByCertFingerprint(fingerprint) {
+        return keysByCertFingerprint.all(fingerprint).map(recordFromRow);
       },
       close: () => db.close(),
     };
