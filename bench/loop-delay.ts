@@ -13,6 +13,8 @@ import { processTreePids } from './process-cpu.ts';
 export interface LoopDelay {
   maxMs: number;
   p99Ms: number;
+  /** The longest delay the loop spent on CPU, not off it (bench/loop-delay-probe.ts). */
+  onCpuMaxMs: number;
 }
 
 interface ProbeReport extends LoopDelay {
@@ -70,5 +72,5 @@ export async function markLoopDelay(directory: string, rootPid: number): Promise
     }
   }
   if (answers.length === 0) return null;
-  return { maxMs: Math.max(...answers.map((answer) => answer.maxMs)), p99Ms: Math.max(...answers.map((answer) => answer.p99Ms)) };
+  return { maxMs: Math.max(...answers.map((answer) => answer.maxMs)), p99Ms: Math.max(...answers.map((answer) => answer.p99Ms)), onCpuMaxMs: Math.max(...answers.map((answer) => answer.onCpuMaxMs)) };
 }

@@ -72,12 +72,12 @@ describe('a round measured in slices', () => {
     assert.throws(() => combineSlices([]));
   });
 
-  it('takes the worst slice\'s event-loop max and the median slice\'s p99, and none unless every slice was probed', () => {
-    const probed = (maxMs: number, p99Ms: number): RoundResult => ({ ...slice(10, 1, 1, 1), loopDelay: { maxMs, p99Ms } });
-    assert.deepEqual(combineSlices([probed(3, 1), probed(9, 2), probed(4, 5)]).loopDelay, { maxMs: 9, p99Ms: 2 });
+  it('takes the worst slice\'s event-loop max (by the wall clock and on CPU) and the median slice\'s p99, and none unless every slice was probed', () => {
+    const probed = (maxMs: number, p99Ms: number, onCpuMaxMs = maxMs / 2): RoundResult => ({ ...slice(10, 1, 1, 1), loopDelay: { maxMs, p99Ms, onCpuMaxMs } });
+    assert.deepEqual(combineSlices([probed(3, 1, 2.5), probed(9, 2, 1), probed(4, 5, 0.5)]).loopDelay, { maxMs: 9, p99Ms: 2, onCpuMaxMs: 2.5 });
     assert.equal(combineSlices([probed(3, 1), slice(10, 1, 1, 1)]).loopDelay, null);
-    const bare = summariseRow({ name: 'bare', description: '', compareTo: null }, [probed(2, 1), probed(4, 1), probed(3, 1)]);
-    const gateway = summariseRow({ name: 'gw', description: '', compareTo: 'bare' }, [probed(3, 1.5), probed(5, 1.5), probed(40, 1.5)]);
-    assert.deepEqual(ratios([bare, gateway])[0]!.loopDelayDeltaMs, { maxMs: 2, p99Ms: 0.5 });
+    const bare = summariseRow({ name: 'bare', description: '', compareTo: null }, [probed(2, 1, 1), probed(4, 1, 0.5), probed(3, 1, 2)]);
+    const gateway = summariseRow({ name: 'gw', description: '', compareTo: 'bare' }, [probed(3, 1.5, 1.25), probed(5, 1.5, 3), probed(40, 1.5, 1)]);
+    assert.deepEqual(ratios([bare, gateway])[0]!.loopDelayDeltaMs, { maxMs: 2, p99Ms: 0.5, onCpuMaxMs: 0.25 });
   });
 });

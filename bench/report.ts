@@ -81,7 +81,9 @@ export function combineSlices(slices: readonly RoundResult[]): RoundResult {
   const latency = (percentile: 'p50' | 'p75' | 'p90' | 'p99') => median(slices.map((slice) => slice.figures.latencyMs[percentile]));
   const loops = slices.map((slice) => slice.loopDelay ?? null);
   // The round's worst pause is the worst of its slices; its p99, as for latency, the median of theirs.
-  const loopDelay = loops.every((loop) => loop !== null) ? { maxMs: Math.max(...loops.map((loop) => loop!.maxMs)), p99Ms: median(loops.map((loop) => loop!.p99Ms)) } : null;
+  const loopDelay = loops.every((loop) => loop !== null)
+    ? { maxMs: Math.max(...loops.map((loop) => loop!.maxMs)), p99Ms: median(loops.map((loop) => loop!.p99Ms)), onCpuMaxMs: Math.max(...loops.map((loop) => loop!.onCpuMaxMs)) }
+    : null;
   return {
     figures: {
       requestsPerSecond: seconds === 0 ? 0 : requests / seconds,
@@ -121,7 +123,7 @@ export function summariseRow(
 function medianLoopDelay(rounds: readonly RoundResult[]): LoopDelay | null {
   const loops = rounds.map((round) => round.loopDelay ?? null);
   if (loops.length === 0 || loops.some((loop) => loop === null)) return null;
-  return { maxMs: median(loops.map((loop) => loop!.maxMs)), p99Ms: median(loops.map((loop) => loop!.p99Ms)) };
+  return { maxMs: median(loops.map((loop) => loop!.maxMs)), p99Ms: median(loops.map((loop) => loop!.p99Ms)), onCpuMaxMs: median(loops.map((loop) => loop!.onCpuMaxMs)) };
 }
 
 export function ratios(rows: readonly RowSummary[]): Ratio[] {
@@ -142,7 +144,11 @@ export function ratios(rows: readonly RowSummary[]): Ratio[] {
         paired: pairedRatios(row.rounds, baseline.rounds),
         loopDelayDeltaMs: row.median.loopDelay === null || baseline.median.loopDelay === null
           ? null
-          : { maxMs: row.median.loopDelay.maxMs - baseline.median.loopDelay.maxMs, p99Ms: row.median.loopDelay.p99Ms - baseline.median.loopDelay.p99Ms },
+          : {
+            maxMs: row.median.loopDelay.maxMs - baseline.median.loopDelay.maxMs,
+            p99Ms: row.median.loopDelay.p99Ms - baseline.median.loopDelay.p99Ms,
+            onCpuMaxMs: row.median.loopDelay.onCpuMaxMs - baseline.median.loopDelay.onCpuMaxMs,
+          },
       });
     }
   }
@@ -180,7 +186,7 @@ function signed(value: number): string {
 
 export function formatReport(rows: readonly RowSummary[], rowRatios: readonly Ratio[]): string {
   const table = formatTable(
-    ['target', 'req/s', 'p50 ms', 'p99 ms', 'cpu µs/req', 'loop p99 ms', 'loop max ms', 'errors'],
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'cpu µs/req', 'loop p99 ms', 'loop max ms', 'on-CPU max ms', 'errors'],
     rows.map((row) => [
       row.name,
       integer.format(row.median.requestsPerSecond),
@@ -189,6 +195,7 @@ export function formatReport(rows: readonly RowSummary[], rowRatios: readonly Ra
       row.median.serverCpuUsPerRequest === null ? 'n/a' : row.median.serverCpuUsPerRequest.toFixed(1),
       row.median.loopDelay === null ? 'n/a' : row.median.loopDelay.p99Ms.toFixed(2),
       row.median.loopDelay === null ? 'n/a' : row.median.loopDelay.maxMs.toFixed(2),
+      row.median.loopDelay === null ? 'n/a' : row.median.loopDelay.onCpuMaxMs.toFixed(2),
       String(row.errors),
     ]),
   );
@@ -196,7 +203,7 @@ export function formatReport(rows: readonly RowSummary[], rowRatios: readonly Ra
   for (const ratio of rowRatios) {
     const cpu = ratio.serverCpuPerRequest === null ? '' : `, cpu/req ${ratio.serverCpuPerRequest.toFixed(2)}`;
     const pairedCpu = ratio.paired.serverCpuPerRequest === null ? '' : `, cpu/req ${ratio.paired.serverCpuPerRequest.toFixed(2)}`;
-    const loop = ratio.loopDelayDeltaMs === null ? '' : ` | event loop vs ${ratio.baseline}: max ${signed(ratio.loopDelayDeltaMs.maxMs)} ms, p99 ${signed(ratio.loopDelayDeltaMs.p99Ms)} ms`;
+    const loop = ratio.loopDelayDeltaMs === null ? '' : ` | event loop vs ${ratio.baseline}: max ${signed(ratio.loopDelayDeltaMs.maxMs)} ms (on CPU ${signed(ratio.loopDelayDeltaMs.onCpuMaxMs)} ms), p99 ${signed(ratio.loopDelayDeltaMs.p99Ms)} ms`;
     lines.push(`${ratio.target} / ${ratio.baseline}: req/s ${ratio.requestsPerSecond.toFixed(2)}, p99 ${ratio.p99.toFixed(2)}${cpu}`
       + ` | paired by round: req/s ${ratio.paired.requestsPerSecond.toFixed(2)}${pairedCpu}${loop}`);
   }
@@ -204,7 +211,8 @@ export function formatReport(rows: readonly RowSummary[], rowRatios: readonly Ra
     lines.push('(cpu µs/req: CPU time of the row\'s own server process per request; for direct that is the upstream, for proxies the proxy alone)');
   }
   if (rows.some((row) => row.median.loopDelay !== null)) {
-    lines.push('(loop p99/max: the server\'s own event-loop delay (monitorEventLoopDelay) while wrk ran; a round\'s max is its worst turn, the table the median over rounds)');
+    lines.push('(loop p99/max: the server\'s own event-loop delay (monitorEventLoopDelay) while wrk ran; a round\'s max is its worst turn, the table the median over rounds;'
+      + ' on-CPU max: the longest of those delays the loop spent running rather than waiting for a CPU, bench/loop-delay-probe.ts)');
   }
   const failing = rows.filter((row) => row.errors > 0);
   for (const row of failing) {

@@ -132,7 +132,7 @@ function describeRound({ figures, serverCpuUsPerRequest, loopDelay }: RoundResul
   const errors = errorCount(figures);
   return `${Math.round(figures.requestsPerSecond)} req/s, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms`
     + (serverCpuUsPerRequest === null ? '' : `, ${serverCpuUsPerRequest.toFixed(1)} µs cpu/req`)
-    + (loopDelay === null || loopDelay === undefined ? '' : `, loop p99 ${loopDelay.p99Ms.toFixed(2)} ms max ${loopDelay.maxMs.toFixed(2)} ms`)
+    + (loopDelay === null || loopDelay === undefined ? '' : `, loop p99 ${loopDelay.p99Ms.toFixed(2)} ms max ${loopDelay.maxMs.toFixed(2)} ms (on CPU ${loopDelay.onCpuMaxMs.toFixed(2)} ms)`)
     + (errors > 0 ? `, ${errors} FAILED` : '');
 }
 
