@@ -12,10 +12,14 @@
  * list, bench/request-list.ts) in turns with the other rows of the part, as `npm run bench`
  * does, and the key cache's hit ratio while it measured, from the gateway's own /metrics
  * (admin listener, a read token). Each part has an A/A pair (its small row twice). Seeding is
- * timed on its own. Results: .bench/scale-<time>.json. See bench/README.md.
+ * timed on its own. With BENCH_OTHER_CHECKOUT=<another checkout, with node_modules>, the keys
+ * part adds `sqlite-<large>-other`: the same store and requests served by that checkout's
+ * gateway, in turns with the others, so a change's effect at scale is one paired ratio of one
+ * run (`sqlite-1m / sqlite-1m-other`), not two runs' figures side by side, which this machine
+ * moves by ±10 %. Results: .bench/scale-<time>.json. See bench/README.md.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -67,6 +71,8 @@ function readSettings() {
     connections: envNumber('BENCH_CONNECTIONS', 50, { integer: true }),
     startTimeoutSeconds: envNumber('BENCH_SCALE_START_TIMEOUT', 300, { integer: true }),
     postgresUrl: process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
+    /** Another checkout (with its own node_modules) whose gateway serves a copy of the large SQLite store beside this one's: an A/B in one run. */
+    otherCheckout: process.env['BENCH_OTHER_CHECKOUT']?.trim() || null,
   };
 }
 type Settings = ReturnType<typeof readSettings>;
@@ -139,6 +145,9 @@ async function seedStore(location: string, count: number, label: string, afterBa
 interface ScaleRow {
   name: string;
   compareTo: string | null;
+  alsoCompareTo?: readonly string[];
+  /** The CLI that serves the row: this checkout's, or BENCH_OTHER_CHECKOUT's. */
+  main?: string;
   description: string;
   store: string;
   adminToken: string;
@@ -179,7 +188,7 @@ async function startRow(children: ChildProcesses, settings: Settings, context: R
   const [port, adminPort] = [await freePort(), await freePort()];
   const started = performance.now();
   const child = children.spawn(row.name, process.execPath, [
-    main, 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', context.upstreamOrigin, '--store', row.store,
+    row.main ?? main, 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', context.upstreamOrigin, '--store', row.store,
     '--admin-listen', `127.0.0.1:${adminPort}`, ...(row.openapi === null ? [] : ['--openapi', row.openapi]),
   ], { cwd: context.workDir, env: { PORTCULLIS_LOG_LEVEL: 'warn' } });
   const deadline = started + settings.startTimeoutSeconds * 1000;
@@ -333,6 +342,15 @@ async function keyRows(context: RunContext, settings: Settings, small: SeededSto
     await keyRow(context.workDir, settings, `${smallName}-again`, smallName, small, true),
     await keyRow(context.workDir, settings, largeName, smallName, large, false),
   ];
+  if (settings.otherCheckout !== null) {
+    // The same store and requests, served by the other checkout's gateway: `<large> / <large>-other` is the A/B.
+    const otherMain = join(resolve(settings.otherCheckout), 'src/cli/main.js');
+    await access(otherMain).catch(() => {
+      throw new BenchUsageError(`BENCH_OTHER_CHECKOUT has no ${otherMain}`);
+    });
+    rows.push({ ...await keyRow(context.workDir, settings, `${largeName}-other`, smallName, large, true), main: otherMain });
+    rows[2] = { ...rows[2]!, alsoCompareTo: [`${largeName}-other`] };
+  }
   large.keys.length = 0;
   if (!settings.postgres) return rows;
   const [pgSmallName, pgLargeName] = [`postgres-${countLabel(settings.smallKeys)}`, `postgres-${countLabel(settings.postgresKeys)}`];
