@@ -245,8 +245,9 @@ async function startKeyParts(config: Config, logger: Logger, parts: ProcessParts
 /**
  * Where the change feed reads the key event log and the key cache reads a key it has not seen:
  * on SQLite, the change feed thread, a worker with a read-only connection of its own, so
- * neither a poll nor a cache miss runs a query on the thread that answers requests. PostgreSQL's reads are asynchronous already (the pool's socket), and a store
- * handed in or an in-memory SQLite database are read here, as for the writes below.
+ * neither a poll nor a cache miss runs a query on the thread that answers requests.
+ * PostgreSQL's reads are asynchronous already (the pool's socket), and a store handed in or an
+ * in-memory SQLite database are read here, as for the writes below.
  */
 function startChangeFeedReads(location: string, logger: Logger, parts: ProcessParts, store: Store, storeGiven: boolean): Store | ChangeFeedThread {
   if (storeGiven || isInMemoryLocation(location) || isPostgresLocation(location)) return store;

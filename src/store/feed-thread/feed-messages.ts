@@ -4,8 +4,9 @@ import type { SentError } from '../write-thread/write-messages.ts';
  * The messages between the request thread and the change feed thread. Each request names one
  * `ChangeFeedReads` or `KeyLookups` method, `recentlyUsedKeys` or `getKeysByDigest` (the key
  * cache's misses of one turn of the event loop, read together), or `close`, which ends the
- * thread's connection, with its arguments; each reply carries the request's id and the result, or the error the read threw
- * (carried as the write thread carries its errors: write-messages.ts).
+ * thread's connection, with its arguments; each reply carries the request's id and the
+ * result, or the error the read threw (carried as the write thread carries its errors:
+ * write-messages.ts).
  */
 export type FeedMethod = 'latestEventSeq' | 'changesSince' | 'recentlyUsedKeys' | 'getKeysByDigest' | 'getKeyById' | 'getKeysByCertFingerprint' | 'close';
 

@@ -16,10 +16,11 @@ export interface SqliteChangeFeedReads extends ChangeFeedReads, KeyLookups {
 
 /**
  * Opens a read-only connection to the SQLite store at `path` (which must exist, migrated by
- * the gateway already) for the change feed and the key cache's lookups: in WAL mode it reads beside the writers of every
- * other connection, and never writes. Each `changesSince` reads the events and the records
- * they name in one read transaction, so the records are those of one moment of the store.
- * better-sqlite3 is synchronous: it is opened in the change feed thread, not on the request thread.
+ * the gateway already) for the change feed and the key cache's lookups: in WAL mode it reads
+ * beside the writers of every other connection, and never writes. Each `changesSince` reads
+ * the events and the records they name in one read transaction, so the records are those of
+ * one moment of the store; so does each `getKeysByDigest` for its digests. better-sqlite3 is
+ * synchronous: it is opened in the change feed thread, not on the request thread.
  */
 export function openSqliteChangeFeedReads(path: string): SqliteChangeFeedReads {
   const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
