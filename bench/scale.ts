@@ -337,20 +337,20 @@ async function postgresStore(settings: Settings, cleanup: Cleanup, suffix: strin
 async function keyRows(context: RunContext, settings: Settings, small: SeededStore, cleanup: Cleanup): Promise<ScaleRow[]> {
   const [smallName, largeName] = [`sqlite-${countLabel(settings.smallKeys)}`, `sqlite-${countLabel(settings.keys)}`];
   const large = await seedStore(join(context.workDir, 'large.db'), settings.keys, 'SQLite (large)');
-  const rows = [
-    await keyRow(context.workDir, settings, smallName, null, small, true),
-    await keyRow(context.workDir, settings, `${smallName}-again`, smallName, small, true),
-    await keyRow(context.workDir, settings, largeName, smallName, large, false),
-  ];
-  if (settings.otherCheckout !== null) {
-    // The same store and requests, served by the other checkout's gateway: `<large> / <large>-other` is the A/B.
-    const otherMain = join(resolve(settings.otherCheckout), 'src/cli/main.js');
+  const otherMain = settings.otherCheckout === null ? null : join(resolve(settings.otherCheckout), 'src/cli/main.js');
+  if (otherMain !== null) {
     await access(otherMain).catch(() => {
       throw new BenchUsageError(`BENCH_OTHER_CHECKOUT has no ${otherMain}`);
     });
-    rows.push({ ...await keyRow(context.workDir, settings, `${largeName}-other`, smallName, large, true), main: otherMain });
-    rows[2] = { ...rows[2]!, alsoCompareTo: [`${largeName}-other`] };
   }
+  const otherName = `${largeName}-other`;
+  const rows: ScaleRow[] = [
+    await keyRow(context.workDir, settings, smallName, null, small, true),
+    await keyRow(context.workDir, settings, `${smallName}-again`, smallName, small, true),
+    { ...await keyRow(context.workDir, settings, largeName, smallName, large, false), ...(otherMain === null ? {} : { alsoCompareTo: [otherName] }) },
+  ];
+  // The same store and requests, served by the other checkout's gateway: `<large> / <large>-other` is the A/B.
+  if (otherMain !== null) rows.push({ ...await keyRow(context.workDir, settings, otherName, smallName, large, true), main: otherMain });
   large.keys.length = 0;
   if (!settings.postgres) return rows;
   const [pgSmallName, pgLargeName] = [`postgres-${countLabel(settings.smallKeys)}`, `postgres-${countLabel(settings.postgresKeys)}`];

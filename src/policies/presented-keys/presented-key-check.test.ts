@@ -174,7 +174,11 @@ describe('PresentedKeyCheck', () => {
     const asked: Array<() => void> = [];
     const held: PresentedKeyStore = { ...store, getKeyByDigest: () => new Promise((resolve) => asked.push(() => resolve(null))) };
     const releaseNext = async () => {
-      while (asked.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      const deadline = performance.now() + 10_000;
+      while (asked.length === 0) {
+        if (performance.now() > deadline) assert.fail('no store lookup was asked within 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
       asked.shift()!();
     };
     const { check } = makeCheck(held, { maxPending: 2 });

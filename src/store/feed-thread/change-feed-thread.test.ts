@@ -122,6 +122,25 @@ describe('ChangeFeedThread', () => {
     assert.equal(readFileSync(`${path}.log`, 'utf8'), 'getKeysByDigest 5\ngetKeysByDigest 1\ngetKeysByDigest 1\n');
   });
 
+  it('fails every lookup of a batch whose answer is short or names another digest, never using it', async () => {
+    const [first, second] = [newKey(), newKey()];
+    for (const key of [first, second]) await store.createKey(key, 1, CLI_ACTOR);
+    thread = new ChangeFeedThread(path, { onCrash: noCrash, script: FAULTY_WORKER });
+    const verifier = new KeyVerifier(thread, { maxKeys: 10, maxUnknown: 10 });
+    for (const [fault, message] of [['reverse', /another digest's record/], ['truncate', /answered 1 of 2 key lookups/]] as const) {
+      writeFileSync(`${path}.${fault}`, '');
+      try {
+        const reads = [verifier.lookup(first.digest), verifier.lookup(second.digest)];
+        for (const read of reads) await assert.rejects(Promise.resolve(read), message, fault);
+      } finally {
+        rmSync(`${path}.${fault}`);
+      }
+    }
+    assert.equal(verifier.stats.knownKeys, 0, 'nothing cached from a wrong answer');
+    const [a, b] = await Promise.all([verifier.lookup(first.digest), verifier.lookup(second.digest)]);
+    assert.deepEqual([a?.record.id, b?.record.id], [first.id, second.id], 'a right answer is used');
+  });
+
   it('a key read while the thread is down fails (the key check answers 503), never "no such key"', async () => {
     const key = newKey();
     await store.createKey(key, 1, CLI_ACTOR);

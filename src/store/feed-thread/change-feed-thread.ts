@@ -96,8 +96,10 @@ export class ChangeFeedThread implements ChangeFeedReads, KeyLookups {
       for (const asked of batch) asked.reject(error);
     };
     (this.#call('getKeysByDigest', batch.map((asked) => asked.digest)) as Promise<Array<KeyRecord | null>>).then((records) => {
-      // One answer per digest, or none is trusted: a missing one must not read as "no such key".
+      // One answer per digest, each null or that digest's record, or none is trusted: a missing
+      // answer must not read as "no such key", nor another key's record authenticate this one.
       if (records.length !== batch.length) return fail(new Error(`the change feed thread answered ${records.length} of ${batch.length} key lookups`));
+      if (records.some((record, index) => record !== null && record.digest !== batch[index]!.digest)) return fail(new Error('the change feed thread answered a key lookup with another digest\'s record'));
       for (let index = 0; index < batch.length; index++) batch[index]!.resolve(records[index]!);
     }, fail);
   };

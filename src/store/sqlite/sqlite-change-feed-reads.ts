@@ -3,11 +3,15 @@ import type { KeyRecord } from '../../keys/key-record.ts';
 import type { ChangeBatch, ChangeFeedReads, KeyLookups } from '../change-feed-reads.ts';
 import type { KeyEvent } from '../key-store.ts';
 import { checkEventLimit } from '../key-store-rules.ts';
-import { recordFromRow, sqliteKeyStoreSql, type KeyRow } from './sqlite-key-store.ts';
+import { recordFromRow, recordOrNull, sqliteKeyStoreSql, type KeyRow } from './sqlite-key-store.ts';
 
-/** The change log's reads and the key cache's lookups on a connection of their own; `close` ends it. */
-export interface SqliteChangeFeedReads extends ChangeFeedReads, KeyLookups {
-  /** `getKeyByDigest` of each digest, in order, in one read transaction. */
+/**
+ * The change log's reads and the key cache's lookups on a connection of their own; `close` ends
+ * it. Lookups by digest come in batches (the thread's handle gathers them), so there is no
+ * single `getKeyByDigest`.
+ */
+export interface SqliteChangeFeedReads extends ChangeFeedReads, Omit<KeyLookups, 'getKeyByDigest'> {
+  /** The record of each digest (null: none), in order, in one read transaction. */
   getKeysByDigest(digests: readonly string[]): Promise<Array<KeyRecord | null>>;
   /** The unrevoked keys used most recently, newest first (the key cache's warm-up at start). */
   recentlyUsedKeys(limit: number): Promise<KeyRecord[]>;
@@ -32,10 +36,7 @@ export function openSqliteChangeFeedReads(path: string): SqliteChangeFeedReads {
     const keysByCertFingerprint = db.prepare<[string], KeyRow>(sql.keysByCertFingerprint);
     const latestEventSeq = db.prepare<[], number>(sql.latestEventSeq).pluck();
     const recentlyUsed = db.prepare<[number], KeyRow>(sql.recentlyUsed);
-    const readKeysByDigest = db.transaction((digests: readonly string[]): Array<KeyRecord | null> => digests.map((digest) => {
-      const row = keyByDigest.get(digest);
-      return row === undefined ? null : recordFromRow(row);
-    }));
+    const readKeysByDigest = db.transaction((digests: readonly string[]): Array<KeyRecord | null> => digests.map((digest) => recordOrNull(keyByDigest.get(digest))));
     const readChanges = db.transaction((afterSeq: number, limit: number): ChangeBatch => {
       const events = eventsSince.all(afterSeq, limit);
       if (events.length === 0) return { events, records: [] };
@@ -56,16 +57,11 @@ export function openSqliteChangeFeedReads(path: string): SqliteChangeFeedReads {
         checkEventLimit(limit);
         return recentlyUsed.all(limit).map(recordFromRow);
       },
-      async getKeyByDigest(digest) {
-        const row = keyByDigest.get(digest);
-        return row === undefined ? null : recordFromRow(row);
-      },
       async getKeysByDigest(digests) {
         return readKeysByDigest.deferred(digests);
       },
       async getKeyById(id) {
-        const row = keyById.get(id);
-        return row === undefined ? null : recordFromRow(row);
+        return recordOrNull(keyById.get(id));
       },
       async getKeysByCertFingerprint(fingerprint) {
         return keysByCertFingerprint.all(fingerprint).map(recordFromRow);

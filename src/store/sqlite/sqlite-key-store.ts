@@ -183,6 +183,11 @@ function prepareStatements(db: Database.Database) {
 }
 
 // The JSON columns are written only by this module, from typed values (exported for the change feed thread's reads).
+/** The record of a row a `get` found, or null when it found none. */
+export function recordOrNull(row: KeyRow | undefined): KeyRecord | null {
+  return row === undefined ? null : recordFromRow(row);
+}
+
 export function recordFromRow(row: KeyRow): KeyRecord {
   return {
     id: row.id,
@@ -283,12 +288,12 @@ class SqliteKeyStore extends StoreWithParts implements Store {
 
   async getKeyById(id: string): Promise<KeyRecord | null> {
     const row = this.#statements.keyById.get(id);
-    return row === undefined ? null : recordFromRow(row);
+    return recordOrNull(row);
   }
 
   async getKeyByDigest(digest: string): Promise<KeyRecord | null> {
     const row = this.#statements.keyByDigest.get(digest);
-    return row === undefined ? null : recordFromRow(row);
+    return recordOrNull(row);
   }
 
   async recentlyUsedKeys(limit: number): Promise<KeyRecord[]> {
@@ -316,7 +321,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
       if (revoked !== null) return revoked;
       // Unknown, or already revoked: the first revocation's time and reason stand.
       const row = this.#statements.keyById.get(id);
-      return row === undefined ? null : recordFromRow(row);
+      return recordOrNull(row);
     }).immediate();
   }
 
@@ -488,7 +493,7 @@ class SqliteKeyStore extends StoreWithParts implements Store {
 
   #keyOrNull(id: string): KeyRecord | null {
     const row = this.#statements.keyById.get(id);
-    return row === undefined ? null : recordFromRow(row);
+    return recordOrNull(row);
   }
 
   #keyParameters(key: NewKey, now: number): InsertKeyParams {
