@@ -178,6 +178,37 @@ describeNeeding(chromiumCheck(), 'dashboard in Chromium', () => {
     await screenshot(page, '08-rotated');
   });
 
+  it('shows the key its address names, even when the answer for the key shown before comes last', async () => {
+    const { body: late } = await adminCall<{ id: string }>(admin, 'POST', '/api/keys', { token: adminToken, body: { name: 'answered-late', tags: ['e2e'] } });
+    const { body: first } = await adminCall<{ id: string }>(admin, 'POST', '/api/keys', { token: adminToken, body: { name: 'answered-first', tags: ['e2e'] } });
+    const lateRecord = `${admin}/api/keys/${late.id}`;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let asked = false;
+    await page.route(lateRecord, async (route) => {
+      asked = true;
+      await held;
+      await route.continue();
+    });
+    try {
+      await page.goto(`${admin}/#/keys/${late.id}`);
+      await waitFor(async () => asked);
+      // The operator moves on before the first key's record arrives; the page stays mounted.
+      await page.goto(`${admin}/#/keys/${first.id}`);
+      await page.getByRole('heading', { level: 1, name: /answered-first/ }).waitFor();
+      const answered = page.waitForResponse(lateRecord);
+      release();
+      await answered;
+      // Give the page's handlers of that answer a few turns to run.
+      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+      assert.equal(await page.getByRole('heading', { level: 1, name: /answered-late/ }).count(), 0, 'the late answer replaced the page of the key the address names');
+      assert.equal(await page.getByRole('heading', { level: 1, name: /answered-first/ }).count(), 1);
+    } finally {
+      release();
+      await page.unroute(lateRecord);
+    }
+  });
+
   it('revokes every key of a tag from the filtered list', async () => {
     const { body: tagged } = await adminCall<{ key: string }>(admin, 'POST', '/api/keys', { token: adminToken, body: { name: 'batch-member', tags: ['batch-9'] } });
     await page.goto(`${admin}/#/keys?tag=batch-9`);

@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, query, type ApiUsage } from '../api.ts';
+import { useLoad } from '../use-load.ts';
 import { formatNumber } from '../format.ts';
 
 /** Refusal codes shown per API; the admin API's `outcomes` has every one. */
@@ -21,14 +22,8 @@ function topCodes(outcomes: Record<string, number>): string {
  */
 export function ApiUsageCard({ window, label, refresh }: { window: string; label: string; refresh: unknown }) {
   const [usage, setUsage] = useState<ApiUsage | null>(null);
-  useEffect(() => {
-    let cancelled = false;
-    // The overview shows its own error when the admin API cannot be reached; this card just waits.
-    api<ApiUsage>('GET', `/api/usage/apis${query({ window })}`).then((value) => !cancelled && setUsage(value), () => {});
-    return () => {
-      cancelled = true;
-    };
-  }, [window, refresh]);
+  // The overview shows its own error when the admin API cannot be reached; this card just waits.
+  useLoad(() => api<ApiUsage>('GET', `/api/usage/apis${query({ window })}`), setUsage, () => {}, [window, refresh]);
   if (usage === null || usage.apis.length === 0) return null;
   return (
     <section class="card" aria-labelledby="api-usage-title">

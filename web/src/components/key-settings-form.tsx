@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, fieldErrors, type Key, type ScopeList } from '../api.ts';
+import { useLoad } from '../use-load.ts';
 import { formatTime } from '../format.ts';
 import { Notice } from './notice.tsx';
 
@@ -123,9 +124,7 @@ const described = (id: string, error: string | undefined) => ({ 'aria-describedb
 /** The scopes the gateway's routes require, as toggles that add or remove each from the field. */
 function ScopeSuggestions({ value, onChange }: { value: string; onChange: (value: string) => void }) {
   const [list, setList] = useState<ScopeList | null>(null);
-  useEffect(() => {
-    api<ScopeList>('GET', '/api/scopes').then(setList, () => setList(null));
-  }, []);
+  useLoad(() => api<ScopeList>('GET', '/api/scopes'), setList, () => setList(null), []);
   if (list === null || list.scopes.length === 0) return null;
   const chosen = splitList(value);
   return (

@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, query } from '../api.ts';
+import { useLoad } from '../use-load.ts';
 import { formatNumber } from '../format.ts';
 
 interface WouldDenyRow {
@@ -25,14 +26,8 @@ const SHOWN = 10;
  */
 export function WouldDenyCard({ window, label, refresh }: { window: string; label: string; refresh: unknown }) {
   const [found, setFound] = useState<WouldDenies | null>(null);
-  useEffect(() => {
-    let cancelled = false;
-    // The overview shows its own error when the admin API cannot be reached; this card just waits.
-    api<WouldDenies>('GET', `/api/would-denies${query({ window })}`).then((value) => !cancelled && setFound(value), () => {});
-    return () => {
-      cancelled = true;
-    };
-  }, [window, refresh]);
+  // The overview shows its own error when the admin API cannot be reached; this card just waits.
+  useLoad(() => api<WouldDenies>('GET', `/api/would-denies${query({ window })}`), setFound, () => {}, [window, refresh]);
   if (found === null || found.total === 0) return null;
   const apis = new Set(found.rows.map((row) => row.api));
   return (

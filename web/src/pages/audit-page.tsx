@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query, type AuditEntry, type AuditPage as Page, type AuditVerification } from '../api.ts';
+import { useListingGuard, useLoad } from '../use-load.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { errorText, Notice } from '../components/notice.tsx';
 import { ACTION_LABELS, formatRelative, formatTime } from '../format.ts';
@@ -69,23 +70,19 @@ export function AuditPage({ params }: { params: URLSearchParams }) {
   const [verification, setVerification] = useState<AuditVerification | null>(null);
   const [verifying, setVerifying] = useState(false);
   const filterText = query(applied);
+  const guardListing = useListingGuard(filterText);
 
   useEffect(() => setDraft(applied), [filterText]);
-  useEffect(() => {
-    let cancelled = false;
-    api<Page>('GET', `/api/audit${query({ ...applied, limit: PAGE_SIZE })}`).then(
-      (page) => {
-        if (cancelled) return;
-        setEntries(page.items);
-        setNext(page.next);
-        setError(null);
-      },
-      (failure: unknown) => !cancelled && setError(errorText(failure)),
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [filterText, live.version]);
+  useLoad(
+    () => api<Page>('GET', `/api/audit${query({ ...applied, limit: PAGE_SIZE })}`),
+    (page) => {
+      setEntries(page.items);
+      setNext(page.next);
+      setError(null);
+    },
+    (failure) => setError(errorText(failure)),
+    [filterText, live.version],
+  );
 
   // Actors seen so far, for the actor field's suggestions.
   const actors = new Map<string, string>();
@@ -232,15 +229,17 @@ export function AuditPage({ params }: { params: URLSearchParams }) {
         <button
           type="button"
           class="button load-more"
-          onClick={() =>
+          onClick={() => {
+            const stillListed = guardListing();
             api<Page>('GET', `/api/audit${query({ ...applied, limit: PAGE_SIZE, before: next })}`).then(
               (page) => {
+                if (!stillListed()) return;
                 setEntries((previous) => [...(previous ?? []), ...page.items]);
                 setNext(page.next);
               },
-              (failure: unknown) => setError(errorText(failure)),
-            )
-          }
+              (failure: unknown) => stillListed() && setError(errorText(failure)),
+            );
+          }}
         >
           Load older
         </button>

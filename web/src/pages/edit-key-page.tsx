@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, type Key, type Session } from '../api.ts';
+import { useLoad } from '../use-load.ts';
 import { errorText, Notice } from '../components/notice.tsx';
 import { bodyOf, draftOf, errorsByField, KeySettingsForm, type SettingsDraft } from '../components/key-settings-form.tsx';
 import { navigate } from '../router.ts';
@@ -12,19 +13,20 @@ export function EditKeyPage({ id, session }: { id: string; session: Session }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => {
-    api<Key>('GET', `/api/keys/${id}`).then(
-      (found) => {
-        setKey(found);
-        setDraft(draftOf(found));
-      },
-      (failure: unknown) => setLoadError(errorText(failure)),
-    );
-  }, [id]);
+  useLoad(
+    () => api<Key>('GET', `/api/keys/${id}`),
+    (found) => {
+      setKey(found);
+      setDraft(draftOf(found));
+      setLoadError(null);
+    },
+    (failure) => setLoadError(errorText(failure)),
+    [id],
+  );
 
   if (session.role !== 'write') return <Notice kind="info">Your admin token is read-only: changing keys needs a write token.</Notice>;
   if (loadError !== null) return <Notice kind="error">{loadError}</Notice>;
-  if (key === null || draft === null) return <p class="loading">Loading key…</p>;
+  if (key === null || key.id !== id || draft === null) return <p class="loading">Loading key…</p>;
 
   return (
     <section aria-labelledby="edit-title">

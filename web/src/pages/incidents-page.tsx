@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, type Incident, type Key, type Session } from '../api.ts';
+import { useLoad } from '../use-load.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { errorText, Notice } from '../components/notice.tsx';
 import { formatRelative, formatTime } from '../format.ts';
@@ -27,9 +28,7 @@ export function IncidentsPage({ session }: { session: Session }) {
   const [busy, setBusy] = useState(false);
   const [reload, setReload] = useState(0);
 
-  useEffect(() => {
-    api<Incident[]>('GET', '/api/incidents?limit=200').then(setIncidents, (failure: unknown) => setError(errorText(failure)));
-  }, [reload, live.version]);
+  useLoad(() => api<Incident[]>('GET', '/api/incidents?limit=200'), setIncidents, (failure) => setError(errorText(failure)), [reload, live.version]);
 
   const decide = () => {
     if (deciding === null) return;

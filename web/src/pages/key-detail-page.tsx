@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query, type AuditPage, type IssuedKey, type Key, type KeyUsage, type Session } from '../api.ts';
+import { useLoad } from '../use-load.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { errorText, Notice } from '../components/notice.tsx';
 import { SecretReveal } from '../components/secret-reveal.tsx';
@@ -26,14 +27,21 @@ function Usage({ id }: { id: string }) {
   const [window, setWindow] = useState('1h');
   const [usage, setUsage] = useState<KeyUsage | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api<KeyUsage>('GET', `/api/keys/${id}/usage${query({ window })}`).then(setUsage, (failure: unknown) => setError(errorText(failure)));
-  }, [id, window, live.version]);
   // Usage is written in batches; refresh now and then so the chart follows traffic.
+  const [tick, setTick] = useState(0);
   useEffect(() => {
-    const timer = setInterval(() => api<KeyUsage>('GET', `/api/keys/${id}/usage${query({ window })}`).then(setUsage, () => {}), 10_000);
+    const timer = setInterval(() => setTick((count) => count + 1), 10_000);
     return () => clearInterval(timer);
   }, [id, window]);
+  useLoad(
+    () => api<KeyUsage>('GET', `/api/keys/${id}/usage${query({ window })}`),
+    (found) => {
+      setUsage(found);
+      setError(null);
+    },
+    (failure) => setError(errorText(failure)),
+    [id, window, live.version, tick],
+  );
 
   const label = WINDOWS.find((choice) => choice.value === window)?.label.toLowerCase() ?? window;
   return (
@@ -169,9 +177,12 @@ function HistoryDetails({ details }: { details: Record<string, unknown> }) {
 function History({ id, version }: { id: string; version: string }) {
   const live = useLive();
   const [entries, setEntries] = useState<AuditPage['items'] | null>(null);
-  useEffect(() => {
-    api<AuditPage>('GET', `/api/audit${query({ target: id, limit: 20 })}`).then((page) => setEntries(page.items), () => setEntries([]));
-  }, [id, version, live.version]);
+  useLoad(
+    () => api<AuditPage>('GET', `/api/audit${query({ target: id, limit: 20 })}`),
+    (page) => setEntries(page.items),
+    () => setEntries([]),
+    [id, version, live.version],
+  );
   return (
     <section class="card" aria-labelledby="history-title">
       <h2 id="history-title">History</h2>
@@ -199,7 +210,7 @@ function History({ id, version }: { id: string; version: string }) {
 
 export function KeyDetailPage({ id, session }: { id: string; session: Session }) {
   const live = useLive();
-  const [key, setKey] = useState<Key | null>(null);
+  const [loaded, setKey] = useState<Key | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [dialog, setDialog] = useState<'revoke' | 'rotate' | null>(null);
   const [reason, setReason] = useState('');
@@ -208,16 +219,18 @@ export function KeyDetailPage({ id, session }: { id: string; session: Session })
   const [rotated, setRotated] = useState<IssuedKey | null>(null);
   const [message, setMessage] = useState<string | null>(null);
 
-  useEffect(() => {
-    api<Key>('GET', `/api/keys/${id}`).then(
-      (found) => {
-        setKey(found);
-        setError(null);
-      },
-      (failure: unknown) => setError(errorText(failure)),
-    );
-  }, [id, live.last?.keyId === id ? live.version : 0]);
+  useLoad(
+    () => api<Key>('GET', `/api/keys/${id}`),
+    (found) => {
+      setKey(found);
+      setError(null);
+    },
+    (failure) => setError(errorText(failure)),
+    [id, live.last?.keyId === id ? live.version : 0],
+  );
   useEffect(() => setRotated(null), [id]);
+  // Until this key's own record arrives, the one of the key shown before is not this page's.
+  const key = loaded?.id === id ? loaded : null;
 
   if (error !== null && key === null) {
     return (

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query, type ListedKey, type Session, type SortedKeyPage } from '../api.ts';
+import { useListingGuard, useLoad } from '../use-load.ts';
 import { BulkActions, RevokeTag } from '../components/bulk-actions.tsx';
 import { ChoiceSelect } from '../components/choice-select.tsx';
 import { CopyButton } from '../components/copy-button.tsx';
@@ -71,6 +72,7 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
   const canChange = session.role === 'write';
   const listing = { q, tag, status, sort, order, window };
   const listingKey = query(listing);
+  const guardListing = useListingGuard(listingKey);
   // The listing the rows on screen belong to: the table is busy while a new one loads.
   const [loadedKey, setLoadedKey] = useState<string | null>(null);
 
@@ -79,23 +81,18 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
     setTagInput(tag);
   }, [q, tag]);
 
-  useEffect(() => {
-    let cancelled = false;
-    api<SortedKeyPage>('GET', `/api/keys${query({ ...listing, limit: PAGE_SIZE })}`).then(
-      (found) => {
-        if (cancelled) return;
-        setPage(found);
-        setLoadedKey(listingKey);
-        setError(null);
-        // A key that left the list (revoked elsewhere and filtered out) leaves the selection too.
-        setSelected((previous) => new Set([...previous].filter((id) => found.items.some((key) => key.id === id))));
-      },
-      (failure: unknown) => !cancelled && setError(errorText(failure)),
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [q, tag, status, sort, order, window, live.version]);
+  useLoad(
+    () => api<SortedKeyPage>('GET', `/api/keys${query({ ...listing, limit: PAGE_SIZE })}`),
+    (found) => {
+      setPage(found);
+      setLoadedKey(listingKey);
+      setError(null);
+      // A key that left the list (revoked elsewhere and filtered out) leaves the selection too.
+      setSelected((previous) => new Set([...previous].filter((id) => found.items.some((key) => key.id === id))));
+    },
+    (failure) => setError(errorText(failure)),
+    [q, tag, status, sort, order, window, live.version],
+  );
 
   const go = (changes: Record<string, string>) => navigate(`/keys${query({ ...listing, q: search.trim(), tag: tagInput.trim(), ...changes, ...(changes.sort === 'created' && changes.order === 'desc' ? { sort: '', order: '' } : {}) })}`);
   const items: ListedKey[] = page?.items ?? [];
@@ -110,9 +107,10 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
 
   const loadMore = () => {
     if (page?.nextOffset === null || page === null) return;
+    const stillListed = guardListing();
     api<SortedKeyPage>('GET', `/api/keys${query({ ...listing, limit: PAGE_SIZE, offset: page.nextOffset })}`).then(
-      (more) => setPage({ ...more, items: [...page.items, ...more.items] }),
-      (failure: unknown) => setError(errorText(failure)),
+      (more) => stillListed() && setPage({ ...more, items: [...page.items, ...more.items] }),
+      (failure: unknown) => stillListed() && setError(errorText(failure)),
     );
   };
 

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query, type ClusterNode, type NodeHealth, type Overview, type OverviewKey } from '../api.ts';
+import { useLoad } from '../use-load.ts';
 import { ChoiceSelect } from '../components/choice-select.tsx';
 import { errorText, Notice } from '../components/notice.tsx';
 import { requestLayers, StackedBars } from '../components/stacked-bars.tsx';
@@ -150,20 +151,15 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
 
-  useEffect(() => {
-    let cancelled = false;
-    api<Overview>('GET', `/api/overview${query({ window })}`).then(
-      (found) => {
-        if (cancelled) return;
-        setOverview(found);
-        setError(null);
-      },
-      (failure: unknown) => !cancelled && setError(errorText(failure)),
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [window, live.version, tick]);
+  useLoad(
+    () => api<Overview>('GET', `/api/overview${query({ window })}`),
+    (found) => {
+      setOverview(found);
+      setError(null);
+    },
+    (failure) => setError(errorText(failure)),
+    [window, live.version, tick],
+  );
   // Usage arrives in batches: follow it.
   useEffect(() => {
     const timer = setTimeout(() => setTick((count) => count + 1), 15_000);

@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, fieldErrors, type AdminToken, type Session } from '../api.ts';
+import { useLoad } from '../use-load.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { CopyButton } from '../components/copy-button.tsx';
 import { errorText, Notice } from '../components/notice.tsx';
@@ -20,10 +21,13 @@ export function TokensPage({ session }: { session: Session }) {
   const [busy, setBusy] = useState(false);
   const [reload, setReload] = useState(0);
 
-  useEffect(() => {
-    if (session.role !== 'write') return;
-    api<AdminToken[]>('GET', '/api/admin-tokens').then(setTokens, (failure: unknown) => setError(errorText(failure)));
-  }, [reload, live.version, session.role]);
+  useLoad(
+    // A read-only token is not let list admin tokens: nothing to load (the page says so).
+    () => (session.role === 'write' ? api<AdminToken[]>('GET', '/api/admin-tokens') : Promise.resolve(null)),
+    setTokens,
+    (failure) => setError(errorText(failure)),
+    [reload, live.version, session.role],
+  );
 
   if (session.role !== 'write') {
     return (

@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, type Session, type WebhookDelivery, type WebhookLog } from '../api.ts';
+import { useLoad } from '../use-load.ts';
 import { errorText, Notice } from '../components/notice.tsx';
 import { formatRelative, formatTime } from '../format.ts';
 
@@ -22,9 +23,7 @@ export function WebhooksPage({ session }: { session: Session }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
 
-  useEffect(() => {
-    api<WebhookLog>('GET', '/api/webhooks/deliveries?limit=200').then(setLog, (failure: unknown) => setError(errorText(failure)));
-  }, [reload]);
+  useLoad(() => api<WebhookLog>('GET', '/api/webhooks/deliveries?limit=200'), setLog, (failure) => setError(errorText(failure)), [reload]);
 
   const redeliver = (delivery: WebhookDelivery) => {
     const id = `${delivery.messageId} ${delivery.endpoint}`;
