@@ -466,7 +466,10 @@ function createPublicListener(config: Config, logger: Logger, { checks, proxy, a
  */
 async function listenPublic(config: Config, logger: Logger, { server }: PublicListener, parts: ProcessParts, warnIfShared: boolean): Promise<HostPort> {
   parts.add('public listener', server, async (listening) => {
-    const { forced } = await listening.drain(config.server.drainTimeout);
+    // drain() closes the listening socket before it first waits: from this line on, a new connection is refused.
+    const draining = listening.drain(config.server.drainTimeout);
+    logger.info('public listener closed; draining open connections');
+    const { forced } = await draining;
     if (forced > 0) logger.warn({ connections: forced }, 'drain time ran out; closed remaining connections');
   });
   const shared = warnIfShared && (await addressIsTaken(config.listen));
