@@ -178,35 +178,70 @@ describeNeeding(chromiumCheck(), 'dashboard in Chromium', () => {
     await screenshot(page, '08-rotated');
   });
 
+  /** Holds the browser's requests for `url` until `release` is called (once or more). */
+  async function holdAnswers(url: string): Promise<{ asked: () => boolean; release: () => Promise<void> }> {
+    let open = () => {};
+    const held = new Promise<void>((resolve) => (open = resolve));
+    const sent: Array<Promise<void>> = [];
+    let released: Promise<void> | null = null;
+    await page.route(url, (route) => {
+      sent.push(held.then(() => route.continue()));
+    });
+    return {
+      asked: () => sent.length > 0,
+      release: () => {
+        released ??= (async () => {
+          open();
+          await Promise.all(sent);
+          await page.unroute(url);
+        })();
+        return released;
+      },
+    };
+  }
+
   it('shows the key its address names, even when the answer for the key shown before comes last', async () => {
     const { body: late } = await adminCall<{ id: string }>(admin, 'POST', '/api/keys', { token: adminToken, body: { name: 'answered-late', tags: ['e2e'] } });
     const { body: first } = await adminCall<{ id: string }>(admin, 'POST', '/api/keys', { token: adminToken, body: { name: 'answered-first', tags: ['e2e'] } });
     const lateRecord = `${admin}/api/keys/${late.id}`;
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let asked = false;
-    await page.route(lateRecord, async (route) => {
-      asked = true;
-      await held;
-      await route.continue();
-    });
+    const hold = await holdAnswers(lateRecord);
     try {
       await page.goto(`${admin}/#/keys/${late.id}`);
-      await waitFor(async () => asked);
+      await waitFor(async () => hold.asked());
       // The operator moves on before the first key's record arrives; the page stays mounted.
       await page.goto(`${admin}/#/keys/${first.id}`);
       await page.getByRole('heading', { level: 1, name: /answered-first/ }).waitFor();
       const answered = page.waitForResponse(lateRecord);
-      release();
+      await hold.release();
       await answered;
       // Give the page's handlers of that answer a few turns to run.
       await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
       assert.equal(await page.getByRole('heading', { level: 1, name: /answered-late/ }).count(), 0, 'the late answer replaced the page of the key the address names');
       assert.equal(await page.getByRole('heading', { level: 1, name: /answered-first/ }).count(), 1);
     } finally {
-      release();
-      await page.unroute(lateRecord);
+      await hold.release();
     }
+  });
+
+  it('does not show the error of the key shown before while the next key loads', async () => {
+    const { body: next } = await adminCall<{ id: string }>(admin, 'POST', '/api/keys', { token: adminToken, body: { name: 'after-an-error', tags: ['e2e'] } });
+    const before = problems.length;
+    await page.goto(`${admin}/#/keys/key_doesnotexist0000000000`);
+    await page.locator('.notice-error').first().waitFor();
+    // The browser reports the 404 this test asks for (wait for it, so it is not counted later); any other problem is kept.
+    const isThe404 = (problem: string) => /status of 404/.test(problem);
+    await waitFor(async () => problems.slice(before).some(isThe404));
+    problems.push(...problems.splice(before).filter((problem) => !isThe404(problem)));
+    const hold = await holdAnswers(`${admin}/api/keys/${next.id}`);
+    try {
+      await page.goto(`${admin}/#/keys/${next.id}`);
+      await waitFor(async () => hold.asked());
+      assert.equal(await page.locator('.notice-error').count(), 0, 'the unknown key\'s error is still shown');
+      await page.getByText('Loading key…').waitFor();
+    } finally {
+      await hold.release();
+    }
+    await page.getByRole('heading', { level: 1, name: /after-an-error/ }).waitFor();
   });
 
   it('revokes every key of a tag from the filtered list', async () => {

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, type Key, type Session } from '../api.ts';
 import { useLoad } from '../use-load.ts';
 import { errorText, Notice } from '../components/notice.tsx';
@@ -23,6 +23,8 @@ export function EditKeyPage({ id, session }: { id: string; session: Session }) {
     (failure) => setLoadError(errorText(failure)),
     [id],
   );
+  // A load that failed for the key edited before is not this key's.
+  useEffect(() => setLoadError(null), [id]);
 
   if (session.role !== 'write') return <Notice kind="info">Your admin token is read-only: changing keys needs a write token.</Notice>;
   if (loadError !== null) return <Notice kind="error">{loadError}</Notice>;

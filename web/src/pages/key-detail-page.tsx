@@ -228,7 +228,11 @@ export function KeyDetailPage({ id, session }: { id: string; session: Session })
     (failure) => setError(errorText(failure)),
     [id, live.last?.keyId === id ? live.version : 0],
   );
-  useEffect(() => setRotated(null), [id]);
+  // What was shown or failed for the key before is not this key's.
+  useEffect(() => {
+    setRotated(null);
+    setError(null);
+  }, [id]);
   // Until this key's own record arrives, the one of the key shown before is not this page's.
   const key = loaded?.id === id ? loaded : null;
 
