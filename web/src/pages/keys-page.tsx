@@ -91,7 +91,7 @@ export function KeysPage({ params, session }: { params: URLSearchParams; session
       setSelected((previous) => new Set([...previous].filter((id) => found.items.some((key) => key.id === id))));
     },
     (failure) => setError(errorText(failure)),
-    [q, tag, status, sort, order, window, live.version],
+    [listingKey, live.version],
   );
 
   const go = (changes: Record<string, string>) => navigate(`/keys${query({ ...listing, q: search.trim(), tag: tagInput.trim(), ...changes, ...(changes.sort === 'created' && changes.order === 'desc' ? { sort: '', order: '' } : {}) })}`);

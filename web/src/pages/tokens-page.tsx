@@ -22,7 +22,7 @@ export function TokensPage({ session }: { session: Session }) {
   const [reload, setReload] = useState(0);
 
   useLoad(
-    // A read-only token is not let list admin tokens: nothing to load (the page says so).
+    // A read-only token may not list admin tokens: nothing to load (the page says so).
     () => (session.role === 'write' ? api<AdminToken[]>('GET', '/api/admin-tokens') : Promise.resolve(null)),
     setTokens,
     (failure) => setError(errorText(failure)),
